@@ -1,0 +1,51 @@
+import * as path from "node:path";
+
+/**
+ * Where a Docker host keeps a fleet's files (DESIGN.md "Host layout"). One root per fleet:
+ *
+ *   <root>/agents/<name>/      agent code, mounted at /app (a git repo the runtime commits to)
+ *   <root>/shared/             mounted at /shared in every container: tasks, status, logs, proposals
+ *   <root>/decisions/          written only by the operator; mounted read-only at /decisions
+ *   <root>/secrets/<name>.env  mode 0600, passed with --env-file
+ *   <root>/image/              the agent image's build context (when the image is built on the host)
+ *
+ * Pure path arithmetic, shared by the container spec, the host bootstrap, cloud-init and the tests.
+ */
+export const DEFAULT_REMOTE_ROOT = "/srv/agent-fleet";
+
+/** Paths inside every agent container; the runtime's defaults match these. */
+export const CONTAINER_PATHS = {
+  app: "/app",
+  shared: "/shared",
+  decisions: "/decisions",
+} as const;
+
+export interface HostLayout {
+  root: string;
+  agentsDir: string;
+  sharedDir: string;
+  decisionsDir: string;
+  secretsDir: string;
+  imageContextDir: string;
+  agentCodeDir(agent: string): string;
+  secretsFile(agent: string): string;
+}
+
+/** Host paths are POSIX: hosts are Linux machines even when Pulumi runs elsewhere. */
+export function hostLayout(root: string): HostLayout {
+  if (!path.posix.isAbsolute(root)) {
+    throw new Error(`host root must be an absolute path, got "${root}"`);
+  }
+  const r = path.posix.normalize(root).replace(/\/+$/, "") || "/";
+  const join = (...parts: string[]) => path.posix.join(r, ...parts);
+  return {
+    root: r,
+    agentsDir: join("agents"),
+    sharedDir: join("shared"),
+    decisionsDir: join("decisions"),
+    secretsDir: join("secrets"),
+    imageContextDir: join("image"),
+    agentCodeDir: (agent) => join("agents", agent),
+    secretsFile: (agent) => join("secrets", `${agent}.env`),
+  };
+}
