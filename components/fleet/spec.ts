@@ -100,8 +100,13 @@ export function containerName(fleet: string, agent: string): string {
   return `${fleet}-${agent}`;
 }
 
-export function containerSpec(s: AgentContainerSettings): ContainerSpec {
-  const layout = hostLayout(s.hostRoot);
+/**
+ * The runtime's environment for one agent: the same on every target (Docker hosts and Fargate),
+ * so that the approval switch and capabilities mean the same thing everywhere. Sorted by key.
+ */
+export function runtimeEnvironment(
+  s: Pick<AgentContainerSettings, "name" | "approvalRequired" | "capabilities" | "env" | "taskTimeoutSeconds">,
+): Record<string, string> {
   const env: Record<string, string> = {
     ...s.env,
     AGENT_NAME: s.name,
@@ -115,13 +120,18 @@ export function containerSpec(s: AgentContainerSettings): ContainerSpec {
   if (s.taskTimeoutSeconds !== undefined) {
     env.AGENT_TASK_TIMEOUT_SECONDS = String(s.taskTimeoutSeconds);
   }
+  return sortKeys(env);
+}
+
+export function containerSpec(s: AgentContainerSettings): ContainerSpec {
+  const layout = hostLayout(s.hostRoot);
   const name = containerName(s.fleet, s.name);
   return {
     name,
     image: s.image,
     hostname: s.name,
     user: "root",
-    env: sortKeys(env),
+    env: runtimeEnvironment(s),
     ...(s.hasSecrets ? { envFile: layout.secretsFile(s.name) } : {}),
     mounts: [
       { source: layout.agentCodeDir(s.name), target: CONTAINER_PATHS.app, readOnly: false },
