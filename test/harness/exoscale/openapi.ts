@@ -51,7 +51,7 @@ export class OpenApiRequestValidator {
       quick: true,
       validate: true,
       strict: false,
-      ajvOpts: { strict: false, validateFormats: true },
+      ajvOpts: { strict: false, validateFormats: true, allErrors: true },
       // Formats the document uses (uuid, ipv4, date-time, uri-reference) are checked by ajv-formats;
       // OpenAPI's own numeric formats (int64, ...) are type annotations, accepted as such.
       customizeAjv: (ajv) => {
