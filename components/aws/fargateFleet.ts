@@ -1,0 +1,336 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { resolveFargateFleetArgs, type FargateFleetArgs, type ResolvedAgent } from "./args.js";
+import {
+  agentContainerDefinitions,
+  agentTaskVolumes,
+  operatorContainerDefinitions,
+  operatorTaskVolumes,
+  type TaskVolume,
+} from "./containerDefinitions.js";
+import { estimateMonthlyCost, type FleetCostEstimate } from "./cost.js";
+import { assertValidFargateTaskDefinition } from "./ecsValidation.js";
+import {
+  agentExecCommand,
+  operatorExecCommand,
+  operatorStartCommand,
+  operatorStopCommand,
+} from "./execCommands.js";
+import { ecsTasksAssumeRolePolicy, executionRolePolicy, taskRolePolicy } from "./iamPolicies.js";
+import { FleetImage } from "./image.js";
+import { FleetNetwork } from "./network.js";
+import { FleetStorage } from "./storage.js";
+
+export type { FargateFleetArgs, FargateAgentArgs, FargateNetworkArgs, FargateImageArgs } from "./args.js";
+
+/** The operator task's size: the smallest Fargate task. */
+export const OPERATOR_TASK_SIZE = { cpu: 256, memory: 512 } as const;
+
+export interface AgentService {
+  serviceName: string;
+  serviceArn: string;
+  taskDefinitionArn: string;
+  desiredCount: number;
+}
+
+export interface AgentExecCommands {
+  /** List this agent's proposals (ECS Exec into its runtime container). */
+  proposals: string;
+  /** The runtime's own health check (the same command as the container HEALTHCHECK). */
+  health: string;
+}
+
+export interface OperatorCommands {
+  /** Start the operator task (stops by itself after an hour). Run this first. */
+  start: string;
+  proposals: string;
+  /** Replace <proposal-id>. */
+  approve: string;
+  /** Replace <proposal-id> and <reason>. */
+  reject: string;
+  stop: string;
+}
+
+/** Family of an agent's task definition. */
+export const agentFamily = (fleet: string, agent: string) => `${fleet}-${agent}`;
+export const operatorFamily = (fleet: string) => `${fleet}-operator`;
+
+export function retainDataNotice(fleet: string): string {
+  return (
+    `RETAIN DATA IS ON for fleet "${fleet}": \`pulumi destroy\` will KEEP the EFS file system (agent code ` +
+    "with its history, shared dir, decisions) and it will keep costing storage. Delete it yourself " +
+    "(aws efs delete-file-system) when you no longer need it, or set retainData: false before destroying."
+  );
+}
+
+/**
+ * A fleet of agents on AWS ECS Fargate: one service (desiredCount 1, or 0 when paused) and one
+ * task definition per agent, in an ECS cluster; agent code, the shared dir and decisions on an
+ * encrypted EFS file system; logs in one CloudWatch log group; the image in ECR; inspection and
+ * approval through ECS Exec. See docs/aws.md.
+ */
+export class FargateFleet extends pulumi.ComponentResource {
+  public readonly clusterName: pulumi.Output<string>;
+  public readonly clusterArn: pulumi.Output<string>;
+  public readonly services: pulumi.Output<Record<string, AgentService>>;
+  public readonly logGroupName: pulumi.Output<string>;
+  public readonly fileSystemId: pulumi.Output<string>;
+  public readonly imageRef: pulumi.Output<string>;
+  public readonly execCommands: pulumi.Output<Record<string, AgentExecCommands>>;
+  public readonly operatorCommands: pulumi.Output<OperatorCommands>;
+  public readonly costEstimate: FleetCostEstimate;
+  /** Set (and logged as a warning in every preview/update) when retainData is on. */
+  public readonly retainDataNotice: string | undefined;
+
+  constructor(name: string, args: FargateFleetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agent-fleet:aws:FargateFleet", name, {}, opts);
+    // Everything AWS would reject is checked here, before a single resource is registered.
+    const a = resolveFargateFleetArgs(args);
+    const parent = { parent: this };
+    const fleet = a.fleetName;
+
+    this.retainDataNotice = a.retainData ? retainDataNotice(fleet) : undefined;
+    if (this.retainDataNotice) pulumi.log.warn(this.retainDataNotice, this);
+
+    const region = aws.getRegionOutput({}, parent).region;
+    const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
+    const partition = aws.getPartitionOutput({}, parent).partition;
+
+    const network = new FleetNetwork(`${name}-network`, {
+      fleetName: fleet, network: a.network, egressPorts: a.egressPorts, tags: a.tags,
+    }, parent);
+    const storage = new FleetStorage(`${name}-storage`, {
+      fleetName: fleet,
+      agentNames: a.agents.map((g) => g.name),
+      subnetIds: network.subnetIds,
+      efsSecurityGroupId: network.efsSecurityGroupId,
+      retainData: a.retainData,
+      tags: a.tags,
+    }, parent);
+    const image = new FleetImage(`${name}-image`, { fleetName: fleet, image: a.image, tags: a.tags }, parent);
+
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
+      name: `/agent-fleet/${fleet}`,
+      retentionInDays: a.logRetentionDays,
+      tags: a.tags,
+    }, parent);
+    const cluster = new aws.ecs.Cluster(`${name}-cluster`, {
+      name: fleet,
+      // Container Insights is billed per metric; logs and ECS Exec cover what operators need.
+      settings: [{ name: "containerInsights", value: "disabled" }],
+      tags: a.tags,
+    }, parent);
+
+    const assumeRolePolicy = pulumi
+      .all([accountId, region, partition])
+      .apply(([acc, reg, part]) => JSON.stringify(ecsTasksAssumeRolePolicy({ accountId: acc, region: reg, partition: part })));
+
+    // One task role for the whole fleet: it holds nothing but the ECS Exec channels (or nothing).
+    const taskRole = new aws.iam.Role(`${name}-task`, {
+      description: `agent-fleet ${fleet}: role of agent tasks (no AWS permissions${a.enableExecuteCommand ? " beyond ECS Exec channels" : ""})`,
+      assumeRolePolicy,
+      tags: a.tags,
+    }, parent);
+    const taskPolicy = taskRolePolicy({ enableExecuteCommand: a.enableExecuteCommand });
+    if (taskPolicy) {
+      new aws.iam.RolePolicy(`${name}-task-exec`, { role: taskRole.name, policy: JSON.stringify(taskPolicy) }, parent);
+    }
+
+    const executionRole = (id: string, streamPrefix: string, secretArns: pulumi.Output<string>[]) => {
+      const role = new aws.iam.Role(`${name}-${id}-execution`, {
+        description: `agent-fleet ${fleet}: ECS execution role of ${id} (pull image, write its logs, read its secrets)`,
+        assumeRolePolicy,
+        tags: a.tags,
+      }, parent);
+      const policy = new aws.iam.RolePolicy(`${name}-${id}-execution`, {
+        role: role.name,
+        policy: pulumi
+          .all([image.ecrRepositoryArn, logGroup.arn, pulumi.all(secretArns)])
+          .apply(([repoArn, logArn, secrets]) =>
+            JSON.stringify(executionRolePolicy({
+              ...(repoArn ? { ecrRepositoryArn: repoArn } : {}),
+              logGroupArn: logArn,
+              logStreamPrefix: streamPrefix,
+              secretParameterArns: secrets,
+            }))),
+      }, parent);
+      return { role, policy };
+    };
+
+    const ecsVolumes = (volumes: TaskVolume[], codeAccessPointId?: pulumi.Output<string>) =>
+      volumes.map((v) => {
+        if (!v.efs) return { name: v.name };
+        const accessPointId =
+          v.efs.accessPoint === "code" ? codeAccessPointId
+          : v.efs.accessPoint === "shared" ? storage.sharedAccessPointId
+          : storage.decisionsAccessPointId;
+        if (!accessPointId) throw new Error(`volume "${v.name}" needs an access point`);
+        return {
+          name: v.name,
+          efsVolumeConfiguration: {
+            fileSystemId: storage.fileSystemId,
+            // Access points require TLS; IAM authorization stays off so the task role needs no
+            // EFS permission: the NFS security group rule is what admits a task.
+            transitEncryption: "ENABLED",
+            authorizationConfig: { accessPointId, iam: "DISABLED" },
+          },
+        };
+      });
+
+    const runtimePlatform = { operatingSystemFamily: "LINUX", cpuArchitecture: a.cpuArchitecture };
+    const serviceEntries: pulumi.Output<[string, AgentService]>[] = [];
+
+    for (const agent of a.agents) {
+      const secretParams = agent.secrets.map((s) =>
+        new aws.ssm.Parameter(`${name}-${agent.name}-${s.name}`, {
+          name: `/agent-fleet/${fleet}/${agent.name}/${s.name}`,
+          description: `agent-fleet ${fleet}: secret ${s.name} of agent ${agent.name}`,
+          type: "SecureString",
+          value: pulumi.secret(s.value),
+          tags: a.tags,
+        }, parent));
+      const secretArns = secretParams.map((p) => p.arn);
+      const exec = executionRole(agent.name, agent.name, secretArns);
+      const family = agentFamily(fleet, agent.name);
+      const taskDefinition = new aws.ecs.TaskDefinition(`${name}-${agent.name}`, {
+        family,
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: String(agent.size.cpu),
+        memory: String(agent.size.memory),
+        runtimePlatform,
+        executionRoleArn: exec.role.arn,
+        taskRoleArn: taskRole.arn,
+        volumes: ecsVolumes(agentTaskVolumes(), storage.codeAccessPointIds[agent.name]),
+        containerDefinitions: agentContainerDefinitionsJson(agent, fleet, family, {
+          image: image.imageRef,
+          logGroup: logGroup.name,
+          region,
+          secrets: agent.secrets.map((s, i) => ({ name: s.name, valueFrom: secretArns[i]! })),
+        }),
+        tags: { ...a.tags, "agent-fleet:agent": agent.name },
+      }, { parent: this, dependsOn: [exec.policy] });
+
+      const desiredCount = a.paused ? 0 : 1;
+      const service = new aws.ecs.Service(`${name}-${agent.name}`, {
+        name: agent.name,
+        cluster: cluster.arn,
+        taskDefinition: taskDefinition.arn,
+        desiredCount,
+        launchType: "FARGATE",
+        platformVersion: "LATEST",
+        enableExecuteCommand: a.enableExecuteCommand,
+        networkConfiguration: {
+          subnets: network.subnetIds,
+          securityGroups: [network.taskSecurityGroupId],
+          assignPublicIp: network.assignPublicIp,
+        },
+        // Never two tasks of one agent at once: both would write the same /app. A deployment
+        // stops the old task before it starts the new one.
+        deploymentMinimumHealthyPercent: 0,
+        deploymentMaximumPercent: 100,
+        propagateTags: "SERVICE",
+        tags: { ...a.tags, "agent-fleet:agent": agent.name },
+      }, { parent: this, dependsOn: storage.mountTargets });
+
+      serviceEntries.push(
+        pulumi.all([service.name, service.arn, taskDefinition.arn]).apply(([serviceName, serviceArn, taskDefinitionArn]) =>
+          [agent.name, { serviceName, serviceArn, taskDefinitionArn, desiredCount }] as [string, AgentService]),
+      );
+    }
+
+    // The operator task (not a service): started on demand to write decisions.
+    const opExec = executionRole("operator", "operator", []);
+    const opFamily = operatorFamily(fleet);
+    new aws.ecs.TaskDefinition(`${name}-operator`, {
+      family: opFamily,
+      requiresCompatibilities: ["FARGATE"],
+      networkMode: "awsvpc",
+      cpu: String(OPERATOR_TASK_SIZE.cpu),
+      memory: String(OPERATOR_TASK_SIZE.memory),
+      runtimePlatform,
+      executionRoleArn: opExec.role.arn,
+      taskRoleArn: taskRole.arn,
+      volumes: ecsVolumes(operatorTaskVolumes()),
+      containerDefinitions: pulumi.all([image.imageRef, logGroup.name, region]).apply(([img, lg, reg]) => {
+        const containers = operatorContainerDefinitions({ fleet, image: img, logGroup: lg, region: reg });
+        assertValidFargateTaskDefinition({ family: opFamily, ...OPERATOR_TASK_SIZE, volumes: operatorTaskVolumes(), containers });
+        return JSON.stringify(containers);
+      }),
+      tags: { ...a.tags, "agent-fleet:role": "operator" },
+    }, { parent: this, dependsOn: [opExec.policy] });
+
+    this.clusterName = cluster.name;
+    this.clusterArn = cluster.arn;
+    this.logGroupName = logGroup.name;
+    this.fileSystemId = storage.fileSystemId;
+    this.imageRef = image.imageRef;
+    this.services = pulumi.all(serviceEntries).apply((e) => Object.fromEntries(e));
+    this.execCommands = pulumi.all([region, cluster.name]).apply(([reg, cl]) =>
+      Object.fromEntries(a.agents.map((g) => [g.name, {
+        proposals: agentExecCommand({ region: reg, cluster: cl }, g.name, "proposals"),
+        health: agentExecCommand({ region: reg, cluster: cl }, g.name, "health"),
+      }])));
+    this.operatorCommands = pulumi
+      .all([region, cluster.name, pulumi.all(network.subnetIds), network.taskSecurityGroupId])
+      .apply(([reg, cl, subnets, sg]) => {
+        const t = { region: reg, cluster: cl, family: opFamily };
+        return {
+          start: operatorStartCommand({ ...t, subnetIds: subnets, securityGroupId: sg, assignPublicIp: network.assignPublicIp }),
+          proposals: operatorExecCommand(t, "proposals"),
+          approve: operatorExecCommand(t, "approve <proposal-id>"),
+          reject: operatorExecCommand(t, "reject <proposal-id> --reason '<reason>'"),
+          stop: operatorStopCommand(t),
+        };
+      });
+    this.costEstimate = estimateMonthlyCost({
+      agents: a.agents.map((g) => ({ name: g.name, cpu: g.size.cpu, memory: g.size.memory })),
+      architecture: a.cpuArchitecture,
+      paused: a.paused,
+      assignPublicIp: network.assignPublicIp,
+    });
+
+    this.registerOutputs({
+      clusterName: this.clusterName,
+      services: this.services,
+      logGroupName: this.logGroupName,
+      fileSystemId: this.fileSystemId,
+      execCommands: this.execCommands,
+      operatorCommands: this.operatorCommands,
+      costEstimate: this.costEstimate,
+      retainDataNotice: this.retainDataNotice,
+    });
+  }
+}
+
+/** Container definitions JSON of one agent, checked against ECS/Fargate rules once resolved. */
+function agentContainerDefinitionsJson(
+  agent: ResolvedAgent,
+  fleet: string,
+  family: string,
+  o: {
+    image: pulumi.Output<string>;
+    logGroup: pulumi.Output<string>;
+    region: pulumi.Output<string>;
+    secrets: { name: string; valueFrom: pulumi.Output<string> }[];
+  },
+): pulumi.Output<string> {
+  const secretArns = pulumi.all(o.secrets.map((s) => s.valueFrom));
+  return pulumi.all([o.image, o.logGroup, o.region, secretArns]).apply(([image, logGroup, region, arns]) => {
+    const containers = agentContainerDefinitions({
+      name: agent.name,
+      fleet,
+      approvalRequired: agent.approvalRequired,
+      capabilities: agent.capabilities,
+      env: agent.env,
+      ...(agent.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: agent.taskTimeoutSeconds } : {}),
+      image,
+      secretArns: o.secrets.map((s, i) => ({ name: s.name, valueFrom: arns[i]! })),
+      pids: agent.resources.pids,
+      logGroup,
+      region,
+    });
+    assertValidFargateTaskDefinition({ family, cpu: agent.size.cpu, memory: agent.size.memory, volumes: agentTaskVolumes(), containers });
+    return JSON.stringify(containers);
+  });
+}
