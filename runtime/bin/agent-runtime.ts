@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { AgentRuntime } from "../agentRuntime.js";
+import { AgentLogger } from "../log.js";
+import { loadSettings, SETTINGS_DOC, SettingsError, type Env } from "../settings.js";
+import { sharedLayout } from "../sharedLayout.js";
+
+/**
+ * agent-runtime: the main process of an agent container (and a development tool).
+ * Settings come from the environment (see docs/runtime.md); flags override the main ones.
+ */
+const HELP = `Usage: agent-runtime [--name NAME] [--approval-required true|false] [--app DIR] [--shared DIR]
+                     [--decisions DIR] [--scratch DIR] [--capabilities a,b]
+
+Runs one agent's loop: claims tasks from the shared queue, runs the agent program named by
+<app>/agent.json on a scratch copy, and applies approved changes to <app> as git commits.
+
+Settings (environment; flags override):
+${SETTINGS_DOC.map(([k, d, t]) => `  ${k.padEnd(30)} ${t} (default: ${d})`).join("\n")}
+`;
+
+async function main(): Promise<number> {
+  let flags;
+  try {
+    flags = parseArgs({
+      options: {
+        name: { type: "string" },
+        "approval-required": { type: "string" },
+        app: { type: "string" },
+        shared: { type: "string" },
+        decisions: { type: "string" },
+        scratch: { type: "string" },
+        capabilities: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    process.stderr.write(`agent-runtime: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (flags.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const env: Env = { ...process.env };
+  const map: Array<[keyof typeof flags, string]> = [
+    ["name", "AGENT_NAME"], ["approval-required", "APPROVAL_REQUIRED"], ["app", "AGENT_APP_DIR"], ["shared", "AGENT_SHARED_DIR"],
+    ["decisions", "AGENT_DECISIONS_DIR"], ["scratch", "AGENT_SCRATCH_DIR"], ["capabilities", "AGENT_CAPABILITIES"],
+  ];
+  for (const [flag, key] of map) {
+    const v = flags[flag];
+    if (typeof v === "string") env[key] = v;
+  }
+  let settings;
+  try {
+    settings = loadSettings(env);
+  } catch (err) {
+    if (err instanceof SettingsError) {
+      process.stderr.write(`agent-runtime: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = new AgentLogger(settings.agentName, sharedLayout(settings.sharedDir).logFile(settings.agentName), settings.logMaxBytes);
+  const runtime = new AgentRuntime(settings, logger);
+  try {
+    await runtime.prepare();
+  } catch (err) {
+    process.stderr.write(`agent-runtime: cannot start agent ${settings.agentName}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals > 1 && sig === "SIGINT") process.exit(130);
+    runtime.stop();
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  await runtime.start();
+  return 0;
+}
+
+process.umask(0o022);
+main().then(
+  (code) => { process.exitCode = code; },
+  (err) => {
+    process.stderr.write(`agent-runtime: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

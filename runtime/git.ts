@@ -1,0 +1,102 @@
+import { spawn } from "node:child_process";
+
+/**
+ * git, run with a fixed environment: no system or global config (a read-only root has no
+ * writable ~, and a developer's ~/.gitconfig must not change what the runtime does), every
+ * directory trusted (the runtime, as root, works on repos owned by another uid on dev machines;
+ * the agent user clones /app, owned by root), identity from the environment.
+ */
+export function gitEnv(extra: Record<string, string> = {}, home?: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: home ?? "/nonexistent",
+    LANG: "C",
+    LC_ALL: "C",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_CONFIG_COUNT: "4",
+    GIT_CONFIG_KEY_0: "safe.directory",
+    GIT_CONFIG_VALUE_0: "*",
+    GIT_CONFIG_KEY_1: "init.defaultBranch",
+    GIT_CONFIG_VALUE_1: "main",
+    GIT_CONFIG_KEY_2: "core.hooksPath",
+    GIT_CONFIG_VALUE_2: "/dev/null",
+    GIT_CONFIG_KEY_3: "commit.gpgSign",
+    GIT_CONFIG_VALUE_3: "false",
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_AUTHOR_NAME: "agent-fleet",
+    GIT_AUTHOR_EMAIL: "runtime@agent-fleet.invalid",
+    GIT_COMMITTER_NAME: "agent-fleet runtime",
+    GIT_COMMITTER_EMAIL: "runtime@agent-fleet.invalid",
+    ...extra,
+  };
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** True when stdout passed maxStdout and was cut. */
+  truncated: boolean;
+}
+
+export interface RunOptions {
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+  input?: string | Buffer;
+  uid?: number;
+  gid?: number;
+  maxStdout?: number;
+}
+
+/** Run a short command to completion, capturing output (stdout bounded). */
+export function run(cmd: string, args: string[], o: RunOptions): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: o.cwd,
+      env: o.env ?? gitEnv(),
+      stdio: ["pipe", "pipe", "pipe"],
+      ...(o.uid !== undefined ? { uid: o.uid } : {}),
+      ...(o.gid !== undefined ? { gid: o.gid } : {}),
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outLen = 0;
+    let truncated = false;
+    const max = o.maxStdout ?? 64 * 1024 * 1024;
+    child.stdout.on("data", (b: Buffer) => {
+      if (outLen + b.length > max) {
+        truncated = true;
+        child.kill("SIGKILL");
+        return;
+      }
+      out.push(b);
+      outLen += b.length;
+    });
+    child.stderr.on("data", (b: Buffer) => { if (err.length < 256) err.push(b); });
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      resolve({ code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), truncated });
+    });
+    child.stdin.on("error", () => { /* the command may exit before reading its input */ });
+    child.stdin.end(o.input ?? "");
+  });
+}
+
+export class GitError extends Error {
+  constructor(readonly args: string[], readonly result: RunResult) {
+    super(`git ${args.join(" ")} failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`);
+  }
+}
+
+/** git in `cwd`; throws GitError on a non-zero exit. */
+export async function git(cwd: string, args: string[], o: Partial<RunOptions> = {}): Promise<string> {
+  const r = await run("git", args, { cwd, env: gitEnv(), ...o });
+  if (r.code !== 0) throw new GitError(args, r);
+  return r.stdout;
+}
+
+export async function gitTry(cwd: string, args: string[], o: Partial<RunOptions> = {}): Promise<RunResult> {
+  return run("git", args, { cwd, env: gitEnv(), ...o });
+}

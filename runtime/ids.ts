@@ -1,0 +1,34 @@
+import { randomBytes } from "node:crypto";
+
+/**
+ * Task and proposal ids: safe as file names, sortable by creation time, short enough to type.
+ * Shape: `t-YYMMDD-HHMMSS-xxxxxx` (UTC) where x is from an alphabet without look-alikes
+ * (no 0/o, 1/l/i). A task's proposal shares its suffix: task `t-X` has proposal `p-X`, so a task
+ * can never produce two proposals, even when it runs twice after a crash.
+ */
+const ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"; // 31 symbols
+const SUFFIX_LENGTH = 6;
+
+export const TASK_ID_PATTERN = /^t-\d{6}-\d{6}-[2-9a-hjkmnp-z]{6}$/;
+export const PROPOSAL_ID_PATTERN = /^p-\d{6}-\d{6}-[2-9a-hjkmnp-z]{6}$/;
+
+export function newTaskId(now = new Date()): string {
+  const iso = now.toISOString(); // 2026-11-21T10:31:34.123Z
+  const date = iso.slice(2, 4) + iso.slice(5, 7) + iso.slice(8, 10);
+  const time = iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19);
+  const bytes = randomBytes(SUFFIX_LENGTH);
+  let suffix = "";
+  for (const b of bytes) suffix += ALPHABET[b % ALPHABET.length];
+  return `t-${date}-${time}-${suffix}`;
+}
+
+export function proposalIdForTask(taskId: string): string {
+  return "p-" + taskId.slice(2);
+}
+
+export function taskIdForProposal(proposalId: string): string {
+  return "t-" + proposalId.slice(2);
+}
+
+/** Agent names and capabilities: lowercase DNS-label-like tokens (they appear in file names). */
+export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -1,0 +1,109 @@
+import * as fs from "node:fs";
+import { PROPOSAL_ID_PATTERN } from "../ids.js";
+import { createFileExclusive, errnoCode, listDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from "../fsAtomic.js";
+import type { SharedLayout } from "../sharedLayout.js";
+
+export type ProposalState = "pending" | "approved" | "rejected" | "applied" | "conflict" | "rolled-back";
+export const PROPOSAL_STATES: ProposalState[] = ["pending", "approved", "rejected", "applied", "conflict", "rolled-back"];
+
+export interface DiffStat {
+  files: Array<{ path: string; added: number; removed: number }>;
+  added: number;
+  removed: number;
+}
+
+/**
+ * A proposal: one task's change to one agent's /app, as a git patch (proposals/<id>.patch) with
+ * metadata (proposals/<id>.json). Only the agent's own runtime writes it; the operator's decision
+ * is a separate file in the decisions dir.
+ */
+export interface Proposal {
+  id: string;
+  task_id: string;
+  task_title: string;
+  agent: string;
+  base_commit: string;
+  created_at: string;
+  approval_required: boolean;
+  state: ProposalState;
+  diffstat: DiffStat;
+  patch_file: string;
+  patch_bytes: number;
+  decided_by: string | null;
+  decided_at: string | null;
+  note: string | null;
+  reason: string | null;
+  commit: string | null;
+  applied_at: string | null;
+  rolled_back_at: string | null;
+  rollback_commit: string | null;
+  updated_at: string;
+}
+
+export class ProposalStore {
+  constructor(readonly layout: SharedLayout) {}
+
+  /**
+   * Write a new proposal: the patch first, then the metadata with an exclusive create, so a
+   * visible proposal always has its patch, and a task can never get two proposals (the id is
+   * derived from the task id). Returns the existing one when it was written before.
+   */
+  create(p: Proposal, patch: string): { proposal: Proposal; created: boolean } {
+    const existing = this.get(p.id);
+    if (existing) return { proposal: existing, created: false };
+    writeFileAtomic(this.layout.patchFile(p.id), patch);
+    if (!createFileExclusive(this.layout.proposalFile(p.id), JSON.stringify(p, null, 2) + "\n")) {
+      return { proposal: this.get(p.id)!, created: false };
+    }
+    return { proposal: p, created: true };
+  }
+
+  update(p: Proposal, changes: Partial<Proposal>): Proposal {
+    const next = { ...p, ...changes, updated_at: new Date().toISOString() };
+    writeJsonAtomic(this.layout.proposalFile(p.id), next);
+    return next;
+  }
+
+  get(id: string): Proposal | undefined {
+    if (!PROPOSAL_ID_PATTERN.test(id)) return undefined;
+    try {
+      return readJsonFile(this.layout.proposalFile(id)) as Proposal;
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT") return undefined;
+      throw new Error(`proposal ${id} cannot be read: ${(err as Error).message}`);
+    }
+  }
+
+  patch(id: string): string {
+    return fs.readFileSync(this.layout.patchFile(id), "utf8");
+  }
+
+  list(filter?: { state?: ProposalState; agent?: string }): Proposal[] {
+    const out: Proposal[] = [];
+    for (const n of listDir(this.layout.proposals)) {
+      if (!n.endsWith(".json")) continue;
+      const p = this.get(n.slice(0, -5));
+      if (!p) continue;
+      if (filter?.state && p.state !== filter.state) continue;
+      if (filter?.agent && p.agent !== filter.agent) continue;
+      out.push(p);
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+}
+
+/** Parse `git diff --numstat` output. */
+export function parseNumstat(numstat: string): DiffStat {
+  const files: DiffStat["files"] = [];
+  let added = 0;
+  let removed = 0;
+  for (const line of numstat.split("\n")) {
+    if (!line.trim()) continue;
+    const [a, r, ...rest] = line.split("\t");
+    const file = { path: rest.join("\t"), added: a === "-" ? 0 : Number(a), removed: r === "-" ? 0 : Number(r) };
+    files.push(file);
+    added += file.added;
+    removed += file.removed;
+  }
+  return { files, added, removed };
+}

@@ -1,0 +1,152 @@
+import { NAME_PATTERN, TASK_ID_PATTERN } from "../ids.js";
+
+export type TaskStatus = "pending" | "claimed" | "done" | "failed";
+export const TASK_STATES: TaskStatus[] = ["pending", "claimed", "done", "failed"];
+
+export interface TaskResult {
+  /** proposed: waits for a decision; applied: committed; no-changes; failed. */
+  outcome: "proposed" | "applied" | "no-changes" | "failed" | "rejected" | "conflict";
+  proposal_id?: string;
+  commit?: string;
+  exit_code?: number | null;
+  error?: string;
+  output_tail?: string;
+}
+
+export interface TaskEvent {
+  at: string;
+  event: string;
+  agent?: string;
+  detail?: string;
+}
+
+/**
+ * A task record: the JSON file that moves between the queue directories. Paths are relative to
+ * the shared dir, so they mean the same on the host and in every container.
+ */
+export interface TaskRecord {
+  id: string;
+  title: string;
+  description: string;
+  instruction_file: string | null;
+  context_files: string[];
+  status: TaskStatus;
+  priority: number;
+  agent: string | null;
+  capability: string | null;
+  attempts: number;
+  max_attempts: number;
+  claimed_by: string | null;
+  claimed_at: string | null;
+  completed_at: string | null;
+  created_at: string;
+  created_by: string;
+  last_error: string | null;
+  result: TaskResult | null;
+  history: TaskEvent[];
+}
+
+export const MIN_PRIORITY = 0;
+export const MAX_PRIORITY = 9;
+export const DEFAULT_PRIORITY = 5;
+
+/**
+ * Queue file name of a pending or claimed task: `<rank>_<id>_<target>_<attempts>.json`.
+ * rank = 9 - priority (so a plain name sort puts urgent tasks first, then oldest first), target is
+ * `any`, `agent-<name>` or `cap-<capability>`. An agent picks and claims a task from the name
+ * alone (one rename, no read), and the janitor bumps the attempt count with one rename.
+ */
+export interface QueueName {
+  priority: number;
+  id: string;
+  target: { kind: "any" } | { kind: "agent"; name: string } | { kind: "cap"; name: string };
+  attempts: number;
+}
+
+const QUEUE_NAME = /^(\d)_(t-[0-9a-z-]+)_(any|agent-[a-z0-9-]+|cap-[a-z0-9-]+)_(\d+)\.json$/;
+
+export function queueFileName(q: QueueName): string {
+  const target = q.target.kind === "any" ? "any" : `${q.target.kind}-${q.target.name}`;
+  return `${MAX_PRIORITY - q.priority}_${q.id}_${target}_${q.attempts}.json`;
+}
+
+export function parseQueueFileName(name: string): QueueName | undefined {
+  const m = QUEUE_NAME.exec(name);
+  if (!m) return undefined;
+  const [, rank, id, target, attempts] = m as unknown as [string, string, string, string, string];
+  if (!TASK_ID_PATTERN.test(id)) return undefined;
+  let t: QueueName["target"];
+  if (target === "any") t = { kind: "any" };
+  else if (target.startsWith("agent-")) t = { kind: "agent", name: target.slice(6) };
+  else t = { kind: "cap", name: target.slice(4) };
+  return { priority: MAX_PRIORITY - Number(rank), id, target: t, attempts: Number(attempts) };
+}
+
+export function targetOf(r: Pick<TaskRecord, "agent" | "capability">): QueueName["target"] {
+  if (r.agent) return { kind: "agent", name: r.agent };
+  if (r.capability) return { kind: "cap", name: r.capability };
+  return { kind: "any" };
+}
+
+export function eligible(q: QueueName, agent: string, capabilities: readonly string[]): boolean {
+  if (q.target.kind === "any") return true;
+  if (q.target.kind === "agent") return q.target.name === agent;
+  return capabilities.includes(q.target.name);
+}
+
+/** Validate a parsed task file; throws an Error that names the bad field. */
+export function validateTaskRecord(v: unknown): TaskRecord {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("task file is not a JSON object");
+  const o = v as Record<string, unknown>;
+  const str = (k: string, optional = false): void => {
+    if (o[k] === undefined || o[k] === null) {
+      if (!optional) throw new Error(`task field "${k}" is missing`);
+      return;
+    }
+    if (typeof o[k] !== "string") throw new Error(`task field "${k}" must be a string`);
+  };
+  str("id");
+  if (!TASK_ID_PATTERN.test(o.id as string)) throw new Error(`task field "id" is not a task id: ${JSON.stringify(o.id)}`);
+  str("title");
+  if ((o.title as string).trim() === "") throw new Error(`task field "title" is empty`);
+  str("description", true);
+  str("instruction_file", true);
+  for (const k of ["agent", "capability"]) {
+    str(k, true);
+    if (typeof o[k] === "string" && !NAME_PATTERN.test(o[k] as string)) throw new Error(`task field "${k}" is not a valid name`);
+  }
+  if (o.context_files !== undefined && (!Array.isArray(o.context_files) || o.context_files.some((c) => typeof c !== "string"))) {
+    throw new Error(`task field "context_files" must be a list of strings`);
+  }
+  for (const k of ["priority", "attempts", "max_attempts"]) {
+    if (o[k] !== undefined && (typeof o[k] !== "number" || !Number.isInteger(o[k]) || (o[k] as number) < 0)) {
+      throw new Error(`task field "${k}" must be a non-negative integer`);
+    }
+  }
+  for (const p of [o.instruction_file, ...((o.context_files as string[] | undefined) ?? [])]) {
+    if (typeof p === "string" && (p.startsWith("/") || p.split("/").includes(".."))) {
+      throw new Error(`task file path "${p}" must be relative to the shared dir, without ".."`);
+    }
+  }
+  return {
+    id: o.id as string,
+    title: o.title as string,
+    description: (o.description as string | undefined) ?? "",
+    instruction_file: (o.instruction_file as string | undefined) ?? null,
+    context_files: (o.context_files as string[] | undefined) ?? [],
+    status: (o.status as TaskStatus | undefined) ?? "pending",
+    priority: (o.priority as number | undefined) ?? DEFAULT_PRIORITY,
+    agent: (o.agent as string | undefined) ?? null,
+    capability: (o.capability as string | undefined) ?? null,
+    attempts: (o.attempts as number | undefined) ?? 0,
+    max_attempts: (o.max_attempts as number | undefined) ?? 0,
+    claimed_by: (o.claimed_by as string | undefined) ?? null,
+    claimed_at: (o.claimed_at as string | undefined) ?? null,
+    completed_at: (o.completed_at as string | undefined) ?? null,
+    created_at: (o.created_at as string | undefined) ?? "",
+    created_by: (o.created_by as string | undefined) ?? "",
+    last_error: (o.last_error as string | undefined) ?? null,
+    result: (o.result as TaskResult | undefined) ?? null,
+    history: Array.isArray(o.history) ? (o.history as TaskEvent[]) : [],
+  };
+}

@@ -1,0 +1,61 @@
+import { errnoCode, listDir, readJsonFile, writeJsonAtomic } from "./fsAtomic.js";
+import type { SharedLayout } from "./sharedLayout.js";
+
+/** `agents/<name>/status.json`: rewritten (atomically) at every heartbeat and state change. */
+export interface AgentStatus {
+  agent: string;
+  pid: number;
+  hostname: string;
+  state: "starting" | "running" | "stopping" | "stopped";
+  started_at: string;
+  heartbeat_at: string;
+  approval_required: boolean;
+  capabilities: string[];
+  privilege_separation: boolean;
+  run_as: string | null;
+  current_task: string | null;
+  current_task_started_at: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  consecutive_failures: number;
+  /** The most recent applied change, watched until a run succeeds after it. */
+  probation: { proposal_id: string; commit: string; failures: number } | null;
+  tasks_done: number;
+  tasks_failed: number;
+  lease_seconds: number;
+}
+
+export function writeStatus(l: SharedLayout, s: AgentStatus): void {
+  writeJsonAtomic(l.statusFile(s.agent), s);
+}
+
+export function readStatus(l: SharedLayout, agent: string): AgentStatus | undefined {
+  try {
+    return readJsonFile(l.statusFile(agent)) as AgentStatus;
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+export function listStatuses(l: SharedLayout): AgentStatus[] {
+  const out: AgentStatus[] = [];
+  for (const a of listDir(l.agentsRoot)) {
+    try {
+      const s = readStatus(l, a);
+      if (s) out.push(s);
+    } catch { /* being replaced; atomic writes make this rare */ }
+  }
+  return out.sort((a, b) => (a.agent < b.agent ? -1 : 1));
+}
+
+/** Seconds since the agent's last heartbeat. */
+export function heartbeatAge(s: AgentStatus, now = Date.now()): number {
+  return (now - Date.parse(s.heartbeat_at)) / 1000;
+}
+
+/** A lease is alive while its agent's heartbeat is younger than the lease and it has not stopped. */
+export function leaseAlive(s: AgentStatus | undefined, leaseSeconds: number, now = Date.now()): boolean {
+  if (!s || s.state === "stopped") return false;
+  return heartbeatAge(s, now) <= leaseSeconds;
+}
