@@ -2,8 +2,7 @@ import { stringify } from "yaml";
 import { AGENTCTL_WRAPPER_PATH, agentctlWrapperScript } from "../fleet/agentctlWrapper.js";
 import { DEFAULT_REMOTE_ROOT, hostLayout } from "../hostLayout.js";
 
-/** The API's limit on `user-data` (base64 text), from openapi-v2.json (`maxLength: 32768`). */
-export const USER_DATA_MAX_BASE64_BYTES = 32_768;
+export { encodeUserData, USER_DATA_MAX_BASE64_BYTES } from "./userData.js";
 
 export interface CloudInitOptions {
   /** The login user for operators and for Pulumi's SSH connection; default `ops`. */
@@ -125,18 +124,6 @@ export function buildCloudConfig(o: CloudInitOptions): string {
     ],
   };
   return `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;
-}
-
-/** base64 user data for the API, with a clear error past the API's 32 KiB limit. */
-export function encodeUserData(cloudConfig: string): string {
-  const b64 = Buffer.from(cloudConfig, "utf8").toString("base64");
-  if (b64.length > USER_DATA_MAX_BASE64_BYTES) {
-    throw new Error(
-      `cloud-init user data is ${b64.length} bytes base64-encoded (${Buffer.byteLength(cloudConfig)} bytes raw); ` +
-        `Exoscale accepts at most ${USER_DATA_MAX_BASE64_BYTES} bytes — shrink the document (e.g. fewer write_files)`,
-    );
-  }
-  return b64;
 }
 
 function isCidr(s: string): boolean {

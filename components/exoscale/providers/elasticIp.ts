@@ -1,0 +1,126 @@
+import * as pulumi from "@pulumi/pulumi";
+import { isNotFound } from "../client.js";
+import { captureConfig, clientFor, deleteIgnoringNotFound, isUnknown, sameLabels, type ProviderContext, type ProviderTuning } from "./runtime.js";
+
+/**
+ * An elastic IP, and (separately) its attachment to an instance. They are two resources because
+ * the address must be known before the instance exists: cloud-init configures it on the host
+ * (Exoscale routes an elastic IP to the instance but the guest must add it to an interface).
+ */
+export interface ElasticIpInputs {
+  zone: string;
+  description: string;
+  labels: Record<string, string>;
+}
+
+export interface ElasticIpOutputs extends ElasticIpInputs {
+  elasticIpId: string;
+  ip: string;
+}
+
+type EipProvider = pulumi.dynamic.ResourceProvider<ElasticIpInputs, ElasticIpOutputs> & { ctx: ProviderContext };
+
+/** description and labels have `PUT /elastic-ip/{id}` → in place; the zone → replace. */
+export function elasticIpProvider(tuning: ProviderTuning = {}): EipProvider {
+  return {
+    ctx: { tuning },
+    async configure(req) {
+      captureConfig(this.ctx, req.config);
+    },
+    async check(_olds, news) {
+      const failures: pulumi.dynamic.CheckFailure[] = [];
+      if (!isUnknown(news.description) && String(news.description).length > 255) {
+        failures.push({ property: "description", reason: "at most 255 characters" });
+      }
+      return { inputs: news, failures };
+    },
+    async create(inputs) {
+      const c = clientFor(this.ctx, inputs.zone);
+      const id = await c.createElasticIp({ description: inputs.description, labels: inputs.labels });
+      const e = await c.getElasticIp(id);
+      return { id, outs: { ...inputs, elasticIpId: id, ip: e.ip ?? "" } };
+    },
+    async read(id, props) {
+      const p = props as ElasticIpOutputs;
+      try {
+        const e = await clientFor(this.ctx, p.zone).getElasticIp(id);
+        return { id, props: { ...p, elasticIpId: id, ip: e.ip ?? "", description: e.description ?? "", labels: e.labels ?? {} } };
+      } catch (err) {
+        if (isNotFound(err)) return { id: "", props: {} as ElasticIpOutputs };
+        throw err;
+      }
+    },
+    async diff(_id, olds, news) {
+      const replaces = olds.zone !== news.zone ? ["zone"] : [];
+      const changes = replaces.length > 0 || olds.description !== news.description || !sameLabels(olds.labels, news.labels);
+      return { changes, replaces };
+    },
+    async update(id, olds, news) {
+      const c = clientFor(this.ctx, news.zone);
+      await c.updateElasticIp(id, { description: news.description, labels: news.labels });
+      const e = await c.getElasticIp(id);
+      return { outs: { ...news, elasticIpId: id, ip: e.ip ?? olds.ip } };
+    },
+    async delete(id, props) {
+      const c = clientFor(this.ctx, props.zone);
+      await deleteIgnoringNotFound(() => c.deleteElasticIp(id));
+    },
+  };
+}
+
+export interface ElasticIpAttachmentInputs {
+  zone: string;
+  elasticIpId: string;
+  instanceId: string;
+}
+
+type AttachProvider = pulumi.dynamic.ResourceProvider<ElasticIpAttachmentInputs, ElasticIpAttachmentInputs> & { ctx: ProviderContext };
+
+/** Attach = `PUT /elastic-ip/{id}:attach`; any change detaches and attaches again (replace). */
+export function elasticIpAttachmentProvider(tuning: ProviderTuning = {}): AttachProvider {
+  return {
+    ctx: { tuning },
+    async configure(req) {
+      captureConfig(this.ctx, req.config);
+    },
+    async create(inputs) {
+      const c = clientFor(this.ctx, inputs.zone);
+      await c.attachElasticIp(inputs.elasticIpId, inputs.instanceId);
+      return { id: `${inputs.elasticIpId}/${inputs.instanceId}`, outs: inputs };
+    },
+    async read(id, props) {
+      const p = props as ElasticIpAttachmentInputs;
+      try {
+        const inst = await clientFor(this.ctx, p.zone).getInstance(p.instanceId);
+        const attached = (inst["elastic-ips"] ?? []).some((e) => e.id === p.elasticIpId);
+        return attached ? { id, props: p } : { id: "", props: {} as ElasticIpAttachmentInputs };
+      } catch (err) {
+        if (isNotFound(err)) return { id: "", props: {} as ElasticIpAttachmentInputs };
+        throw err;
+      }
+    },
+    async diff(_id, olds, news) {
+      const replaces = (["zone", "elasticIpId", "instanceId"] as const).filter((k) => olds[k] !== news[k]);
+      return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
+    },
+    async delete(_id, props) {
+      const c = clientFor(this.ctx, props.zone);
+      await deleteIgnoringNotFound(() => c.detachElasticIp(props.elasticIpId, props.instanceId));
+    },
+  };
+}
+
+export class ExoscaleElasticIp extends pulumi.dynamic.Resource {
+  declare readonly elasticIpId: pulumi.Output<string>;
+  declare readonly ip: pulumi.Output<string>;
+
+  constructor(name: string, args: { [K in keyof ElasticIpInputs]: pulumi.Input<ElasticIpInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
+    super(elasticIpProvider(), name, { ...args, elasticIpId: undefined, ip: undefined }, opts, "exoscale", "ElasticIp");
+  }
+}
+
+export class ExoscaleElasticIpAttachment extends pulumi.dynamic.Resource {
+  constructor(name: string, args: { [K in keyof ElasticIpAttachmentInputs]: pulumi.Input<ElasticIpAttachmentInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
+    super(elasticIpAttachmentProvider(), name, { ...args }, opts, "exoscale", "ElasticIpAttachment");
+  }
+}
