@@ -630,6 +630,12 @@ export class AgentRuntime {
       this.waiting.delete(id);
       return;
     }
+    if (!p.approval_required) {
+      // Proposed in autonomous mode, and the runtime died before applying it: apply it now.
+      await this.decide(p, { proposal: id, decision: "approve", by: "autonomous", at: new Date().toISOString() });
+      this.waiting.delete(id);
+      return;
+    }
     const d = readDecision(this.s.decisionsDir, id);
     if (d.kind === "none") return;
     if (d.kind === "invalid") {

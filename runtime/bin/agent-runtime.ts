@@ -85,7 +85,8 @@ async function main(): Promise<number> {
 
 process.umask(0o022);
 main().then(
-  (code) => { process.exitCode = code; },
+  // Exit explicitly: a program's leftover pipe must not keep a stopped runtime alive.
+  (code) => process.exit(code),
   (err) => {
     process.stderr.write(`agent-runtime: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;
