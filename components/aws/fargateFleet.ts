@@ -83,9 +83,10 @@ export class FargateFleet extends pulumi.ComponentResource {
   public readonly retainDataNotice: string | undefined;
 
   constructor(name: string, args: FargateFleetArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("agent-fleet:aws:FargateFleet", name, {}, opts);
-    // Everything AWS would reject is checked here, before a single resource is registered.
+    // Everything AWS would reject is checked first: bad arguments register no resource at all,
+    // not even this component.
     const a = resolveFargateFleetArgs(args);
+    super("agent-fleet:aws:FargateFleet", name, {}, opts);
     const parent = { parent: this };
     const fleet = a.fleetName;
 
