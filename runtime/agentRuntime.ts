@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { loadAgentProgram, type AgentProgram } from "./agentProgram.js";
 import { exists, listDir } from "./fsAtomic.js";
-import { git, gitEnv, gitTry, run } from "./git.js";
+import { git, gitEnv, gitTry, readHead, run } from "./git.js";
 import { proposalIdForTask } from "./ids.js";
 import type { AgentLogger } from "./log.js";
 import { readDecision, type Decision } from "./proposals/decision.js";
@@ -198,6 +198,7 @@ export class AgentRuntime {
     this.watch(this.layout.pending, () => this.wakeTasks?.());
     this.watch(this.s.decisionsDir, () => this.wakeDecisions?.());
     await Promise.all([this.taskLoop(), this.decisionLoop()]);
+    await this.cleanups;
     for (const t of this.timers) clearInterval(t);
     for (const w of this.watchers) w.close();
     this.status.state = "stopped";
@@ -500,61 +501,64 @@ export class AgentRuntime {
     return run(cmd, args, { cwd, env: gitEnv({}, home), ...(this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {}), maxStdout: this.s.patchMaxBytes + 1 });
   }
 
+  /**
+   * Remove a run's scratch dir: the agent user removes what it created (the runtime, without
+   * CAP_DAC_OVERRIDE, cannot), then the runtime removes its own files and the dir.
+   */
   private async removeScratch(dir: string): Promise<void> {
-    if (!this.runAs) {
-      fs.rmSync(dir, { recursive: true, force: true });
-      return;
+    if (this.runAs) {
+      const r = await this.asAgent("rm", ["-rf", "--", ...["repo", "home", "tmp"].map((d) => path.join(dir, d))], this.s.scratchDir);
+      // home/ and tmp/ themselves are the runtime's ("Operation not permitted"): their contents go.
+      const other = r.stderr.split("\n").filter((l) => l.trim() !== "" && !l.includes("Operation not permitted"));
+      if (other.length > 0) this.log.warn("scratch-cleanup", { dir, error: other.join("; ") });
     }
-    const r = await this.asAgent("rm", ["-rf", "--", dir], this.s.scratchDir);
-    if (r.code !== 0) this.log.warn("scratch-cleanup-failed", { dir, error: r.stderr.trim() });
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      this.log.warn("scratch-cleanup-failed", { dir, error: (err as Error).message });
+    }
   }
 
+  /** Cleanups run in the background, one after another; stop() waits for them. */
+  private cleanups: Promise<void> = Promise.resolve();
+
   /**
-   * The task's run: a working copy of /app (cloned by the agent user), the program in it, and
-   * the resulting patch (computed by the agent user, read from its stdout). The runtime never
-   * runs git inside the agent-controlled copy itself.
+   * The task's run, in `<scratch>/<agent>--<task>-<rand>/` (root-owned, sticky, world-writable,
+   * like /tmp): the runtime writes task.json, instructions.md and context/ there (read-only for
+   * the agent) and makes home/ and tmp/; the agent user clones /app into repo/, runs the program
+   * there and prints the patch, which the runtime reads from its stdout. The runtime never runs
+   * git inside the agent-controlled copy itself.
    */
   private async runAgent(task: TaskRecord, program: AgentProgram, command = program.command, timeoutS = this.timeoutSeconds(), lockHeld = false): Promise<AgentRunOutcome> {
     const s = this.s;
     const base = path.join(s.scratchDir, `${s.agentName}--${task.id}-${randomBytes(3).toString("hex")}`);
-    const input = `${base}.input`; // root-owned, read-only for the agent: task.json, instructions, context
     const work = path.join(base, "repo");
     const home = path.join(base, "home");
     const tmp = path.join(base, "tmp");
     try {
-      fs.mkdirSync(input, { mode: 0o755 });
-      fs.writeFileSync(path.join(input, "task.json"), JSON.stringify(task, null, 2) + "\n", { mode: 0o644 });
-      let instructions = "";
-      if (task.instruction_file) {
-        const src = path.join(this.layout.root, task.instruction_file);
-        fs.copyFileSync(src, path.join(input, "instructions.md"));
-        instructions = path.join(input, "instructions.md");
-      } else {
-        fs.writeFileSync(path.join(input, "instructions.md"), `# ${task.title}\n\n${task.description}\n`, { mode: 0o644 });
-        instructions = path.join(input, "instructions.md");
+      for (const d of [base, home, tmp]) {
+        fs.mkdirSync(d);
+        fs.chmodSync(d, 0o1777);
       }
-      const ctx = path.join(input, "context");
+      fs.writeFileSync(path.join(base, "task.json"), JSON.stringify(task, null, 2) + "\n", { mode: 0o644 });
+      const instructions = path.join(base, "instructions.md");
+      if (task.instruction_file) fs.copyFileSync(path.join(this.layout.root, task.instruction_file), instructions);
+      else fs.writeFileSync(instructions, `# ${task.title}\n\n${task.description}\n`);
+      fs.chmodSync(instructions, 0o644);
+      const ctx = path.join(base, "context");
       fs.mkdirSync(ctx, { mode: 0o755 });
       for (const f of task.context_files) {
-        const src = path.join(this.layout.root, f);
-        fs.cpSync(src, path.join(ctx, path.basename(f)), { recursive: true });
+        fs.cpSync(path.join(this.layout.root, f), path.join(ctx, path.basename(f)), { recursive: true });
       }
-      for (const f of walk(input)) fs.chmodSync(f.path, f.dir ? 0o755 : 0o644);
-
-      const mk = this.runAs
-        ? await this.asAgent("mkdir", ["-m", "0755", "-p", "--", base, home, tmp], s.scratchDir)
-        : (fs.mkdirSync(home, { recursive: true }), fs.mkdirSync(tmp, { recursive: true }), { code: 0, stderr: "" });
-      if (mk.code !== 0) throw new Error(`cannot create the working copy dir as ${s.runAs}: ${mk.stderr.trim()}`);
+      for (const f of walk(ctx)) fs.chmodSync(f.path, f.dir ? 0o755 : 0o644);
 
       const cloneAtHead = async () => {
-        const head = (await git(s.appDir, ["rev-parse", "HEAD"])).trim();
+        const head = await readHead(s.appDir);
         const cl = await this.asAgent("git", [
           // The transport clears GIT_CONFIG_* for the serving side: trust /app there explicitly.
-          "clone", "-q", "--shared", "--no-checkout", "--upload-pack", "git -c safe.directory='*' upload-pack", s.appDir, work,
+          "clone", "-q", "--shared", "--upload-pack", "git -c safe.directory='*' upload-pack", s.appDir, work,
         ], s.scratchDir, home);
-        if (cl.code !== 0) throw new Error(`git clone of ${s.appDir} failed: ${cl.stderr.trim()}`);
-        const co = await this.asAgent("git", ["checkout", "-q", "--detach", head], work, home);
-        if (co.code !== 0) throw new Error(`git checkout in the working copy failed: ${co.stderr.trim()}`);
+        if (cl.code !== 0) throw new Error(`git clone of ${s.appDir} as ${this.runAs?.name ?? "this user"} failed: ${cl.stderr.trim()}`);
         return head;
       };
       const baseCommit = lockHeld ? await cloneAtHead() : await this.appLock.run(cloneAtHead);
@@ -568,12 +572,11 @@ export class AgentRuntime {
         AGENT_CAPABILITIES: s.capabilities.join(","),
         TASK_ID: task.id,
         TASK_TITLE: task.title,
-        TASK_FILE: path.join(input, "task.json"),
+        TASK_FILE: path.join(base, "task.json"),
         TASK_INSTRUCTIONS: instructions,
         TASK_CONTEXT_DIR: ctx,
         TASK_ATTEMPT: String(task.attempts + 1),
       };
-      // The agent program must not learn where the runtime's own state lives beyond what it can read.
       const started = Date.now();
       const run = await runProgram({
         command, cwd: work, env, timeoutMs: timeoutS * 1000, stdin: JSON.stringify(task) + "\n",
@@ -586,18 +589,15 @@ export class AgentRuntime {
 
       const add = await this.asAgent("git", ["add", "-A"], work, home);
       if (add.code !== 0) throw new Error(`git add in the working copy failed: ${add.stderr.trim()}`);
-      const diff = await this.asAgent("git", ["diff", "--cached", "--binary", "--full-index", "--no-color", "--no-ext-diff", baseCommit], work, home);
+      // One call prints the numstat, then the patch.
+      const diff = await this.asAgent("git", ["diff", "--cached", "--numstat", "--patch", "--binary", "--full-index", "--no-color", "--no-ext-diff", baseCommit], work, home);
       if (diff.code !== 0) throw new Error(`git diff in the working copy failed: ${diff.stderr.trim()}`);
       if (diff.truncated) throw new Error(`the change is larger than AGENT_PATCH_MAX_BYTES (${s.patchMaxBytes})`);
-      let numstat = "";
-      if (diff.stdout.trim() !== "") {
-        const ns = await this.asAgent("git", ["diff", "--cached", "--numstat", "--no-color", baseCommit], work, home);
-        numstat = ns.stdout;
-      }
-      return { run, base: baseCommit, patch: diff.stdout, numstat };
+      const at = diff.stdout.search(/^diff --git /m);
+      if (at < 0) return { run, base: baseCommit, patch: "", numstat: "" };
+      return { run, base: baseCommit, patch: diff.stdout.slice(at), numstat: diff.stdout.slice(0, at) };
     } finally {
-      await this.removeScratch(base);
-      fs.rmSync(input, { recursive: true, force: true });
+      this.cleanups = this.cleanups.then(() => this.removeScratch(base));
     }
   }
 
@@ -657,9 +657,12 @@ export class AgentRuntime {
       return next;
     }
     return this.appLock.run(async () => {
-      let cur = p.state === "approved" ? p : this.proposals.update(p, { state: "approved", decided_by: d.by, decided_at: d.at, note: d.note ?? null });
+      // "approved" is recorded before the commit, so only a proposal found in that state can
+      // already be committed (the runtime died in between); only then is history searched.
+      const recovering = p.state === "approved";
+      let cur = recovering ? p : this.proposals.update(p, { state: "approved", decided_by: d.by, decided_at: d.at, note: d.note ?? null });
       const t0 = Date.now();
-      const result = await this.apply(cur);
+      const result = await this.apply(cur, recovering);
       cur = this.proposals.update(cur, result);
       if (cur.state === "applied") {
         this.log.info("proposal-applied", { proposal: cur.id, commit: cur.commit, approved_by: d.by, decision_at: d.at, apply_ms: Date.now() - t0 });
@@ -673,14 +676,16 @@ export class AgentRuntime {
     });
   }
 
-  private async apply(p: Proposal): Promise<Partial<Proposal>> {
+  private async apply(p: Proposal, recovering: boolean): Promise<Partial<Proposal>> {
     const app = this.s.appDir;
     const now = new Date().toISOString();
-    // Never twice: the commit's trailer is the record of truth (the state file may lag after a crash).
-    const found = (await git(app, ["log", "--format=%H", "-F", `--grep=Proposal-Id: ${p.id}`, "HEAD"])).trim().split("\n")[0];
-    if (found) return { state: "applied", commit: found, applied_at: p.applied_at ?? now };
+    if (recovering) {
+      // Never twice: the commit's trailer is the record of truth (the state file may lag after a crash).
+      const found = (await git(app, ["log", "--format=%H", "-F", `--grep=Proposal-Id: ${p.id}`, "HEAD"])).trim().split("\n")[0];
+      if (found) return { state: "applied", commit: found, applied_at: p.applied_at ?? now };
+    }
     await this.commitOutsideChanges(`apply of ${p.id}`);
-    const head = (await git(app, ["rev-parse", "HEAD"])).trim();
+    const head = await readHead(app);
     const patchFile = this.layout.patchFile(p.id);
     const args = ["apply", "--index", "--whitespace=nowarn"];
     if (head !== p.base_commit) args.push("--3way");
@@ -706,7 +711,7 @@ export class AgentRuntime {
       input: msg,
       env: gitEnv({ GIT_AUTHOR_NAME: p.agent, GIT_AUTHOR_EMAIL: `${p.agent}@agent-fleet.invalid` }),
     });
-    const commit = (await git(app, ["rev-parse", "HEAD"])).trim();
+    const commit = await readHead(app);
     return { state: "applied", commit, applied_at: now, reason: null };
   }
 

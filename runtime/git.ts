@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 /**
  * git, run with a fixed environment: no system or global config (a read-only root has no
@@ -99,4 +101,24 @@ export async function git(cwd: string, args: string[], o: Partial<RunOptions> = 
 
 export async function gitTry(cwd: string, args: string[], o: Partial<RunOptions> = {}): Promise<RunResult> {
   return run("git", args, { cwd, env: gitEnv(), ...o });
+}
+
+/**
+ * HEAD's commit, read from the files (no process: this runs once or twice per task). Falls back
+ * to `git rev-parse` for anything unusual (packed refs only, worktrees, a .git file).
+ */
+export async function readHead(repo: string): Promise<string> {
+  const gitDir = path.join(repo, ".git");
+  try {
+    const head = fs.readFileSync(path.join(gitDir, "HEAD"), "utf8").trim();
+    if (/^[0-9a-f]{40}$/.test(head)) return head;
+    const m = /^ref: (refs\/[^\s]+)$/.exec(head);
+    if (m) {
+      const sha = fs.readFileSync(path.join(gitDir, m[1]!), "utf8").trim();
+      if (/^[0-9a-f]{40}$/.test(sha)) return sha;
+    }
+  } catch {
+    // fall through
+  }
+  return (await git(repo, ["rev-parse", "HEAD"])).trim();
 }
