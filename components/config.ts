@@ -560,6 +560,9 @@ export function checkFleetConfig(raw: Record<string, unknown>, ctx: ConfigContex
     add(["image", "ref"], "a registry image is used as is; remove baseImage and buildArgs, or remove ref to build the image");
   }
 
+  if (target === "aws" && s.image && (s.image.baseImage !== undefined || s.image.buildArgs !== undefined)) {
+    add(["image", s.image.baseImage !== undefined ? "baseImage" : "buildArgs"], "is not supported by target aws yet (its image is built from agent-image/Dockerfile with its defaults); use image.ref for a custom image");
+  }
   if (s.hostRoot !== undefined && target === "aws") add(["hostRoot"], "does not apply to target aws (agents keep their files on EFS)");
   const hostRoot = path.posix.normalize(
     s.hostRoot ?? (target === "local" ? path.join(ctx.projectDir, ".agent-fleet", ctx.stack) : DEFAULT_REMOTE_ROOT),
