@@ -230,11 +230,15 @@ export const SETTINGS = {
   target: z.enum(TARGETS, {
     error: (iss) => (iss.input === undefined ? `is required: one of ${TARGETS.join(", ")}` : `must be one of ${TARGETS.join(", ")}, got ${JSON.stringify(iss.input)}`),
   }),
-  fleetName: dnsLabel().optional(),
+  // "" means "not set": Pulumi.yaml has to give optional keys a default, and "" is that default.
+  fleetName: z.preprocess((v) => (v === "" ? undefined : v), dnsLabel().optional()),
   approvalRequired: bool().default(DEFAULTS.approvalRequired),
   paused: bool().default(DEFAULTS.paused),
   purgeOnDestroy: bool().default(DEFAULTS.purgeOnDestroy),
-  hostRoot: z.string().refine((p) => p.startsWith("/"), { error: "must be an absolute path" }).optional(),
+  hostRoot: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.string({ error: "must be an absolute path" }).refine((p) => p.startsWith("/"), { error: "must be an absolute path" }).optional(),
+  ),
   agents: z.array(agentSchema, { error: (iss) => (iss.input === undefined ? "is required: list at least one agent" : "must be a list of agents") }).min(1, { error: "must list at least one agent" }).max(500),
   ssh: sshSchema.default({ user: DEFAULTS.sshUser, port: DEFAULTS.sshPort }),
   vps: vpsSchema.default({}),
