@@ -1,0 +1,155 @@
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { dockerCliPath, dockerTry, type DockerTarget } from "./cli.js";
+
+/**
+ * A private Docker engine for the container and e2e suites: Debian's `dockerd` with its own socket,
+ * data root, exec root, pid file and containerd namespace, so that it collides neither with a system
+ * Docker nor with the engine another suite starts (each suite passes its own `instance`).
+ *
+ * `--storage-driver vfs` works on any file system (no overlayfs needed), `--iptables=false` leaves
+ * the machine's firewall alone, and `--bridge none` keeps it off `docker0` (which a second engine
+ * would fight over): agent containers need no network, and no port is ever published.
+ *
+ * The data root persists between runs, so built images stay cached; the engine process itself is
+ * stopped at the end of a run unless AGENT_FLEET_KEEP_DOCKERD=1. When the socket already answers
+ * (a previous run kept it, or another process of the same suite started it) it is reused as is.
+ */
+export interface EngineOptions {
+  /** Names this engine's directory and containerd namespace, e.g. "containers" or "e2e". */
+  instance: string;
+  /**
+   * Directory for socket, data root, exec root, pid file and log. Default
+   * `${AGENT_FLEET_DOCKERD_DIR:-/var/tmp/agent-fleet-dockerd}/<instance>`.
+   */
+  dir?: string;
+  /** Seconds to wait for the engine to answer after start; default 90. */
+  startTimeoutSeconds?: number;
+}
+
+export interface DockerEngine extends DockerTarget {
+  instance: string;
+  dir: string;
+  socket: string;
+  logFile: string;
+  /** True when this call started dockerd (and so `stop` will stop it). */
+  startedHere: boolean;
+  /** Stops dockerd if this call started it and AGENT_FLEET_KEEP_DOCKERD is not 1. */
+  stop(): Promise<void>;
+}
+
+export function engineDir(instance: string, dir?: string): string {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(instance)) {
+    throw new Error(`engine instance must be a lowercase name like "containers", got "${instance}"`);
+  }
+  return dir ?? path.join(process.env.AGENT_FLEET_DOCKERD_DIR ?? "/var/tmp/agent-fleet-dockerd", instance);
+}
+
+/** The dockerd argv for an engine directory (exported so the e2e suite and docs show the same). */
+export function dockerdArgs(instance: string, dir: string): string[] {
+  return [
+    "--storage-driver", "vfs",
+    "--iptables=false",
+    "--ip-masq=false",
+    "--bridge", "none",
+    "--host", `unix://${path.join(dir, "docker.sock")}`,
+    "--data-root", path.join(dir, "data"),
+    "--exec-root", path.join(dir, "exec"),
+    "--pidfile", path.join(dir, "dockerd.pid"),
+    "--containerd-namespace", `agent-fleet-${instance}`,
+    "--containerd-plugins-namespace", `agent-fleet-${instance}-plugins`,
+  ];
+}
+
+async function answers(target: DockerTarget): Promise<boolean> {
+  const r = await dockerTry(target, ["version", "--format", "{{.Server.Version}}"], { timeoutMs: 15_000 });
+  return r.code === 0 && r.stdout.trim() !== "";
+}
+
+function logTail(file: string, lines = 40): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Returns a running engine for `instance`, starting dockerd when its socket does not answer.
+ * Throws (loudly, with the daemon's log tail) when the engine cannot start: a container suite
+ * without an engine must fail, never skip.
+ */
+export async function ensureDockerEngine(opts: EngineOptions): Promise<DockerEngine> {
+  const cli = dockerCliPath();
+  // An engine given from outside (e.g. a CI machine with its own Docker) is used as is.
+  const external = process.env.AGENT_FLEET_DOCKER_HOST;
+  if (external) {
+    const target = { host: external, cli };
+    if (!(await answers(target))) {
+      throw new Error(`AGENT_FLEET_DOCKER_HOST=${external} does not answer \`docker version\``);
+    }
+    return { ...target, instance: opts.instance, dir: "", socket: "", logFile: "", startedHere: false, stop: async () => {} };
+  }
+
+  const dir = engineDir(opts.instance, opts.dir);
+  const socket = path.join(dir, "docker.sock");
+  if (socket.length > 100) throw new Error(`engine socket path too long for a unix socket: ${socket}`);
+  const logFile = path.join(dir, "dockerd.log");
+  const target: DockerTarget = { host: `unix://${socket}`, cli };
+  const base = { ...target, instance: opts.instance, dir, socket, logFile };
+
+  if (await answers(target)) {
+    return { ...base, startedHere: false, stop: async () => {} };
+  }
+
+  const dockerd = process.env.AGENT_FLEET_DOCKERD ?? "dockerd";
+  mkdirSync(dir, { recursive: true });
+  const out = openSync(logFile, "a");
+  const child = spawn(dockerd, dockerdArgs(opts.instance, dir), {
+    detached: true, // its own process group: the test runner's Ctrl-C does not tear it down mid-write
+    stdio: ["ignore", out, out],
+  });
+  closeSync(out);
+  let exited: string | undefined;
+  child.on("error", (err) => (exited = `cannot start ${dockerd}: ${err.message} (is Debian's docker.io installed?)`));
+  child.on("exit", (code, signal) => (exited = `dockerd exited (code ${code}, signal ${signal})`));
+  child.unref();
+
+  const deadline = Date.now() + (opts.startTimeoutSeconds ?? 90) * 1000;
+  for (;;) {
+    if (exited) throw new Error(`Docker engine "${opts.instance}" did not start: ${exited}\n${logTail(logFile)}`);
+    if (existsSync(socket) && (await answers(target))) break;
+    if (Date.now() > deadline) {
+      child.kill("SIGTERM");
+      throw new Error(`Docker engine "${opts.instance}" did not answer on ${socket} in time\n${logTail(logFile)}`);
+    }
+    await sleep(250);
+  }
+
+  const pid = child.pid!;
+  return {
+    ...base,
+    startedHere: true,
+    stop: async () => {
+      if (process.env.AGENT_FLEET_KEEP_DOCKERD === "1") return;
+      if (!pidAlive(pid)) return;
+      process.kill(pid, "SIGTERM");
+      for (let i = 0; i < 120 && pidAlive(pid); i++) await sleep(250);
+      if (pidAlive(pid)) process.kill(pid, "SIGKILL");
+    },
+  };
+}
