@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type { AgentResources } from "../fleet/spec.js";
 import type { CpuArchitecture } from "./cost.js";
@@ -12,6 +14,12 @@ export interface FargateAgentArgs {
   capabilities: string[];
   /** Plain environment for the agent program. Secrets never go here. */
   env: Record<string, string>;
+  /**
+   * The agent's code folder on the machine running Pulumi (the config's resolved `code`). It seeds
+   * the agent's EFS code dir on first start (see codeSeed.ts); afterwards the runtime owns that
+   * dir. Default: `agents/<name>` under the current directory (the Pulumi project dir).
+   */
+  codeDir?: string;
   /**
    * Secrets (Pulumi secret Outputs). Each becomes an SSM SecureString parameter and reaches the
    * container only through the task definition's `secrets`, never `environment`.
@@ -51,18 +59,18 @@ export type FargateImageArgs =
         context?: string;
         /** Agent image Dockerfile, relative to the context. Default "agent-image/Dockerfile". */
         dockerfile?: string;
-        /** Folder of agent code (one sub-folder per agent), relative to the context. Default "agents". */
-        agentsDir?: string;
         /** Default: "linux/amd64" or "linux/arm64" to match `cpuArchitecture`. */
         platform?: string;
       };
     }
   | {
       /**
-       * A ready image reference. It must carry each agent's code under
-       * `/opt/agent-fleet/seed/<agent>` (build it with components/aws/seed.Dockerfile).
+       * A ready agent image (built from agent-image/Dockerfile or compatible). It is re-tagged into
+       * the fleet's ECR repository, and each agent's code is still added on top of it.
        */
       ref: string;
+      /** Default: "linux/amd64" or "linux/arm64" to match `cpuArchitecture`. */
+      platform?: string;
     };
 
 export interface FargateFleetArgs {
@@ -106,6 +114,7 @@ export const DEFAULTS = {
 } as const;
 
 export interface ResolvedAgent extends FargateAgentArgs {
+  codeDir: string;
   size: FargateTaskSize;
 }
 
@@ -117,8 +126,8 @@ export interface ResolvedFleetArgs {
     | { kind: "new"; cidrBlock: string; availabilityZoneCount: number; assignPublicIp: boolean };
   egressPorts: number[];
   image:
-    | { kind: "build"; context: string; dockerfile: string; agentsDir: string; platform: string }
-    | { kind: "ref"; ref: string };
+    | { kind: "build"; context: string; dockerfile: string; platform: string }
+    | { kind: "ref"; ref: string; platform: string };
   paused: boolean;
   retainData: boolean;
   logRetentionDays: number;
@@ -160,11 +169,14 @@ export function resolveFargateFleetArgs(a: FargateFleetArgs): ResolvedFleetArgs 
       }
       secretNames.add(s.name);
     }
+    const codeDir = path.resolve(agent.codeDir ?? path.join(DEFAULTS.agentsDir, agent.name));
+    const code = fs.statSync(codeDir, { throwIfNoEntry: false });
+    if (!code?.isDirectory()) problems.push(`${where}: code folder ${codeDir} does not exist or is not a directory`);
     if (!Number.isInteger(agent.resources.pids) || agent.resources.pids < 1) {
       problems.push(`${where}: resources.pids must be a positive whole number, got ${agent.resources.pids}`);
     }
     try {
-      agents.push({ ...agent, size: fargateTaskSize(agent.name, agent.resources.cpus, agent.resources.memoryMb) });
+      agents.push({ ...agent, codeDir, size: fargateTaskSize(agent.name, agent.resources.cpus, agent.resources.memoryMb) });
     } catch (e) {
       problems.push((e as Error).message);
     }
@@ -201,18 +213,18 @@ export function resolveFargateFleetArgs(a: FargateFleetArgs): ResolvedFleetArgs 
   const cpuArchitecture = a.cpuArchitecture ?? DEFAULTS.cpuArchitecture;
   if (cpuArchitecture !== "X86_64" && cpuArchitecture !== "ARM64") problems.push(`cpuArchitecture must be X86_64 or ARM64, got "${cpuArchitecture}"`);
 
+  const defaultPlatform = cpuArchitecture === "ARM64" ? "linux/arm64" : "linux/amd64";
   let image: ResolvedFleetArgs["image"];
   if (a.image && "ref" in a.image) {
     if (!a.image.ref || /\s/.test(a.image.ref)) problems.push(`image.ref "${a.image.ref}" is not an image reference`);
-    image = { kind: "ref", ref: a.image.ref };
+    image = { kind: "ref", ref: a.image.ref, platform: a.image.platform ?? defaultPlatform };
   } else {
     const b = a.image && "build" in a.image ? a.image.build : {};
     image = {
       kind: "build",
       context: b.context ?? ".",
       dockerfile: b.dockerfile ?? DEFAULTS.dockerfile,
-      agentsDir: b.agentsDir ?? DEFAULTS.agentsDir,
-      platform: b.platform ?? (cpuArchitecture === "ARM64" ? "linux/arm64" : "linux/amd64"),
+      platform: b.platform ?? defaultPlatform,
     };
   }
 

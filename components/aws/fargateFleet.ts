@@ -75,7 +75,11 @@ export class FargateFleet extends pulumi.ComponentResource {
   public readonly services: pulumi.Output<Record<string, AgentService>>;
   public readonly logGroupName: pulumi.Output<string>;
   public readonly fileSystemId: pulumi.Output<string>;
+  /** The agent image without code, by digest (each agent runs it plus its own code seed). */
+  public readonly agentImageRef: pulumi.Output<string>;
+  /** Same as `agentImageRef`. */
   public readonly imageRef: pulumi.Output<string>;
+  public readonly repositoryUrl: pulumi.Output<string>;
   public readonly execCommands: pulumi.Output<Record<string, AgentExecCommands>>;
   public readonly operatorCommands: pulumi.Output<OperatorCommands>;
   public readonly costEstimate: FleetCostEstimate;
@@ -108,7 +112,12 @@ export class FargateFleet extends pulumi.ComponentResource {
       retainData: a.retainData,
       tags: a.tags,
     }, parent);
-    const image = new FleetImage(`${name}-image`, { fleetName: fleet, image: a.image, tags: a.tags }, parent);
+    const image = new FleetImage(`${name}-image`, {
+      fleetName: fleet,
+      image: a.image,
+      agents: a.agents.map((g) => ({ name: g.name, codeDir: g.codeDir })),
+      tags: a.tags,
+    }, parent);
 
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
       name: `/agent-fleet/${fleet}`,
@@ -146,10 +155,10 @@ export class FargateFleet extends pulumi.ComponentResource {
       const policy = new aws.iam.RolePolicy(`${name}-${id}-execution`, {
         role: role.name,
         policy: pulumi
-          .all([image.ecrRepositoryArn, logGroup.arn, pulumi.all(secretArns)])
+          .all([image.repositoryArn, logGroup.arn, pulumi.all(secretArns)])
           .apply(([repoArn, logArn, secrets]) =>
             JSON.stringify(executionRolePolicy({
-              ...(repoArn ? { ecrRepositoryArn: repoArn } : {}),
+              ecrRepositoryArn: repoArn,
               logGroupArn: logArn,
               logStreamPrefix: streamPrefix,
               secretParameterArns: secrets,
@@ -204,7 +213,7 @@ export class FargateFleet extends pulumi.ComponentResource {
         taskRoleArn: taskRole.arn,
         volumes: ecsVolumes(agentTaskVolumes(), storage.codeAccessPointIds[agent.name]),
         containerDefinitions: agentContainerDefinitionsJson(agent, fleet, family, {
-          image: image.imageRef,
+          image: image.agentImageRefs[agent.name]!,
           logGroup: logGroup.name,
           region,
           secrets: agent.secrets.map((s, i) => ({ name: s.name, valueFrom: secretArns[i]! })),
@@ -253,7 +262,7 @@ export class FargateFleet extends pulumi.ComponentResource {
       executionRoleArn: opExec.role.arn,
       taskRoleArn: taskRole.arn,
       volumes: ecsVolumes(operatorTaskVolumes()),
-      containerDefinitions: pulumi.all([image.imageRef, logGroup.name, region]).apply(([img, lg, reg]) => {
+      containerDefinitions: pulumi.all([image.agentImageRef, logGroup.name, region]).apply(([img, lg, reg]) => {
         const containers = operatorContainerDefinitions({ fleet, image: img, logGroup: lg, region: reg });
         assertValidFargateTaskDefinition({ family: opFamily, ...OPERATOR_TASK_SIZE, volumes: operatorTaskVolumes(), containers });
         return JSON.stringify(containers);
@@ -265,7 +274,9 @@ export class FargateFleet extends pulumi.ComponentResource {
     this.clusterArn = cluster.arn;
     this.logGroupName = logGroup.name;
     this.fileSystemId = storage.fileSystemId;
-    this.imageRef = image.imageRef;
+    this.agentImageRef = image.agentImageRef;
+    this.imageRef = image.agentImageRef;
+    this.repositoryUrl = image.repositoryUrl;
     this.services = pulumi.all(serviceEntries).apply((e) => Object.fromEntries(e));
     this.execCommands = pulumi.all([region, cluster.name]).apply(([reg, cl]) =>
       Object.fromEntries(a.agents.map((g) => [g.name, {

@@ -52,8 +52,8 @@ export const ECS_EXEC_ACTIONS = [
 ];
 
 export interface ExecutionRolePolicyInput {
-  /** ARN of the ECR repository the image comes from; absent for images outside ECR. */
-  ecrRepositoryArn?: string;
+  /** ARN of the fleet's ECR repository (every image of the fleet is there). */
+  ecrRepositoryArn: string;
   /** ARN of the fleet's log group (without a trailing `:*`). */
   logGroupArn: string;
   /** The awslogs stream prefix of this agent's containers. */
@@ -63,12 +63,11 @@ export interface ExecutionRolePolicyInput {
 }
 
 export function executionRolePolicy(o: ExecutionRolePolicyInput): PolicyDocument {
-  const statements: PolicyStatement[] = [];
-  if (o.ecrRepositoryArn) {
+  const statements: PolicyStatement[] = [
     // GetAuthorizationToken is account-wide by design: AWS does not allow scoping it to a resource.
-    statements.push({ Sid: "EcrLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" });
-    statements.push({ Sid: "PullFleetImage", Effect: "Allow", Action: [...ECR_PULL_ACTIONS], Resource: o.ecrRepositoryArn });
-  }
+    { Sid: "EcrLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+    { Sid: "PullFleetImage", Effect: "Allow", Action: [...ECR_PULL_ACTIONS], Resource: o.ecrRepositoryArn },
+  ];
   statements.push({
     Sid: "WriteOwnLogStreams",
     Effect: "Allow",
@@ -94,13 +93,4 @@ export function taskRolePolicy(o: { enableExecuteCommand: boolean }): PolicyDocu
     // Session Manager channels are not resources: AWS documents Resource "*" for these actions.
     Statement: [{ Sid: "EcsExecChannels", Effect: "Allow", Action: [...ECS_EXEC_ACTIONS], Resource: "*" }],
   };
-}
-
-const ECR_IMAGE_RE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9._/-]+?)(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/;
-
-/** The ECR repository ARN an image reference points into, or undefined when it is not in ECR. */
-export function ecrRepositoryArnOf(image: string, partition = "aws"): string | undefined {
-  const m = ECR_IMAGE_RE.exec(image);
-  if (!m) return undefined;
-  return `arn:${partition}:ecr:${m[2]}:${m[1]}:repository/${m[3]}`;
 }

@@ -1,91 +1,110 @@
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { ResolvedFleetArgs } from "./args.js";
-import { SEED_DOCKERFILE } from "./codeSeed.js";
-import { ecrRepositoryArnOf } from "./iamPolicies.js";
+import { seedContextDir, writeRetagContext, writeSeedContext } from "./codeSeed.js";
 
 export interface FleetImageArgs {
   fleetName: string;
   image: ResolvedFleetArgs["image"];
+  agents: { name: string; codeDir: string }[];
   tags: Record<string, string>;
+  /** Where generated build contexts go. Default: `<tmp>/agent-fleet-build/<project>.<stack>`. */
+  buildRoot?: string;
 }
 
-/** How many images ECR keeps; older ones expire (storage cost). */
-export const ECR_KEEP_IMAGES = 10;
+/** Untagged images (replaced by a newer push) expire after this many days: rollbacks stay possible. */
+export const ECR_UNTAGGED_EXPIRY_DAYS = 14;
 
 /**
- * The image every task runs. Built (the default): an ECR repository, the agent image built from
- * `agent-image/Dockerfile` with the repository root as context and pushed by @pulumi/docker,
- * then the fleet image (agent image + agents' code seeds, `seed.Dockerfile`) on top of it. Tasks
- * reference the fleet image by digest, so a new build rolls out and an unchanged one does not.
- * Given (`image.ref`): used as is; its ECR repository, when it has one, is what the execution
- * roles may pull from.
+ * The images of a fleet, all in one new ECR repository that `pulumi destroy` removes:
+ *
+ * - `:agent`, the agent image: built from `agent-image/Dockerfile` with the repository root as
+ *   context (default), or the given `image.ref` re-tagged, so that every task pulls from this
+ *   repository only and the execution roles need no other registry.
+ * - `:<agent>`, one per agent: the agent image plus that agent's code seed (see codeSeed.ts).
+ *
+ * Tasks reference images by digest, so a rebuild rolls out and an unchanged image does not.
+ * @pulumi/docker builds and pushes with the local Docker engine, logged in with an ECR token.
  */
 export class FleetImage extends pulumi.ComponentResource {
-  /** Image reference for task definitions (by digest when built here). */
-  public readonly imageRef: pulumi.Output<string>;
-  /** The ECR repository the execution roles may pull from; undefined for images outside ECR. */
-  public readonly ecrRepositoryArn: pulumi.Output<string | undefined>;
-  public readonly repositoryUrl: pulumi.Output<string | undefined>;
+  /** The agent image without code (the operator task runs it). */
+  public readonly agentImageRef: pulumi.Output<string>;
+  /** Per agent: its image, by digest. */
+  public readonly agentImageRefs: Record<string, pulumi.Output<string>>;
+  public readonly repositoryArn: pulumi.Output<string>;
+  public readonly repositoryUrl: pulumi.Output<string>;
 
   constructor(name: string, args: FleetImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-fleet:aws:FleetImage", name, {}, opts);
     const parent = { parent: this };
     const img = args.image;
-    if (img.kind === "ref") {
-      const partition = aws.getPartitionOutput({}, parent).partition;
-      this.imageRef = pulumi.output(img.ref);
-      this.ecrRepositoryArn = partition.apply((p) => ecrRepositoryArnOf(img.ref, p));
-      this.repositoryUrl = pulumi.output(undefined);
-    } else {
-      const repo = new aws.ecr.Repository(`${name}-repo`, {
-        name: `agent-fleet/${args.fleetName}`,
-        imageTagMutability: "MUTABLE",
-        imageScanningConfiguration: { scanOnPush: true },
-        encryptionConfigurations: [{ encryptionType: "AES256" }],
-        // `pulumi destroy` removes everything, images included.
-        forceDelete: true,
-        tags: args.tags,
-      }, parent);
-      new aws.ecr.LifecyclePolicy(`${name}-expire`, {
-        repository: repo.name,
-        policy: JSON.stringify({
-          rules: [{
-            rulePriority: 1,
-            description: `keep the last ${ECR_KEEP_IMAGES} images`,
-            selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: ECR_KEEP_IMAGES },
-            action: { type: "expire" },
-          }],
-        }),
-      }, parent);
-      const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, parent);
-      const registry = {
-        server: repo.repositoryUrl.apply((u) => u.split("/")[0] ?? u),
-        username: token.userName,
-        password: pulumi.secret(token.password),
-      };
+    const buildRoot = args.buildRoot ?? path.join(os.tmpdir(), "agent-fleet-build", `${pulumi.getProject()}.${pulumi.getStack()}`);
+    const repo = new aws.ecr.Repository(`${name}-repo`, {
+      name: `agent-fleet/${args.fleetName}`,
+      imageTagMutability: "MUTABLE",
+      imageScanningConfiguration: { scanOnPush: true },
+      encryptionConfigurations: [{ encryptionType: "AES256" }],
+      // `pulumi destroy` removes everything, images included.
+      forceDelete: true,
+      tags: args.tags,
+    }, parent);
+    new aws.ecr.LifecyclePolicy(`${name}-expire`, {
+      repository: repo.name,
+      policy: JSON.stringify({
+        rules: [{
+          rulePriority: 1,
+          description: `expire replaced (untagged) images after ${ECR_UNTAGGED_EXPIRY_DAYS} days`,
+          selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: ECR_UNTAGGED_EXPIRY_DAYS },
+          action: { type: "expire" },
+        }],
+      }),
+    }, parent);
+    const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, parent);
+    const registry = {
+      server: repo.repositoryUrl.apply((u) => u.split("/")[0] ?? u),
+      username: token.userName,
+      password: pulumi.secret(token.password),
+    };
+
+    let agentImage: docker.Image;
+    if (img.kind === "build") {
       const context = path.resolve(img.context);
-      const agentImage = new docker.Image(`${name}-agent`, {
+      agentImage = new docker.Image(`${name}-agent`, {
         imageName: pulumi.interpolate`${repo.repositoryUrl}:agent`,
         build: { context, dockerfile: path.join(context, img.dockerfile), platform: img.platform },
         registry,
       }, parent);
-      const fleetImage = new docker.Image(`${name}-fleet`, {
-        imageName: pulumi.interpolate`${repo.repositoryUrl}:fleet`,
+    } else {
+      const context = seedContextDir(args.fleetName, "_agent", buildRoot);
+      writeRetagContext(context);
+      agentImage = new docker.Image(`${name}-agent`, {
+        imageName: pulumi.interpolate`${repo.repositoryUrl}:agent`,
+        build: { context, dockerfile: path.join(context, "Dockerfile"), platform: img.platform, args: { AGENT_IMAGE: img.ref } },
+        registry,
+      }, parent);
+    }
+
+    this.agentImageRefs = Object.fromEntries(args.agents.map((agent) => {
+      const context = seedContextDir(args.fleetName, agent.name, buildRoot);
+      writeSeedContext({ dir: context, agent: agent.name, codeDir: agent.codeDir });
+      const image = new docker.Image(`${name}-${agent.name}`, {
+        imageName: pulumi.interpolate`${repo.repositoryUrl}:${agent.name}`,
         build: {
           context,
-          dockerfile: path.join(context, SEED_DOCKERFILE),
+          dockerfile: path.join(context, "Dockerfile"),
           platform: img.platform,
-          args: { AGENT_IMAGE: agentImage.repoDigest, AGENTS_DIR: img.agentsDir },
+          args: { AGENT_IMAGE: agentImage.repoDigest },
         },
         registry,
       }, parent);
-      this.imageRef = fleetImage.repoDigest;
-      this.ecrRepositoryArn = repo.arn;
-      this.repositoryUrl = repo.repositoryUrl;
-    }
-    this.registerOutputs({ imageRef: this.imageRef, ecrRepositoryArn: this.ecrRepositoryArn });
+      return [agent.name, image.repoDigest];
+    }));
+    this.agentImageRef = agentImage.repoDigest;
+    this.repositoryArn = repo.arn;
+    this.repositoryUrl = repo.repositoryUrl;
+    this.registerOutputs({ agentImageRef: this.agentImageRef, agentImageRefs: this.agentImageRefs, repositoryArn: this.repositoryArn });
   }
 }

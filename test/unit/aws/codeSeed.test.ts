@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { SEED_STAGING, seedScript } from "../../../components/aws/codeSeed.js";
+import { SEED_STAGING, seedDockerfile, seedScript, writeSeedContext } from "../../../components/aws/codeSeed.js";
 
 /** The init container's script, run for real by /bin/sh against temporary directories. */
 let dir: string;
@@ -91,5 +91,32 @@ describe("code seeding into an empty access point", () => {
     const r = spawnSync("/bin/sh", ["-c", seedScript({ agent: "writer", appDir: odd, seedRoot })], { encoding: "utf8" });
     expect(r.status).toBe(0);
     expect(tree(odd)).toContain("agent.json");
+  });
+});
+
+describe("build context of an agent's image", () => {
+  test("Dockerfile on top of the agent image, and a copy of the code folder without .git", () => {
+    const code = join(seedRoot, "writer");
+    mkdirSync(join(code, ".git", "objects"), { recursive: true });
+    writeFileSync(join(code, ".git", "HEAD"), "ref: refs/heads/main\n");
+    const ctx = join(dir, "ctx");
+    mkdirSync(join(ctx, "code"), { recursive: true });
+    writeFileSync(join(ctx, "code", "stale.txt"), "from an earlier run");
+    writeSeedContext({ dir: ctx, agent: "writer", codeDir: code });
+    expect(readFileSync(join(ctx, "Dockerfile"), "utf8")).toBe(seedDockerfile("writer"));
+    expect(seedDockerfile("writer").split("\n").filter((l) => l && !l.startsWith("#"))).toEqual([
+      "ARG AGENT_IMAGE",
+      "FROM ${AGENT_IMAGE}",
+      "USER root",
+      "COPY code/ /opt/agent-fleet/seed/writer/",
+      "RUN chown -R 0:0 /opt/agent-fleet/seed && chmod 0700 /opt/agent-fleet/seed",
+    ]);
+    expect(tree(join(ctx, "code"))).toEqual([".gitignore", "agent.json", "lib", "lib/main.js"]);
+  });
+
+  test("a missing code folder is an error naming the agent", () => {
+    expect(() => writeSeedContext({ dir: join(dir, "ctx"), agent: "ghost", codeDir: join(dir, "nope") })).toThrow(
+      `agent "ghost": code folder ${join(dir, "nope")} does not exist or is not a directory`,
+    );
   });
 });

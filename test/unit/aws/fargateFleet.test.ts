@@ -1,4 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { FargateFleet, type FargateFleetArgs } from "../../../components/aws/index.js";
 import { ACCOUNT, REGION, agent, runFleet, setAwsMocks, type FleetRun, type Recorded } from "./mocks.js";
@@ -67,7 +69,7 @@ describe("one agent, defaults", () => {
       [T.ap]: 3,
       [T.repo]: 1,
       "aws:ecr/lifecyclePolicy:LifecyclePolicy": 1,
-      [T.image]: 2,
+      [T.image]: 2, // the agent image + writer's image (agent image + its code)
       [T.logGroup]: 1,
       [T.cluster]: 1,
       [T.role]: 3, // task role, writer's execution role, operator's execution role
@@ -109,23 +111,35 @@ describe("one agent, defaults", () => {
     expect(run.fleet.retainDataNotice).toBeUndefined();
   });
 
-  test("image: ECR repository, agent image from agent-image/Dockerfile, fleet image with code seeds on top, task uses it by digest", async () => {
+  test("images: ECR repository, agent image from agent-image/Dockerfile, each agent's image = agent image + its own code, used by digest", async () => {
     const run = await runFleet({ fleetName: "demo", agents: [agent("writer")] });
     expect(run.one(T.repo, "fleet-image-repo").inputs).toMatchObject({ name: "agent-fleet/demo", forceDelete: true, imageScanningConfiguration: { scanOnPush: true } });
+    const lifecycle = JSON.parse(run.byType("aws:ecr/lifecyclePolicy:LifecyclePolicy")[0]!.inputs.policy);
+    expect(lifecycle.rules[0].selection).toEqual({ tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 14 });
     const base = run.one(T.image, "fleet-image-agent");
-    const seeded = run.one(T.image, "fleet-image-fleet");
+    const writer = run.one(T.image, "fleet-image-writer");
     const repoUrl = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/agent-fleet/demo`;
     expect(base.inputs.imageName).toBe(`${repoUrl}:agent`);
     expect(base.inputs.build.context).toBe(process.cwd());
-    expect(base.inputs.build.dockerfile).toBe(`${process.cwd()}/agent-image/Dockerfile`);
+    expect(base.inputs.build.dockerfile).toBe(join(process.cwd(), "agent-image", "Dockerfile"));
     expect(base.inputs.build.platform).toBe("linux/amd64");
     // Registry credentials reach the provider as a Pulumi secret (the special signature key).
     expect(base.inputs.registry[pulumi.runtime.specialSigKey]).toBe(pulumi.runtime.specialSecretSig);
     expect(base.inputs.registry.value).toEqual({ server: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`, username: "AWS", password: "mock-ecr-password" });
-    expect(seeded.inputs.build.dockerfile).toBe(`${process.cwd()}/components/aws/seed.Dockerfile`);
-    expect(seeded.inputs.build.args).toEqual({ AGENT_IMAGE: base.state.repoDigest, AGENTS_DIR: "agents" });
+
+    expect(writer.inputs.imageName).toBe(`${repoUrl}:writer`);
+    expect(writer.inputs.build.args).toEqual({ AGENT_IMAGE: base.state.repoDigest });
+    // The generated build context holds the Dockerfile and a copy of the agent's code without .git.
+    const ctx = writer.inputs.build.context as string;
+    expect(writer.inputs.build.dockerfile).toBe(join(ctx, "Dockerfile"));
+    expect(readFileSync(join(ctx, "Dockerfile"), "utf8")).toMatch(/^FROM \$\{AGENT_IMAGE\}$\n^USER root$\n^COPY code\/ \/opt\/agent-fleet\/seed\/writer\/$/m);
+    expect(readdirSync(join(ctx, "code"))).toEqual(["agent.json"]);
+    expect(JSON.parse(readFileSync(join(ctx, "code", "agent.json"), "utf8")).agent).toBe("writer");
+
     const td = run.one(T.taskDef, "fleet-writer");
-    for (const c of containersOf(td)) expect(c.image).toBe(seeded.state.repoDigest);
+    for (const c of containersOf(td)) expect(c.image).toBe(writer.state.repoDigest);
+    const op = run.one(T.taskDef, "fleet-operator");
+    expect(containersOf(op)[0].image).toBe(base.state.repoDigest);
   });
 
   test("task definition and service: Fargate, sized, EFS over TLS, exec on, one task at a time", async () => {
@@ -198,7 +212,7 @@ describe("three agents", () => {
     expect(run.byType(T.role)).toHaveLength(5);
     expect(run.byType(T.ap)).toHaveLength(5);
     expect(run.byType(T.mount)).toHaveLength(2);
-    expect(run.byType(T.image)).toHaveLength(2);
+    expect(run.byType(T.image).map((i) => i.name)).toEqual(["fleet-image-agent", "fleet-image-alpha", "fleet-image-beta", "fleet-image-gamma"]);
     expect(run.byType(T.cluster)).toHaveLength(1);
     for (const name of ["alpha", "beta", "gamma"]) {
       const td = run.one(T.taskDef, `fleet-${name}`);
@@ -207,6 +221,10 @@ describe("three agents", () => {
       expect(td.inputs.executionRoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/fleet-${name}-execution`);
       expect(envOf(td).AGENT_NAME).toBe(name);
       expect(containersOf(td)[0].command[0]).toContain(`/opt/agent-fleet/seed/${name}`);
+      // Each task runs its own agent's image: no agent's image holds another agent's code.
+      const own = run.one(T.image, `fleet-image-${name}`);
+      for (const c of containersOf(td)) expect(c.image).toBe(own.state.repoDigest);
+      expect(readdirSync(own.inputs.build.context)).toEqual(["Dockerfile", "code"]);
     }
     expect([["alpha", "512", "1024"], ["beta", "1024", "2048"], ["gamma", "2048", "4096"]].map(([n]) => {
       const td = run.one(T.taskDef, `fleet-${n}`);
@@ -391,20 +409,26 @@ describe("options", () => {
     expect(run.fleet.costEstimate.agents.every((a) => a.publicIpv4Usd === 0)).toBe(true);
   });
 
-  test("a given image reference: nothing is built, execution roles pull only from its repository", async () => {
-    const ref = `999999999999.dkr.ecr.${REGION}.amazonaws.com/team/agents:v7`;
+  test("a given image reference: it replaces the agent image build (re-tagged into the fleet's repository), agents' code still goes on top", async () => {
+    const ref = "ghcr.io/acme/agents:7";
     const run = await runFleet(three({ image: { ref } }));
-    expect(run.byType(T.repo)).toEqual([]);
-    expect(run.byType(T.image)).toEqual([]);
-    for (const td of run.byType(T.taskDef)) for (const c of containersOf(td)) expect(c.image).toBe(ref);
+    const base = run.one(T.image, "fleet-image-agent");
+    expect(base.inputs.build.args).toEqual({ AGENT_IMAGE: ref });
+    expect(readFileSync(base.inputs.build.dockerfile, "utf8")).toMatch(/^FROM \$\{AGENT_IMAGE\}$/m);
+    expect(run.one(T.image, "fleet-image-alpha").inputs.build.args).toEqual({ AGENT_IMAGE: base.state.repoDigest });
+    // Every task pulls from the fleet's repository only.
     const doc = JSON.parse(run.one(T.rolePolicy, "fleet-alpha-execution").inputs.policy);
-    expect(doc.Statement.find((s: any) => s.Sid === "PullFleetImage").Resource).toBe(`arn:aws:ecr:${REGION}:999999999999:repository/team/agents`);
+    expect(doc.Statement.find((s: any) => s.Sid === "PullFleetImage").Resource).toBe(`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/agent-fleet/demo`);
   });
 
-  test("an image outside ECR: no ECR permission at all", async () => {
-    const run = await runFleet(three({ image: { ref: "ghcr.io/acme/agents:1" } }));
-    const doc = JSON.parse(run.one(T.rolePolicy, "fleet-alpha-execution").inputs.policy);
-    expect(doc.Statement.map((s: any) => s.Sid)).toEqual(["WriteOwnLogStreams"]);
+  test("code folder: the default is agents/<name>; a missing one is an error naming the agent", async () => {
+    const { codeDir: _, ...noCode } = agent("nowhere");
+    const resources: Recorded[] = [];
+    setAwsMocks(resources);
+    expect(() => new FargateFleet("fleet", { fleetName: "demo", agents: [noCode] })).toThrow(
+      `agent "nowhere": code folder ${join(process.cwd(), "agents", "nowhere")} does not exist or is not a directory`,
+    );
+    expect(resources).toEqual([]);
   });
 
   test("ARM64: runtime platform, build platform and prices follow", async () => {

@@ -1,7 +1,6 @@
 import { describe, expect, test } from "vitest";
 import {
   ECS_EXEC_ACTIONS,
-  ecrRepositoryArnOf,
   ecsTasksAssumeRolePolicy,
   executionRolePolicy,
   taskRolePolicy,
@@ -38,10 +37,10 @@ describe("execution role policy", () => {
     expect(unscoped.flatMap((s) => s.Action)).toEqual(["ecr:GetAuthorizationToken"]);
   });
 
-  test("no secrets: no SSM statement; image outside ECR: no ECR statement", () => {
-    const d = parsed(executionRolePolicy({ logGroupArn: `${LOG_GROUP}:*`, logStreamPrefix: "operator", secretParameterArns: [] }));
-    expect(d.Statement.map((s) => s.Sid)).toEqual(["WriteOwnLogStreams"]);
-    expect(d.Statement[0]?.Resource).toBe(`${LOG_GROUP}:log-stream:operator/*`);
+  test("no secrets: no SSM statement; a log group ARN with `:*` is normalised", () => {
+    const d = parsed(executionRolePolicy({ ecrRepositoryArn: REPO, logGroupArn: `${LOG_GROUP}:*`, logStreamPrefix: "operator", secretParameterArns: [] }));
+    expect(d.Statement.map((s) => s.Sid)).toEqual(["EcrLogin", "PullFleetImage", "WriteOwnLogStreams"]);
+    expect(d.Statement[2]?.Resource).toBe(`${LOG_GROUP}:log-stream:operator/*`);
   });
 });
 
@@ -70,13 +69,4 @@ test("assume-role policy admits ECS tasks of this account and region only", () =
       ArnLike: { "aws:SourceArn": "arn:aws:ecs:eu-west-1:123456789012:*" },
     },
   }]);
-});
-
-test.each([
-  ["123456789012.dkr.ecr.eu-west-1.amazonaws.com/agent-fleet/demo:fleet", "arn:aws:ecr:eu-west-1:123456789012:repository/agent-fleet/demo"],
-  [`123456789012.dkr.ecr.us-east-1.amazonaws.com/x@sha256:${"a".repeat(64)}`, "arn:aws:ecr:us-east-1:123456789012:repository/x"],
-  ["ghcr.io/acme/agent:1", undefined],
-  ["debian:bookworm", undefined],
-])("ECR repository of %s", (ref, arn) => {
-  expect(ecrRepositoryArnOf(ref)).toBe(arn);
 });

@@ -1,5 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { FargateFleet, type FargateFleetArgs } from "../../../components/aws/index.js";
 
 /**
@@ -138,9 +141,21 @@ export async function runFleet(args: FargateFleetArgs, name = "fleet"): Promise<
   };
 }
 
+/** Agents' code folders for the tests (each with an agent.json and a .git that is not copied). */
+export const CODE_ROOT = mkdtempSync(join(tmpdir(), "fleet-code-"));
+
+export function codeDirOf(name: string): string {
+  const dir = join(CODE_ROOT, name);
+  mkdirSync(join(dir, ".git"), { recursive: true });
+  writeFileSync(join(dir, "agent.json"), JSON.stringify({ command: ["node", "main.js"], agent: name }));
+  writeFileSync(join(dir, ".git", "HEAD"), "ref: refs/heads/main\n");
+  return dir;
+}
+
 export function agent(name: string, over: Partial<FargateFleetArgs["agents"][number]> = {}): FargateFleetArgs["agents"][number] {
   return {
     name,
+    codeDir: codeDirOf(name),
     approvalRequired: true,
     capabilities: ["code"],
     env: { LOG_LEVEL: "info" },
