@@ -143,6 +143,22 @@ export class AgentRuntime {
       await git(app, ["commit", "-q", "--allow-empty", "-m", "Initial import of the agent's code\n\nApproved-By: operator"]);
       this.log.info("repo-created", { app_dir: app });
     }
+    // A runtime killed while applying leaves lock files and a half-written working tree: that is
+    // not an outside change, it is discarded, and the approved proposal is applied again.
+    const leftovers = ["index.lock", "HEAD.lock", "REVERT_HEAD", "MERGE_HEAD"].filter((f) => exists(path.join(app, ".git", f)));
+    for (const f of leftovers) if (f.endsWith(".lock")) fs.rmSync(path.join(app, ".git", f), { force: true });
+    for (const ref of listDir(path.join(app, ".git", "refs", "heads"))) {
+      if (ref.endsWith(".lock")) { fs.rmSync(path.join(app, ".git", "refs", "heads", ref), { force: true }); leftovers.push(ref); }
+    }
+    const midApply = this.proposals.list({ agent: this.s.agentName }).filter((p) => p.state === "approved").map((p) => p.id);
+    if (leftovers.length > 0 || midApply.length > 0) {
+      const dirty = (await git(app, ["status", "--porcelain", "--untracked-files=all"])).trim();
+      if (dirty !== "") {
+        await git(app, ["reset", "-q", "--hard", "HEAD"]);
+        await git(app, ["clean", "-q", "-fd"]);
+        this.log.warn("interrupted-apply-discarded", { leftovers, proposals: midApply, files: dirty.split("\n").length });
+      }
+    }
     await this.commitOutsideChanges("start");
   }
 

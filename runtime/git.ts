@@ -16,7 +16,7 @@ export function gitEnv(extra: Record<string, string> = {}, home?: string): NodeJ
     LC_ALL: "C",
     GIT_CONFIG_NOSYSTEM: "1",
     GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_CONFIG_COUNT: "4",
+    GIT_CONFIG_COUNT: "5",
     GIT_CONFIG_KEY_0: "safe.directory",
     GIT_CONFIG_VALUE_0: "*",
     GIT_CONFIG_KEY_1: "init.defaultBranch",
@@ -25,6 +25,9 @@ export function gitEnv(extra: Record<string, string> = {}, home?: string): NodeJ
     GIT_CONFIG_VALUE_2: "/dev/null",
     GIT_CONFIG_KEY_3: "commit.gpgSign",
     GIT_CONFIG_VALUE_3: "false",
+    // gc --auto must not outlive the command that started it (clones of /app run under a lock).
+    GIT_CONFIG_KEY_4: "gc.autoDetach",
+    GIT_CONFIG_VALUE_4: "false",
     GIT_TERMINAL_PROMPT: "0",
     GIT_AUTHOR_NAME: "agent-fleet",
     GIT_AUTHOR_EMAIL: "runtime@agent-fleet.invalid",
