@@ -136,7 +136,11 @@ export interface ResolvedFleetArgs {
   tags: Record<string, string>;
 }
 
-const LABEL_RE = /^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$/;
+/**
+ * Lowercase DNS labels, like the config's, but at most 32 characters on Fargate: names of IAM
+ * roles (64 characters) and other AWS resources are derived from the fleet and agent names.
+ */
+const LABEL_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
@@ -146,14 +150,14 @@ const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function resolveFargateFleetArgs(a: FargateFleetArgs): ResolvedFleetArgs {
   const problems: string[] = [];
   if (!LABEL_RE.test(a.fleetName)) {
-    problems.push(`fleetName "${a.fleetName}" must be a lowercase DNS label of at most 32 characters (letters, digits, hyphens)`);
+    problems.push(`fleetName "${a.fleetName}" must be a lowercase DNS label of at most 32 characters on Fargate (letters, digits, hyphens)`);
   }
   if (a.agents.length === 0) problems.push("agents: a fleet needs at least one agent");
   const seen = new Set<string>();
   const agents: ResolvedAgent[] = [];
   for (const agent of a.agents) {
     const where = `agent "${agent.name}"`;
-    if (!LABEL_RE.test(agent.name)) problems.push(`${where}: name must be a lowercase DNS label of at most 32 characters`);
+    if (!LABEL_RE.test(agent.name)) problems.push(`${where}: name must be a lowercase DNS label of at most 32 characters on Fargate (IAM role names derive from it)`);
     if (seen.has(agent.name)) problems.push(`${where}: name is used twice`);
     seen.add(agent.name);
     for (const k of Object.keys(agent.env)) {

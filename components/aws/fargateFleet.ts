@@ -36,6 +36,8 @@ export interface AgentService {
 export interface AgentExecCommands {
   /** List this agent's proposals (ECS Exec into its runtime container). */
   proposals: string;
+  /** Heartbeat, current task and approval mode of the fleet's agents. */
+  status: string;
   /** The runtime's own health check (the same command as the container HEALTHCHECK). */
   health: string;
 }
@@ -44,6 +46,8 @@ export interface OperatorCommands {
   /** Start the operator task (stops by itself after an hour). Run this first. */
   start: string;
   proposals: string;
+  /** Replace <proposal-id>. */
+  diff: string;
   /** Replace <proposal-id>. */
   approve: string;
   /** Replace <proposal-id> and <reason>. */
@@ -281,6 +285,7 @@ export class FargateFleet extends pulumi.ComponentResource {
     this.execCommands = pulumi.all([region, cluster.name]).apply(([reg, cl]) =>
       Object.fromEntries(a.agents.map((g) => [g.name, {
         proposals: agentExecCommand({ region: reg, cluster: cl }, g.name, "proposals"),
+        status: agentExecCommand({ region: reg, cluster: cl }, g.name, "status"),
         health: agentExecCommand({ region: reg, cluster: cl }, g.name, "health"),
       }])));
     this.operatorCommands = pulumi
@@ -290,6 +295,7 @@ export class FargateFleet extends pulumi.ComponentResource {
         return {
           start: operatorStartCommand({ ...t, subnetIds: subnets, securityGroupId: sg, assignPublicIp: network.assignPublicIp }),
           proposals: operatorExecCommand(t, "proposals"),
+          diff: operatorExecCommand(t, "diff <proposal-id>"),
           approve: operatorExecCommand(t, "approve <proposal-id>"),
           reject: operatorExecCommand(t, "reject <proposal-id> --reason '<reason>'"),
           stop: operatorStopCommand(t),

@@ -196,6 +196,9 @@ describe("one agent, defaults", () => {
       writer: { serviceName: "writer", serviceArn: "arn:aws:ecs:eu-west-1:123456789012:service/writer", taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-writer:1", desiredCount: 1 },
     });
     expect(run.outputs.execCommands.writer?.proposals).toMatch(/^aws ecs execute-command --region eu-west-1 --cluster demo --task "\$\(aws ecs list-tasks .*--service-name writer .*\)" --container runtime --interactive --command 'agentctl proposals'$/);
+    expect(Object.keys(run.outputs.execCommands.writer!)).toEqual(["proposals", "status", "health"]);
+    expect(Object.keys(run.outputs.operatorCommands)).toEqual(["start", "proposals", "diff", "approve", "reject", "stop"]);
+    expect(run.outputs.operatorCommands.reject).toMatch(/--container operator --interactive --command "agentctl reject <proposal-id> --reason '<reason>'"$/);
     expect(run.outputs.operatorCommands.approve).toMatch(/--family demo-operator .*--container operator --interactive --command 'agentctl approve <proposal-id>'$/);
     expect(run.outputs.operatorCommands.start).toMatch(/aws ecs run-task .*--task-definition demo-operator/);
     // 0.5 vCPU / 1 GB: 730 × (0.5 × 0.04048 + 1 × 0.004445) = 18.02, + 3.65 public IPv4

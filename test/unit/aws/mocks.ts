@@ -103,7 +103,7 @@ export interface FleetRun {
   options: Map<string, pulumi.ResourceOptions>;
   outputs: {
     services: Awaited<ReturnType<typeof valueOf<FargateFleet["services"] extends pulumi.Output<infer S> ? S : never>>>;
-    execCommands: Record<string, { proposals: string; health: string }>;
+    execCommands: Record<string, { proposals: string; status: string; health: string }>;
     operatorCommands: Record<string, string>;
     clusterName: string;
     logGroupName: string;
