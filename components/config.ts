@@ -421,6 +421,19 @@ export function checkFleetConfig(raw: Record<string, unknown>, ctx: ConfigContex
     });
   }
 
+  // Unknown top-level keys: a secret an agent may name is fine; anything else is most likely a typo.
+  const referenced = new Set<string>();
+  const agentsRaw = Array.isArray(known.agents) ? (known.agents as unknown[]) : [];
+  for (const a of agentsRaw) {
+    const secrets = (a as { secrets?: unknown } | null)?.secrets;
+    if (Array.isArray(secrets)) for (const x of secrets) referenced.add(secretRef(x)?.key ?? "");
+  }
+  for (const [k, v] of Object.entries(extra)) {
+    if (isSecretValue(v)) continue;
+    if (referenced.has(`${PROJECT}:${k}`)) continue; // reported with the agent as "stored in plain text"
+    add([k], unknownKeyMessage(k, SETTING_NAMES));
+  }
+
   const s = parsedSettings as Partial<Omit<Settings, "agents">>;
   const target = s.target;
   const onDockerHost = target !== "aws";

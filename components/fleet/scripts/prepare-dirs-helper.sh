@@ -1,5 +1,6 @@
 #!/bin/sh
 # Inside the helper container (root): the fleet root is mounted at /fleet.
 set -eu
-install -d -m 0755 /fleet/agents /fleet/shared /fleet/decisions /fleet/seed
+fleet=${AF_FLEET_DIR:-/fleet}
+install -d -m 0755 "$fleet/agents" "$fleet/shared" "$fleet/decisions" "$fleet/seed"
 echo "fleet folders ready"

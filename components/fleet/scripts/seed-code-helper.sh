@@ -2,23 +2,27 @@
 # Inside the helper container (root, git available): /fleet is the fleet root, the code is at
 # /seed (a directory) or /seed.tar. Files are copied as root and without their owners, so that the
 # runtime (root without CAP_DAC_OVERRIDE) can write them and the agent user can only read them.
+# (AF_FLEET_DIR, AF_SEED_DIR and AF_SEED_TAR move those paths for the tests.)
 set -eu
 : "${AF_AGENT:?AF_AGENT is required}"
 AF_REVISION=${AF_REVISION:-}
-dest="/fleet/agents/$AF_AGENT"
-marker="/fleet/seed/$AF_AGENT.revision"
-incoming="/fleet/agents/.$AF_AGENT.incoming"
+fleet=${AF_FLEET_DIR:-/fleet}
+seed_dir=${AF_SEED_DIR:-/seed}
+seed_tar=${AF_SEED_TAR:-/seed.tar}
+dest="$fleet/agents/$AF_AGENT"
+marker="$fleet/seed/$AF_AGENT.revision"
+incoming="$fleet/agents/.$AF_AGENT.incoming"
 
 rm -rf "$incoming"
 mkdir -p "$incoming"
-if [ -f /seed.tar ]; then
-  tar -xf /seed.tar -C "$incoming" --no-same-owner
+if [ -f "$seed_tar" ]; then
+  tar -xf "$seed_tar" -C "$incoming" --no-same-owner
 else
-  cp -R /seed/. "$incoming/"
+  cp -R "$seed_dir/." "$incoming/"
 fi
 # The agent's own history lives on the host; a .git folder in the source would replace it.
 rm -rf "$incoming/.git"
-chown -R 0:0 "$incoming"
+if [ "$(id -u)" -eq 0 ]; then chown -R 0:0 "$incoming"; fi
 chmod -R u+rwX,go+rX,go-w "$incoming"
 
 if [ ! -e "$dest" ]; then

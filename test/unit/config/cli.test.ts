@@ -1,0 +1,79 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { main } from "../../../cli/check.js";
+import { makeConfigProject } from "./fixtures.js";
+
+const repo = path.resolve(__dirname, "../../..");
+
+async function run(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+/** A project with Pulumi.yaml, stacks/ and agents/a1. */
+function project(stacks: Record<string, string>): string {
+  const dir = makeConfigProject();
+  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: agent-fleet\nruntime: nodejs\nstackConfigDir: stacks\n");
+  fs.mkdirSync(path.join(dir, "stacks"));
+  for (const [name, text] of Object.entries(stacks)) fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${name}.yaml`), text);
+  return dir;
+}
+
+const good = "config:\n  agent-fleet:target: local\n  agent-fleet:agents:\n    - name: a1\n";
+const bad = "config:\n  agent-fleet:target: vps\n  agent-fleet:agents:\n    - name: a1\n    - name: A1\n";
+
+describe("agent-fleet check", () => {
+  it("passes a valid stack by name (exit 0)", async () => {
+    const r = await run("check", "--stack", "local", "-C", repo);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Pulumi\.local\.yaml: ok \(target local, 2 agents\)/);
+  });
+
+  it("prints the program's messages with key paths and exits 1", async () => {
+    const dir = project({ bad });
+    const r = await run("check", "--stack", "bad", "-C", dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("agent-fleet:agents[1].name: must be a lowercase DNS label");
+    expect(r.err).toContain("agent-fleet:vps.host: is required for target vps");
+    expect(r.err).toContain("agent-fleet:ssh.allowedCidrs: is required for target vps");
+    expect(r.err).toContain("agent-fleet:ssh.privateKey: is required for target vps");
+  });
+
+  it("checks a file given by path, and every stack when given nothing", async () => {
+    const dir = project({ good, bad });
+    const one = await run("check", path.join(dir, "stacks", "Pulumi.good.yaml"), "-C", dir);
+    expect(one.code).toBe(0);
+    const all = await run("check", "-C", dir);
+    expect(all.code).toBe(1);
+    expect(all.err).toMatch(/Pulumi\.bad\.yaml: Invalid stack config: 4 problems/);
+    expect(all.out).toMatch(/Pulumi\.good\.yaml: ok/);
+  });
+
+  it("prints a JSON report with --json", async () => {
+    const dir = project({ bad });
+    const r = await run("check", "--json", "-C", dir);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out) as Array<{ ok: boolean; problems: Array<{ key: string }> }>;
+    expect(report[0]!.ok).toBe(false);
+    expect(report[0]!.problems.map((p) => p.key)).toContain("agent-fleet:agents[1].name");
+  });
+
+  it("says clearly what is wrong with its own input", async () => {
+    const dir = project({ good });
+    expect((await run("check", "--stack", "nope", "-C", dir)).err).toMatch(/stack "nope": .*Pulumi\.nope\.yaml does not exist/);
+    expect((await run("check", "--stack", "good", "x.yaml", "-C", dir)).code).toBe(2);
+    expect((await run("check", path.join(dir, "missing.yaml"))).err).toMatch(/missing\.yaml: no such file/);
+    expect((await run("check", "-C", projectDirWithout())).err).toMatch(/no Pulumi\.yaml/);
+    expect((await run("check", "--frobnicate")).code).toBe(2);
+    const notStack = path.join(dir, "config.yaml");
+    fs.writeFileSync(notStack, good);
+    expect((await run("check", notStack, "-C", dir)).err).toMatch(/a stack file is named Pulumi\.<stack>\.yaml/);
+  });
+});
+
+function projectDirWithout(): string {
+  return makeConfigProject();
+}
