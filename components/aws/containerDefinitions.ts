@@ -146,8 +146,14 @@ export function agentContainerDefinitions(i: AgentTaskInput): EcsContainerDefini
     essential: false,
     user: "0",
     entryPoint: ["/bin/sh", "-c"],
-    command: [seedScript({ agent: i.name })],
-    mountPoints: [{ sourceVolume: VOLUMES.code, containerPath: CONTAINER_PATHS.app, readOnly: false }],
+    // Task-storage volumes start root-owned 0755 (Fargate has no tmpfs with mode=1777): open /tmp
+    // and /scratch like tmpfs on a Docker host before the runtime starts, then seed the code.
+    command: [`chmod 1777 /tmp ${SCRATCH_DIR}\n${seedScript({ agent: i.name })}`],
+    mountPoints: [
+      { sourceVolume: VOLUMES.code, containerPath: CONTAINER_PATHS.app, readOnly: false },
+      { sourceVolume: VOLUMES.scratch, containerPath: SCRATCH_DIR, readOnly: false },
+      { sourceVolume: VOLUMES.tmp, containerPath: "/tmp", readOnly: false },
+    ],
     readonlyRootFilesystem: true,
     // Root creating files in a root-owned directory needs no capability at all.
     linuxParameters: { capabilities: { add: [], drop: ["ALL"] } },

@@ -86,13 +86,18 @@ describe("agent task containers", () => {
     }
   });
 
-  test("seed container: not essential, only the code volume, no capability, no secret", () => {
+  test("seed container: not essential, only its own code from EFS (plus /tmp and /scratch to open up), no capability, no secret", () => {
     const s = seed!;
     expect(s.essential).toBe(false);
     expect(s.entryPoint).toEqual(["/bin/sh", "-c"]);
     expect(s.command).toHaveLength(1);
+    expect(s.command![0]).toMatch(/^chmod 1777 \/tmp \/scratch\n/);
     expect(s.command![0]).toContain("/opt/agent-fleet/seed/writer");
-    expect(s.mountPoints).toEqual([{ sourceVolume: VOLUMES.code, containerPath: "/app", readOnly: false }]);
+    expect(s.mountPoints).toEqual([
+      { sourceVolume: VOLUMES.code, containerPath: "/app", readOnly: false },
+      { sourceVolume: VOLUMES.scratch, containerPath: "/scratch", readOnly: false },
+      { sourceVolume: VOLUMES.tmp, containerPath: "/tmp", readOnly: false },
+    ]);
     expect(s.linuxParameters).toEqual({ capabilities: { add: [], drop: ["ALL"] } });
     expect(s.readonlyRootFilesystem).toBe(true);
     expect(s.secrets).toBeUndefined();
