@@ -7,6 +7,7 @@
 # /etc/agent-fleet/firewall.nft and loaded at boot by a small systemd unit.
 #   AF_SSH_PORT       SSH port
 #   AF_ALLOWED_CIDRS  space-separated CIDR blocks (IPv4 and/or IPv6), validated by the program
+#   AF_CONF_DIR       where the rules file goes (default /etc/agent-fleet; tests move it)
 set -eu
 : "${AF_SSH_PORT:?AF_SSH_PORT is required}"
 : "${AF_ALLOWED_CIDRS:?AF_ALLOWED_CIDRS is required}"
@@ -20,7 +21,7 @@ for cidr in $AF_ALLOWED_CIDRS; do
   esac
 done
 
-conf_dir=/etc/agent-fleet
+conf_dir=${AF_CONF_DIR:-/etc/agent-fleet}
 rules="$conf_dir/firewall.nft"
 install -d -m 0755 "$conf_dir"
 {
@@ -52,7 +53,7 @@ fi
 mv "$rules.tmp" "$rules"
 nft -f "$rules"
 
-if [ -d /run/systemd/system ]; then
+if [ -d /run/systemd/system ] && [ "$conf_dir" = /etc/agent-fleet ]; then
   unit=/etc/systemd/system/agent-fleet-firewall.service
   cat >"$unit.tmp" <<UNIT
 [Unit]

@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as pulumiSettings from "@pulumi/pulumi/runtime/settings.js";
+import { parse as parseShell } from "shell-quote";
 import { PROJECT } from "../../../components/config.js";
 import { stackProgram, type StackOutputs } from "../../../components/fleet/stackProgram.js";
 
@@ -106,10 +107,23 @@ export function strings(value: unknown, inSecret = false, acc: Array<{ text: str
   if (typeof value === "string") acc.push({ text: value, secret: inSecret, path: at });
   else if (Array.isArray(value)) value.forEach((v, i) => strings(v, inSecret, acc, `${at}[${i}]`));
   else if (value && typeof value === "object") {
-    const secret = inSecret || (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
-    for (const [k, v] of Object.entries(value)) if (k !== SECRET_SIG_KEY) strings(v, secret, acc, `${at}.${k}`);
+    const o = value as Record<string, unknown>;
+    if (o[SECRET_SIG_KEY] === SECRET_SIG) return strings(o.value, true, acc, at);
+    for (const [k, v] of Object.entries(o)) strings(v, inSecret, acc, `${at}.${k}`);
   }
   return acc;
+}
+
+/** The value with every secret envelope removed (for reading inputs in assertions). */
+export function plain(value: unknown): any {
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    if (o[SECRET_SIG_KEY] === SECRET_SIG) return plain(o.value);
+    if (Object.getPrototypeOf(o) !== Object.prototype) return value;
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
 }
 
 /** A throw-away project: agents/<name>/agent.json, agent-image/Dockerfile, runtime/, .dockerignore. */
@@ -135,4 +149,12 @@ export function changedResources(a: ProgramRun, b: ProgramRun): string[] {
   const ib = index(b);
   const keys = new Set([...ia.keys(), ...ib.keys()]);
   return [...keys].filter((k) => ia.get(k) !== ib.get(k)).map((k) => k.split("::")[1]!).sort();
+}
+
+/** The program inside `sudo -n sh -c '<program>'` (or `sh -c`), as the host's shell receives it. */
+export function programOf(command: string): string {
+  const words = parseShell(command);
+  const i = words.indexOf("-c");
+  if (i < 0 || typeof words[i + 1] !== "string") throw new Error(`not an sh -c command: ${command.slice(0, 80)}`);
+  return words[i + 1] as string;
 }
