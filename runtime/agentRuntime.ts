@@ -407,7 +407,8 @@ export class AgentRuntime {
       const why = r.timedOut
         ? `timed out after ${this.timeoutSeconds()} s`
         : `agent program exited with ${r.code ?? r.signal}`;
-      const detail = `${why}: ${lastLines(r.outputTail, 5)}`.trim();
+      const tail = lastLines(r.outputTail, 5);
+      const detail = tail ? `${why}: ${tail}` : why;
       this.programFailed(detail);
       if (r.timedOut || r.code === EXIT_RETRY) {
         this.transientFailure(c, record, detail);

@@ -104,8 +104,10 @@ export function runProgram(o: ProgramOptions): Promise<ProgramRun> {
       const s = b.toString("utf8");
       tail = (tail + s).slice(-TAIL_BYTES);
       if (passed >= o.maxOutputBytes) return;
-      passed += b.length;
-      const text = partial[stream] + s;
+      const room = o.maxOutputBytes - passed;
+      const kept = b.length > room ? b.subarray(0, room).toString("utf8") : s;
+      passed += Math.min(b.length, room);
+      const text = partial[stream] + kept;
       const lines = text.split("\n");
       partial[stream] = lines.pop() ?? "";
       for (const line of lines) o.onLine?.(stream, line);

@@ -157,7 +157,7 @@ function taskAdd(args: string[]): number {
     if (!/^\d+$/.test(p) || Number(p) < MIN_PRIORITY || Number(p) > MAX_PRIORITY) throw new UsageError(`--priority must be a whole number from ${MIN_PRIORITY} (lowest) to ${MAX_PRIORITY} (most urgent), got "${p}"`);
     priority = Number(p);
   }
-  let maxAttempts = Number(process.env.AGENT_MAX_ATTEMPTS || 3);
+  let maxAttempts = 0; // 0: the claiming runtime's AGENT_MAX_ATTEMPTS
   if (values["max-attempts"] !== undefined) {
     const m = String(values["max-attempts"]);
     if (!/^\d+$/.test(m) || Number(m) < 1 || Number(m) > 100) throw new UsageError(`--max-attempts must be a whole number from 1 to 100, got "${m}"`);

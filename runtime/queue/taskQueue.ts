@@ -18,6 +18,7 @@ export interface NewTask {
   agent?: string;
   capability?: string;
   priority?: number;
+  /** Attempt limit of this task; 0 leaves it to the claiming runtime's AGENT_MAX_ATTEMPTS. */
   maxAttempts: number;
   createdBy: string;
 }
