@@ -38,9 +38,12 @@ if [ -z "${PULUMI_HOME:-}" ]; then
   export PULUMI_HOME
 fi
 if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
-  mkdir -p "$PULUMI_HOME/state"
   export PULUMI_BACKEND_URL="file://$PULUMI_HOME/state"
 fi
+# The file backend does not create its directory.
+case "$PULUMI_BACKEND_URL" in
+  file://*) mkdir -p "${PULUMI_BACKEND_URL#file://}" ;;
+esac
 if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
   export PULUMI_CONFIG_PASSPHRASE="agent-fleet-test-passphrase"
 fi
