@@ -146,7 +146,7 @@ function fargateOutputs(cfg: FleetConfig, _opts: StackProgramOptions): StackOutp
     "fleet",
     {
       fleetName: cfg.fleetName,
-      agents: fleetAgents(cfg).map(({ codeDir: _c, codeRevision: _r, ...a }) => a),
+      agents: fleetAgents(cfg).map(({ codeRevision: _r, ...a }) => a),
       network:
         cfg.aws.vpcId !== undefined
           ? { vpcId: cfg.aws.vpcId, subnetIds: cfg.aws.subnetIds ?? [] }

@@ -13,6 +13,12 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+# Every later step runs through `sudo -n` as this user; minimal images come without sudo.
+if ! command -v sudo >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends sudo
+fi
+
 if ! id "$AF_USER" >/dev/null 2>&1; then
   useradd --create-home --shell /bin/bash "$AF_USER"
   echo "created user $AF_USER"

@@ -23,8 +23,11 @@ if command -v cloud-init >/dev/null 2>&1; then
   cloud-init status --wait >/dev/null 2>&1 || echo "agent-fleet: cloud-init finished with warnings (see /var/log/cloud-init.log)" >&2
 fi
 
+# fuser (psmisc) is missing from minimal images; without it there is nothing to wait for anyway
+# (no unattended-upgrades either), so the check is skipped.
 waited=0
-while fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock >/dev/null 2>&1; do
+while command -v fuser >/dev/null 2>&1 &&
+  fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock >/dev/null 2>&1; do
   if [ "$waited" -ge 600 ]; then
     echo "agent-fleet: apt/dpkg is still locked by another process after 10 minutes" >&2
     exit 1

@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -54,7 +55,7 @@ export async function runProgram(projectDir: string, stack: StackConfig, opts: {
     {
       newResource(args) {
         resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-        return { id: `${args.name}-id`, state: { ...args.inputs, stdout: "", stderr: "" } };
+        return { id: `${args.name}-id`, state: { ...args.inputs, stdout: "", stderr: "", ...computed(args.type, args.name, args.inputs) } };
       },
       call(args) {
         return { ...args.inputs, region: "eu-central-1", accountId: "123456789012", partition: "aws", names: ["eu-central-1a", "eu-central-1b"], zoneIds: ["euc1-az1", "euc1-az2"] };
@@ -83,6 +84,23 @@ export async function runProgram(projectDir: string, stack: StackConfig, opts: {
     ofType(type) {
       return resources.filter((x) => x.type === type);
     },
+  };
+}
+
+/** Attributes AWS would compute, for the aws target (deterministic, derived from the inputs). */
+function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+  if (type === "docker:index/image:Image") {
+    const digest = crypto.createHash("sha256").update(JSON.stringify(inputs.build ?? {})).digest("hex");
+    return { repoDigest: `${String(inputs.imageName).replace(/:[^:/]+$/, "")}@sha256:${digest}` };
+  }
+  if (!type.startsWith("aws:")) return {};
+  const arn = `arn:aws:mock:eu-central-1:123456789012:${type.split(":")[1]}/${inputs.name ?? name}`;
+  return {
+    arn,
+    name: inputs.name ?? name,
+    ...(type === "aws:ecr/repository:Repository"
+      ? { repositoryUrl: `123456789012.dkr.ecr.eu-central-1.amazonaws.com/${inputs.name ?? name}`, registryId: "123456789012" }
+      : {}),
   };
 }
 

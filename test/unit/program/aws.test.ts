@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { changedResources, makeProject, runProgram } from "./harness.js";
+
+/**
+ * The aws target as wired by the program (FargateFleet itself is tested in test/unit/aws/):
+ * the provider gets the configured region, each agent gets a service, and the autonomy switch
+ * reaches only the agents without an override.
+ */
+const dir = makeProject(["a1", "a2"]);
+const aws = (approvalRequired: boolean, over: Record<string, unknown> = {}) => ({
+  config: {
+    target: "aws",
+    aws: { region: "eu-central-1" },
+    image: { ref: "123456789012.dkr.ecr.eu-central-1.amazonaws.com/agents:1" },
+    approvalRequired,
+    agents: [{ name: "a1" }, { name: "a2", approvalRequired: true }],
+    ...over,
+  },
+});
+
+describe("aws target", () => {
+  it("runs FargateFleet in the configured region with one service per agent", async () => {
+    const run = await runProgram(dir, aws(true));
+    expect(run.byName("aws").type).toBe("pulumi:providers:aws");
+    expect(run.byName("aws").inputs.region).toBe("eu-central-1");
+    expect(run.ofType("agent-fleet:aws:FargateFleet").map((r) => r.name)).toEqual(["fleet"]);
+    expect(run.ofType("aws:ecs/service:Service")).toHaveLength(2);
+    expect(run.outputs.target).toBe("aws");
+    expect(run.outputs.hostAddress).toBeUndefined();
+    expect((run.outputs.agents as Array<{ name: string; approvalMode: string }>).map((a) => [a.name, a.approvalMode])).toEqual([
+      ["a1", "approval required"],
+      ["a2", "approval required"],
+    ]);
+  });
+
+  it("flipping approvalRequired changes only the task definition of the agent without an override", async () => {
+    const before = await runProgram(dir, aws(true));
+    const after = await runProgram(dir, aws(false));
+    const changed = changedResources(before, after);
+    const taskDefs = after.ofType("aws:ecs/taskDefinition:TaskDefinition").map((r) => r.name);
+    expect(changed.filter((n) => taskDefs.includes(n))).toHaveLength(1);
+    expect(changed.filter((n) => taskDefs.includes(n))[0]).toMatch(/a1/);
+  });
+});
