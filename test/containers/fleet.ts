@@ -58,6 +58,15 @@ export interface AgentOptions {
   secrets?: string;
 }
 
+export interface MemoryFigures {
+  /** docker stats MemUsage (on cgroup v1: usage minus page cache). */
+  statsMiB: number;
+  cgroupUsageMiB?: number;
+  cgroupRssMiB?: number;
+  /** VmRSS of each process in the container, from the host's /proc. */
+  processes: Array<{ args: string; rssMiB: number }>;
+}
+
 export class TestFleet {
   readonly target: DockerTarget;
   readonly image: string;
@@ -152,6 +161,56 @@ export class TestFleet {
       }
       return h === "healthy" ? Date.now() : undefined;
     }, timeoutMs, 250);
+  }
+
+  /**
+   * Create-to-healthy figures from Docker's own records: the container's creation time and the
+   * end of its first passing health check (independent of how often the test polls).
+   */
+  async startFigures(name: string): Promise<{ createdToHealthyMs: number; firstCheckMs: number | undefined }> {
+    const c = await this.inspect(name);
+    const created = Date.parse(c.Created);
+    const started = Date.parse(c.State.StartedAt);
+    const log: Array<{ Start: string; End: string; ExitCode: number }> = c.State.Health?.Log ?? [];
+    const ok = log.find((l) => l.ExitCode === 0 && Date.parse(l.Start) >= started);
+    if (!ok) throw new Error(`${this.containerName(name)} has no passing health check in its log`);
+    return { createdToHealthyMs: Date.parse(ok.End) - created, firstCheckMs: Date.parse(log[0]!.End) - created };
+  }
+
+  /** Memory of one container: `docker stats` and the cgroup's own figures (v1 or v2). */
+  async memoryFigures(name: string): Promise<MemoryFigures> {
+    const stats = JSON.parse(await docker(this.target, ["stats", "--no-stream", "--format", "{{json .}}", this.containerName(name)]));
+    const used = String(stats.MemUsage).split("/")[0]!.trim();
+    const m = /^([\d.]+)\s*([KMG]i?B|B)$/.exec(used);
+    if (!m) throw new Error(`cannot read docker stats MemUsage "${stats.MemUsage}"`);
+    const unit: Record<string, number> = { B: 1 / 1048576, KiB: 1 / 1024, KB: 1 / 1024, MiB: 1, MB: 1, GiB: 1024, GB: 1024 };
+    const processes = (await this.processes(name)).map((p) => {
+      const status = readFileSync(`/proc/${p.pid}/status`, "utf8");
+      return { args: p.args, rssMiB: Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) / 1024 };
+    });
+    const out: MemoryFigures = { statsMiB: Number(m[1]) * unit[m[2]!]!, processes };
+    const id = (await this.inspect(name)).Id as string;
+    const MiB = (bytes: string | undefined) => (bytes === undefined ? undefined : Number(bytes) / 1048576);
+    const read = (f: string) => { try { return readFileSync(f, "utf8"); } catch { return undefined; } };
+    const v1 = `/sys/fs/cgroup/memory/docker/${id}`;
+    const v2 = `/sys/fs/cgroup/system.slice/docker-${id}.scope`;
+    const usage = read(`${v1}/memory.usage_in_bytes`) ?? read(`${v2}/memory.current`) ?? read(`/sys/fs/cgroup/docker/${id}/memory.current`);
+    const stat = read(`${v1}/memory.stat`) ?? read(`${v2}/memory.stat`) ?? read(`/sys/fs/cgroup/docker/${id}/memory.stat`);
+    const usageMiB = MiB(usage?.trim());
+    if (usageMiB !== undefined) out.cgroupUsageMiB = usageMiB;
+    const rss = stat ? /^(?:total_rss|anon) (\d+)$/m.exec(stat)?.[1] : undefined;
+    const rssMiB = MiB(rss);
+    if (rssMiB !== undefined) out.cgroupRssMiB = rssMiB;
+    return out;
+  }
+
+  /** Host pids of the container's processes with their command lines (docker top). */
+  async processes(name: string): Promise<Array<{ pid: number; user: string; args: string }>> {
+    const out = await docker(this.target, ["top", this.containerName(name), "-eo", "pid,user,args"]);
+    return out.split("\n").slice(1).filter((l) => l.trim() !== "").map((l) => {
+      const [, pid, user, args] = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(l)!;
+      return { pid: Number(pid), user: user!, args: args! };
+    });
   }
 
   async remove(name: string): Promise<void> {
