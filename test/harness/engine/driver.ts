@@ -22,7 +22,7 @@
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
-import { LocalWorkspace, type Stack, type ConfigMap } from "@pulumi/pulumi/automation/index.js";
+import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
 import type { EngineAnswer, EngineRequest } from "./protocol.js";
 
 type Mode = "inline" | "local";
@@ -78,8 +78,18 @@ async function run(request: EngineRequest, mode: Mode, log: (s: string) => void)
   const onOutput = (out: string): void => log(out);
   switch (request.operation) {
     case "init": {
-      if (request.config && Object.keys(request.config).length > 0) {
-        await stack.setAllConfig(request.config as ConfigMap);
+      const entries = Object.entries(request.config ?? {});
+      if (entries.length > 0) {
+        // `pulumi config set-all --json` (the format of `pulumi config --json`) takes strings and
+        // structured values alike.
+        const json = Object.fromEntries(
+          entries.map(([key, entry]) =>
+            "object" in entry
+              ? [key, { value: JSON.stringify(entry.object), objectValue: entry.object, secret: entry.secret ?? false }]
+              : [key, { value: entry.value, secret: entry.secret ?? false }],
+          ),
+        );
+        await stack.setAllConfigJson(JSON.stringify(json));
       }
       return { ok: true, operation: "init" };
     }
@@ -107,6 +117,10 @@ async function run(request: EngineRequest, mode: Mode, log: (s: string) => void)
     }
     case "outputs": {
       return { ok: true, operation: "outputs", outputs: plainOutputs(await stack.outputs()) };
+    }
+    case "resources": {
+      const exported = (await stack.exportStack()).deployment as { resources?: { urn: string; type: string }[] } | undefined;
+      return { ok: true, operation: "resources", resources: (exported?.resources ?? []).map(({ urn, type }) => ({ urn, type })) };
     }
     case "remove": {
       await stack.workspace.removeStack(request.stackName);

@@ -83,6 +83,11 @@ export class EphemeralStack {
     return (await this.run("outputs")).outputs ?? {};
   }
 
+  /** Every resource in the stack's state (providers included). */
+  async resources(): Promise<{ urn: string; type: string }[]> {
+    return (await this.run("resources")).resources ?? [];
+  }
+
   /** Removes the stack from the backend and its Pulumi.<stack>.yaml from the work dir. */
   async remove(): Promise<void> {
     await this.run("remove");

@@ -5,12 +5,13 @@
  */
 
 /** One engine operation on one stack. */
-export type EngineOperation = "init" | "up" | "preview" | "refresh" | "destroy" | "remove" | "outputs";
+export type EngineOperation = "init" | "up" | "preview" | "refresh" | "destroy" | "remove" | "outputs" | "resources";
 
-export interface ConfigEntry {
-  value: string;
-  secret?: boolean;
-}
+/**
+ * One stack config value: a string (`value`), or structured data (`object`: arrays and maps, as
+ * Pulumi.<stack>.yaml holds them and a Pulumi.yaml config schema such as `type: array` demands).
+ */
+export type ConfigEntry = { value: string; secret?: boolean } | { object: unknown; secret?: boolean };
 
 export interface EngineRequest {
   operation: EngineOperation;
@@ -39,6 +40,8 @@ export interface EngineAnswer {
   resourceChanges?: ResourceChanges;
   /** `up`/`outputs`: stack outputs (secrets unwrapped: this is a test harness). */
   outputs?: Record<string, unknown>;
+  /** `resources`: every resource in the stack's state (`pulumi stack export`), providers included. */
+  resources?: { urn: string; type: string }[];
   /** Everything the engine printed during the operation. */
   engineOutput: string;
   /** Wall time of the operation inside the driver, in milliseconds (reporting only). */
