@@ -71,7 +71,11 @@ export class ExoscaleApiError extends Error {
     readonly method: string,
     readonly path: string,
   ) {
-    super(`Exoscale API ${method} ${path} failed with HTTP ${status}: ${apiMessage}`);
+    const message = `Exoscale API ${method} ${path} failed with HTTP ${status}: ${apiMessage}`;
+    super(message);
+    // Set explicitly: in a serialized dynamic provider this class is rebuilt from source and
+    // the Error constructor's own assignment can be lost.
+    this.message = message;
     this.name = "ExoscaleApiError";
   }
 }
@@ -85,12 +89,14 @@ export class ExoscaleOperationError extends Error {
     message: string,
   ) {
     super(message);
+    this.message = message;
     this.name = "ExoscaleOperationError";
   }
 }
 
+/** Duck-typed rather than `instanceof`, so it holds across serialized copies of this module. */
 export function isNotFound(err: unknown): boolean {
-  return err instanceof ExoscaleApiError && err.status === 404;
+  return typeof err === "object" && err !== null && (err as { name?: unknown }).name === "ExoscaleApiError" && (err as { status?: unknown }).status === 404;
 }
 
 type Query = Record<string, string>;
