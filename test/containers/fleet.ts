@@ -213,6 +213,11 @@ export class TestFleet {
     });
   }
 
+  /** Any docker command against the fleet's engine. */
+  docker(args: string[]): Promise<string> {
+    return docker(this.target, args, { timeoutMs: 180_000 });
+  }
+
   async remove(name: string): Promise<void> {
     await docker(this.target, ["rm", "-f", this.containerName(name)], { timeoutMs: 120_000 });
   }
