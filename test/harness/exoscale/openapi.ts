@@ -1,10 +1,14 @@
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import addFormats from "ajv-formats";
 import OpenAPIBackend from "openapi-backend";
 
-/** The official Exoscale API v2 document (see /work/shared/exoscale/SOURCE.md), next to the repo. */
+/** The official Exoscale API v2 document: the copy in this folder (see SOURCE.md). */
 export const OPENAPI_DOCUMENT_PATH =
-  process.env.EXOSCALE_OPENAPI_DOCUMENT ?? new URL("../../../../shared/exoscale/openapi-v2.json", import.meta.url).pathname;
+  process.env.EXOSCALE_OPENAPI_DOCUMENT ?? resolve(__dirname, "openapi-v2.json");
+
+/** The shared original next to the repository (see SOURCE.md); the copy above must equal it. */
+export const SHARED_OPENAPI_DOCUMENT_PATH = resolve(__dirname, "../../../../shared/exoscale/openapi-v2.json");
 
 /**
  * The document is OpenAPI 3.0, whose schemas spell exclusive bounds as booleans next to

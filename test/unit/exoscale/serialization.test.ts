@@ -14,7 +14,7 @@ import { ExoscaleSimulator } from "../../harness/exoscale/simulator.js";
  * load the text in a plain `node`, configure it with the stack config (or the environment), and
  * create + delete real resources on the simulator.
  */
-const repo = resolve(import.meta.dirname, "../../..");
+const repo = resolve(__dirname, "../../..");
 const tsx = join(repo, "node_modules/.bin/tsx");
 const requireFromString = createRequire(join(repo, "node_modules/@pulumi/pulumi/package.json")).resolve("require-from-string");
 

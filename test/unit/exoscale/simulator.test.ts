@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authorizationHeader } from "../../../components/exoscale/signing.js";
+import { existsSync, readFileSync } from "node:fs";
+import { OPENAPI_DOCUMENT_PATH, SHARED_OPENAPI_DOCUMENT_PATH } from "../../harness/exoscale/openapi.js";
 import { ExoscaleSimulator } from "../../harness/exoscale/simulator.js";
 
 /**
@@ -36,6 +38,12 @@ async function call(method: string, path: string, opts: { body?: unknown; query?
 }
 
 describe("Exoscale simulator", () => {
+  it("validates against the official document (the vendored copy equals the shared original)", () => {
+    const copy = readFileSync(OPENAPI_DOCUMENT_PATH);
+    expect(JSON.parse(copy.toString()).info.title).toBe("Exoscale API");
+    if (existsSync(SHARED_OPENAPI_DOCUMENT_PATH)) expect(copy.equals(readFileSync(SHARED_OPENAPI_DOCUMENT_PATH))).toBe(true);
+  });
+
   it("accepts a valid request and answers an operation", async () => {
     const r = await call("POST", "/security-group", { body: { name: "valid" } });
     expect(r.status).toBe(200);

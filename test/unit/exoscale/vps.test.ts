@@ -10,7 +10,7 @@ import { ExoscaleVps } from "../../../components/exoscale/vps.js";
  * `new ExoscaleVps(...)` under `pulumi.runtime.setMocks`, run in a tsx process by
  * test/harness/exoscale/vpsUnderMocks.ts (the providers are serialized there, as in `pulumi up`).
  */
-const repo = resolve(import.meta.dirname, "../../..");
+const repo = resolve(__dirname, "../../..");
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0ZXN0a2V5Zm9yYWdlbnRmbGVldHRlc3RzMDAwMDAw ops@laptop";
 const PRIVATE = "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n";
 
