@@ -294,6 +294,15 @@ export class DockerHostFleet extends pulumi.ComponentResource {
       });
     }
 
+    // Once every container runs the current image, the fleet's older images can go.
+    if (!("ref" in args.image)) {
+      host.command(
+        `${name}-prune-images`,
+        { create: shellProgram(fleetScript("prune-images.sh"), { AF_IMAGE: image }) },
+        child(Object.values(this.containers)),
+      );
+    }
+
     this.agents = pulumi.output(outputs);
     this.agentctl = pulumi
       .all([host.operatorPrefix, ...Object.values(this.containers).map((c) => c.urn)])

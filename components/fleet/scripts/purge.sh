@@ -18,4 +18,5 @@ fi
 rm -rf "${AF_ROOT:?}/agents" "${AF_ROOT:?}/shared" "${AF_ROOT:?}/decisions" "${AF_ROOT:?}/seed" \
   "${AF_ROOT:?}/image" "${AF_ROOT:?}/upload" "${AF_ROOT:?}/secrets" "${AF_ROOT:?}/bin"
 rmdir "$AF_ROOT" 2>/dev/null || true
+docker image rm "$AF_IMAGE" >/dev/null 2>&1 || true
 echo "purged $AF_ROOT"

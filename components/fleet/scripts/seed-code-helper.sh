@@ -28,14 +28,14 @@ chmod -R u+rwX,go+rX,go-w "$incoming"
 if [ ! -e "$dest" ]; then
   mv "$incoming" "$dest"
   printf '%s\n' "$AF_REVISION" >"$marker"
-  echo "seeded $dest"
+  echo "seeded agents/$AF_AGENT"
   exit 0
 fi
 
 current=$(cat "$marker" 2>/dev/null || true)
 if [ -z "$AF_REVISION" ] || [ "$AF_REVISION" = "$current" ]; then
   rm -rf "$incoming"
-  echo "kept $dest as it is (it belongs to the runtime now; bump codeRevision to push new code)"
+  echo "kept agents/$AF_AGENT as it is (it belongs to the runtime now; change codeRevision to push new code)"
   exit 0
 fi
 
@@ -48,8 +48,8 @@ if [ -d "$dest/.git" ] && command -v git >/dev/null 2>&1; then
   git -C "$dest" -c user.name=agent-fleet -c user.email=agent-fleet@localhost \
     commit --quiet --allow-empty -m "Operator push: code revision $AF_REVISION" \
     -m "Pushed by agent-fleet (pulumi up) because codeRevision changed from '${current}' to '${AF_REVISION}'."
-  echo "pushed revision $AF_REVISION to $dest as commit $(git -C "$dest" rev-parse --short HEAD)"
+  echo "pushed revision $AF_REVISION to agents/$AF_AGENT as commit $(git -C "$dest" rev-parse --short HEAD)"
 else
-  echo "pushed revision $AF_REVISION to $dest (not a git repository yet; the runtime creates it)"
+  echo "pushed revision $AF_REVISION to agents/$AF_AGENT (not a git repository yet; the runtime creates it)"
 fi
 printf '%s\n' "$AF_REVISION" >"$marker"

@@ -20,8 +20,8 @@ describe("program evaluation time (mocked)", () => {
       runs.push(Number(process.hrtime.bigint() - t0) / 1e6);
       count = run.resources.length;
     }
-    // 2 components + host check, image, dirs, agentctl + code, container, run-state per agent.
-    expect(count).toBe(6 + 3 * n);
+    // 2 components + host check, image, dirs, agentctl, image pruning + code, container, run-state per agent.
+    expect(count).toBe(7 + 3 * n);
     const median = [...runs].sort((a, b) => a - b)[1]!;
     console.log(`[bench] program evaluation, local target, ${n} agent(s): median ${median.toFixed(0)} ms of ${runs.map((r) => r.toFixed(0)).join("/")} ms, ${count} resources`);
   });

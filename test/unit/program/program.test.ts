@@ -37,6 +37,7 @@ describe("local target", () => {
         "fleet-image",
         "fleet-dirs",
         "fleet-agentctl",
+        "fleet-prune-images",
         ...["a1", "a2", "a3"].flatMap((a) => [`fleet-${a}-code`, `fleet-${a}-container`, `fleet-${a}-run`]),
       ].sort(),
     );

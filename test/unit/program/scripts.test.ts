@@ -155,6 +155,27 @@ describe("container programs", () => {
   });
 });
 
+describe("prune-images.sh", () => {
+  it("removes the fleet's other image tags, keeps the current one and any still in use", () => {
+    const docker = fakeDocker(
+      [
+        'if [ "$1 $2" = "image ls" ]; then printf "f/agent:new\\nf/agent:old\\nf/agent:busy\\n"; exit 0; fi',
+        'if [ "$1 $2 $3" = "image rm f/agent:busy" ]; then echo "image is being used" >&2; exit 1; fi',
+        "exit 0",
+      ].join("\n"),
+    );
+    const r = sh(shellProgram(readScript(fleetDir, "prune-images.sh"), { AF_IMAGE: "f/agent:new" }), { path: docker.bin });
+    expect(r.status, r.stderr).toBe(0);
+    expect(docker.calls()).toEqual([
+      ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "f/agent"],
+      ["image", "rm", "f/agent:old"],
+      ["image", "rm", "f/agent:busy"],
+    ]);
+    expect(r.stdout).toContain("removed f/agent:old");
+    expect(r.stdout).not.toContain("removed f/agent:busy");
+  });
+});
+
 describe("seed-code-helper.sh", () => {
   const git = spawnSync("git", ["--version"]);
   function seed(fleet: string, source: string, revision: string) {
