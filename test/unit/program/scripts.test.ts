@@ -295,3 +295,68 @@ describe("firewall.sh", () => {
     expect(r.stdout).toContain("ip saddr 192.0.2.0/24 tcp dport 22 accept");
   });
 });
+
+describe("scripts/up.sh", () => {
+  /** A project copy with a fake `pulumi` that logs its calls and the environment it got. */
+  function fakePulumi(stackExists: boolean) {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), "af-up-"));
+    fs.mkdirSync(path.join(project, "scripts"));
+    fs.copyFileSync(path.join(repo, "scripts", "up.sh"), path.join(project, "scripts", "up.sh"));
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "af-fake-pulumi-"));
+    const log = path.join(bin, "calls.log");
+    fs.writeFileSync(
+      path.join(bin, "pulumi"),
+      [
+        "#!/bin/sh",
+        `echo "$* | backend=$PULUMI_BACKEND_URL passphrase=\${PULUMI_CONFIG_PASSPHRASE:-} skip=$PULUMI_SKIP_UPDATE_CHECK" >>"${log}"`,
+        `if [ "$1 $2" = "stack select" ]; then ${stackExists ? "exit 0" : "exit 255"}; fi`,
+        "exit 0",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const run = (args: string[], env: Record<string, string> = {}) => {
+      const clean = { ...process.env };
+      delete clean.PULUMI_CONFIG_PASSPHRASE;
+      delete clean.PULUMI_CONFIG_PASSPHRASE_FILE;
+      delete clean.AGENT_FLEET_STACK;
+      return spawnSync("sh", [path.join(project, "scripts", "up.sh"), ...args], {
+        encoding: "utf8",
+        env: { ...clean, PATH: `${bin}:${process.env.PATH}`, ...env },
+      });
+    };
+    const calls = () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : []);
+    return { project, run, calls };
+  }
+
+  it("npm run up: creates the local stack on first use, file backend in the project, local passphrase", () => {
+    const p = fakePulumi(false);
+    const r = p.run(["up", "--yes"]);
+    expect(r.status, r.stderr).toBe(0);
+    const state = `file://${p.project}/.pulumi-state`;
+    expect(p.calls()).toEqual([
+      `stack select local | backend=${state} passphrase=agent-fleet-local skip=true`,
+      `stack init local --secrets-provider passphrase | backend=${state} passphrase=agent-fleet-local skip=true`,
+      `up --stack local --yes | backend=${state} passphrase=agent-fleet-local skip=true`,
+    ]);
+    expect(fs.statSync(path.join(p.project, ".pulumi-state")).isDirectory()).toBe(true);
+  });
+
+  it("other stacks need your own passphrase; --stack is passed through", () => {
+    const p = fakePulumi(true);
+    const refused = p.run(["preview", "--stack", "vps"]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("stack 'vps' needs your own passphrase");
+    expect(p.calls()).toEqual([]);
+    const ok = p.run(["destroy", "--stack", "vps"], { PULUMI_CONFIG_PASSPHRASE: "mine" });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(p.calls().map((c) => c.split(" | ")[0])).toEqual(["stack select vps", "destroy --stack vps"]);
+    expect(p.calls()[1]).toContain("passphrase=mine");
+  });
+
+  it("passes any pulumi command through, and refuses unknown actions", () => {
+    const p = fakePulumi(true);
+    expect(p.run(["pulumi", "config", "set", "approvalRequired", "false"]).status).toBe(0);
+    expect(p.calls().map((c) => c.split(" | ")[0])).toEqual(["stack select local", "config set approvalRequired false"]);
+    expect(p.run(["deploy"]).status).toBe(2);
+  });
+});
