@@ -33,6 +33,9 @@ export function sleep(ms: number): Promise<void> {
  * Polls `probe` until it returns a value (not undefined) or the bound passes; the bound is a
  * failure limit for a hung system, never a speed assertion.
  */
+/** Thrown by a probe when the awaited state can no longer be reached: waitFor stops at once. */
+export class FinalStateError extends Error {}
+
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000, everyMs = 500): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -41,6 +44,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
       const v = await probe();
       if (v !== undefined) return v;
     } catch (err) {
+      if (err instanceof FinalStateError) throw err;
       last = err;
     }
     if (Date.now() > deadline) {
@@ -267,7 +271,12 @@ export class TestFleet {
     return waitFor(`a proposal for ${taskId} in state ${states.join("|")}`, async () => {
       const p = (await this.proposals()).find((x) => x.task_id === taskId);
       if (p && !states.includes(p.state) && ["rejected", "conflict", "rolled-back"].includes(p.state)) {
-        throw new Error(`proposal ${p.id} for ${taskId} ended ${p.state}: ${p.reason}`);
+        throw new FinalStateError(`proposal ${p.id} for ${taskId} ended ${p.state}: ${p.reason}`);
+      }
+      if (!p) {
+        // A task that failed will never make a proposal: say why at once.
+        const t = await this.task(taskId);
+        if (t.status === "failed") throw new FinalStateError(`task ${taskId} failed instead of making a proposal: ${JSON.stringify(t.result ?? t.last_error)}`);
       }
       return p && states.includes(p.state) ? p : undefined;
     }, timeoutMs, 1000);
