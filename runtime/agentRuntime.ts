@@ -729,7 +729,7 @@ export class AgentRuntime {
       env: gitEnv({ GIT_AUTHOR_NAME: p.agent, GIT_AUTHOR_EMAIL: `${p.agent}@agent-fleet.invalid` }),
     });
     const commit = await readHead(app);
-    return { state: "applied", commit, applied_at: now, reason: null };
+    return { state: "applied", commit, applied_at: new Date().toISOString(), reason: null };
   }
 
   /** The agent program must still start after a change: agent.json valid and its check passing. */

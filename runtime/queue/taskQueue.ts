@@ -113,28 +113,46 @@ export class TaskQueue {
   // ---------------------------------------------------------------- claiming (agents)
 
   /**
-   * Claim the next task this agent may take: the most urgent, oldest first, picked at random
-   * from a small window at the head so that many agents do not all race for the same file.
+   * Claim the next task this agent may take: the most urgent priority first. Within it, a short
+   * queue is taken oldest first (random among the first 32, so that agents do not all race for
+   * the same file); under a backlog each agent walks its own stretch of the queue, starting at a
+   * random point and jumping elsewhere when it runs into tasks another agent took, so that many
+   * agents rarely collide. The listing is cached and refreshed when it is old or keeps missing.
    */
   claimNext(agent: string, capabilities: readonly string[], maxCacheAgeMs = 1000): ClaimedTask | undefined {
-    for (let pass = 0; pass < 2; pass++) {
-      if (this.cache.length === 0 || Date.now() - this.cacheAt > maxCacheAgeMs || pass === 1) {
-        if (pass === 1 && this.cacheAt > Date.now() - 5) return undefined; // just rescanned: empty
+    let rescans = 0;
+    for (;;) {
+      if (this.cache.length === 0 || this.misses >= 8 || Date.now() - this.cacheAt > maxCacheAgeMs) {
+        if (rescans++ > 0 && this.cache.length === 0) return undefined;
         this.rescan(agent, capabilities);
+        this.misses = 0;
+        this.pos = -1;
+        if (this.cache.length === 0) return undefined;
       }
-      while (this.cache.length > 0) {
-        // Window: the head entries that share the head's priority, at most 32.
-        const headRank = this.cache[0]!.charAt(0);
-        let w = 1;
-        while (w < this.cache.length && w < 32 && this.cache[w]!.charAt(0) === headRank) w++;
-        const i = Math.floor(Math.random() * w);
-        const name = this.cache[i]!;
-        this.cache.splice(i, 1);
-        const claimed = this.tryClaim(agent, name);
-        if (claimed) return claimed;
+      if (this.pos < 0 || this.pos >= this.cache.length || this.cache[this.pos]!.charAt(0) !== this.cache[0]!.charAt(0)) {
+        this.pos = Math.floor(Math.random() * this.window());
       }
+      const name = this.cache[this.pos]!;
+      this.cache.splice(this.pos, 1);
+      const claimed = this.tryClaim(agent, name);
+      if (claimed) {
+        this.misses = 0;
+        return claimed;
+      }
+      this.misses++;
+      this.pos = -1; // taken by someone else: their stretch; jump
     }
-    return undefined;
+  }
+
+  private misses = 0;
+  private pos = -1;
+
+  /** How many entries at the head (same priority) a pick may land on. */
+  private window(): number {
+    const rank = this.cache[0]!.charAt(0);
+    let n = 1;
+    while (n < this.cache.length && this.cache[n]!.charAt(0) === rank) n++;
+    return n <= 64 ? Math.min(n, 32) : Math.floor(n / 2);
   }
 
   private rescan(agent: string, capabilities: readonly string[]): void {
@@ -150,6 +168,8 @@ export class TaskQueue {
     this.cacheAt = Date.now();
   }
 
+  private claimedDirChecked = false;
+
   /** One rename decides who owns a task. */
   tryClaim(agent: string, name: string): ClaimedTask | undefined {
     const from = path.join(this.layout.pending, name);
@@ -158,6 +178,10 @@ export class TaskQueue {
       fs.renameSync(from, to);
     } catch (err) {
       if (errnoCode(err) !== "ENOENT") throw err;
+      if (!this.claimedDirChecked) {
+        if (!exists(this.layout.claimed(agent))) throw new Error(`claimed dir ${this.layout.claimed(agent)} does not exist`);
+        this.claimedDirChecked = true;
+      }
       // NFS replays a retransmitted rename and reports ENOENT although it succeeded the first
       // time: then the file is in our claimed dir and it is ours.
       if (!exists(to)) return undefined;

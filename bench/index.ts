@@ -1,0 +1,70 @@
+/**
+ * `npm run bench`: figures, not pass/fail (a shared, noisy machine). Prints one line per figure
+ * and a JSON summary at the end.
+ *
+ * Runtime benchmarks:
+ * - claim throughput with 1, 4 and 16 claiming processes, as a ratio to the raw rename rate of
+ *   the same file system measured in the same run (goal: >= 0.5 at 16);
+ * - decision-to-commit latency p50/p99 (goal: p50 < 200 ms);
+ * - idle runtime resident memory (goal: < 45 MB).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { claimThroughput, rawParallelRenameRate, rawRenameRate } from "./runtime/claimThroughput.js";
+import { decisionLatency, percentile } from "./runtime/decisionLatency.js";
+import { idleRss } from "./runtime/idleMemory.js";
+
+const N_CLAIMS = Number(process.env.BENCH_CLAIM_TASKS ?? 4000);
+const N_LATENCY = Number(process.env.BENCH_LATENCY_SAMPLES ?? 40);
+
+async function main(): Promise<void> {
+  const repo = path.resolve(path.dirname(process.argv[1]!), "..", "..");
+  const agent1 = path.join(repo, "agents", "agent-1");
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "af-bench-"));
+  const summary: Record<string, unknown> = { node: process.version, cpus: os.cpus().length, tmpdir: os.tmpdir() };
+  try {
+    // Figures on a shared machine are noisy: each is the median of three runs.
+    const raw = median([0, 1, 2].map(() => rawRenameRate(base, N_CLAIMS)));
+    console.log(`raw rename rate (${os.tmpdir()}): ${raw.toFixed(0)} renames/s`);
+    summary.rawRenamePerSecond = Math.round(raw);
+    for (const procs of [1, 4, 16]) {
+      const runs = [];
+      for (let i = 0; i < 3; i++) runs.push(await claimThroughput(base, procs, N_CLAIMS));
+      runs.sort((a, b) => a.rate - b.rate);
+      const r = runs[1]!;
+      const ratio = r.rate / raw;
+      const parallel = procs === 1 ? raw : median([await rawParallelRenameRate(base, procs, N_CLAIMS), await rawParallelRenameRate(base, procs, N_CLAIMS), await rawParallelRenameRate(base, procs, N_CLAIMS)]);
+      console.log(`claim throughput, ${String(procs).padStart(2)} process(es): ${r.rate.toFixed(0)} claims/s = ${ratio.toFixed(2)} x raw rename` +
+        ` (file system alone with ${procs} renaming processes: ${parallel.toFixed(0)}/s = ${(parallel / raw).toFixed(2)} x; claims per process: ${r.perProcess.join(" ")})`);
+      summary[`rawParallelRenameRatio${procs}`] = Number((parallel / raw).toFixed(3));
+      summary[`claimRatio${procs}`] = Number(ratio.toFixed(3));
+      summary[`claimsPerSecond${procs}`] = Math.round(r.rate);
+    }
+    if (process.env.BENCH_ONLY === "claims") return;
+    const lat = await decisionLatency(path.join(base, "latency"), agent1, N_LATENCY);
+    const p50 = percentile(lat, 50);
+    const p99 = percentile(lat, 99);
+    console.log(`decision-to-commit latency (${lat.length} approvals): p50 ${p50} ms, p99 ${p99} ms`);
+    summary.decisionToCommitMs = { p50, p99, samples: lat.length };
+    const mem = await idleRss(path.join(base, "idle"), agent1, 3000);
+    const f = (r: { rss: number; anon: number; file: number }) => `${r.rss.toFixed(1)} MiB (anon ${r.anon.toFixed(1)}, file ${r.file.toFixed(1)})`;
+    console.log(`idle runtime resident memory: ${f(mem.runtime)}; bare node with one timer: ${f(mem.bareNode)}`);
+    summary.idleRssMiB = Number(mem.runtime.rss.toFixed(1));
+    summary.idleRssAnonMiB = Number(mem.runtime.anon.toFixed(1));
+    summary.bareNodeRssMiB = Number(mem.bareNode.rss.toFixed(1));
+    console.log(JSON.stringify(summary));
+  } finally {
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
