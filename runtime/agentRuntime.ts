@@ -211,8 +211,8 @@ export class AgentRuntime {
     const janitorEvery = Math.max(1000, Math.floor((this.s.leaseSeconds * 1000) / 3));
     this.timers.push(setInterval(() => this.janitor(), janitorEvery));
     this.janitor();
-    this.watch(this.layout.pending, () => this.wakeTasks?.());
-    this.watch(this.s.decisionsDir, () => this.wakeDecisions?.());
+    this.watch(this.layout.pending, () => this.wake("tasks"));
+    this.watch(this.s.decisionsDir, () => this.wake("decisions"));
     await Promise.all([this.taskLoop(), this.decisionLoop()]);
     await this.cleanups;
     for (const t of this.timers) clearInterval(t);
@@ -233,8 +233,8 @@ export class AgentRuntime {
     this.log.info("stopping", { grace_seconds: this.s.stopGraceSeconds });
     const t = setTimeout(() => this.stopController.abort(), this.s.stopGraceSeconds * 1000);
     t.unref();
-    this.wakeTasks?.();
-    this.wakeDecisions?.();
+    this.wake("tasks");
+    this.wake("decisions");
   }
 
   private watch(dir: string, onChange: () => void): void {
@@ -247,7 +247,20 @@ export class AgentRuntime {
     }
   }
 
+  /** A wake-up that came while the loop was busy: its next sleep returns at once. */
+  private wokenWhileBusy = { tasks: false, decisions: false };
+
+  private wake(which: "tasks" | "decisions"): void {
+    const fn = which === "tasks" ? this.wakeTasks : this.wakeDecisions;
+    if (fn) fn();
+    else this.wokenWhileBusy[which] = true;
+  }
+
   private sleep(ms: number, which: "tasks" | "decisions"): Promise<void> {
+    if (this.wokenWhileBusy[which]) {
+      this.wokenWhileBusy[which] = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(t);
@@ -441,7 +454,7 @@ export class AgentRuntime {
     } else if (proposal.state === "pending") {
       this.waiting.add(pid);
     }
-    const resultOutcome: TaskResult["outcome"] = proposal.state === "applied" ? "applied" : proposal.state === "conflict" ? "conflict" : "proposed";
+    const resultOutcome: TaskResult["outcome"] = proposal.state === "applied" || proposal.state === "conflict" || proposal.state === "rolled-back" ? proposal.state : "proposed";
     this.finishTask(c, "done", record, { outcome: resultOutcome, proposal_id: pid, exit_code: 0, ...(proposal.commit ? { commit: proposal.commit } : {}), output_tail: r.outputTail.slice(-2000) });
   }
 
@@ -546,7 +559,7 @@ export class AgentRuntime {
    * there and prints the patch, which the runtime reads from its stdout. The runtime never runs
    * git inside the agent-controlled copy itself.
    */
-  private async runAgent(task: TaskRecord, program: AgentProgram, command = program.command, timeoutS = this.timeoutSeconds(), lockHeld = false): Promise<AgentRunOutcome> {
+  private async runAgent(task: TaskRecord, program: AgentProgram, command = program.command, timeoutS = this.timeoutSeconds(), atCommit?: string): Promise<AgentRunOutcome> {
     const s = this.s;
     const base = path.join(s.scratchDir, `${s.agentName}--${task.id}-${randomBytes(3).toString("hex")}`);
     const work = path.join(base, "repo");
@@ -578,7 +591,12 @@ export class AgentRuntime {
         if (cl.code !== 0) throw new Error(`git clone of ${s.appDir} as ${this.runAs?.name ?? "this user"} failed: ${cl.stderr.trim()}`);
         return head;
       };
-      const baseCommit = lockHeld ? await cloneAtHead() : await this.appLock.run(cloneAtHead);
+      let baseCommit = await this.appLock.run(cloneAtHead);
+      if (atCommit && atCommit !== baseCommit) {
+        const co = await this.asAgent("git", ["checkout", "-q", "--detach", atCommit], work, home);
+        if (co.code !== 0) throw new Error(`git checkout ${atCommit} in the working copy failed: ${co.stderr.trim()}`);
+        baseCommit = atCommit;
+      }
 
       const env: NodeJS.ProcessEnv = {
         ...process.env,
@@ -673,7 +691,7 @@ export class AgentRuntime {
       this.log.info("proposal-rejected", { proposal: p.id, by: d.by, reason: d.reason });
       return next;
     }
-    return this.appLock.run(async () => {
+    const applied = await this.appLock.run(async () => {
       // "approved" is recorded before the commit, so only a proposal found in that state can
       // already be committed (the runtime died in between); only then is history searched.
       const recovering = p.state === "approved";
@@ -685,12 +703,13 @@ export class AgentRuntime {
         this.log.info("proposal-applied", { proposal: cur.id, commit: cur.commit, approved_by: d.by, decision_at: d.at, apply_ms: Date.now() - t0 });
         this.status.probation = { proposal_id: cur.id, commit: cur.commit!, failures: 0 };
         this.writeStatus();
-        cur = await this.startCheck(cur);
       } else {
         this.log.warn("proposal-conflict", { proposal: cur.id, reason: cur.reason });
       }
       return cur;
     });
+    // Outside the lock (the next approval need not wait for it), on exactly this commit.
+    return applied.state === "applied" ? this.startCheck(applied) : applied;
   }
 
   private async apply(p: Proposal, recovering: boolean): Promise<Partial<Proposal>> {
@@ -738,7 +757,8 @@ export class AgentRuntime {
     try {
       program = loadAgentProgram(this.s.appDir);
     } catch (err) {
-      return this.rollback(p, `after this change the agent program no longer starts: ${(err as Error).message}`);
+      const why = `after this change the agent program no longer starts: ${(err as Error).message}`;
+      return this.appLock.run(() => this.rollback(p, why));
     }
     this.program = program;
     this.programError = undefined;
@@ -748,14 +768,14 @@ export class AgentRuntime {
       priority: 0, agent: null, capability: null, attempts: 0, max_attempts: 1, claimed_by: this.s.agentName, claimed_at: null,
       completed_at: null, created_at: "", created_by: "runtime", last_error: null, result: null, history: [],
     };
-    // Runs under the app lock (held by decide): the check must see exactly this commit.
-    const out = await this.runAgent(pseudo, program, program.check, program.checkTimeoutSeconds, true);
+    const out = await this.runAgent(pseudo, program, program.check, program.checkTimeoutSeconds, p.commit!);
     if (out.run.code === 0) {
       this.log.info("start-check-passed", { proposal: p.id });
       return p;
     }
     const why = out.run.timedOut ? `timed out after ${program.checkTimeoutSeconds} s` : `exited with ${out.run.code ?? out.run.signal}`;
-    return this.rollback(p, `the start check (${program.check.join(" ")}) ${why} after this change: ${lastLines(out.run.outputTail, 5)}`);
+    const reason = `the start check (${program.check.join(" ")}) ${why} after this change: ${lastLines(out.run.outputTail, 5)}`;
+    return this.appLock.run(() => this.rollback(p, reason));
   }
 
   /** Revert an applied proposal's commit (called with the app lock held). */

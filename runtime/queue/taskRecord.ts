@@ -5,7 +5,7 @@ export const TASK_STATES: TaskStatus[] = ["pending", "claimed", "done", "failed"
 
 export interface TaskResult {
   /** proposed: waits for a decision; applied: committed; no-changes; failed. */
-  outcome: "proposed" | "applied" | "no-changes" | "failed" | "rejected" | "conflict";
+  outcome: "proposed" | "applied" | "no-changes" | "failed" | "rejected" | "conflict" | "rolled-back";
   proposal_id?: string;
   commit?: string;
   exit_code?: number | null;
