@@ -18,13 +18,16 @@ const repo = resolve(__dirname, "../../..");
 const tsx = join(repo, "node_modules/.bin/tsx");
 const requireFromString = createRequire(join(repo, "node_modules/@pulumi/pulumi/package.json")).resolve("require-from-string");
 
+const SECRET_MARKER = "marker-secret-that-must-not-be-serialized";
 let sim: ExoscaleSimulator;
 let texts: Record<string, string>;
 const dir = mkdtempSync(join(tmpdir(), "af-exo-ser-"));
 
 beforeAll(async () => {
   sim = await ExoscaleSimulator.start({ pendingPolls: 1 });
-  const out = execFileSync(tsx, [join(repo, "test/harness/exoscale/serializeProviders.ts")], { cwd: repo, encoding: "utf8", maxBuffer: 64 << 20 });
+  // A marker secret in the serializing process's environment must not end up in the stored text.
+  const env = { ...process.env, EXOSCALE_API_KEY: "EXOmarkerkey", EXOSCALE_API_SECRET: SECRET_MARKER };
+  const out = execFileSync(tsx, [join(repo, "test/harness/exoscale/serializeProviders.ts")], { cwd: repo, env, encoding: "utf8", maxBuffer: 64 << 20 });
   texts = JSON.parse(out) as Record<string, string>;
 }, 120_000);
 
@@ -65,6 +68,8 @@ describe("serialized dynamic providers", () => {
       const requires = [...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
       expect(requires, name).toEqual(requires.filter((r) => r === "crypto"));
       expect(text.length, name).toBeLessThan(200_000);
+      expect(text, name).not.toContain(SECRET_MARKER);
+      expect(text, name).not.toContain("EXOmarkerkey");
     }
   });
 
