@@ -230,7 +230,8 @@ export function operatorContainerDefinitions(i: { fleet: string; image: string; 
         ...ssmAgentMounts(),
       ],
       readonlyRootFilesystem: true,
-      linuxParameters: { capabilities: { add: [], drop: ["ALL"] } },
+      // `sleep` is PID 1 here (not the image's tini): an init process reaps ECS Exec sessions.
+      linuxParameters: { capabilities: { add: [], drop: ["ALL"] }, initProcessEnabled: true },
       logConfiguration: awsLogs(i, "operator"),
       dockerLabels: { "agent-fleet.fleet": i.fleet, "agent-fleet.role": "operator" },
     },

@@ -113,7 +113,8 @@ describe("agent task containers", () => {
     expect(op!.mountPoints!.find((m) => m.containerPath === "/decisions")?.readOnly).toBe(false);
     expect(op!.mountPoints!.some((m) => m.containerPath === "/app")).toBe(false);
     expect(op!.secrets).toBeUndefined();
-    expect(op!.linuxParameters?.capabilities?.drop).toEqual(["ALL"]);
+    expect(op!.linuxParameters).toEqual({ capabilities: { add: [], drop: ["ALL"] }, initProcessEnabled: true });
+    expect([op!.entryPoint, op!.command]).toEqual([["sleep"], ["3600"]]);
     assertValidFargateTaskDefinition({ family: "demo-operator", cpu: 256, memory: 512, volumes: operatorTaskVolumes(), containers: [op!] });
   });
 });

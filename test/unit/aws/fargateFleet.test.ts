@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, test } from "vitest";
+import { afterAll, describe, expect, test } from "vitest";
 import { FargateFleet, type FargateFleetArgs } from "../../../components/aws/index.js";
-import { ACCOUNT, REGION, agent, runFleet, setAwsMocks, type FleetRun, type Recorded } from "./mocks.js";
+import { ACCOUNT, CODE_ROOT, REGION, agent, runFleet, setAwsMocks, type FleetRun, type Recorded } from "./mocks.js";
 
 const T = {
   vpc: "aws:ec2/vpc:Vpc",
@@ -26,6 +27,12 @@ const T = {
   service: "aws:ecs/service:Service",
   param: "aws:ssm/parameter:Parameter",
 } as const;
+
+// The agents' code folders and the build contexts FleetImage generates (project agent-fleet, stack aws).
+afterAll(() => {
+  rmSync(CODE_ROOT, { recursive: true, force: true });
+  rmSync(join(tmpdir(), "agent-fleet-build", "agent-fleet.aws"), { recursive: true, force: true });
+});
 
 const containersOf = (td: Recorded): any[] => JSON.parse(td.inputs.containerDefinitions);
 const runtimeOf = (td: Recorded) => containersOf(td).find((c) => c.name === "runtime");
