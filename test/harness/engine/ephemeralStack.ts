@@ -190,6 +190,12 @@ async function cleanup(stack: EphemeralStack): Promise<void> {
   try {
     await stack.destroy();
   } finally {
-    await stack.remove();
+    try {
+      await stack.remove();
+    } finally {
+      // Figures for reports (never asserted: the machine is shared and noisy).
+      const line = stack.timings.map((t) => `${t.operation} ${(t.ms / 1000).toFixed(1)}s`).join(", ");
+      process.stderr.write(`[harness] stack ${stack.name} operations: ${line}\n`);
+    }
   }
 }
