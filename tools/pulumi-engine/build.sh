@@ -126,20 +126,21 @@ record() { # name status detail
 # Fails (prints a reason) unless every non-local replace directive of the upstream go.mod is repeated
 # verbatim in our tools go.mod. Local ones (=> ../sdk) point into the same repository at the same
 # release and are satisfied by requiring that published module version instead.
-check_replaces() { # upstream-go.mod ours-go.mod
-  node - "$1" "$2" <<'EOF'
+check_replaces() { # upstream-go.mod ours-go.mod release-version
+  node - "$1" "$2" "$3" <<'EOF'
 const { execFileSync } = require("node:child_process");
 const edit = (f) => JSON.parse(execFileSync("go", ["mod", "edit", "-json", f], { encoding: "utf8" }));
-const [upstream, ours] = process.argv.slice(2).map(edit);
+const [upstream, ours] = process.argv.slice(2, 4).map(edit);
+const release = process.argv[4];
 const fmt = (r) => `${r.Old.Path}${r.Old.Version ? "@" + r.Old.Version : ""} => ${r.New.Path}${r.New.Version ? " " + r.New.Version : ""}`;
 const have = new Set((ours.Replace ?? []).map(fmt));
 const missing = (upstream.Replace ?? []).filter((r) => r.New.Version && !have.has(fmt(r))).map(fmt);
 const local = (upstream.Replace ?? []).filter((r) => !r.New.Version).map((r) => r.Old.Path);
-const required = new Set((ours.Require ?? []).map((r) => r.Path));
-const unpinned = local.filter((p) => !required.has(p));
+const required = new Map((ours.Require ?? []).map((r) => [r.Path, r.Version]));
+const unpinned = local.filter((p) => required.get(p) !== release);
 if (missing.length || unpinned.length) {
   if (missing.length) console.log(`replace directives of the upstream go.mod missing here: ${missing.join("; ")}`);
-  if (unpinned.length) console.log(`modules the upstream go.mod replaces with local paths must be required at the release version: ${unpinned.join(", ")}`);
+  if (unpinned.length) console.log(`modules the upstream go.mod replaces with local paths must be required at the release version ${release}: ${unpinned.join(", ")}`);
   process.exit(1);
 }
 EOF
@@ -162,7 +163,7 @@ build_piece() { # binary module version package ldflags
     return 0
   fi
   upstream_mod="$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0,"utf8")).GoMod)' <<<"$info")"
-  if ! why="$(check_replaces "$upstream_mod" "$dir/go.mod")"; then
+  if ! why="$(check_replaces "$upstream_mod" "$dir/go.mod" "$version")"; then
     log "$name: ERROR: $dir/go.mod does not match upstream $module@$version: $why"
     record "$name" failed "$why"
     return 0
