@@ -24,7 +24,10 @@ export interface ExoscaleCredentials {
   apiSecret: string;
 }
 
-/** Retries on 429 and 5xx (and network errors on idempotent methods), full jitter, bounded. */
+/**
+ * Retries on 429 and 5xx (POST: only 429 and 503, which mean "not processed"; network errors only
+ * for idempotent methods), with full jitter, bounded.
+ */
 export interface RetryPolicy {
   /** Total attempts including the first; default 5. */
   maxAttempts: number;
@@ -167,7 +170,9 @@ export class ExoscaleClient {
         return (text === "" ? {} : JSON.parse(text)) as T;
       }
       const apiMessage = this.redact(errorMessage(text, res.statusText));
-      const retryable = res.status === 429 || res.status >= 500;
+      // A POST that failed with 500/502/504 may still have created something: retrying could make a
+      // duplicate. Only answers that say "not processed" (429, 503) are retried for POST.
+      const retryable = res.status === 429 || res.status === 503 || (idempotent && res.status >= 500);
       if (retryable && attempt < this.retry.maxAttempts) {
         const delay = this.backoff(attempt, res.headers.get("retry-after"));
         this.log(`${method} ${path}: HTTP ${res.status} (${apiMessage}); retry ${attempt} in ${delay} ms`);

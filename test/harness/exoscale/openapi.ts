@@ -85,4 +85,10 @@ export class OpenApiRequestValidator {
     });
     return { operationId: operation.operationId, errors };
   }
+
+  /** Validates a 200 answer against the operation's response schema (the simulator checks itself). */
+  validateResponse(operationId: string, body: unknown): string[] {
+    const result = this.api.validator.validateResponse(body, operationId, 200);
+    return (result.errors ?? []).map((e) => `${(e.instancePath || "response").replace(/^\//, "").replace(/\//g, ".")} ${e.message ?? e.keyword}`);
+  }
 }

@@ -240,7 +240,11 @@ export class ExoscaleSimulator {
       if (!validation.operationId) throw new HttpError(404, validation.errors[0] ?? "not found");
       if (validation.errors.length > 0) throw new HttpError(400, `Invalid request: ${validation.errors.join("; ")}`);
       const params = pathParams(url.pathname);
-      send(200, this.dispatch(validation.operationId, params, query, body as Record<string, unknown> | undefined));
+      const answer = this.dispatch(validation.operationId, params, query, body as Record<string, unknown> | undefined);
+      // The simulator holds its own answers to the document too: a mismatch is a simulator bug.
+      const responseErrors = this.validator.validateResponse(validation.operationId, answer);
+      if (responseErrors.length > 0) throw new Error(`answer to ${validation.operationId} does not match the document: ${responseErrors.join("; ")}`);
+      send(200, answer);
     } catch (err) {
       if (err instanceof HttpError) send(err.status, { message: err.message });
       else send(500, { message: `simulator error: ${err instanceof Error ? err.message : String(err)}` });
@@ -275,6 +279,9 @@ export class ExoscaleSimulator {
 
   private operation(command: string, refId: string, kind: string): unknown {
     const id = randomUUID();
+    // `reference.id` is a UUID in the document; SSH keys are addressed by name, so their
+    // reference carries a fresh id and the name only in the link.
+    const refUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(refId) ? refId : randomUUID();
     const fail = this.failNextOperationWith;
     this.failNextOperationWith = undefined;
     const op: SimOperation = {
@@ -282,7 +289,7 @@ export class ExoscaleSimulator {
       pollsLeft: this.pendingPolls,
       final: fail ? "failure" : "success",
       ...(fail ? { reason: fail.reason, message: fail.message } : {}),
-      reference: { id: refId, link: `/v2/${kind}/${refId}`, command },
+      reference: { id: refUuid, link: `/v2/${kind}/${encodeURIComponent(refId)}`, command },
     };
     this.operations.set(id, op);
     return this.renderOperation(op, op.pollsLeft > 0);

@@ -101,6 +101,17 @@ describe("ExoscaleClient against the simulator", () => {
     expect(sleeps).toHaveLength(2);
   });
 
+  it("does not retry a POST that may have been processed (500), but does retry 503", async () => {
+    sim.injectFailure({ status: 500, count: 1, method: "POST", pathIncludes: "/security-group" });
+    const { c, sleeps } = client();
+    await expect(c.createSecurityGroup("maybe-created")).rejects.toThrow(/HTTP 500/);
+    expect(sleeps).toEqual([]);
+    sim.injectFailure({ status: 503, count: 1, method: "POST", pathIncludes: "/security-group" });
+    const second = client();
+    expect(await second.c.createSecurityGroup("after-503")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(second.sleeps[0]).toBe(250);
+  });
+
   it("does not retry 4xx other than 429", async () => {
     const { c, sleeps } = client();
     const err = await c.getInstance("6b1b1f9e-2222-4c3c-9d9d-000000000000").catch((e: unknown) => e);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authorizationHeader } from "../../../components/exoscale/signing.js";
 import { existsSync, readFileSync } from "node:fs";
-import { OPENAPI_DOCUMENT_PATH, SHARED_OPENAPI_DOCUMENT_PATH } from "../../harness/exoscale/openapi.js";
+import { OpenApiRequestValidator, OPENAPI_DOCUMENT_PATH, SHARED_OPENAPI_DOCUMENT_PATH } from "../../harness/exoscale/openapi.js";
 import { ExoscaleSimulator } from "../../harness/exoscale/simulator.js";
 
 /**
@@ -84,6 +84,13 @@ describe("Exoscale simulator", () => {
     });
     expect(r.status).toBe(400);
     expect(r.json.message).toMatch(/user-data must NOT have more than 32768 characters/);
+  });
+
+  it("holds its own answers to the document (a malformed answer would be caught)", async () => {
+    const v = await OpenApiRequestValidator.load();
+    expect(v.validateResponse("get-instance", { id: "6b1b1f9e-2222-4c3c-9d9d-000000000000", "public-ip": "198.51.100.1", state: "running" })).toEqual([]);
+    expect(v.validateResponse("get-instance", { state: "levitating" }).join()).toMatch(/state must be equal to one of the allowed values/);
+    expect(v.validateResponse("get-operation", { id: "x", state: "success" }).join()).toMatch(/must match format "uuid"/);
   });
 
   it("rejects a bad signature", async () => {
