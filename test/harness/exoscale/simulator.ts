@@ -44,6 +44,8 @@ export interface InjectedFailure {
   /** Substring of the path (after /v2) to match. */
   pathIncludes?: string;
   remaining: number;
+  /** Sent as a `Retry-After` header (seconds). */
+  retryAfterSeconds?: number;
 }
 
 export interface SimSecurityGroup extends SecurityGroup {
@@ -105,7 +107,7 @@ export function defaultInstanceTypes(): InstanceType[] {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(readonly status: number, message: string, readonly retryAfterSeconds?: number) {
     super(message);
   }
 }
@@ -177,13 +179,14 @@ export class ExoscaleSimulator {
   }
 
   /** Answer the next `count` matching requests with `status` (before any validation). */
-  injectFailure(f: { status: number; count?: number; message?: string; method?: string; pathIncludes?: string }): void {
+  injectFailure(f: { status: number; count?: number; message?: string; method?: string; pathIncludes?: string; retryAfterSeconds?: number }): void {
     this.failures.push({
       status: f.status,
       message: f.message ?? (f.status === 429 ? "Too many requests" : "Internal server error"),
       remaining: f.count ?? 1,
       ...(f.method ? { method: f.method.toUpperCase() } : {}),
       ...(f.pathIncludes ? { pathIncludes: f.pathIncludes } : {}),
+      ...(f.retryAfterSeconds !== undefined ? { retryAfterSeconds: f.retryAfterSeconds } : {}),
     });
   }
 
@@ -205,9 +208,9 @@ export class ExoscaleSimulator {
     const raw = await readBody(req);
     const query = Object.fromEntries(url.searchParams.entries());
     const record: RequestRecord = { method, path: url.pathname, query, status: 0 };
-    const send = (status: number, body: unknown) => {
+    const send = (status: number, body: unknown, extraHeaders: Record<string, string> = {}) => {
       record.status = status;
-      res.writeHead(status, { "content-type": "application/json" });
+      res.writeHead(status, { "content-type": "application/json", ...extraHeaders });
       res.end(JSON.stringify(body));
     };
     try {
@@ -221,7 +224,7 @@ export class ExoscaleSimulator {
       );
       if (injected) {
         injected.remaining--;
-        throw new HttpError(injected.status, injected.message);
+        throw new HttpError(injected.status, injected.message, injected.retryAfterSeconds);
       }
       if (!url.pathname.startsWith("/v2/")) throw new HttpError(404, `no such endpoint ${url.pathname}`);
       this.authenticate(req, method, url.pathname, raw, query);
@@ -246,7 +249,9 @@ export class ExoscaleSimulator {
       if (responseErrors.length > 0) throw new Error(`answer to ${validation.operationId} does not match the document: ${responseErrors.join("; ")}`);
       send(200, answer);
     } catch (err) {
-      if (err instanceof HttpError) send(err.status, { message: err.message });
+      if (err instanceof HttpError) {
+        send(err.status, { message: err.message }, err.retryAfterSeconds !== undefined ? { "retry-after": String(err.retryAfterSeconds) } : {});
+      }
       else send(500, { message: `simulator error: ${err instanceof Error ? err.message : String(err)}` });
     }
   }

@@ -91,6 +91,14 @@ describe("ExoscaleClient against the simulator", () => {
     expect(logs.join("\n")).toMatch(/HTTP 503/);
   });
 
+  it("honours Retry-After, capped by maxDelayMs", async () => {
+    sim.injectFailure({ status: 429, count: 1, pathIncludes: "/zone", retryAfterSeconds: 7 });
+    sim.injectFailure({ status: 429, count: 1, pathIncludes: "/zone", retryAfterSeconds: 3600 });
+    const { c, sleeps } = client();
+    await c.listZones();
+    expect(sleeps).toEqual([7000, 20_000]);
+  });
+
   it("stops retrying after maxAttempts and reports status and API message", async () => {
     sim.injectFailure({ status: 500, count: 3, pathIncludes: "/zone", message: "backend exploded" });
     const { c, sleeps } = client({ retry: { maxAttempts: 3 } });
