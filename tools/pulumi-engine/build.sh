@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --print-bin-dir) print_bin_dir=true ;;
     --require) shift; required+=("${1:?--require needs a binary name}") ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -66,7 +66,9 @@ if ! go_ok; then
   tc_go="$tc_root/golang.org/toolchain@v0.0.1-go$GO_TOOLCHAIN.linux-amd64"
   if [ ! -x "$tc_go/bin/go" ]; then
     log "no Go >= $GO_MIN on PATH; fetching golang.org/toolchain go$GO_TOOLCHAIN from ${GOPROXY:-https://proxy.golang.org}"
-    command -v unzip >/dev/null || { log "ERROR: 'unzip' is needed to unpack the Go toolchain (apt-get install unzip)"; exit 1; }
+    for tool in curl unzip; do
+      command -v "$tool" >/dev/null || { log "ERROR: '$tool' is needed to fetch the Go toolchain (apt-get install $tool)"; exit 1; }
+    done
     mkdir -p "$tc_root"
     proxy="${GOPROXY:-https://proxy.golang.org}"; proxy="${proxy%%,*}"
     curl -fsSL -o "$tc_root/toolchain.zip" "$proxy/golang.org/toolchain/@v/v0.0.1-go$GO_TOOLCHAIN.linux-amd64.zip"
@@ -105,7 +107,8 @@ done
 key="$( {
   echo "pulumi=$PULUMI_VERSION command=$COMMAND_VERSION go=$GO_VERSION"
   sed -n '/^build_piece()/,$p' "$0"
-  for f in "$HERE"/*/go.mod "$HERE"/*/go.sum "$HERE"/*/tools.go; do [ -f "$f" ] && { echo "$f"; cat "$f"; }; done
+  # Paths relative to this directory: the same tree in another checkout reuses the same binaries.
+  for f in "$HERE"/*/go.mod "$HERE"/*/go.sum "$HERE"/*/tools.go; do [ -f "$f" ] && { echo "${f#"$HERE"/}"; cat "$f"; }; done
 } | sha256sum | cut -c1-16)"
 OUT="$CACHE_ROOT/$key"
 BIN="$OUT/bin"
