@@ -307,6 +307,9 @@ export class ExoscaleClient {
         .sort();
       throw new Error(`Exoscale instance type "${familySize}" is not offered in zone ${this.zone}; offered: ${offered.join(", ")}`);
     }
+    if (found.authorized === false) {
+      throw new Error(`Exoscale instance type "${familySize}" needs an authorization on your organization first (ask Exoscale support), or pick another type`);
+    }
     return found;
   }
 

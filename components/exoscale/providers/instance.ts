@@ -118,6 +118,10 @@ export function instanceProvider(tuning: ProviderTuning = {}): Provider {
       const p = props as InstanceOutputs;
       try {
         const inst = await clientFor(this.ctx, p.zone).getInstance(id);
+        // An instance on its way out is gone as far as the stack is concerned.
+        if (inst.state === "destroying" || inst.state === "destroyed" || inst.state === "expunging") {
+          return { id: "", props: {} as InstanceOutputs };
+        }
         const refreshed: InstanceOutputs = {
           ...outputsOf(p, inst, id),
           name: inst.name ?? p.name,

@@ -103,7 +103,10 @@ export function defaultInstanceTypes(): InstanceType[] {
     memory: mib * 1024 * 1024,
     authorized: true,
     zones: ALL_ZONES,
-  })).concat([{ id: "5f0b7a5e-1c1d-4e8f-8a6b-0000000000c1", family: "cpu", size: "medium", cpus: 4, memory: 4096 * 1024 * 1024, authorized: true, zones: ALL_ZONES }]);
+  })).concat([
+    { id: "5f0b7a5e-1c1d-4e8f-8a6b-0000000000c1", family: "cpu", size: "medium", cpus: 4, memory: 4096 * 1024 * 1024, authorized: true, zones: ALL_ZONES },
+    { id: "5f0b7a5e-1c1d-4e8f-8a6b-0000000000f1", family: "gpu3", size: "small", cpus: 12, memory: 56 * 1024 * 1024 * 1024, authorized: false, zones: ["ch-gva-2"] },
+  ]);
 }
 
 class HttpError extends Error {

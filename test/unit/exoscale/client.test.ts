@@ -151,6 +151,8 @@ describe("ExoscaleClient against the simulator", () => {
     expect((await c.findInstanceType("standard.small")).cpus).toBe(2);
     await expect(c.findInstanceType("standard.galactic")).rejects.toThrow(/not offered in zone ch-gva-2; offered: .*standard.small/);
     expect(() => splitInstanceType("small")).toThrow(/family.size/);
+    await expect(c.findInstanceType("gpu3.small")).rejects.toThrow(/needs an authorization/);
+    await expect(client({ zone: "de-fra-1" }).c.findInstanceType("gpu3.small")).rejects.toThrow(/not offered in zone de-fra-1/);
   });
 
   it("is refused with wrong credentials", async () => {

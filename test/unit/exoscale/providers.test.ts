@@ -158,6 +158,10 @@ describe("instance provider", () => {
 
     const read = await p.read!(created.id, unlabeled);
     expect(read.props!.securityGroupIds).toEqual([sg2]);
+    // An instance being destroyed (e.g. from the portal) reads as gone.
+    inst.state = "destroying";
+    expect((await p.read!(created.id, unlabeled)).id).toBe("");
+    inst.state = "running";
 
     await p.delete!(created.id, unlabeled);
     expect(sim.inventory.instances.find((i) => i.id === created.id)).toBeUndefined();
