@@ -720,14 +720,20 @@ export class AgentRuntime {
       const found = (await git(app, ["log", "--format=%H", "-F", `--grep=Proposal-Id: ${p.id}`, "HEAD"])).trim().split("\n")[0];
       if (found) return { state: "applied", commit: found, applied_at: p.applied_at ?? now };
     }
-    await this.commitOutsideChanges(`apply of ${p.id}`);
-    const head = await readHead(app);
+    let head = await readHead(app);
+    const threeWay = head !== p.base_commit;
+    if (threeWay) {
+      // A failed 3-way apply leaves conflict state that is reset below: anything made outside the
+      // runtime is committed first so that the reset cannot lose it. (A plain apply is atomic.)
+      await this.commitOutsideChanges(`apply of ${p.id}`);
+      head = await readHead(app);
+    }
     const patchFile = this.layout.patchFile(p.id);
     const args = ["apply", "--index", "--whitespace=nowarn"];
-    if (head !== p.base_commit) args.push("--3way");
+    if (threeWay) args.push("--3way");
     const ap = await gitTry(app, [...args, patchFile]);
     if (ap.code !== 0) {
-      await gitTry(app, ["reset", "-q", "--hard", "HEAD"]);
+      if (threeWay) await gitTry(app, ["reset", "-q", "--hard", "HEAD"]);
       const why = head !== p.base_commit
         ? `its base ${p.base_commit.slice(0, 12)} is no longer HEAD (${head.slice(0, 12)}) and a 3-way apply failed: ${ap.stderr.trim()}`
         : `git apply failed: ${ap.stderr.trim()}`;
