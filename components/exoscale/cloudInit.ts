@@ -13,8 +13,11 @@ export interface CloudInitOptions {
   allowedCidrs: string[];
   /** Root of the fleet's files on the host; default /srv/agent-fleet. */
   hostRoot?: string;
-  /** The agent image, for the host-side `agentctl` wrapper. */
-  agentImage: string;
+  /**
+   * The agent image, for the host-side `agentctl` wrapper. Without it the document installs no
+   * wrapper (DockerHostFleet installs it over SSH once the image exists, e.g. built on the host).
+   */
+  agentImage?: string;
   /** An elastic IP to configure on the loopback interface (Exoscale routes it but does not configure it). */
   elasticIp?: string;
   /** Extra Debian/Ubuntu packages. */
@@ -71,12 +74,14 @@ export function buildCloudConfig(o: CloudInitOptions): string {
       permissions: "0644",
       content: `${JSON.stringify({ "log-driver": "json-file", "log-opts": { "max-size": "10m", "max-file": "3" } }, null, 2)}\n`,
     },
-    {
+  ];
+  if (o.agentImage !== undefined) {
+    writeFiles.push({
       path: AGENTCTL_WRAPPER_PATH,
       permissions: "0755",
       content: agentctlWrapperScript({ image: o.agentImage, hostRoot: layout.root }),
-    },
-  ];
+    });
+  }
   if (o.elasticIp !== undefined) {
     if (!isCidr(`${o.elasticIp}/32`)) throw new Error(`elastic IP "${o.elasticIp}" is not an IPv4 address`);
     writeFiles.push({

@@ -34,8 +34,11 @@ export interface ExoscaleVpsArgs {
   elasticIp?: boolean;
   /** Extra labels on the instance and elastic IP (`managed-by` and `stack` are always set). */
   labels?: Record<string, string>;
-  /** The agent image, for the host-side `agentctl` wrapper that cloud-init installs. */
-  agentImage: string;
+  /**
+   * The agent image, when known up front (config `image.ref`): cloud-init then installs the
+   * host-side `agentctl` wrapper at first boot. Otherwise DockerHostFleet installs it over SSH.
+   */
+  agentImage?: string;
   /** Root of the fleet's files on the host; default /srv/agent-fleet. */
   hostRoot?: string;
   /** Prefix of the names at Exoscale (SSH key, security group, instance); default `agent-fleet-<stack>`. */
@@ -99,7 +102,7 @@ export class ExoscaleVps extends pulumi.ComponentResource {
       sshPublicKeys: [args.sshPublicKey],
       allowedCidrs: args.allowedCidrs,
       hostRoot: args.hostRoot ?? DEFAULT_REMOTE_ROOT,
-      agentImage: args.agentImage,
+      ...(args.agentImage !== undefined ? { agentImage: args.agentImage } : {}),
     };
     const userData = eip ? eip.ip.apply((ip) => buildCloudConfig({ ...baseCloudInit, elasticIp: ip })) : pulumi.output(buildCloudConfig(baseCloudInit));
 

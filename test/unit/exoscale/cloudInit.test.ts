@@ -31,6 +31,7 @@ describe("cloud-init builder", () => {
     ["default", base],
     ["custom-user-root-eip", { ...base, opsUser: "deploy", hostRoot: "/opt/fleet", elasticIp: "203.0.113.77", extraPackages: ["htop"] }],
     ["many-keys-cidrs", { ...base, sshPublicKeys: [KEY, KEY.replace("ops@laptop", "ci")], allowedCidrs: ["0.0.0.0/0"] }],
+    ["no-image", { sshPublicKeys: [KEY], allowedCidrs: ["203.0.113.4/32"] }],
   ];
 
   for (const [name, opts] of variants) {
@@ -73,6 +74,13 @@ describe("cloud-init builder", () => {
     expect(cmds).toContain("systemctl enable --now docker");
     expect(cmds).toContain("install -d -m 0700 -o root -g root /srv/agent-fleet/secrets");
     expect(cmds.some((c) => c.includes("/srv/agent-fleet/decisions"))).toBe(true);
+  });
+
+  it("installs the agentctl wrapper only when the image is known", () => {
+    const paths = (o: CloudInitOptions) => ((parse(buildCloudConfig(o)) as { write_files: { path: string }[] }).write_files).map((f) => f.path);
+    expect(paths(base)).toContain(AGENTCTL_WRAPPER_PATH);
+    const { agentImage: _none, ...withoutImage } = base;
+    expect(paths(withoutImage)).not.toContain(AGENTCTL_WRAPPER_PATH);
   });
 
   it("rejects bad input with a message naming it", () => {
