@@ -13,7 +13,6 @@ set -eu
 
 install -d -m 0755 "$AF_ROOT"
 install -d -m 0700 "$AF_ROOT/secrets"
-install -d -m 0755 "$AF_ROOT/bin"
 docker run --rm --network none --user 0:0 --entrypoint /bin/sh \
   --mount "type=bind,source=$AF_ROOT,target=/fleet" \
   "$AF_IMAGE" -c "$AF_HELPER"
