@@ -45,8 +45,10 @@ async function addRules(c: ExoscaleClient, id: string, cidrs: string[], port: nu
 }
 
 /**
- * The API has no update for a group's name or description (only create, get, delete), so those
- * replace it; rules have add and delete operations, so CIDR and port changes are made in place.
+ * The API has no update for a group's name or description (only create, get, delete): a new name
+ * or zone replaces the group (the new one is created and attached before the old one is deleted);
+ * the description is kept as created. Rules have add and delete operations, so CIDR and port
+ * changes are made in place.
  */
 export function securityGroupProvider(tuning: ProviderTuning = {}): Provider {
   return {
@@ -90,9 +92,11 @@ export function securityGroupProvider(tuning: ProviderTuning = {}): Provider {
       }
     },
     async diff(_id, olds, news) {
-      const replaces = (["zone", "name", "description"] as const).filter((k) => olds[k] !== news[k]);
+      // The description is fixed at creation: the API cannot update it, and a group with the same
+      // name cannot be created beside an attached one, so a new description alone changes nothing.
+      const replaces = (["zone", "name"] as const).filter((k) => olds[k] !== news[k]);
       const changes = replaces.length > 0 || !sameStringSet(olds.allowedCidrs, news.allowedCidrs) || olds.port !== news.port;
-      return { changes, replaces, deleteBeforeReplace: olds.name === news.name && olds.zone === news.zone };
+      return { changes, replaces, deleteBeforeReplace: false };
     },
     async update(id, olds, news) {
       const c = clientFor(this.ctx, news.zone);

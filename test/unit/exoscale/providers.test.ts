@@ -78,6 +78,8 @@ describe("security group provider", () => {
 
     // A new name needs a new group.
     expect((await p.diff!(created.id, updated.outs as SecurityGroupOutputs, { ...news, name: "other" })).replaces).toEqual(["name"]);
+    // The description cannot be updated and is kept as created.
+    expect(await p.diff!(created.id, updated.outs as SecurityGroupOutputs, { ...news, description: "new words" })).toMatchObject({ changes: false, replaces: [] });
 
     const read = await p.read!(created.id, updated.outs as SecurityGroupOutputs);
     expect(read.props!.allowedCidrs.sort()).toEqual(["192.0.2.0/28", "203.0.113.4/32"]);
