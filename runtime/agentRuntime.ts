@@ -537,9 +537,10 @@ export class AgentRuntime {
    */
   private async removeScratch(dir: string): Promise<void> {
     if (this.runAs) {
-      const r = await this.asAgent("rm", ["-rf", "--", ...["repo", "home", "tmp"].map((d) => path.join(dir, d))], this.s.scratchDir);
-      // home/ and tmp/ themselves are the runtime's ("Operation not permitted"): their contents go.
-      const other = r.stderr.split("\n").filter((l) => l.trim() !== "" && !l.includes("Operation not permitted"));
+      // Removes everything the agent made anywhere in the run's dir; the runtime's own files and
+      // dirs are refused ("Operation not permitted", "Permission denied") and removed below.
+      const r = await this.asAgent("rm", ["-rf", "--", dir], this.s.scratchDir);
+      const other = r.stderr.split("\n").filter((l) => l.trim() !== "" && !l.includes("Operation not permitted") && !l.includes("Permission denied"));
       if (other.length > 0) this.log.warn("scratch-cleanup", { dir, error: other.join("; ") });
     }
     try {

@@ -55,7 +55,7 @@ describe("crash torture", () => {
     let kills = 0;
     const doneCount = () => fs.readdirSync(layout.done).filter((n) => n.endsWith(".json")).length;
     while (doneCount() < TASKS) {
-      await new Promise((r) => setTimeout(r, 500 + rand() * 1000));
+      await new Promise((r) => setTimeout(r, 700 + rand() * 1000));
       const victim = AGENTS[Math.floor(rand() * AGENTS.length)]!;
       const a = running.get(victim)!;
       await stopAgent(a, "SIGKILL");
