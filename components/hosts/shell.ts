@@ -41,8 +41,13 @@ export function shellProgram(script: string, env: Record<string, string> = {}, a
   return `${lines.join("\n")}\n${body}`;
 }
 
-/** Runs a program through `sh -c`, as root via `sudo -n` unless the login user is root already. */
-export function asRoot(program: string, loginUser: string): string {
+/**
+ * Runs a program through `sh -c`, as root via `sudo -n` unless the login user is root already.
+ * With `forwardSshClient`, the session's `$SSH_CLIENT` (which sudo would drop) reaches the program
+ * as `AF_SSH_CLIENT`; the remote login shell expands it, so it is never part of Pulumi's inputs.
+ */
+export function asRoot(program: string, loginUser: string, opts: { forwardSshClient?: boolean } = {}): string {
   const run = quote(["sh", "-c", program]);
-  return loginUser === "root" ? run : `sudo -n ${run}`;
+  const env = opts.forwardSshClient ? 'env "AF_SSH_CLIENT=${SSH_CLIENT:-}" ' : "";
+  return loginUser === "root" ? `${env}${run}` : `sudo -n ${env}${run}`;
 }

@@ -86,6 +86,14 @@ export class SshHost extends pulumi.ComponentResource implements DockerHost {
     });
     this.connection = connectionFor(user);
     const firstLogin = args.bootstrapUser ?? user;
+    if (args.bootstrapUser !== undefined) {
+      pulumi.log.warn(
+        `ssh.bootstrapUser (${args.bootstrapUser}) is set: once this up has succeeded, remove it ` +
+          "(pulumi config rm --path ssh.bootstrapUser); root logins are switched off and later steps use " +
+          `${user}.`,
+        this,
+      );
+    }
 
     const step = (
       stepName: string,
@@ -93,12 +101,13 @@ export class SshHost extends pulumi.ComponentResource implements DockerHost {
       script: string,
       env: Record<string, string>,
       dependsOn: pulumi.Resource[],
+      forwardSshClient = false,
     ): remote.Command =>
       new remote.Command(
         `${name}-${stepName}`,
         {
           connection: connectionFor(login),
-          create: asRoot(shellProgram(readScript(__dirname, script), env), login),
+          create: asRoot(shellProgram(readScript(__dirname, script), env), login, { forwardSshClient }),
           addPreviousOutputInEnv: false,
         },
         { parent: this, dependsOn },
@@ -117,6 +126,7 @@ export class SshHost extends pulumi.ComponentResource implements DockerHost {
       "firewall.sh",
       { AF_SSH_PORT: String(port), AF_ALLOWED_CIDRS: args.allowedCidrs.join(" ") },
       [docker],
+      true, // refuses rules that would lock out the very client running Pulumi
     );
     // Last: once root logins are off, only `user` can get in, and it has been proven to work.
     const hardening = step("harden-ssh", user, "harden-ssh.sh", {}, [dirs, firewall]);

@@ -8,6 +8,9 @@
 #   AF_SSH_PORT       SSH port
 #   AF_ALLOWED_CIDRS  space-separated CIDR blocks (IPv4 and/or IPv6), validated by the program
 #   AF_CONF_DIR       where the rules file goes (default /etc/agent-fleet; tests move it)
+#   AF_SSH_CLIENT     $SSH_CLIENT of the session running this step (forwarded through sudo): the
+#                     rules are refused when they would shut this very client out, since Pulumi's
+#                     next step would then wait for a connection that can never come.
 set -eu
 : "${AF_SSH_PORT:?AF_SSH_PORT is required}"
 : "${AF_ALLOWED_CIDRS:?AF_ALLOWED_CIDRS is required}"
@@ -20,6 +23,40 @@ for cidr in $AF_ALLOWED_CIDRS; do
     *) v4="${v4:+$v4, }$cidr" ;;
   esac
 done
+
+# Would the new rules still admit the client that runs this step? nftables answers itself: an
+# interval set of the allowed networks, asked whether it holds the client's address.
+client=$(printf '%s' "${AF_SSH_CLIENT:-}" | cut -d' ' -f1)
+client=${client%%%*}
+case "$client" in ::ffff:*.*) client=${client#::ffff:} ;; esac
+if [ -n "$client" ]; then
+  case "$client" in
+    *:*) family=ipv6_addr elements=$v6 ;;
+    *) family=ipv4_addr elements=$v4 ;;
+  esac
+  admitted=false
+  if [ -n "$elements" ]; then
+    nft -f - <<CHECK
+table inet agent_fleet_check
+delete table inet agent_fleet_check
+table inet agent_fleet_check {
+  set allowed {
+    type $family
+    flags interval
+    elements = { $elements }
+  }
+}
+CHECK
+    if nft get element inet agent_fleet_check allowed "{ $client }" >/dev/null 2>&1; then admitted=true; fi
+    nft delete table inet agent_fleet_check
+  fi
+  if [ "$admitted" != true ]; then
+    prefix=32
+    case "$client" in *:*) prefix=128 ;; esac
+    echo "agent-fleet: refusing to set the firewall: this connection comes from $client, which ssh.allowedCidrs ($AF_ALLOWED_CIDRS) does not include, so Pulumi (and you) would be locked out. Add your address ($client/$prefix) to ssh.allowedCidrs." >&2
+    exit 1
+  fi
+fi
 
 conf_dir=${AF_CONF_DIR:-/etc/agent-fleet}
 rules="$conf_dir/firewall.nft"

@@ -283,6 +283,46 @@ describe("firewall.sh", () => {
     expect(fs.readFileSync(path.join(conf, "firewall.nft"), "utf8")).toContain("203.0.113.0/24");
   });
 
+  it("refuses rules that would lock out the client running the step (IPv4, IPv6, mapped addresses)", () => {
+    if (process.getuid?.() !== 0) throw new Error("the firewall test needs root");
+    const conf = fs.mkdtempSync(path.join(os.tmpdir(), "af-fw-"));
+    const attempt = (client: string, cidrs = "198.51.100.0/24 2001:db8::/48") =>
+      `( ${shellProgram(readScript(path.join(repo, "components", "hosts"), "firewall.sh"), {
+        AF_SSH_PORT: "22", AF_ALLOWED_CIDRS: cidrs, AF_CONF_DIR: conf, AF_SSH_CLIENT: client,
+      })} ) >/dev/null 2>&1; echo "${client.split(" ")[0]}=$?"`;
+    const script = [
+      attempt("198.51.100.9 50000 22"),
+      attempt("203.0.113.5 50000 22"),
+      attempt("2001:db8::7 50000 22"),
+      attempt("2001:db9::7 50000 22"),
+      attempt("::ffff:198.51.100.3 50000 22"),
+      attempt("203.0.113.5 50000 22", "203.0.113.0/24"),
+      attempt(""),
+      "nft list tables",
+    ].join("\n");
+    const r = spawnSync("unshare", ["-n", "sh", "-c", script], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim().split("\n")).toEqual([
+      "198.51.100.9=0",
+      "203.0.113.5=1",
+      "2001:db8::7=0",
+      "2001:db9::7=1",
+      "::ffff:198.51.100.3=0",
+      "203.0.113.5=0",
+      "=0",
+      "table inet agent_fleet",
+    ]);
+    const refused = spawnSync(
+      "unshare",
+      ["-n", "sh", "-c", shellProgram(readScript(path.join(repo, "components", "hosts"), "firewall.sh"), {
+        AF_SSH_PORT: "22", AF_ALLOWED_CIDRS: "198.51.100.0/24", AF_CONF_DIR: conf, AF_SSH_CLIENT: "203.0.113.5 50000 22",
+      })],
+      { encoding: "utf8" },
+    );
+    expect(refused.stderr).toContain("this connection comes from 203.0.113.5, which ssh.allowedCidrs (198.51.100.0/24) does not include");
+    expect(refused.stderr).toContain("Add your address (203.0.113.5/32)");
+  });
+
   it("refuses rules nftables cannot parse and leaves the previous ones in place", () => {
     if (process.getuid?.() !== 0) throw new Error("the firewall test needs root");
     const conf = fs.mkdtempSync(path.join(os.tmpdir(), "af-fw-"));

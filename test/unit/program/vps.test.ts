@@ -35,7 +35,7 @@ describe("vps target", () => {
     expect(run.byName("host-ensure-user").inputs.create).toMatch(/^sh -c /);
     for (const s of steps.slice(2)) {
       expect(conn(s).user, s).toBe("ops");
-      expect(run.byName(s).inputs.create, s).toMatch(/^sudo -n sh -c /);
+      expect(run.byName(s).inputs.create, s).toMatch(s === "host-firewall" ? /^sudo -n env "AF_SSH_CLIENT=\$\{SSH_CLIENT:-\}" sh -c / : /^sudo -n sh -c /);
     }
     expect(conn("host-docker")).toMatchObject({ host: "192.0.2.10", port: 22, dialErrorLimit: 40 });
     expect(run.byName("host-ensure-user").inputs.create).toContain("export AF_USER=ops");
