@@ -25,6 +25,8 @@ export async function decisionLatency(dir: string, agentDir: string, samples: nu
     const pending = await until("proposals", () => { const p = store.list({ state: "pending" }); return p.length === samples ? p : undefined; }, 300_000, 100);
     const out: number[] = [];
     for (const p of pending) {
+      // One approval at a time, to an idle agent (the previous change's start check has run).
+      await new Promise((r) => setTimeout(r, 500));
       const at = new Date();
       writeDecision(agent.decisions, { proposal: p.id, decision: "approve", by: "bench", at: at.toISOString() });
       const applied = await until(`apply of ${p.id}`, () => { const x = store.get(p.id); return x && x.state !== "pending" && x.state !== "approved" ? x : undefined; });
