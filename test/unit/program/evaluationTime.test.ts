@@ -24,5 +24,5 @@ describe("program evaluation time (mocked)", () => {
     expect(count).toBe(7 + 3 * n);
     const median = [...runs].sort((a, b) => a - b)[1]!;
     console.log(`[bench] program evaluation, local target, ${n} agent(s): median ${median.toFixed(0)} ms of ${runs.map((r) => r.toFixed(0)).join("/")} ms, ${count} resources`);
-  });
+  }, 180_000);
 });
