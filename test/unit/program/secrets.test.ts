@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { rawConfigFromPulumi } from "../../../components/config/pulumiConfig.js";
 import { isSecretValue } from "../../../components/config/secretRef.js";
 import { makeProject, runProgram, strings, type ProgramRun } from "./harness.js";
@@ -14,12 +14,14 @@ const GITHUB = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ng";
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUtest-only-key\n-----END OPENSSH PRIVATE KEY-----\n";
 const dir = makeProject(["a1", "a2"]);
 
-function vpsWithSecrets() {
+const PUB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMuZ8Qj8pS6b7W4yXlM0CqR3vT2mN9dK1eH5aF7sB0Lx ops@test";
+
+function vpsWithSecrets(ssh: Record<string, unknown> = {}) {
   return {
     config: {
       target: "vps",
       vps: { host: "192.0.2.10" },
-      ssh: { allowedCidrs: ["198.51.100.7/32"], privateKey: PRIVATE_KEY },
+      ssh: { allowedCidrs: ["198.51.100.7/32"], privateKey: PRIVATE_KEY, ...ssh },
       agents: [{ name: "a1", secrets: ["OPENAI_KEY", { name: "GH_TOKEN", key: "github:token" }] }, { name: "a2" }],
       OPENAI_KEY: OPENAI,
     },
@@ -42,8 +44,22 @@ function assertNoPlaintext(run: ProgramRun, values: string[]) {
 }
 
 describe("secrets", () => {
-  it("never appear in a plain input, a command string or an output", async () => {
-    const run = await runProgram(dir, vpsWithSecrets());
+  it("never appear in a plain input, a command string, an output or a log line", async () => {
+    const logged: string[] = [];
+    const spies = (["log", "info", "warn", "error", "debug"] as const).map((m) =>
+      vi.spyOn(console, m).mockImplementation((...args: unknown[]) => {
+        logged.push(args.map(String).join(" "));
+      }),
+    );
+    let run: ProgramRun;
+    try {
+      run = await runProgram(dir, vpsWithSecrets({ bootstrapUser: "root", publicKey: PUB }));
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
+    // The program does log (the bootstrapUser warning), and no line carries a secret.
+    expect(logged.join("\n")).toContain("ssh.bootstrapUser (root) is set");
+    for (const v of [OPENAI, GITHUB, "test-only-key"]) expect(logged.join("\n")).not.toContain(v);
     assertNoPlaintext(run, [OPENAI, GITHUB, PRIVATE_KEY.split("\n")[1]!]);
     // Outputs carry no secret at all, not even wrapped.
     for (const s of strings(run.outputs)) expect(s.secret, s.path).toBe(false);
