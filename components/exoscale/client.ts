@@ -85,6 +85,9 @@ export class ExoscaleApiError extends Error {
 
 /** An asynchronous operation that ended in `failure` or `timeout`, or that we stopped waiting for. */
 export class ExoscaleOperationError extends Error {
+  /** The resource the operation was about (e.g. a half-created instance), when the API said. */
+  referenceId?: string;
+
   constructor(
     readonly operationId: string,
     readonly state: string,
@@ -216,8 +219,17 @@ export class ExoscaleClient {
   /** Sends a request that answers an operation, waits for it, returns the referenced resource id. */
   async operate(method: string, path: string, body?: unknown): Promise<string | undefined> {
     const op = await this.request<Operation>(method, path, body === undefined ? {} : { body });
-    const done = await this.waitForOperation(op);
-    return done.reference?.id;
+    try {
+      const done = await this.waitForOperation(op);
+      return done.reference?.id;
+    } catch (err) {
+      // Keep what the operation referenced, so a caller can clean up a half-created resource.
+      // Duck-typed: in a serialized provider the class identity is not guaranteed.
+      if (typeof err === "object" && err !== null && (err as { name?: unknown }).name === "ExoscaleOperationError" && op.reference?.id) {
+        (err as ExoscaleOperationError).referenceId = op.reference.id;
+      }
+      throw err;
+    }
   }
 
   getOperation(id: string): Promise<Operation> {
@@ -314,8 +326,17 @@ export class ExoscaleClient {
   }
 
   // --- Compute instances ---
+  /**
+   * Creates an instance and waits for it. If the create operation fails or times out after the
+   * API named the new instance, that instance is deleted (it would cost money while nobody owns it)
+   * and the error says so.
+   */
   async createInstance(body: Record<string, unknown>): Promise<string> {
-    return requireId(await this.operate("POST", "/instance", body), "instance");
+    try {
+      return requireId(await this.operate("POST", "/instance", body), "instance");
+    } catch (err) {
+      throw await this.cleanUpAfter(err, (id) => this.deleteInstance(id), "instance");
+    }
   }
   getInstance(id: string): Promise<Instance> {
     return this.request<Instance>("GET", `/instance/${enc(id)}`);
@@ -360,6 +381,21 @@ export class ExoscaleClient {
   }
   async deleteElasticIp(id: string): Promise<void> {
     await this.operate("DELETE", `/elastic-ip/${enc(id)}`);
+  }
+
+  /** Best-effort delete of a half-created resource named by a failed operation; returns the error to throw. */
+  private async cleanUpAfter(err: unknown, remove: (id: string) => Promise<void>, what: string): Promise<unknown> {
+    const id = typeof err === "object" && err !== null ? (err as ExoscaleOperationError).referenceId : undefined;
+    if (!id) return err;
+    try {
+      await remove(id);
+      (err as Error).message += ` (the half-created ${what} ${id} was deleted)`;
+    } catch (cleanup) {
+      if (!isNotFound(cleanup)) {
+        (err as Error).message += ` (the half-created ${what} ${id} could not be deleted: ${cleanup instanceof Error ? cleanup.message : String(cleanup)}; delete it in the Exoscale portal)`;
+      }
+    }
+    return err;
   }
 
   private backoff(attempt: number, retryAfter: string | null | undefined): number {

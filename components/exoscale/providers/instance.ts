@@ -112,7 +112,13 @@ export function instanceProvider(tuning: ProviderTuning = {}): Provider {
         labels: inputs.labels,
         "public-ip-assignment": "inet4",
       });
-      return { id, outs: outputsOf(inputs, await c.getInstance(id), id) };
+      try {
+        return { id, outs: outputsOf(inputs, await c.getInstance(id), id) };
+      } catch (err) {
+        // Not in the state yet: delete it rather than leave a paying orphan behind.
+        await deleteIgnoringNotFound(() => c.deleteInstance(id)).catch(() => undefined);
+        throw err;
+      }
     },
     async read(id, props) {
       const p = props as InstanceOutputs;

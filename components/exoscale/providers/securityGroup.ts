@@ -73,9 +73,15 @@ export function securityGroupProvider(tuning: ProviderTuning = {}): Provider {
     async create(inputs) {
       const c = clientFor(this.ctx, inputs.zone);
       const id = await c.createSecurityGroup(inputs.name, inputs.description);
-      await addRules(c, id, inputs.allowedCidrs, inputs.port);
-      const g = await c.getSecurityGroup(id);
-      return { id, outs: { ...inputs, securityGroupId: id, rules: ingressRules(g, inputs.port) } };
+      try {
+        await addRules(c, id, inputs.allowedCidrs, inputs.port);
+        const g = await c.getSecurityGroup(id);
+        return { id, outs: { ...inputs, securityGroupId: id, rules: ingressRules(g, inputs.port) } };
+      } catch (err) {
+        // Not in the state yet: remove the group rather than leave an orphan behind.
+        await deleteIgnoringNotFound(() => c.deleteSecurityGroup(id)).catch(() => undefined);
+        throw err;
+      }
     },
     async read(id, props) {
       const p = props as SecurityGroupOutputs;

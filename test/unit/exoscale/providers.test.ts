@@ -89,6 +89,14 @@ describe("security group provider", () => {
     await p.delete!(created.id, updated.outs as SecurityGroupOutputs);
   });
 
+  it("removes the new group when a rule cannot be added (no orphan)", async () => {
+    const p = configured(securityGroupProvider(fast));
+    const before = sim.inventory.securityGroups.length;
+    // A network the API refuses: the group was created, the rule is rejected.
+    await expect(p.create({ zone: "ch-gva-2", name: "half", description: "", allowedCidrs: ["300.1.2.3/32"], port: 22 })).rejects.toThrow(/HTTP 400: Invalid request: network "300.1.2.3\/32" is not a CIDR/);
+    expect(sim.inventory.securityGroups).toHaveLength(before);
+  });
+
   it("check refuses empty, malformed and duplicate CIDRs", async () => {
     const p = securityGroupProvider(fast);
     const base = { zone: "ch-gva-2", name: "x", description: "", port: 22 };
@@ -197,6 +205,21 @@ describe("instance provider", () => {
     };
     await expect(p.create(inputs)).rejects.toThrow(/no public Exoscale template named "Linux Ubuntu 99.04 LTS 64-bit"/);
     await expect(p.create({ ...inputs, templateName: "Linux Ubuntu 24.04 LTS 64-bit", instanceType: "standard.colossal" })).rejects.toThrow(/not offered in zone ch-gva-2/);
+  });
+
+  it("deletes a half-created instance when its create operation fails, and says so", async () => {
+    const { keyName, sg1 } = await fixtures();
+    const p = configured(instanceProvider(fast));
+    const before = sim.inventory.instances.length;
+    sim.failNextOperation("unavailable", "hypervisor lost");
+    const err = await p
+      .create({
+        zone: "ch-gva-2", name: "doomed", instanceType: "standard.small", diskSizeGb: 10, templateName: "Linux Ubuntu 24.04 LTS 64-bit",
+        userData: "#cloud-config\n", securityGroupIds: [sg1], sshKeyName: keyName, labels: {},
+      })
+      .catch((e: unknown) => e);
+    expect(String(err)).toMatch(/ended in failure \(unavailable\): hypervisor lost \(the half-created instance [0-9a-f-]{36} was deleted\)/);
+    expect(sim.inventory.instances).toHaveLength(before);
   });
 
   it("check refuses user data past 32 KiB, bad disk sizes and types", async () => {
