@@ -364,8 +364,13 @@ export class ExoscaleClient {
   }
 
   // --- Elastic IPs ---
+  /** Like createInstance: a half-created elastic IP (billed while reserved) is released on failure. */
   async createElasticIp(body: Record<string, unknown>): Promise<string> {
-    return requireId(await this.operate("POST", "/elastic-ip", body), "elastic IP");
+    try {
+      return requireId(await this.operate("POST", "/elastic-ip", body), "elastic IP");
+    } catch (err) {
+      throw await this.cleanUpAfter(err, (id) => this.deleteElasticIp(id), "elastic IP");
+    }
   }
   getElasticIp(id: string): Promise<ElasticIp> {
     return this.request<ElasticIp>("GET", `/elastic-ip/${enc(id)}`);

@@ -37,8 +37,13 @@ export function elasticIpProvider(tuning: ProviderTuning = {}): EipProvider {
     async create(inputs) {
       const c = clientFor(this.ctx, inputs.zone);
       const id = await c.createElasticIp({ description: inputs.description, labels: inputs.labels });
-      const e = await c.getElasticIp(id);
-      return { id, outs: { ...inputs, elasticIpId: id, ip: e.ip ?? "" } };
+      try {
+        const e = await c.getElasticIp(id);
+        return { id, outs: { ...inputs, elasticIpId: id, ip: e.ip ?? "" } };
+      } catch (err) {
+        await deleteIgnoringNotFound(() => c.deleteElasticIp(id)).catch(() => undefined);
+        throw err;
+      }
     },
     async read(id, props) {
       const p = props as ElasticIpOutputs;

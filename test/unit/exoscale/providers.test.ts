@@ -247,6 +247,14 @@ describe("instance provider", () => {
 });
 
 describe("elastic IP providers", () => {
+  it("releases a half-created elastic IP when its create operation fails", async () => {
+    const eips = configured(elasticIpProvider(fast));
+    const before = sim.inventory.elasticIps.length;
+    sim.failNextOperation("busy", "try later");
+    await expect(eips.create({ zone: "ch-gva-2", description: "x", labels: {} })).rejects.toThrow(/\(busy\): try later \(the half-created elastic IP [0-9a-f-]{36} was deleted\)/);
+    expect(sim.inventory.elasticIps).toHaveLength(before);
+  });
+
   it("creates, attaches to an instance, updates in place, detaches and deletes", async () => {
     const keys = configured(sshKeyProvider(fast));
     await keys.create({ zone: "ch-gva-2", name: "eip-key", publicKey: KEY });
