@@ -542,6 +542,9 @@ export function checkFleetConfig(raw: Record<string, unknown>, ctx: ConfigContex
         `is required for target ${target}: list the networks allowed to reach SSH, e.g. ["203.0.113.4/32"] (write "${WORLD_CIDRS[0]}" yourself to allow everyone)`,
       );
     }
+    if (target === "exoscale" && ssh.bootstrapUser !== undefined) {
+      add(["ssh", "bootstrapUser"], "does not apply to target exoscale: cloud-init creates ssh.user on the new machine and root cannot log in");
+    }
     if (target === "exoscale" && ssh.publicKey === undefined) {
       add(["ssh", "publicKey"], "is required for target exoscale (the instance is created with it)");
     }

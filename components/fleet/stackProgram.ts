@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { FargateFleet } from "../aws/fargateFleet.js";
+import { ExoscaleVps } from "../exoscale/vps.js";
 import { ConfigError, parseFleetConfig, PROJECT, type FleetConfig, type ResolvedAgent } from "../config.js";
 import { rawConfigFromPulumi } from "../config/pulumiConfig.js";
 import type { RawStackConfig } from "../config/stackFile.js";
@@ -53,11 +54,7 @@ export function stackProgram(opts: StackProgramOptions): StackOutputs {
     case "vps":
       return dockerHostOutputs(cfg, new SshHost("host", { host: cfg.vps.host!, ...sshHostArgs(cfg) }), opts);
     case "exoscale":
-      // ExoscaleVps (components/exoscale/) creates the machine and hands an SshHost to
-      // DockerHostFleet; it is wired here once it exists.
-      throw new pulumi.RunError(
-        "target exoscale is not wired into the program yet: the ExoscaleVps component is missing (components/exoscale/)",
-      );
+      return exoscaleOutputs(cfg, opts);
     case "aws":
       return fargateOutputs(cfg, opts);
   }
@@ -137,6 +134,34 @@ export function dockerHostOutputs(cfg: FleetConfig, host: DockerHost, opts: Stac
         ? "pulumi destroy DELETES agent code, history, shared data and decisions on the host"
         : "pulumi destroy removes the containers and keeps agent code, history and shared data on the host",
     }),
+  };
+}
+
+/** A new Exoscale VPS (cloud-init: ops user, Docker, firewall), then the same SshHost and fleet as vps. */
+function exoscaleOutputs(cfg: FleetConfig, opts: StackProgramOptions): StackOutputs {
+  const privateKey = sshPrivateKey();
+  const vps = new ExoscaleVps("vps", {
+    zone: cfg.exoscale.zone!,
+    instanceType: cfg.exoscale.instanceType,
+    diskSizeGb: cfg.exoscale.diskSizeGb,
+    templateName: cfg.exoscale.template,
+    elasticIp: cfg.exoscale.elasticIp,
+    allowedCidrs: cfg.ssh.allowedCidrs,
+    sshPublicKey: cfg.ssh.publicKey!,
+    sshPrivateKey: privateKey,
+    opsUser: cfg.ssh.user,
+    hostRoot: cfg.hostRoot,
+    namePrefix: cfg.fleetName,
+    ...(cfg.image.ref !== undefined ? { agentImage: cfg.image.ref } : {}),
+  });
+  const host = new SshHost("host", { host: vps.publicIp, ...sshHostArgs(cfg), after: [vps.ready] });
+  const out = dockerHostOutputs(cfg, host, opts);
+  return {
+    ...out,
+    sshCommand: vps.sshCommand,
+    details: pulumi.all([out.details, vps.instanceId, vps.zone, vps.monthlyCostEstimate, vps.costBasis]).apply(
+      ([d, instanceId, zone, monthlyCostEstimateEur, costBasis]) => ({ ...d, instanceId, zone, monthlyCostEstimateEur, costBasis }),
+    ),
   };
 }
 

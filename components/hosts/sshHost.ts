@@ -31,6 +31,8 @@ export interface SshHostArgs {
   root?: string;
   /** How many failed dials to tolerate while the machine boots. Default 40 (about 10 minutes). */
   dialErrorLimit?: number;
+  /** Resources the first step waits for, e.g. a new machine's readiness check. */
+  after?: pulumi.Resource[];
 }
 
 /**
@@ -113,7 +115,7 @@ export class SshHost extends pulumi.ComponentResource implements DockerHost {
         { parent: this, dependsOn },
       );
 
-    const ready = step("wait-ready", firstLogin, "wait-ready.sh", {}, []);
+    const ready = step("wait-ready", firstLogin, "wait-ready.sh", {}, args.after ?? []);
     let last: pulumi.Resource = ready;
     if (args.bootstrapUser !== undefined) {
       last = step("ensure-user", args.bootstrapUser, "ensure-user.sh", { AF_USER: user, AF_PUBLIC_KEY: args.publicKey! }, [last]);

@@ -70,6 +70,7 @@ const corpus: Case[] = [
   ["exoscale bad instance type", { ...validExoscale(), exoscale: { zone: "de-fra-1", instanceType: "small" } }, ["agent-fleet:exoscale.instanceType"], /family\.size/],
   ["exoscale disk too small", { ...validExoscale(), exoscale: { zone: "de-fra-1", diskSizeGb: 5 } }, ["agent-fleet:exoscale.diskSizeGb"], /at least 10/],
   ["exoscale without public key", { ...validExoscale(), ssh: { privateKey: secret(), allowedCidrs: ["198.51.100.7/32"] } }, ["agent-fleet:ssh.publicKey"], /exoscale/],
+  ["exoscale with a bootstrap user", { ...validExoscale(), ssh: { privateKey: secret(), publicKey: PUBLIC_KEY, allowedCidrs: ["198.51.100.7/32"], bootstrapUser: "root" } }, ["agent-fleet:ssh.bootstrapUser"], /cloud-init creates/],
   ["exoscale without allowedCidrs", { ...validExoscale(), ssh: { privateKey: secret(), publicKey: PUBLIC_KEY } }, ["agent-fleet:ssh.allowedCidrs"]],
   ["aws without region", { ...validAws(), aws: {} }, ["agent-fleet:aws.region"], /required for target aws/],
   ["aws vpcId without subnets", { ...validAws(), aws: { region: "eu-central-1", vpcId: "vpc-0abc12345" } }, ["agent-fleet:aws.subnetIds"], /both vpcId and subnetIds/],

@@ -93,6 +93,10 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
     const digest = crypto.createHash("sha256").update(JSON.stringify(inputs.build ?? {})).digest("hex");
     return { repoDigest: `${String(inputs.imageName).replace(/:[^:/]+$/, "")}@sha256:${digest}` };
   }
+  if (type.startsWith("pulumi-nodejs:dynamic")) {
+    // What the Exoscale providers would return; the simulator tests cover the real values.
+    return { publicIp: "203.0.113.77", instanceId: `${name}-uuid`, securityGroupId: `${name}-uuid`, elasticIpId: `${name}-uuid`, ip: "203.0.113.88" };
+  }
   if (!type.startsWith("aws:")) return {};
   const arn = `arn:aws:mock:eu-central-1:123456789012:${type.split(":")[1]}/${inputs.name ?? name}`;
   return {
