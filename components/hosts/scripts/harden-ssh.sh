@@ -47,11 +47,24 @@ if ! "$sshd_bin" -t; then
 fi
 rm -f "$dropin.previous"
 
+# A running sshd re-reads its configuration on SIGHUP (what `systemctl reload` sends). A
+# socket-activated sshd (Ubuntu 22.10 and later: ssh.socket) starts afresh for every connection
+# and needs nothing.
+reloaded=false
 if [ -d /run/systemd/system ]; then
-  systemctl reload ssh.service 2>/dev/null || systemctl reload sshd.service
+  for unit in ssh.service sshd.service; do
+    if systemctl is-active --quiet "$unit"; then
+      systemctl reload "$unit"
+      reloaded=true
+      break
+    fi
+  done
+  if [ "$reloaded" = false ] && systemctl is-active --quiet ssh.socket; then reloaded=true; fi
 elif [ -f /run/sshd.pid ]; then
   kill -HUP "$(cat /run/sshd.pid)"
-else
-  echo "agent-fleet: could not find a running sshd to reload; the settings apply at its next start" >&2
+  reloaded=true
+fi
+if [ "$reloaded" = false ]; then
+  echo "agent-fleet: found no running sshd to reload; the settings apply at its next start" >&2
 fi
 echo "sshd: key-only, root login disabled"
