@@ -1,9 +1,11 @@
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { docker, type DockerTarget } from "./cli.js";
 
-/** The repository root (the agent image's build context). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+/**
+ * The repository root (the agent image's build context). `__dirname`: the package compiles to
+ * CommonJS (no "type": "module"), and vitest and tsx both provide it.
+ */
+export const REPO_ROOT = path.resolve(__dirname, "../../..");
 
 export const AGENT_IMAGE_TAG = "agent-fleet-test/agent:dev";
 
