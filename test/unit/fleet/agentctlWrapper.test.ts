@@ -43,7 +43,7 @@ describe("agentctlWrapperScript", () => {
     for (const c of CASES) {
       const file = install(agentctlWrapperScript(c));
       execFileSync("sh", ["-n", file]);
-      // Every check at every severity, except SC1001 (info: "this \\= will be a regular '='"):
+      // Every check at every severity, except SC1001 (info: "this \= will be a regular '='"):
       // shell-quote escapes `=`, `,` and `:` although sh does not need it; the result is the same word.
       const sc = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "--exclude=SC1001", file], { encoding: "utf8" });
       if (sc.error) throw new Error(`shellcheck is needed for this test (apt-get install shellcheck): ${sc.error.message}`);
