@@ -122,7 +122,7 @@ export class TaskQueue {
   claimNext(agent: string, capabilities: readonly string[], maxCacheAgeMs = 1000): ClaimedTask | undefined {
     let rescans = 0;
     for (;;) {
-      if (this.cache.length === 0 || this.misses >= 8 || Date.now() - this.cacheAt > maxCacheAgeMs) {
+      if (this.cache.length === 0 || this.misses >= 64 || Date.now() - this.cacheAt > maxCacheAgeMs) {
         if (rescans++ > 0 && this.cache.length === 0) return undefined;
         this.rescan(agent, capabilities);
         this.misses = 0;
