@@ -42,6 +42,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     console.log(`[containers] base image ${base.tag}: ${base.action} in ${base.seconds.toFixed(1)} s`);
     const image = await buildAgentImage(engine, { baseImage: base.tag });
     console.log(`[containers] agent image ${image.tag}: ${(image.sizeBytes / 1e6).toFixed(0)} MB, built in ${image.seconds.toFixed(1)} s`);
+    // Earlier builds' images stay behind as dangling layers (full copies on vfs); drop the stale
+    // ones, keep a day's worth as build cache.
+    await dockerTry(engine, ["image", "prune", "--force", "--filter", "until=24h"], { timeoutMs: 300_000 });
     project.provide("containers", { dockerHost: engine.host, dockerCli: engine.cli, image: image.tag, baseImage: base.tag });
   } catch (err) {
     await engine.stop();
