@@ -1,8 +1,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../../cli/check.js";
 import { makeConfigProject } from "./fixtures.js";
+import { removeTempDirs } from "../program/tmp.js";
+
+afterAll(removeTempDirs);
 
 const repo = path.resolve(__dirname, "../../..");
 

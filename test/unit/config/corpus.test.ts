@@ -1,6 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { checkFleetConfig, ConfigError, parseFleetConfig } from "../../../components/config.js";
 import { makeConfigProject, PUBLIC_KEY, secret, validAws, validExoscale, validLocal, validVps } from "./fixtures.js";
+import { removeTempDirs } from "../program/tmp.js";
+
+afterAll(removeTempDirs);
 
 /**
  * A corpus of invalid stack configs. Each must be rejected with the expected key path(s) in the

@@ -1,11 +1,11 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { SecretValue } from "../../../components/config/secretRef.js";
+import { tempDir } from "../program/tmp.js";
 
 /** A project folder with agents/a1 and agents/a2 and a plain file (not a folder) at agents/file. */
 export function makeConfigProject(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "af-config-"));
+  const dir = tempDir("config-");
   for (const a of ["a1", "a2"]) {
     fs.mkdirSync(path.join(dir, "agents", a), { recursive: true });
     fs.writeFileSync(path.join(dir, "agents", a, "agent.json"), "{}");

@@ -1,5 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { changedResources, makeProject, runProgram } from "./harness.js";
+import { removeTempDirs } from "./tmp.js";
+
+afterAll(removeTempDirs);
 
 /**
  * The aws target as wired by the program (FargateFleet itself is tested in test/unit/aws/):

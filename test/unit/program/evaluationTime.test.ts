@@ -1,5 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { makeProject, runProgram } from "./harness.js";
+import { removeTempDirs } from "./tmp.js";
+
+afterAll(removeTempDirs);
 
 /**
  * Benchmark, not a timed assertion: how long the program takes to evaluate under mocks (config

@@ -1,9 +1,12 @@
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { makeProject, plain, type Registered, type StackConfig } from "./harness.js";
 import { MARKER } from "./programUnderMocks.js";
+import { removeTempDirs } from "./tmp.js";
+
+afterAll(removeTempDirs);
 
 const repo = path.resolve(__dirname, "../../..");
 

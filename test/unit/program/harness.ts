@@ -1,12 +1,12 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as pulumiSettings from "@pulumi/pulumi/runtime/settings.js";
 import { parse as parseShell } from "shell-quote";
 import { PROJECT } from "../../../components/config.js";
 import { stackProgram, type StackOutputs } from "../../../components/fleet/stackProgram.js";
+import { tempDir } from "./tmp.js";
 
 /**
  * Runs the real program (components/fleet/stackProgram.ts, what index.ts calls) under
@@ -150,7 +150,7 @@ export function plain(value: unknown): any {
 
 /** A throw-away project: agents/<name>/agent.json, agent-image/Dockerfile, runtime/, .dockerignore. */
 export function makeProject(agentNames: string[]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "af-program-"));
+  const dir = tempDir("program-");
   for (const name of agentNames) {
     fs.mkdirSync(path.join(dir, "agents", name), { recursive: true });
     fs.writeFileSync(path.join(dir, "agents", name, "agent.json"), JSON.stringify({ command: ["node", "agent.js"] }));

@@ -6,7 +6,6 @@
 // purgeOnDestroy: true). Fleet root: /tmp/af-sim/root.
 //   npx tsx test/unit/program/manual-host-run.ts up|pause|push|destroy|purge
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildBaseImage, dockerEnv, ensureDockerEngine } from "../../harness/docker/index.js";
 import { plain, runProgram, type ProgramRun } from "./harness.js";

@@ -1,9 +1,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { containerCreateProgram, containerRemoveProgram } from "../../../components/fleet/containerCommands.js";
 import { containerSpec } from "../../../components/fleet/spec.js";
 import { changedResources, lastRegistrations, makeProject, runProgram, type StackConfig } from "./harness.js";
+import { removeTempDirs } from "./tmp.js";
+
+afterAll(removeTempDirs);
 
 /**
  * The Pulumi program under mocks: which resources it registers with which inputs, and the

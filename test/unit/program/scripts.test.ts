@@ -1,11 +1,13 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { containerCreateProgram, containerRemoveProgram, runStateProgram } from "../../../components/fleet/containerCommands.js";
 import { containerSpec } from "../../../components/fleet/spec.js";
 import { readScript, shellProgram } from "../../../components/hosts/shell.js";
+import { removeTempDirs, tempDir } from "./tmp.js";
+
+afterAll(removeTempDirs);
 
 /**
  * The host scripts: shellcheck-clean, and run for real against temporary folders with a stand-in
@@ -23,7 +25,7 @@ const fleetDir = path.join(repo, "components", "fleet");
 
 /** A folder with a fake `docker` that logs each call and answers from a small script. */
 function fakeDocker(behaviour: string): { bin: string; log: string; calls: () => string[][] } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "af-fake-docker-"));
+  const dir = tempDir("fake-docker-");
   const log = path.join(dir, "calls.log");
   fs.writeFileSync(
     path.join(dir, "docker"),
@@ -61,7 +63,7 @@ describe("shellcheck", () => {
 
 describe("write-file.sh", () => {
   it("writes stdin atomically with the requested mode, creating the folder 0700", () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "af-write-"));
+    const root = tempDir("write-");
     const file = path.join(root, "secrets", "a1.env");
     const program = shellProgram(readScript(fleetDir, "write-file.sh"), { AF_PATH: file, AF_MODE: "0600", AF_DIR_MODE: "0700" });
     const r = sh(program, { input: "TOKEN=s3cret\n" });
@@ -97,7 +99,7 @@ describe("build-image.sh", () => {
   });
 
   it("unpacks an uploaded context and keeps only the newest one", () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "af-build-"));
+    const root = tempDir("build-");
     const src = path.join(root, "src");
     fs.mkdirSync(path.join(src, "agent-image"), { recursive: true });
     fs.writeFileSync(path.join(src, "agent-image", "Dockerfile"), "FROM scratch\n");
@@ -193,10 +195,10 @@ describe("seed-code-helper.sh", () => {
 
   it("seeds once, keeps the runtime's commits, and pushes a new revision as one more commit", () => {
     if (git.error) throw new Error("git is not installed; the seed helper's push needs it");
-    const fleet = fs.mkdtempSync(path.join(os.tmpdir(), "af-seed-"));
+    const fleet = tempDir("seed-");
     fs.mkdirSync(path.join(fleet, "agents"));
     fs.mkdirSync(path.join(fleet, "seed"));
-    const src = fs.mkdtempSync(path.join(os.tmpdir(), "af-src-"));
+    const src = tempDir("src-");
     fs.writeFileSync(path.join(src, "agent.js"), "v1\n");
     fs.mkdirSync(path.join(src, ".git"));
     fs.writeFileSync(path.join(src, ".git", "HEAD"), "not ours\n");
@@ -234,7 +236,7 @@ describe("seed-code-helper.sh", () => {
 
 describe("seed-code.sh", () => {
   it("stops a running container around a push and starts it again", () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "af-seedhost-"));
+    const root = tempDir("seedhost-");
     fs.mkdirSync(path.join(root, "agents", "a1"), { recursive: true });
     fs.mkdirSync(path.join(root, "seed"));
     fs.writeFileSync(path.join(root, "seed", "a1.revision"), "1\n");
@@ -263,7 +265,7 @@ describe("firewall.sh", () => {
     for (const tool of ["nft", "unshare"]) {
       if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is not installed (Debian packages nftables, util-linux)`);
     }
-    const conf = fs.mkdtempSync(path.join(os.tmpdir(), "af-fw-"));
+    const conf = tempDir("fw-");
     const program = (cidrs: string) =>
       shellProgram(readScript(path.join(repo, "components", "hosts"), "firewall.sh"), {
         AF_SSH_PORT: "2222",
@@ -285,7 +287,7 @@ describe("firewall.sh", () => {
 
   it("refuses rules that would lock out the client running the step (IPv4, IPv6, mapped addresses)", () => {
     if (process.getuid?.() !== 0) throw new Error("the firewall test needs root");
-    const conf = fs.mkdtempSync(path.join(os.tmpdir(), "af-fw-"));
+    const conf = tempDir("fw-");
     const attempt = (client: string, cidrs = "198.51.100.0/24 2001:db8::/48") =>
       `( ${shellProgram(readScript(path.join(repo, "components", "hosts"), "firewall.sh"), {
         AF_SSH_PORT: "22", AF_ALLOWED_CIDRS: cidrs, AF_CONF_DIR: conf, AF_SSH_CLIENT: client,
@@ -325,7 +327,7 @@ describe("firewall.sh", () => {
 
   it("refuses rules nftables cannot parse and leaves the previous ones in place", () => {
     if (process.getuid?.() !== 0) throw new Error("the firewall test needs root");
-    const conf = fs.mkdtempSync(path.join(os.tmpdir(), "af-fw-"));
+    const conf = tempDir("fw-");
     const program = (cidrs: string) =>
       shellProgram(readScript(path.join(repo, "components", "hosts"), "firewall.sh"), { AF_SSH_PORT: "22", AF_ALLOWED_CIDRS: cidrs, AF_CONF_DIR: conf });
     const script = `${program("192.0.2.0/24")}\n( ${program("not-a-network/99")} ) && exit 9\nnft list ruleset`;
@@ -339,10 +341,10 @@ describe("firewall.sh", () => {
 describe("scripts/up.sh", () => {
   /** A project copy with a fake `pulumi` that logs its calls and the environment it got. */
   function fakePulumi(stackExists: boolean) {
-    const project = fs.mkdtempSync(path.join(os.tmpdir(), "af-up-"));
+    const project = tempDir("up-");
     fs.mkdirSync(path.join(project, "scripts"));
     fs.copyFileSync(path.join(repo, "scripts", "up.sh"), path.join(project, "scripts", "up.sh"));
-    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "af-fake-pulumi-"));
+    const bin = tempDir("fake-pulumi-");
     const log = path.join(bin, "calls.log");
     fs.writeFileSync(
       path.join(bin, "pulumi"),

@@ -1,7 +1,10 @@
-import { describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { rawConfigFromPulumi } from "../../../components/config/pulumiConfig.js";
 import { isSecretValue } from "../../../components/config/secretRef.js";
 import { makeProject, runProgram, strings, type ProgramRun } from "./harness.js";
+import { removeTempDirs } from "./tmp.js";
+
+afterAll(removeTempDirs);
 
 /**
  * Secrets are Pulumi secrets end to end: read with requireSecret, carried only in secret inputs

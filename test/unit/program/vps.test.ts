@@ -1,7 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { changedResources, makeProject, plain, programOf, runProgram } from "./harness.js";
+import { removeTempDirs } from "./tmp.js";
+
+afterAll(removeTempDirs);
 
 /** The vps target under mocks: SshHost's bootstrap steps, uploads, and the fleet on top. */
 
