@@ -87,6 +87,10 @@ export class SshHost extends pulumi.ComponentResource implements DockerHost {
       ...(args.hostKey !== undefined ? { hostKey: args.hostKey } : {}),
     });
     this.connection = connectionFor(user);
+    const world = args.allowedCidrs.filter((c) => c === "0.0.0.0/0" || c === "::/0");
+    if (world.length > 0) {
+      pulumi.log.warn(`ssh.allowedCidrs includes ${world.join(" and ")}: SSH on this host is open to the whole internet (key-only).`, this);
+    }
     const firstLogin = args.bootstrapUser ?? user;
     if (args.bootstrapUser !== undefined) {
       pulumi.log.warn(
