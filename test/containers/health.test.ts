@@ -1,3 +1,5 @@
+import { existsSync, readdirSync } from "node:fs";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agent1Instructions, TestFleet, waitFor } from "./fleet.js";
 
@@ -59,7 +61,11 @@ describe("health check and restart on a killed runtime", () => {
         { write: { path: `quick-${i}.txt`, content: `quick ${i}\n` } },
       ]), { agent: "agent-1" }));
     }
-    await fleet.waitTask(slow, ["claimed"]);
+    // Watch the queue on the host (the claim is a rename into tasks/claimed/agent-1/, whose file
+    // name carries the task id): polling agentctl could miss the window on a slow machine.
+    const claimedDir = path.join(fleet.layout.sharedDir, "tasks", "claimed", "agent-1");
+    await waitFor(`task ${slow} to be claimed`, async () =>
+      (existsSync(claimedDir) && readdirSync(claimedDir).some((n) => n.includes(slow))) || undefined, 120_000, 100);
 
     // Kill the runtime process itself (not the container): as an OOM kill or a crash would.
     const runtime = (await fleet.processes("agent-1")).filter((p) => /agent-runtime\.js/.test(p.args) && !/^\/bin\/sh/.test(p.args));
