@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { docker, dockerTry, ensureDockerEngine, type DockerTarget } from "../harness/docker/index.js";
+import { docker, dockerTry, ensureDockerEngine, REPO_ROOT, type DockerTarget } from "../harness/docker/index.js";
 
 /**
  * The agent image itself: what agent-image/Dockerfile promises (docs/image.md), checked on the
@@ -69,6 +69,36 @@ describe("the agent image", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the coding CLI build arg", () => {
+  // Installing the CLI needs npm and the npm registry, neither of which an offline build has:
+  // these check that the switch is off by default and that bad uses fail the build clearly.
+  async function build(value: string): Promise<{ code: number; out: string }> {
+    const r = await dockerTry(target, [
+      "build", "--network", "none", "--file", path.join(REPO_ROOT, "agent-image", "Dockerfile"),
+      "--build-arg", `BASE_IMAGE=${ctx.baseImage}`, "--build-arg", `INSTALL_CODING_CLI=${value}`,
+      "--tag", "agent-fleet-test/agent:cli-arg-check", REPO_ROOT,
+    ], { timeoutMs: 600_000 });
+    return { code: r.code, out: r.stdout + r.stderr };
+  }
+
+  it("is off by default: no claude CLI in the image", async () => {
+    const r = await inImage("command -v claude || echo absent");
+    expect(r.out.trim()).toBe("absent");
+  });
+
+  it("fails the build with a clear message for a value other than true/false", async () => {
+    const r = await build("yes");
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain("INSTALL_CODING_CLI must be true or false, got 'yes'");
+  });
+
+  it("fails the build with a clear message when the base has no npm", async () => {
+    const r = await build("true");
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain("INSTALL_CODING_CLI=true needs npm in BASE_IMAGE");
   });
 });
 
