@@ -77,7 +77,7 @@ describe("the coding CLI build arg", () => {
   // these check that the switch is off by default and that bad uses fail the build clearly.
   async function build(value: string): Promise<{ code: number; out: string }> {
     const r = await dockerTry(target, [
-      "build", "--network", "none", "--file", path.join(REPO_ROOT, "agent-image", "Dockerfile"),
+      "build", "--force-rm", "--network", "none", "--file", path.join(REPO_ROOT, "agent-image", "Dockerfile"),
       "--build-arg", `BASE_IMAGE=${ctx.baseImage}`, "--build-arg", `INSTALL_CODING_CLI=${value}`,
       "--tag", "agent-fleet-test/agent:cli-arg-check", REPO_ROOT,
     ], { timeoutMs: 600_000 });

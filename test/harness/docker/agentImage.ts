@@ -38,6 +38,7 @@ export async function buildAgentImage(target: DockerTarget, opts: AgentImageOpti
   const tag = opts.tag ?? AGENT_IMAGE_TAG;
   const args = [
     "build",
+    "--force-rm", // a failed step's container would otherwise stay behind
     "--network", "none",
     "--file", path.join(root, "agent-image", "Dockerfile"),
     "--build-arg", `BASE_IMAGE=${opts.baseImage}`,
