@@ -165,7 +165,7 @@ function exoscaleOutputs(cfg: FleetConfig, opts: StackProgramOptions): StackOutp
   };
 }
 
-function fargateOutputs(cfg: FleetConfig, _opts: StackProgramOptions): StackOutputs {
+function fargateOutputs(cfg: FleetConfig, opts: StackProgramOptions): StackOutputs {
   const provider = new aws.Provider("aws", { region: cfg.aws.region! as aws.Region });
   const fleet = new FargateFleet(
     "fleet",
@@ -177,7 +177,7 @@ function fargateOutputs(cfg: FleetConfig, _opts: StackProgramOptions): StackOutp
           ? { vpcId: cfg.aws.vpcId, subnetIds: cfg.aws.subnetIds ?? [] }
           : { cidrBlock: cfg.aws.vpcCidr },
       egressPorts: cfg.aws.egressPorts,
-      image: cfg.image.ref ? { ref: cfg.image.ref } : { build: { context: _opts.projectDir } },
+      image: cfg.image.ref ? { ref: cfg.image.ref } : { build: { context: opts.projectDir } },
       paused: cfg.paused,
       retainData: cfg.aws.retainData,
       logRetentionDays: cfg.aws.logRetentionDays,
