@@ -145,15 +145,17 @@ describe("stack files", () => {
 describe("Pulumi.yaml", () => {
   const project = parseYaml(fs.readFileSync(path.join(repo, "Pulumi.yaml"), "utf8")) as {
     name: string;
-    runtime: { name: string; options: { typescript: boolean } };
+    runtime: { name: string; options: { typescript: boolean; nodeargs: string } };
     stackConfigDir: string;
     config: Record<string, { type: string; description: string; default?: unknown; items?: { type: string } }>;
   };
 
-  it("is the agent-fleet project on Node.js with TypeScript, stacks in stacks/", () => {
+  it("is the agent-fleet project on Node.js with TypeScript (run through tsx), stacks in stacks/", () => {
     expect(project.name).toBe("agent-fleet");
     expect(project.runtime.name).toBe("nodejs");
-    expect(project.runtime.options.typescript).toBe(true);
+    // Pulumi's bundled ts-node cannot resolve the program's `.js` import paths; tsx can.
+    expect(project.runtime.options.typescript).toBe(false);
+    expect(project.runtime.options.nodeargs).toBe("--import tsx");
     expect(project.stackConfigDir).toBe("stacks");
   });
 
