@@ -1,11 +1,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { randomBytes } from "node:crypto";
 import { loadAgentProgram, type AgentProgram } from "./agentProgram.js";
 import { exists, listDir } from "./fsAtomic.js";
 import { git, gitEnv, gitTry, readHead, run } from "./git.js";
-import { proposalIdForTask } from "./ids.js";
+import { proposalIdForTask, randomHex } from "./ids.js";
 import type { AgentLogger } from "./log.js";
 import { readDecision, type Decision } from "./proposals/decision.js";
 import { parseNumstat, ProposalStore, type Proposal } from "./proposals/proposal.js";
@@ -562,7 +561,7 @@ export class AgentRuntime {
    */
   private async runAgent(task: TaskRecord, program: AgentProgram, command = program.command, timeoutS = this.timeoutSeconds(), atCommit?: string): Promise<AgentRunOutcome> {
     const s = this.s;
-    const base = path.join(s.scratchDir, `${s.agentName}--${task.id}-${randomBytes(3).toString("hex")}`);
+    const base = path.join(s.scratchDir, `${s.agentName}--${task.id}-${randomHex(6)}`);
     const work = path.join(base, "repo");
     const home = path.join(base, "home");
     const tmp = path.join(base, "tmp");

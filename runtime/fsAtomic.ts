@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "./ids.js";
 
 /**
  * Every state file is written tmp + fsync + rename (+ fsync of the directory), so a reader sees
@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
  * file. Temporary names start with `.tmp-` and are ignored by every reader.
  */
 export function tmpName(dir: string, base: string): string {
-  return path.join(dir, `.tmp-${base}-${process.pid}-${randomBytes(4).toString("hex")}`);
+  return path.join(dir, `.tmp-${base}-${process.pid}-${randomHex(8)}`);
 }
 
 export function isTmpName(name: string): boolean {
