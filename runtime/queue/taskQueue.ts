@@ -122,7 +122,7 @@ export class TaskQueue {
   claimNext(agent: string, capabilities: readonly string[], maxCacheAgeMs = 1000): ClaimedTask | undefined {
     let rescans = 0;
     for (;;) {
-      if (this.cache.length === 0 || this.misses >= 64 || Date.now() - this.cacheAt > maxCacheAgeMs) {
+      if (this.cache.length === 0 || this.misses >= 256 || Date.now() - this.cacheAt > maxCacheAgeMs) {
         if (rescans++ > 0 && this.cache.length === 0) return undefined;
         this.rescan(agent, capabilities);
         this.misses = 0;
@@ -131,19 +131,25 @@ export class TaskQueue {
       }
       if (this.pos < 0 || this.pos >= this.cache.length || this.cache[this.pos]!.charAt(0) !== this.cache[0]!.charAt(0)) {
         this.pos = Math.floor(Math.random() * this.window());
+        this.inARow = 0;
       }
       const name = this.cache[this.pos]!;
       this.cache.splice(this.pos, 1);
-      const claimed = this.tryClaim(agent, name);
+      // A stat is lock-free; a rename (even one that fails) takes the file system's rename lock.
+      // Stepping over tasks others already took with stats keeps that lock for real claims.
+      const claimed = exists(path.join(this.layout.pending, name)) ? this.tryClaim(agent, name) : undefined;
       if (claimed) {
         this.misses = 0;
+        this.inARow = 0;
         return claimed;
       }
       this.misses++;
-      this.pos = -1; // taken by someone else: their stretch; jump
+      // Walking into a stretch another agent took: a few steps, then jump elsewhere.
+      if (++this.inARow >= 4) this.pos = -1;
     }
   }
 
+  private inARow = 0;
   private misses = 0;
   private pos = -1;
 
