@@ -1,4 +1,4 @@
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 
 /**
@@ -102,14 +102,4 @@ export async function mustRun(file: string, args: readonly string[], opts: RunOp
     throw new Error(`${file} ${args.join(" ")} failed (exit ${r.code}):\n${tail}`);
   }
   return r.stdout;
-}
-
-/** Promise-returning execFile for short commands whose output is small. */
-export function execFileText(file: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { env: env ?? process.env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${file} ${args.join(" ")} failed: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
-  });
 }
