@@ -33,14 +33,19 @@ export function agentctlWrapperScript(o: AgentctlWrapperOptions): string {
     "--env", `AGENT_DECISIONS_DIR=${CONTAINER_PATHS.decisions}`,
     "--entrypoint", "agentctl",
   ]);
+  // Decisions and tasks record who made them; inside the container $USER is unset, so the
+  // operator's name is passed in (sudo keeps the real person in SUDO_USER).
+  const who = '--env "AGENTCTL_USER=${AGENTCTL_USER:-${SUDO_USER:-$(id -un)}}"';
   return [
     "#!/bin/sh",
     "# agentctl: installed by agent-fleet. Runs the agent image's agentctl against this host's fleet.",
+    "# shell-quote escapes '=' ',' ':' where sh needs no escape; the words are the same.",
+    "# shellcheck disable=SC1001",
     "set -eu",
     'tty=""',
     'if [ -t 0 ] && [ -t 1 ]; then tty="-t"; fi',
     'cwd=$(pwd -P)',
-    `exec ${quote([docker])} run -i $tty ${fixed} \\`,
+    `exec ${quote([docker])} run -i $tty ${fixed} ${who} \\`,
     '  --mount "type=bind,source=$cwd,target=$cwd,readonly" --workdir "$cwd" \\',
     `  ${quote([o.image])} "$@"`,
     "",

@@ -29,8 +29,11 @@ function install(script: string): string {
 }
 
 /** Runs the wrapper from `cwd` (stdin not a tty) and returns the argv it gave "docker". */
-function argvOf(wrapper: string, cwd: string, args: string[]): string[] {
-  const out = execFileSync(wrapper, args, { cwd, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
+function argvOf(wrapper: string, cwd: string, args: string[], env: Record<string, string> = { AGENTCTL_USER: "ops" }): string[] {
+  const base = { ...process.env };
+  delete base.AGENTCTL_USER;
+  delete base.SUDO_USER;
+  const out = execFileSync(wrapper, args, { cwd, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], env: { ...base, ...env } });
   return out.split("\0").slice(0, -1);
 }
 
@@ -43,9 +46,9 @@ describe("agentctlWrapperScript", () => {
     for (const c of CASES) {
       const file = install(agentctlWrapperScript(c));
       execFileSync("sh", ["-n", file]);
-      // Every check at every severity, except SC1001 (info: "this \= will be a regular '='"):
+      // Every check at every severity; the script itself disables SC1001 (info: "this \= will be a regular '='"):
       // shell-quote escapes `=`, `,` and `:` although sh does not need it; the result is the same word.
-      const sc = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "--exclude=SC1001", file], { encoding: "utf8" });
+      const sc = spawnSync("shellcheck", ["--shell=sh", "--severity=style", file], { encoding: "utf8" });
       if (sc.error) throw new Error(`shellcheck is needed for this test (apt-get install shellcheck): ${sc.error.message}`);
       expect(sc.stdout + sc.stderr, `shellcheck on the wrapper for ${JSON.stringify(c)}`).toBe("");
       expect(sc.status).toBe(0);
@@ -67,12 +70,22 @@ describe("agentctlWrapperScript", () => {
       "--env", "AGENT_SHARED_DIR=/shared",
       "--env", "AGENT_DECISIONS_DIR=/decisions",
       "--entrypoint", "agentctl",
+      "--env", "AGENTCTL_USER=ops",
       "--mount", `type=bind,source=${cwd},target=${cwd},readonly`, "--workdir", cwd,
       "agent:dev",
       ...userArgs,
     ]);
     // Never the Docker socket, never privileged, never a published port.
     expect(argv.join("\n")).not.toMatch(/docker\.sock|--privileged|--publish|^-p$/m);
+  });
+
+  it("records the operator: AGENTCTL_USER, else the sudo caller, else the login name", () => {
+    const wrapper = install(agentctlWrapperScript({ image: "agent:dev", hostRoot: "/srv/agent-fleet", docker: argvPrinter }));
+    const who = (env: Record<string, string>) =>
+      argvOf(wrapper, tmp, ["status"], env).find((a) => a.startsWith("AGENTCTL_USER="));
+    expect(who({ AGENTCTL_USER: "alice", SUDO_USER: "bob" })).toBe("AGENTCTL_USER=alice");
+    expect(who({ SUDO_USER: "bob" })).toBe("AGENTCTL_USER=bob");
+    expect(who({})).toBe(`AGENTCTL_USER=${execFileSync("id", ["-un"], { encoding: "utf8" }).trim()}`);
   });
 
   it("resolves the working directory physically (a symlinked cwd mounts its target)", () => {
