@@ -6,7 +6,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 const EX_DATAERR = 65; // the task's edit block is wrong: retrying cannot help
-const EX_TEMPFAIL = 75; // "try again later" (the runtime requeues the task)
 
 function fail(message, code = EX_DATAERR) {
   process.stderr.write(`agent-1: ${message}\n`);
@@ -113,4 +112,3 @@ for (const [i, e] of edits.entries()) {
   }
   process.stdout.write(`agent-1: ${op} ${a.path ?? ""}\n`);
 }
-void EX_TEMPFAIL;

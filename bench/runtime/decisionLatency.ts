@@ -1,5 +1,4 @@
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { writeDecision } from "../../runtime/proposals/decision.js";
 import { ProposalStore } from "../../runtime/proposals/proposal.js";
 import { TaskQueue } from "../../runtime/queue/taskQueue.js";
@@ -44,4 +43,3 @@ export function percentile(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
-void path;
