@@ -549,6 +549,19 @@ export class AgentRuntime {
     }
   }
 
+  /**
+   * With one agent per container the agent user owns nothing but this run's processes, so what
+   * it still runs after the program exited escaped the program's process group (setsid, double
+   * fork) and could tamper with later runs: kill it. `kill -KILL -1` run as that user reaches
+   * exactly the processes it owns (Linux spares the caller). Only with AGENT_EXCLUSIVE_RUN_AS:
+   * on a machine where the user is shared, this would kill other agents' programs too.
+   */
+  private async killLeftovers(runAs: RunAs, taskId: string): Promise<void> {
+    await this.cleanups; // earlier runs' scratch cleanups run as the agent user too
+    const r = await run("sh", ["-c", "kill -KILL -1 2>/dev/null; exit 0"], { cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, uid: runAs.uid, gid: runAs.gid });
+    if (r.code !== 0) this.log.warn("leftover-kill-failed", { task: taskId, code: r.code, signal: r.signal, error: r.stderr.trim() });
+  }
+
   /** Cleanups run in the background, one after another; stop() waits for them. */
   private cleanups: Promise<void> = Promise.resolve();
 
@@ -620,6 +633,7 @@ export class AgentRuntime {
         onLine: (stream, line) => this.log.info("program-output", { task: task.id, stream, line }),
       });
       this.log.info("program-exited", { task: task.id, code: run.code, signal: run.signal, timed_out: run.timedOut, ms: Date.now() - started, output_bytes: run.outputBytes });
+      if (this.runAs && s.exclusiveRunAs) await this.killLeftovers(this.runAs, task.id);
       if (run.code !== 0 || run.aborted || run.timedOut) return { run, base: baseCommit, patch: "", numstat: "" };
 
       const add = await this.asAgent("git", ["add", "-A"], work, home);

@@ -18,6 +18,8 @@ export interface RuntimeSettings {
   /** Overrides agent.json's timeoutSeconds when set. */
   taskTimeoutSeconds?: number;
   runAs: string;
+  /** The AGENT_RUN_AS user belongs to this runtime alone: leftovers of a run are killed by uid. */
+  exclusiveRunAs: boolean;
   leaseSeconds: number;
   heartbeatSeconds: number;
   pollMs: number;
@@ -46,6 +48,7 @@ export const SETTINGS_DOC: Array<[string, string, string]> = [
   ["AGENT_SCRATCH_DIR", "<os.tmpdir()>/agent-fleet-scratch", "per-task working copies (/scratch in containers)"],
   ["AGENT_TASK_TIMEOUT_SECONDS", "agent.json timeoutSeconds, else 600", "time budget of one program run"],
   ["AGENT_RUN_AS", "agent", "user (name or uid:gid) that runs the agent program when the runtime is root"],
+  ["AGENT_EXCLUSIVE_RUN_AS", "false (the image sets true)", "the AGENT_RUN_AS user runs nothing but this agent's programs (one agent per container): after every run, every process it still owns (one that escaped the program's process group with setsid or a double fork) is killed"],
   ["AGENT_LEASE_SECONDS", "30", "a claim whose agent's heartbeat is older than this goes back to pending"],
   ["AGENT_HEARTBEAT_SECONDS", "5", "how often the status file (and so every lease) is renewed"],
   ["AGENT_POLL_MS", "1000", "queue/decision poll interval (file watches wake it earlier)"],
@@ -66,6 +69,14 @@ function intSetting(env: Env, name: string, def: number, min: number, max = Numb
   const v = Number(raw.trim());
   if (v < min || v > max) throw new SettingsError(`${name} must be between ${min} and ${max}, got ${v}`);
   return v;
+}
+
+function boolSetting(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return def;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw new SettingsError(`${name} must be exactly \`true\` or \`false\`, got "${raw}"`);
 }
 
 export function parseApprovalRequired(raw: string | undefined): boolean {
@@ -112,6 +123,7 @@ export function loadSettings(env: Env): RuntimeSettings {
     decisionsDir: path.resolve(env.AGENT_DECISIONS_DIR || "/decisions"),
     scratchDir: path.resolve(env.AGENT_SCRATCH_DIR || defaultScratchDir()),
     runAs: env.AGENT_RUN_AS || "agent",
+    exclusiveRunAs: boolSetting(env, "AGENT_EXCLUSIVE_RUN_AS", false),
     leaseSeconds: intSetting(env, "AGENT_LEASE_SECONDS", 30, 2, 86400),
     heartbeatSeconds: intSetting(env, "AGENT_HEARTBEAT_SECONDS", 5, 1, 3600),
     pollMs: intSetting(env, "AGENT_POLL_MS", 1000, 10, 600000),

@@ -66,6 +66,8 @@ describe("bad inputs: each a clear error, nothing lost", () => {
     expect(bad.stderr).toMatch(/AGENT_LEASE_SECONDS must be a whole number/);
     const name = startFails(runtimeEnv(w, "b2", { AGENT_NAME: "Bad Name" }));
     expect(name.stderr).toMatch(/AGENT_NAME "Bad Name" is not valid/);
+    const exclusive = startFails(runtimeEnv(w, "b2", { AGENT_EXCLUSIVE_RUN_AS: "yes" }));
+    expect(exclusive.stderr).toMatch(/AGENT_EXCLUSIVE_RUN_AS must be exactly `true` or `false`, got "yes"/);
   });
 
   it("missing dirs: each a clear error naming the dir and its setting", () => {

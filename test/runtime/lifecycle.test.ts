@@ -63,6 +63,30 @@ describe("runs, shutdown and privileges", () => {
     await waitFor("background children gone", () => pids.every((p) => !alive(p)), 20_000);
   });
 
+  it("AGENT_EXCLUSIVE_RUN_AS: a child that escaped the process group with setsid does not outlive its task", async () => {
+    w = makeWorld();
+    const pidFile = path.join(w.dir, "escaped.pid");
+    fs.writeFileSync(pidFile, "");
+    fs.chmodSync(pidFile, 0o666);
+    // A new session: the process-group kill cannot reach it, only the kill by uid can.
+    makeApp(w, "s8", { agentJson: { command: ["sh", "-c", `setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! >> ${pidFile}; sleep 1; exit 0`] } });
+    // A uid of its own, as in the container: nothing else on this machine runs as it.
+    const agent = startAgent(w, "s8", { AGENT_EXCLUSIVE_RUN_AS: "true", ...(IS_ROOT ? { AGENT_RUN_AS: "47001:47001" } : {}) });
+    running.push(agent);
+    const id = ctl(w, ["task", "add", "--title", "escape", "--description", "escape"]).stdout.trim();
+    const t = await waitFor("done", finished(id));
+    expect(t.status).toBe("done");
+    const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+    expect(pid).toBeGreaterThan(0);
+    if (IS_ROOT) {
+      await waitFor("escaped child gone", () => !alive(pid), 20_000);
+    } else {
+      // As an ordinary user there is no agent user to sweep; the runtime says separation is off.
+      expect(agent.output()).toContain("privilege-separation-off");
+      process.kill(pid, "SIGKILL");
+    }
+  });
+
   it("program output goes to the agent's log, bounded; a non-zero exit fails the task with the output's last lines", async () => {
     w = makeWorld();
     makeApp(w, "s4", { agentJson: { command: ["sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo \"line $i of noise\"; i=$((i+1)); done; echo 'the real reason' >&2; exit 3"] } });
