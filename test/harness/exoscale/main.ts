@@ -22,4 +22,8 @@ void ExoscaleSimulator.start({
   const stop = () => void sim.close().then(() => process.exit(0));
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+}, (err: unknown) => {
+  // e.g. the OpenAPI document is missing: say so on stderr (the spawning harness shows it) and stop.
+  process.stderr.write(`Exoscale simulator did not start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
 });

@@ -1,14 +1,29 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import addFormats from "ajv-formats";
 import OpenAPIBackend from "openapi-backend";
 
-/** The official Exoscale API v2 document: the copy in this folder (see SOURCE.md). */
-export const OPENAPI_DOCUMENT_PATH =
-  process.env.EXOSCALE_OPENAPI_DOCUMENT ?? resolve(__dirname, "openapi-v2.json");
+/** Points the simulator at another copy of the Exoscale API document. */
+export const OPENAPI_DOCUMENT_ENV = "AGENT_FLEET_EXOSCALE_OPENAPI";
 
-/** The shared original next to the repository (see SOURCE.md); the copy above must equal it. */
-export const SHARED_OPENAPI_DOCUMENT_PATH = resolve(__dirname, "../../../../shared/exoscale/openapi-v2.json");
+/**
+ * The official Exoscale API v2 document, which is the contract for the client and the simulator:
+ * `../shared/exoscale/openapi-v2.json` beside the repository (CI always checks `../shared` out next to
+ * the clone; its SOURCE.md names the upstream), unless AGENT_FLEET_EXOSCALE_OPENAPI names another path.
+ */
+export function openApiDocumentPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env[OPENAPI_DOCUMENT_ENV] || resolve(__dirname, "../../../../shared/exoscale/openapi-v2.json");
+}
+
+function readOpenApiDocument(path: string): unknown {
+  if (!existsSync(path)) {
+    throw new Error(
+      `Exoscale OpenAPI document not found at ${path}: the simulator validates against ../shared/exoscale/openapi-v2.json ` +
+        `beside the repository; check that folder out there or set ${OPENAPI_DOCUMENT_ENV} to the document's path`,
+    );
+  }
+  return JSON.parse(readFileSync(path, "utf8"));
+}
 
 /**
  * The document is OpenAPI 3.0, whose schemas spell exclusive bounds as booleans next to
@@ -44,8 +59,8 @@ export interface RequestValidation {
 export class OpenApiRequestValidator {
   private constructor(private readonly api: OpenAPIBackend) {}
 
-  static async load(path = OPENAPI_DOCUMENT_PATH): Promise<OpenApiRequestValidator> {
-    const definition = normalizeOas30Bounds(JSON.parse(readFileSync(path, "utf8")));
+  static async load(path = openApiDocumentPath()): Promise<OpenApiRequestValidator> {
+    const definition = normalizeOas30Bounds(readOpenApiDocument(path));
     // quick: skip openapi-backend's own meta-validation of the document (it applies OAS 3.1 /
     // draft-07 rules to this 3.0 document and prints thousands of warnings); validators are
     // compiled lazily per operation.
