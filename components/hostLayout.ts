@@ -8,6 +8,9 @@ import * as path from "node:path";
  *   <root>/decisions/          written only by the operator; mounted read-only at /decisions
  *   <root>/secrets/<name>.env  mode 0600, passed with --env-file
  *   <root>/image/              the agent image's build context (when the image is built on the host)
+ *   <root>/seed/<name>.revision  the code revision last pushed into each agent's folder
+ *   <root>/upload/             archives copied to hosts that do not see the project's files (SSH hosts)
+ *   <root>/bin/agentctl        the host agentctl wrapper on the local machine (SSH hosts: /usr/local/bin)
  *
  * Pure path arithmetic, shared by the container spec, the host bootstrap, cloud-init and the tests.
  */
@@ -27,6 +30,9 @@ export interface HostLayout {
   decisionsDir: string;
   secretsDir: string;
   imageContextDir: string;
+  seedDir: string;
+  uploadDir: string;
+  binDir: string;
   agentCodeDir(agent: string): string;
   secretsFile(agent: string): string;
 }
@@ -45,6 +51,9 @@ export function hostLayout(root: string): HostLayout {
     decisionsDir: join("decisions"),
     secretsDir: join("secrets"),
     imageContextDir: join("image"),
+    seedDir: join("seed"),
+    uploadDir: join("upload"),
+    binDir: join("bin"),
     agentCodeDir: (agent) => join("agents", agent),
     secretsFile: (agent) => join("secrets", `${agent}.env`),
   };

@@ -32,7 +32,7 @@ export class LocalHost extends pulumi.ComponentResource implements DockerHost {
   constructor(name: string, args: LocalHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-fleet:hosts:LocalHost", name, {}, opts);
     this.layout = hostLayout(args.root);
-    this.agentctlPath = `${this.layout.root}/bin/agentctl`;
+    this.agentctlPath = `${this.layout.binDir}/agentctl`;
     this.address = pulumi.output("localhost");
     this.sshCommand = pulumi.output(undefined);
     this.operatorPrefix = pulumi.output("");

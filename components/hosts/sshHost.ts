@@ -71,7 +71,7 @@ export class SshHost extends pulumi.ComponentResource implements DockerHost {
     const port = args.port ?? 22;
     this.user = user;
     this.layout = hostLayout(args.root ?? DEFAULT_REMOTE_ROOT);
-    this.uploadDir = `${this.layout.root}/upload`;
+    this.uploadDir = this.layout.uploadDir;
     this.address = pulumi.output(args.host);
     const target = pulumi.interpolate`${user}@${args.host}`;
     this.sshCommand = port === 22 ? pulumi.interpolate`ssh ${target}` : pulumi.interpolate`ssh -p ${port} ${target}`;
