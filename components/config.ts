@@ -5,6 +5,9 @@ import { DEFAULT_REMOTE_ROOT } from "./hostLayout.js";
 import { DEFAULT_RESOURCES, type AgentResources } from "./fleet/spec.js";
 import { parseCidr, WORLD_CIDRS } from "./config/cidr.js";
 import { isSecretValue } from "./config/secretRef.js";
+import { LOG_RETENTION_DAYS } from "./aws/args.js";
+import { FARGATE_SIZES } from "./aws/fargateSizing.js";
+import { EXOSCALE_ZONES } from "./exoscale/zones.js";
 
 /**
  * The whole stack config of an agent fleet: one zod schema, shared by the Pulumi program
@@ -20,10 +23,6 @@ export const PROJECT = "agent-fleet";
 export const TARGETS = ["local", "vps", "exoscale", "aws"] as const;
 export type Target = (typeof TARGETS)[number];
 
-/** Exoscale zones the API v2 serves (https://api-<zone>.exoscale.com/v2). */
-export const EXOSCALE_ZONES = [
-  "ch-gva-2", "ch-dk-2", "de-fra-1", "de-muc-1", "at-vie-1", "at-vie-2", "bg-sof-1", "hr-zag-1",
-] as const;
 /** Instance type families and sizes, from the `instance-type` schema of the Exoscale OpenAPI v2 document. */
 export const EXOSCALE_FAMILIES = [
   "standard", "cpu", "memory", "storage", "colossus", "gpu", "gpu2", "gpu3", "gpua30", "gpu3080ti",
@@ -33,21 +32,6 @@ export const EXOSCALE_SIZES = [
   "micro", "tiny", "small", "medium", "large", "extra-large", "huge", "mega", "titan", "titan48c", "jumbo",
   "colossus",
 ] as const;
-/** CloudWatch Logs accepts only these retention periods (days). */
-export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
-/** Fargate task sizes: vCPU -> allowed memory (MiB) as [min, max, step]. */
-export const FARGATE_SIZES: ReadonlyArray<readonly [number, number, number, number]> = [
-  [0.25, 512, 2048, 512], // 512, 1024, 2048 (1536 is not offered; checked below)
-  [0.5, 1024, 4096, 1024],
-  [1, 2048, 8192, 1024],
-  [2, 4096, 16384, 1024],
-  [4, 8192, 30720, 1024],
-  [8, 16384, 61440, 4096],
-  [16, 32768, 122880, 8192],
-];
-
 export const DEFAULTS = {
   approvalRequired: true,
   paused: false,
@@ -489,14 +473,16 @@ export function checkFleetConfig(raw: Record<string, unknown>, ctx: ConfigContex
     const cpus = a.resources.cpus ?? DEFAULT_RESOURCES.cpus;
     let memoryMb = a.resources.memory ?? DEFAULT_RESOURCES.memoryMb;
     if (target === "aws") {
-      const size = FARGATE_SIZES.find(([c]) => c === cpus);
+      const size = FARGATE_SIZES.find((r) => r.cpu === cpus * 1024);
       if (!size) {
-        add(["agents", i, "resources", "cpus"], `Fargate offers ${FARGATE_SIZES.map(([c]) => c).join(", ")} vCPU, not ${cpus}`);
+        add(["agents", i, "resources", "cpus"], `Fargate offers ${FARGATE_SIZES.map((r) => r.cpu / 1024).join(", ")} vCPU, not ${cpus}`);
       } else {
-        const [, min, max, step] = size;
+        const allowed = size.memory;
+        const min = allowed[0]!;
+        const max = allowed[allowed.length - 1]!;
         if (a.resources.memory === undefined) memoryMb = min;
-        const ok = memoryMb >= min && memoryMb <= max && (memoryMb - min) % step === 0 && !(cpus === 0.25 && memoryMb === 1536);
-        if (!ok) {
+        if (!allowed.includes(memoryMb)) {
+          const step = allowed[1]! - min;
           add(["agents", i, "resources", "memory"], `${memoryMb} MiB is not a Fargate size for ${cpus} vCPU (allowed: ${min}-${max} MiB in steps of ${step})`);
         }
       }

@@ -80,6 +80,7 @@ const corpus: Case[] = [
   ["aws bad retention", { ...validAws(), aws: { region: "eu-central-1", logRetentionDays: 10 } }, ["agent-fleet:aws.logRetentionDays"]],
   ["aws cpu Fargate does not offer", withAgents([{ name: "a1", resources: { cpus: 3 } }], validAws()), ["agent-fleet:agents[0].resources.cpus"], /Fargate offers/],
   ["aws memory outside the size", withAgents([{ name: "a1", resources: { cpus: 1, memory: "1g" } }], validAws()), ["agent-fleet:agents[0].resources.memory"], /2048-8192/],
+  ["aws memory Fargate skips in a range", withAgents([{ name: "a1", resources: { cpus: 0.25, memory: "1536m" } }], validAws()), ["agent-fleet:agents[0].resources.memory"], /1536 MiB is not a Fargate size for 0.25 vCPU/],
   ["image ref and baseImage together", { ...validLocal(), image: { ref: "registry.example.com/agent:1", baseImage: "debian:12" } }, ["agent-fleet:image.ref"], /remove baseImage/],
   ["typo in image", { ...validLocal(), image: { baseimage: "debian:12" } }, ["agent-fleet:image.baseimage"], /did you mean "baseImage"/],
   ["ssh is not a mapping", { ...validVps(), ssh: "ops@host" }, ["agent-fleet:ssh"]],
