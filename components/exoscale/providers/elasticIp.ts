@@ -1,6 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import { isNotFound } from "../client.js";
-import { captureConfig, clientFor, deleteIgnoringNotFound, isUnknown, sameLabels, type ProviderContext, type ProviderTuning } from "./runtime.js";
+import {
+  captureConfig,
+  clientFor,
+  deleteIgnoringNotFound,
+  isUnknown,
+  readOrGone,
+  removeIfUnfinished,
+  sameLabels,
+  type ProviderContext,
+  type ProviderTuning,
+} from "./runtime.js";
 
 /**
  * An elastic IP, and (separately) its attachment to an instance. They are two resources because
@@ -37,23 +46,17 @@ export function elasticIpProvider(tuning: ProviderTuning = {}): EipProvider {
     async create(inputs) {
       const c = clientFor(this.ctx, inputs.zone);
       const id = await c.createElasticIp({ description: inputs.description, labels: inputs.labels });
-      try {
-        const e = await c.getElasticIp(id);
-        return { id, outs: { ...inputs, elasticIpId: id, ip: e.ip ?? "" } };
-      } catch (err) {
-        await deleteIgnoringNotFound(() => c.deleteElasticIp(id)).catch(() => undefined);
-        throw err;
-      }
+      return removeIfUnfinished(
+        async () => ({ id, outs: { ...inputs, elasticIpId: id, ip: (await c.getElasticIp(id)).ip ?? "" } }),
+        () => c.deleteElasticIp(id),
+      );
     },
     async read(id, props) {
       const p = props as ElasticIpOutputs;
-      try {
+      return readOrGone(id, async () => {
         const e = await clientFor(this.ctx, p.zone).getElasticIp(id);
-        return { id, props: { ...p, elasticIpId: id, ip: e.ip ?? "", description: e.description ?? "", labels: e.labels ?? {} } };
-      } catch (err) {
-        if (isNotFound(err)) return { id: "", props: {} as ElasticIpOutputs };
-        throw err;
-      }
+        return { ...p, elasticIpId: id, ip: e.ip ?? "", description: e.description ?? "", labels: e.labels ?? {} };
+      });
     },
     async diff(_id, olds, news) {
       const replaces = olds.zone !== news.zone ? ["zone"] : [];
@@ -95,14 +98,10 @@ export function elasticIpAttachmentProvider(tuning: ProviderTuning = {}): Attach
     },
     async read(id, props) {
       const p = props as ElasticIpAttachmentInputs;
-      try {
+      return readOrGone(id, async () => {
         const inst = await clientFor(this.ctx, p.zone).getInstance(p.instanceId);
-        const attached = (inst["elastic-ips"] ?? []).some((e) => e.id === p.elasticIpId);
-        return attached ? { id, props: p } : { id: "", props: {} as ElasticIpAttachmentInputs };
-      } catch (err) {
-        if (isNotFound(err)) return { id: "", props: {} as ElasticIpAttachmentInputs };
-        throw err;
-      }
+        return (inst["elastic-ips"] ?? []).some((e) => e.id === p.elasticIpId) ? p : undefined;
+      });
     },
     async diff(_id, olds, news) {
       const replaces = (["zone", "elasticIpId", "instanceId"] as const).filter((k) => olds[k] !== news[k]);

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { isNotFound, splitInstanceType, type ExoscaleClient } from "../client.js";
+import { splitInstanceType, type ExoscaleClient } from "../client.js";
 import type { Instance } from "../types.js";
 import { encodeUserData } from "../userData.js";
 import {
@@ -7,6 +7,8 @@ import {
   clientFor,
   deleteIgnoringNotFound,
   isUnknown,
+  readOrGone,
+  removeIfUnfinished,
   sameLabels,
   sameStringSet,
   type ProviderContext,
@@ -112,34 +114,25 @@ export function instanceProvider(tuning: ProviderTuning = {}): Provider {
         labels: inputs.labels,
         "public-ip-assignment": "inet4",
       });
-      try {
-        return { id, outs: outputsOf(inputs, await c.getInstance(id), id) };
-      } catch (err) {
-        // Not in the state yet: delete it rather than leave a paying orphan behind.
-        await deleteIgnoringNotFound(() => c.deleteInstance(id)).catch(() => undefined);
-        throw err;
-      }
+      return removeIfUnfinished(
+        async () => ({ id, outs: outputsOf(inputs, await c.getInstance(id), id) }),
+        () => c.deleteInstance(id),
+      );
     },
     async read(id, props) {
       const p = props as InstanceOutputs;
-      try {
+      return readOrGone(id, async (): Promise<InstanceOutputs | undefined> => {
         const inst = await clientFor(this.ctx, p.zone).getInstance(id);
         // An instance on its way out is gone as far as the stack is concerned.
-        if (inst.state === "destroying" || inst.state === "destroyed" || inst.state === "expunging") {
-          return { id: "", props: {} as InstanceOutputs };
-        }
-        const refreshed: InstanceOutputs = {
+        if (inst.state === "destroying" || inst.state === "destroyed" || inst.state === "expunging") return undefined;
+        return {
           ...outputsOf(p, inst, id),
           name: inst.name ?? p.name,
           diskSizeGb: inst["disk-size"] ?? p.diskSizeGb,
           labels: inst.labels ?? {},
           securityGroupIds: (inst["security-groups"] ?? []).map((g) => g.id ?? ""),
         };
-        return { id, props: refreshed };
-      } catch (err) {
-        if (isNotFound(err)) return { id: "", props: {} as InstanceOutputs };
-        throw err;
-      }
+      });
     },
     async diff(_id, olds, news) {
       const replaces: string[] = [];

@@ -52,6 +52,35 @@ export async function deleteIgnoringNotFound(fn: () => Promise<void>): Promise<v
   }
 }
 
+/**
+ * A provider `read`: a 404, or `undefined` from `fetch` (say, an instance on its way out), means the
+ * resource is gone, which Pulumi is told with an empty id.
+ */
+export async function readOrGone<T>(id: string, fetch: () => Promise<T | undefined>): Promise<{ id: string; props: T }> {
+  const gone = { id: "", props: {} as T };
+  try {
+    const props = await fetch();
+    return props === undefined ? gone : { id, props };
+  } catch (err) {
+    if (isNotFound(err)) return gone;
+    throw err;
+  }
+}
+
+/**
+ * Finishes a create (`finish`, e.g. reading the new resource back). If that fails, the new resource
+ * is not in the state yet and nothing else would ever delete it, so `remove` deletes it (a paying
+ * orphan otherwise) before the error is passed on.
+ */
+export async function removeIfUnfinished<T>(finish: () => Promise<T>, remove: () => Promise<void>): Promise<T> {
+  try {
+    return await finish();
+  } catch (err) {
+    await deleteIgnoringNotFound(remove).catch(() => undefined);
+    throw err;
+  }
+}
+
 export function sameStringSet(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
   const x = [...(a ?? [])].sort();
   const y = [...(b ?? [])].sort();

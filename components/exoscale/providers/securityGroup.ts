@@ -1,7 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
-import { isNotFound, type ExoscaleClient } from "../client.js";
+import type { ExoscaleClient } from "../client.js";
 import type { SecurityGroup } from "../types.js";
-import { captureConfig, clientFor, deleteIgnoringNotFound, isUnknown, sameStringSet, type ProviderContext, type ProviderTuning } from "./runtime.js";
+import {
+  captureConfig,
+  clientFor,
+  deleteIgnoringNotFound,
+  isUnknown,
+  readOrGone,
+  removeIfUnfinished,
+  sameStringSet,
+  type ProviderContext,
+  type ProviderTuning,
+} from "./runtime.js";
 
 /**
  * A security group whose only ingress rules admit TCP `port` (SSH) from each of `allowedCidrs`.
@@ -73,29 +83,22 @@ export function securityGroupProvider(tuning: ProviderTuning = {}): Provider {
     async create(inputs) {
       const c = clientFor(this.ctx, inputs.zone);
       const id = await c.createSecurityGroup(inputs.name, inputs.description);
-      try {
-        await addRules(c, id, inputs.allowedCidrs, inputs.port);
-        const g = await c.getSecurityGroup(id);
-        return { id, outs: { ...inputs, securityGroupId: id, rules: ingressRules(g, inputs.port) } };
-      } catch (err) {
-        // Not in the state yet: remove the group rather than leave an orphan behind.
-        await deleteIgnoringNotFound(() => c.deleteSecurityGroup(id)).catch(() => undefined);
-        throw err;
-      }
+      return removeIfUnfinished(
+        async () => {
+          await addRules(c, id, inputs.allowedCidrs, inputs.port);
+          const g = await c.getSecurityGroup(id);
+          return { id, outs: { ...inputs, securityGroupId: id, rules: ingressRules(g, inputs.port) } };
+        },
+        () => c.deleteSecurityGroup(id),
+      );
     },
     async read(id, props) {
       const p = props as SecurityGroupOutputs;
-      try {
+      return readOrGone(id, async () => {
         const g = await clientFor(this.ctx, p.zone).getSecurityGroup(id);
         const rules = ingressRules(g, p.port);
-        return {
-          id,
-          props: { ...p, name: g.name ?? p.name, description: g.description ?? "", securityGroupId: id, rules, allowedCidrs: rules.map((r) => r.cidr) },
-        };
-      } catch (err) {
-        if (isNotFound(err)) return { id: "", props: {} as SecurityGroupOutputs };
-        throw err;
-      }
+        return { ...p, name: g.name ?? p.name, description: g.description ?? "", securityGroupId: id, rules, allowedCidrs: rules.map((r) => r.cidr) };
+      });
     },
     async diff(_id, olds, news) {
       // The description is fixed at creation: the API cannot update it, and a group with the same

@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { captureConfig, clientFor, deleteIgnoringNotFound, isUnknown, type ProviderContext, type ProviderTuning } from "./runtime.js";
-import { isNotFound } from "../client.js";
+import { captureConfig, clientFor, deleteIgnoringNotFound, isUnknown, readOrGone, type ProviderContext, type ProviderTuning } from "./runtime.js";
 
 /** An SSH key registered with Exoscale (a global resource, addressed by its name). */
 export interface SshKeyInputs {
@@ -43,13 +42,10 @@ export function sshKeyProvider(tuning: ProviderTuning = {}): Provider {
     },
     async read(id, props) {
       const p = props as SshKeyOutputs;
-      try {
+      return readOrGone(id, async () => {
         const key = await clientFor(this.ctx, p.zone).getSshKey(id);
-        return { id, props: { ...p, name: key.name ?? id, fingerprint: key.fingerprint ?? "" } };
-      } catch (err) {
-        if (isNotFound(err)) return { id: "", props: {} as SshKeyOutputs }; // gone: empty id
-        throw err;
-      }
+        return { ...p, name: key.name ?? id, fingerprint: key.fingerprint ?? "" };
+      });
     },
     async diff(_id, olds, news) {
       const replaces = (["zone", "name", "publicKey"] as const).filter((k) =>
