@@ -22,6 +22,16 @@ export interface Registered {
   type: string;
   name: string;
   inputs: Record<string, any>;
+  /** The URN the mock monitor gave the resource. */
+  urn?: string;
+  /** Parent URN, as the SDK sent it ("" for none). */
+  parent?: string;
+  /**
+   * URNs this resource depends on, as the SDK sent them to the engine
+   * (RegisterResourceRequest.dependencies: `dependsOn`, expanded through components, plus the
+   * resources its inputs come from). The engine orders creates and deletes by these.
+   */
+  dependencies?: string[];
 }
 
 export interface ProgramRun {
@@ -65,6 +75,7 @@ export async function runProgram(projectDir: string, stack: StackConfig, opts: {
     opts.stackName ?? "test",
     opts.preview ?? false,
   );
+  recordDependencies(resources);
   const flat: Record<string, string> = {};
   for (const [k, v] of Object.entries(stack.config)) flat[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
   for (const [k, v] of Object.entries(stack.foreign ?? {})) flat[k] = v;
@@ -84,6 +95,27 @@ export async function runProgram(projectDir: string, stack: StackConfig, opts: {
     ofType(type) {
       return resources.filter((x) => x.type === type);
     },
+  };
+}
+
+/**
+ * The mocks' `newResource` sees type, name and inputs only; the request the SDK sends carries the
+ * parent and the dependencies too. Wraps the mock monitor's registerResource to copy them (and the
+ * URN it answers with) onto the matching registration.
+ */
+function recordDependencies(resources: Registered[]): void {
+  const monitor = (pulumiSettings as unknown as { getMonitor: () => any }).getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
+    register(req, (err: unknown, resp: any) => {
+      const r = [...resources].reverse().find((x) => x.type === req.getType() && x.name === req.getName());
+      if (r && !err) {
+        r.urn = resp.getUrn();
+        r.parent = req.getParent();
+        r.dependencies = req.getDependenciesList();
+      }
+      callback(err, resp);
+    });
   };
 }
 

@@ -1,0 +1,67 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import * as path from "node:path";
+import { inject } from "vitest";
+import { docker, dockerEnv, dockerTry, run, type DockerTarget } from "../../harness/docker/index.js";
+import { TEST_FLEET_LABEL, TEST_FLEET_PREFIX } from "../constants.js";
+import { waitFor } from "../fleet.js";
+
+/**
+ * The containers suite's engine (global-setup.ts) as seen from these tests, and a fleet's work
+ * folder under /var/tmp (the fleet root, the operator's folder), removed by `cleanup`.
+ */
+export const WORK_ROOT = process.env.AGENT_FLEET_CTEST_DIR ?? "/var/tmp/agent-fleet-ctest";
+
+export interface FleetWorld {
+  engine: DockerTarget;
+  /** Environment for programs that drive the engine (DOCKER_HOST set). */
+  env: NodeJS.ProcessEnv;
+  baseImage: string;
+  /** Fleet name: a test-fleet prefix (global setup removes leftovers) and a random part. */
+  fleet: string;
+  work: string;
+  cleanup(): Promise<void>;
+}
+
+export function fleetWorld(kind: string): FleetWorld {
+  const ctx = inject("containers");
+  const engine = { host: ctx.dockerHost, cli: ctx.dockerCli };
+  const fleet = `${TEST_FLEET_PREFIX}${kind}-${randomBytes(3).toString("hex")}`;
+  const work = path.join(WORK_ROOT, fleet);
+  mkdirSync(work, { recursive: true });
+  return {
+    engine,
+    env: dockerEnv(engine),
+    baseImage: ctx.baseImage,
+    fleet,
+    work,
+    async cleanup() {
+      const ids = (await docker(engine, ["ps", "-aq", "--filter", `label=${TEST_FLEET_LABEL}=${fleet}`])).split("\n").filter(Boolean);
+      if (ids.length > 0) await dockerTry(engine, ["rm", "-f", ...ids], { timeoutMs: 120_000 });
+      const images = (await docker(engine, ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `${fleet}/agent`])).split("\n").filter(Boolean);
+      if (images.length > 0) await dockerTry(engine, ["image", "rm", ...images], { timeoutMs: 120_000 });
+      if (process.env.AGENT_FLEET_KEEP_CTEST !== "1") await run("rm", ["-rf", "--one-file-system", work]);
+    },
+  };
+}
+
+export async function containerState(engine: DockerTarget, name: string): Promise<{ running: boolean; status: string; health: string; id: string } | undefined> {
+  const r = await dockerTry(engine, ["inspect", "--format", "{{.State.Running}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Id}}", name]);
+  if (r.code !== 0) {
+    if (/No such (object|container)/i.test(r.stderr)) return undefined;
+    throw new Error(`docker inspect ${name}: ${r.stderr}`);
+  }
+  const [running, status, health, id] = r.stdout.trim().split(" ");
+  return { running: running === "true", status: status!, health: health!, id: id! };
+}
+
+export function waitHealthy(engine: DockerTarget, name: string): Promise<true> {
+  return waitFor(`${name} to be healthy`, async () => {
+    const s = await containerState(engine, name);
+    if (s?.health === "unhealthy" || (s && s.status === "exited")) {
+      const logs = await dockerTry(engine, ["logs", "--tail", "40", name]);
+      throw new Error(`${name} is ${s.health}/${s.status}:\n${logs.stdout}${logs.stderr}`);
+    }
+    return s?.health === "healthy" ? true : undefined;
+  }, 240_000, 500);
+}
