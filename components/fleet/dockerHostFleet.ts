@@ -14,6 +14,9 @@ import {
 } from "./containerCommands.js";
 import { containerName, containerSpec, type AgentResources, type ContainerSpec } from "./spec.js";
 
+/** A script of this component (`components/fleet/scripts/`). */
+const fleetScript = (file: string) => readScript(__dirname, file);
+
 /** One agent, as the config layer resolves it; secret values are Pulumi secret Outputs. */
 export interface FleetAgentArgs {
   name: string;
@@ -105,7 +108,6 @@ export class DockerHostFleet extends pulumi.ComponentResource {
     const layout = host.layout;
     const paused = args.paused ?? false;
     const purge = args.purgeOnDestroy ?? false;
-    const fleetScript = (file: string) => readScript(__dirname, file);
     const child = (deps: pulumi.Input<pulumi.Resource>[], extra: pulumi.CustomResourceOptions = {}) => ({
       parent: this,
       dependsOn: deps,
@@ -119,62 +121,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
     }
 
     // --- the agent image ----------------------------------------------------------------------
-    let image: string;
-    let imageStep: pulumi.CustomResource;
-    if ("ref" in args.image) {
-      image = args.image.ref;
-      imageStep = host.command(
-        `${name}-image`,
-        { create: shellProgram(fleetScript("pull-image.sh"), { AF_IMAGE: image }) },
-        child(host.ready),
-      );
-    } else {
-      const b = args.image.build;
-      const dockerfile = b.dockerfile ?? "agent-image/Dockerfile";
-      const buildArgs = Object.entries({ ...(b.buildArgs ?? {}), ...(b.baseImage ? { BASE_IMAGE: b.baseImage } : {}) })
-        .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
-        .map(([k, v]) => `${k}=${v}`);
-      const context = dockerContextFiles(b.context);
-      if (!context.files.includes(dockerfile)) {
-        throw new Error(`DockerHostFleet ${name}: ${dockerfile} is not in the build context ${b.context} (missing, or excluded by .dockerignore)`);
-      }
-      const hash = hashFileSet(context, [dockerfile, ...buildArgs]);
-      image = builtImageTag(fleetName, hash);
-      const short = hash.slice(0, 16);
-      if (host.seesLocalFiles) {
-        imageStep = host.command(
-          `${name}-image`,
-          {
-            create: shellProgram(
-              fleetScript("build-image.sh"),
-              { AF_IMAGE: image, AF_CONTEXT: b.context, AF_DOCKERFILE: dockerfile },
-              buildArgs,
-            ),
-          },
-          child(host.ready),
-        );
-      } else {
-        const archive = writeArchive(context, archiveDir, `image-${short}`, hash);
-        const remoteArchive = `${host.uploadDir}/image-${short}.tar`;
-        const upload = host.upload!(`${name}-image-context`, archive, remoteArchive, child(host.ready));
-        imageStep = host.command(
-          `${name}-image`,
-          {
-            create: shellProgram(
-              fleetScript("build-image.sh"),
-              {
-                AF_IMAGE: image,
-                AF_CONTEXT: `${layout.imageContextDir}/${short}`,
-                AF_ARCHIVE: remoteArchive,
-                AF_DOCKERFILE: dockerfile,
-              },
-              buildArgs,
-            ),
-          },
-          child([upload]),
-        );
-      }
-    }
+    const { image, step: imageStep } = agentImageStep(name, host, args.image, fleetName, archiveDir, child(host.ready));
     this.image = pulumi.output(imageStep.urn).apply(() => image);
 
     // --- the fleet's folders, and what destroy does with them ---------------------------------
@@ -310,6 +257,55 @@ export class DockerHostFleet extends pulumi.ComponentResource {
 
     this.registerOutputs({ image: this.image, agents: this.agents, agentctl: this.agentctl });
   }
+}
+
+/**
+ * The step that makes the agent image present on the host: pulled (`ref`), or built on the host from
+ * the filtered build context (uploaded as an archive first when the host does not see local files).
+ * The tag of a built image is the hash of its context, Dockerfile path and build args.
+ */
+function agentImageStep(
+  name: string,
+  host: DockerHost,
+  spec: FleetImageArgs,
+  fleetName: string,
+  archiveDir: string,
+  opts: pulumi.CustomResourceOptions,
+): { image: string; step: pulumi.CustomResource } {
+  if ("ref" in spec) {
+    return {
+      image: spec.ref,
+      step: host.command(`${name}-image`, { create: shellProgram(fleetScript("pull-image.sh"), { AF_IMAGE: spec.ref }) }, opts),
+    };
+  }
+  const b = spec.build;
+  const dockerfile = b.dockerfile ?? "agent-image/Dockerfile";
+  const buildArgs = Object.entries({ ...(b.buildArgs ?? {}), ...(b.baseImage ? { BASE_IMAGE: b.baseImage } : {}) })
+    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`);
+  const context = dockerContextFiles(b.context);
+  if (!context.files.includes(dockerfile)) {
+    throw new Error(`DockerHostFleet ${name}: ${dockerfile} is not in the build context ${b.context} (missing, or excluded by .dockerignore)`);
+  }
+  const hash = hashFileSet(context, [dockerfile, ...buildArgs]);
+  const image = builtImageTag(fleetName, hash);
+  const build = (env: Record<string, string>, buildOpts: pulumi.CustomResourceOptions) =>
+    host.command(
+      `${name}-image`,
+      { create: shellProgram(fleetScript("build-image.sh"), { AF_IMAGE: image, AF_DOCKERFILE: dockerfile, ...env }, buildArgs) },
+      buildOpts,
+    );
+  if (host.seesLocalFiles) return { image, step: build({ AF_CONTEXT: b.context }, opts) };
+
+  const short = hash.slice(0, 16);
+  const archive = writeArchive(context, archiveDir, `image-${short}`, hash);
+  const remoteArchive = `${host.uploadDir}/image-${short}.tar`;
+  const upload = host.upload!(`${name}-image-context`, archive, remoteArchive, opts);
+  const step = build(
+    { AF_CONTEXT: `${host.layout.imageContextDir}/${short}`, AF_ARCHIVE: remoteArchive },
+    { ...opts, dependsOn: [upload] },
+  );
+  return { image, step };
 }
 
 /** Ready-to-paste commands for the operator; `prefix` is "ssh ops@host " or "" locally. */
