@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { remote, types } from "@pulumi/command";
+import { WORLD_CIDRS } from "../config/cidr.js";
 import { DEFAULT_REMOTE_ROOT, hostLayout, type HostLayout } from "../hostLayout.js";
 import type { DockerHost, HostCommandArgs } from "./dockerHost.js";
 import { asRoot, readScript, shellProgram } from "./shell.js";
@@ -87,7 +88,7 @@ export class SshHost extends pulumi.ComponentResource implements DockerHost {
       ...(args.hostKey !== undefined ? { hostKey: args.hostKey } : {}),
     });
     this.connection = connectionFor(user);
-    const world = args.allowedCidrs.filter((c) => c === "0.0.0.0/0" || c === "::/0");
+    const world = args.allowedCidrs.filter((c) => (WORLD_CIDRS as readonly string[]).includes(c));
     if (world.length > 0) {
       pulumi.log.warn(`ssh.allowedCidrs includes ${world.join(" and ")}: SSH on this host is open to the whole internet (key-only).`, this);
     }
