@@ -42,9 +42,12 @@ export function stackConfigDir(projectDir: string): string {
   return path.resolve(projectDir, project?.stackConfigDir ?? ".");
 }
 
+/** A stack file's name: Pulumi.<stack>.yaml (or .yml). */
+const STACK_FILE_NAME = /^Pulumi\.(.+)\.ya?ml$/;
+
 /** Stack name from a file name: Pulumi.<stack>.yaml (or .yml). */
 export function stackNameOf(file: string): string {
-  const m = /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file));
+  const m = STACK_FILE_NAME.exec(path.basename(file));
   if (!m) throw new StackFileError(`${file}: a stack file is named Pulumi.<stack>.yaml`);
   return m[1]!;
 }
@@ -68,6 +71,26 @@ export function checkFiles(files: string[], projectDir: string): FileReport[] {
   });
 }
 
+/** The files to check: FILE as given, `Pulumi.<stack>.yaml` for --stack, else every stack file. */
+function stackFilesToCheck(fileArg: string | undefined, opts: CheckOptions): string[] {
+  if (fileArg !== undefined) {
+    const file = path.resolve(fileArg);
+    if (!fs.existsSync(file)) throw new StackFileError(`${fileArg}: no such file`);
+    return [file];
+  }
+  const dir = stackConfigDir(opts.projectDir);
+  if (opts.stack !== undefined) {
+    const file = path.join(dir, `Pulumi.${opts.stack}.yaml`);
+    if (!fs.existsSync(file)) throw new StackFileError(`stack "${opts.stack}": ${path.relative(process.cwd(), file) || file} does not exist`);
+    return [file];
+  }
+  const files = fs.existsSync(dir)
+    ? fs.readdirSync(dir).filter((f) => STACK_FILE_NAME.test(f)).sort().map((f) => path.join(dir, f))
+    : [];
+  if (files.length === 0) throw new StackFileError(`no stack files (Pulumi.<stack>.yaml) in ${dir}`);
+  return files;
+}
+
 export function runCheck(fileArg: string | undefined, opts: CheckOptions, io: Io): number {
   if (fileArg !== undefined && opts.stack !== undefined) {
     io.err("agent-fleet check: give either --stack NAME or FILE, not both");
@@ -75,22 +98,7 @@ export function runCheck(fileArg: string | undefined, opts: CheckOptions, io: Io
   }
   let files: string[];
   try {
-    if (fileArg !== undefined) {
-      files = [path.resolve(fileArg)];
-      if (!fs.existsSync(files[0]!)) throw new StackFileError(`${fileArg}: no such file`);
-    } else {
-      const dir = stackConfigDir(opts.projectDir);
-      if (opts.stack !== undefined) {
-        const file = path.join(dir, `Pulumi.${opts.stack}.yaml`);
-        if (!fs.existsSync(file)) throw new StackFileError(`stack "${opts.stack}": ${path.relative(process.cwd(), file) || file} does not exist`);
-        files = [file];
-      } else {
-        files = fs.existsSync(dir)
-          ? fs.readdirSync(dir).filter((f) => /^Pulumi\..+\.ya?ml$/.test(f)).sort().map((f) => path.join(dir, f))
-          : [];
-        if (files.length === 0) throw new StackFileError(`no stack files (Pulumi.<stack>.yaml) in ${dir}`);
-      }
-    }
+    files = stackFilesToCheck(fileArg, opts);
   } catch (e) {
     if (e instanceof StackFileError) {
       io.err(`agent-fleet check: ${e.message}`);
