@@ -234,7 +234,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
       outputs.push({
         name: agent.name,
         approvalRequired: agent.approvalRequired,
-        approvalMode: agent.approvalRequired ? "approval required" : "autonomous",
+        approvalMode: approvalModeName(agent.approvalRequired),
         container: cname,
         state: paused ? "paused" : "running",
         codeDir: layout.agentCodeDir(agent.name),
@@ -306,6 +306,11 @@ function agentImageStep(
     { ...opts, dependsOn: [upload] },
   );
   return { image, step };
+}
+
+/** An agent's approval mode as the stack outputs say it, on every target. */
+export function approvalModeName(approvalRequired: boolean): "approval required" | "autonomous" {
+  return approvalRequired ? "approval required" : "autonomous";
 }
 
 /** Ready-to-paste commands for the operator; `prefix` is "ssh ops@host " or "" locally. */

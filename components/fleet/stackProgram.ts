@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { FargateFleet } from "../aws/fargateFleet.js";
+import { agentFamily, FargateFleet } from "../aws/fargateFleet.js";
 import { ExoscaleVps } from "../exoscale/vps.js";
 import { ConfigError, parseFleetConfig, PROJECT, type FleetConfig, type ResolvedAgent } from "../config.js";
 import { rawConfigFromPulumi } from "../config/pulumiConfig.js";
@@ -8,7 +8,7 @@ import type { RawStackConfig } from "../config/stackFile.js";
 import type { DockerHost } from "../hosts/dockerHost.js";
 import { LocalHost } from "../hosts/localHost.js";
 import { SshHost } from "../hosts/sshHost.js";
-import { DockerHostFleet, type FleetAgentArgs } from "./dockerHostFleet.js";
+import { approvalModeName, DockerHostFleet, type FleetAgentArgs } from "./dockerHostFleet.js";
 
 /**
  * The Pulumi program (index.ts calls it): parse the stack config, pick the target, wire the
@@ -195,8 +195,9 @@ function fargateOutputs(cfg: FleetConfig, opts: StackProgramOptions): StackOutpu
       cfg.agents.map((a) => ({
         name: a.name,
         approvalRequired: a.approvalRequired,
-        approvalMode: a.approvalRequired ? "approval required" : "autonomous",
-        container: `${cfg.fleetName}-${a.name}`,
+        approvalMode: approvalModeName(a.approvalRequired),
+        // Fargate has no per-agent container name: the task definition family stands for it.
+        container: agentFamily(cfg.fleetName, a.name),
       })),
     ),
     agentctl: fleet.operatorCommands,
