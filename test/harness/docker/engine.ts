@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { dockerCliPath, dockerTry, type DockerTarget } from "./cli.js";
+import { dockerCliPath, dockerTry, mustRun, run, type DockerTarget } from "./cli.js";
 
 /**
  * A private Docker engine for the container and e2e suites: Debian's `dockerd` with its own socket,
@@ -26,6 +26,14 @@ export interface EngineOptions {
   dir?: string;
   /** Seconds to wait for the engine to answer after start; default 90. */
   startTimeoutSeconds?: number;
+  /**
+   * Give containers a network on a bridge of this engine's own (default: none). The bridge is
+   * created with this address (the test machine's address on it, e.g. "172.29.213.1/24") when
+   * missing and removed by `stop`; it is never docker0, so it collides with no other engine.
+   * IP forwarding stays off: the test machine and the containers on the bridge reach each other
+   * directly, nothing is routed.
+   */
+  bridge?: { name: string; cidr: string };
 }
 
 export interface DockerEngine extends DockerTarget {
@@ -47,12 +55,13 @@ export function engineDir(instance: string, dir?: string): string {
 }
 
 /** The dockerd argv for an engine directory (exported so the e2e suite and docs show the same). */
-export function dockerdArgs(instance: string, dir: string): string[] {
+export function dockerdArgs(instance: string, dir: string, bridge = "none"): string[] {
   return [
     "--storage-driver", "vfs",
     "--iptables=false",
     "--ip-masq=false",
-    "--bridge", "none",
+    ...(bridge === "none" ? [] : ["--ip-forward=false"]),
+    "--bridge", bridge,
     "--host", `unix://${path.join(dir, "docker.sock")}`,
     "--data-root", path.join(dir, "data"),
     "--exec-root", path.join(dir, "exec"),
@@ -118,8 +127,13 @@ export async function ensureDockerEngine(opts: EngineOptions): Promise<DockerEng
 
   const dockerd = process.env.AGENT_FLEET_DOCKERD ?? "dockerd";
   mkdirSync(dir, { recursive: true });
+  let bridgeMadeHere = false;
+  if (opts.bridge) bridgeMadeHere = await ensureBridge(opts.bridge);
+  const removeBridge = async () => {
+    if (bridgeMadeHere) await run("ip", ["link", "delete", opts.bridge!.name]);
+  };
   const out = openSync(logFile, "a");
-  const child = spawn(dockerd, dockerdArgs(opts.instance, dir), {
+  const child = spawn(dockerd, dockerdArgs(opts.instance, dir, opts.bridge?.name), {
     detached: true, // its own process group: the test runner's Ctrl-C does not tear it down mid-write
     stdio: ["ignore", out, out],
   });
@@ -131,10 +145,14 @@ export async function ensureDockerEngine(opts: EngineOptions): Promise<DockerEng
 
   const deadline = Date.now() + (opts.startTimeoutSeconds ?? 90) * 1000;
   for (;;) {
-    if (exited) throw new Error(`Docker engine "${opts.instance}" did not start: ${exited}\n${logTail(logFile)}`);
+    if (exited) {
+      await removeBridge();
+      throw new Error(`Docker engine "${opts.instance}" did not start: ${exited}\n${logTail(logFile)}`);
+    }
     if (existsSync(socket) && (await answers(target))) break;
     if (Date.now() > deadline) {
       child.kill("SIGTERM");
+      await removeBridge();
       throw new Error(`Docker engine "${opts.instance}" did not answer on ${socket} in time\n${logTail(logFile)}`);
     }
     await sleep(250);
@@ -150,6 +168,24 @@ export async function ensureDockerEngine(opts: EngineOptions): Promise<DockerEng
       process.kill(pid, "SIGTERM");
       for (let i = 0; i < 120 && pidAlive(pid); i++) await sleep(250);
       if (pidAlive(pid)) process.kill(pid, "SIGKILL");
+      await removeBridge();
     },
   };
+}
+
+/** Creates the bridge interface with its address unless it exists; true when created here. */
+async function ensureBridge(bridge: { name: string; cidr: string }): Promise<boolean> {
+  if (bridge.name === "docker0" || !/^[a-z][a-z0-9-]{0,14}$/.test(bridge.name)) {
+    throw new Error(`engine bridge must be a name of our own (not docker0), up to 15 characters: "${bridge.name}"`);
+  }
+  if ((await run("ip", ["link", "show", bridge.name])).code === 0) return false;
+  await mustRun("ip", ["link", "add", "name", bridge.name, "type", "bridge"]);
+  try {
+    await mustRun("ip", ["address", "add", bridge.cidr, "dev", bridge.name]);
+    await mustRun("ip", ["link", "set", bridge.name, "up"]);
+  } catch (err) {
+    await run("ip", ["link", "delete", bridge.name]);
+    throw err;
+  }
+  return true;
 }
