@@ -1,15 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
+import { quote } from "shell-quote";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../harness/docker/agentImage.js";
 import { docker, run } from "../harness/docker/index.js";
-import { runProgram, strings, type ProgramRun, type StackConfig } from "../unit/program/harness.js";
+import { plain, runProgram, strings, type ProgramRun, type StackConfig } from "../unit/program/harness.js";
 import { agent1Instructions, sleep } from "./fleet.js";
 import { LocalRunner } from "./hostPrograms/localRunner.js";
 import { git, Operator } from "./hostPrograms/operator.js";
 import { createOrder, dependencyNames } from "./hostPrograms/plan.js";
 import { destroyAll, upAll, upChanged } from "./hostPrograms/steps.js";
+import { startVps, SshRunner, TEST_MACHINE_ADDRESS, type Vps } from "./hostPrograms/vps.js";
 import { containerState, fleetWorld, waitHealthy, type FleetWorld } from "./hostPrograms/world.js";
 
 /**
@@ -238,5 +240,179 @@ describe("local target: LocalHost + DockerHostFleet host programs run with /bin/
     for (const a of ["one", "two"]) expect(await containerState(world.engine, containerName(world.fleet, a))).toBeUndefined();
     expect(existsSync(root)).toBe(false);
     expect((await docker(world.engine, ["image", "ls", "-q", image])).trim()).toBe("");
+  });
+});
+
+describe("vps target: SshHost + DockerHostFleet host programs run over real SSH on a throwaway VPS container (not the Pulumi engine, not the command provider)", () => {
+  let world: FleetWorld;
+  let vps: Vps;
+  let root: string;
+  let opsDir: string;
+  let secret: string;
+  let runner: SshRunner;
+  let current: ProgramRun;
+  let hostUrn: string;
+  let op: Operator;
+
+  const stack = (sshOver: Record<string, unknown> = {}): StackConfig => ({
+    config: {
+      target: "vps",
+      fleetName: world.fleet,
+      hostRoot: root,
+      vps: { host: vps.address },
+      ssh: {
+        user: "ops",
+        bootstrapUser: "root",
+        publicKey: vps.publicKey,
+        privateKey: vps.privateKey,
+        allowedCidrs: [`${TEST_MACHINE_ADDRESS}/32`],
+        ...sshOver,
+      },
+      image: { baseImage: world.baseImage },
+      agents: [
+        { name: "one", code: "agents/agent-1" },
+        { name: "two", code: "agents/agent-1", approvalRequired: false, secrets: ["HP_TOKEN"] },
+      ],
+      HP_TOKEN: secret,
+    },
+    secretKeys: ["agent-fleet:ssh", "agent-fleet:HP_TOKEN"],
+  });
+  const program = (s: StackConfig) => runProgram(REPO_ROOT, s, { stackName: "hostprog" });
+  const codeDir = (agent: string) => path.join(root, "agents", agent);
+  const asOps = async (command: string) => {
+    const r = await vps.ssh("ops", command);
+    if (r.code !== 0) throw new Error(`ssh ops@vps ${command} failed (exit ${r.code}): ${r.stderr}`);
+    return r.stdout;
+  };
+
+  beforeAll(async () => {
+    world = fleetWorld("hpv");
+    root = path.join(world.work, "root");
+    opsDir = path.join(world.work, "ops");
+    mkdirSync(root, { recursive: true });
+    mkdirSync(opsDir, { recursive: true });
+    secret = `hp-secret-${randomBytes(8).toString("hex")}`;
+    const socket = world.engine.host.replace(/^unix:\/\//, "");
+    if (socket === world.engine.host) throw new Error(`the VPS needs the containers engine on a unix socket, not ${world.engine.host}`);
+    vps = await startVps({ fleetEngineSocket: socket, sharedDirs: [root, opsDir], work: world.work, name: world.fleet });
+    runner = new SshRunner(vps);
+  });
+
+  afterAll(async () => {
+    await vps?.stop();
+    await world?.cleanup();
+    // The archives DockerHostFleet wrote for upload (inside the project, git-ignored).
+    if (world) rmSync(path.join(REPO_ROOT, ".agent-fleet", ".build", world.fleet), { recursive: true, force: true });
+  });
+
+  it("bootstrap over SSH: Docker detected (not reinstalled), ops user, host dirs, key-only sshd without root, firewall admitting SSH from allowedCidrs only", async () => {
+    const dpkgBefore = (await vps.ssh("root", "md5sum /var/lib/dpkg/status")).stdout;
+    expect(dpkgBefore).toMatch(/^[0-9a-f]{32} /);
+    // Positive control for the firewall probe below: before the bootstrap, the outsider gets through.
+    expect(await vps.outsiderReachesSsh()).toBe(true);
+
+    current = await program(stack());
+    hostUrn = current.resources.find((r) => r.type === "agent-fleet:hosts:SshHost")!.urn!;
+    const order = createOrder(current, runner.types);
+    const hostSteps = order.filter((s) => s.parent === hostUrn).map((s) => s.name);
+    expect(hostSteps).toEqual(["host-wait-ready", "host-ensure-user", "host-docker", "host-host-dirs", "host-firewall", "host-harden-ssh"]);
+    // Every fleet step waits for the bootstrap.
+    expect(order.slice(0, hostSteps.length).map((s) => s.name)).toEqual(hostSteps);
+    expect(plain(current.byName("host-docker").inputs.connection).user).toBe("ops");
+    expect(plain(current.byName("host-ensure-user").inputs.connection).user).toBe("root");
+
+    const results = await upAll(runner, current, (s) => s.parent === hostUrn);
+    expect(results.get("host-wait-ready")!.stdout).toMatch(/^ready: Debian/m);
+    expect(results.get("host-ensure-user")!.stdout).toContain("created user ops");
+    const dockerStep = results.get("host-docker")!;
+    expect(dockerStep.stdout).toMatch(/^docker \S+ ready$/m);
+    expect(dockerStep.stdout + dockerStep.stderr).not.toMatch(/apt-get|Unpacking|Setting up/);
+    // Nothing was installed: the package database is byte for byte the same.
+    expect(await asOps("sudo -n md5sum /var/lib/dpkg/status")).toBe(dpkgBefore);
+
+    // The operator account: key-only (password locked), passwordless sudo, in the docker group.
+    expect((await asOps("sudo -n passwd -S ops")).split(" ")[1]).toBe("L");
+    expect((await asOps("id -nG")).split(" ").map((g) => g.trim())).toContain("docker");
+    expect((await asOps("stat -c '%a %U' ~/.ssh ~/.ssh/authorized_keys")).trim().split("\n")).toEqual(["700 ops", "600 ops"]);
+    expect((await asOps(`stat -c '%a %U %G' ${quote([root, `${root}/upload`])}`)).trim().split("\n")).toEqual(["755 root root", "700 ops ops"]);
+
+    // sshd, as it now runs (the step reloaded it): no root, no passwords.
+    expect(results.get("host-harden-ssh")!.stdout).toContain("sshd: key-only, root login disabled");
+    expect(results.get("host-harden-ssh")!.stderr).not.toContain("found no running sshd");
+    const sshd = (await asOps("sudo -n sshd -T")).split("\n");
+    for (const line of ["permitrootlogin no", "passwordauthentication no", "kbdinteractiveauthentication no", "pubkeyauthentication yes", "permitemptypasswords no"]) {
+      expect(sshd).toContain(line);
+    }
+    const rootLogin = await vps.ssh("root", "true");
+    expect(rootLogin.code).toBe(255);
+    expect(rootLogin.stderr).toMatch(/Permission denied/);
+
+    // The firewall: the test machine (allowedCidrs) gets in, a machine on the same network does not.
+    const rules = await asOps("sudo -n nft list table inet agent_fleet");
+    expect(rules).toMatch(/policy drop/);
+    expect(rules).toMatch(new RegExp(`ip saddr ${TEST_MACHINE_ADDRESS.replace(/\./g, "\\.")} tcp dport 22 accept`));
+    expect(await vps.testMachineReachesSsh()).toBe(true);
+    expect(await vps.outsiderReachesSsh()).toBe(false);
+
+    // A firewall that would shut out the very client running it is refused, and the rules stay.
+    const lockout = await program(stack({ allowedCidrs: ["198.51.100.0/24"] }));
+    const refused = await runner.exec(lockout.byName("host-firewall"), "create");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`this connection comes from ${TEST_MACHINE_ADDRESS}`);
+    expect(await asOps("sudo -n nft list table inet agent_fleet")).toBe(rules);
+  });
+
+  it("fleet over SSH: code and build context uploaded with scp, image built by the VPS's docker, two healthy containers, secrets 0600", async () => {
+    const results = await upAll(runner, current, (s) => s.parent !== hostUrn);
+    expect([...results.keys()].filter((n) => n.endsWith("-upload") || n.endsWith("-context")).sort()).toEqual([
+      "fleet-image-context", "fleet-one-code-upload", "fleet-two-code-upload",
+    ]);
+    expect((await asOps(`stat -c '%U' ${quote([`${root}/upload/code-one.tar`])}`)).trim()).toBe("ops");
+    expect(results.get("fleet-one-code")!.stdout).toContain("seeded agents/one");
+    await Promise.all(["one", "two"].map((a) => waitHealthy(world.engine, containerName(world.fleet, a))));
+    expect((await asOps(`sudo -n stat -c '%a %U' ${quote([`${root}/secrets/two.env`])}`)).trim()).toBe("600 root");
+    for (const step of runner.log) expect(step.stdout + step.stderr).not.toContain(secret);
+    const leaks = current.resources.flatMap((r) => strings(r.inputs).filter((s) => !s.secret && s.text.includes(secret)).map((s) => `${r.name}${s.path}`));
+    expect(leaks).toEqual([]);
+  });
+
+  it("operator over SSH: the outputs' `ssh ops@vps agentctl …` queue a task, the proposal waits, approve lands a commit; the autonomous agent applies alone", async () => {
+    const sshCommand = current.outputs.sshCommand as string;
+    expect(sshCommand).toBe(`ssh ops@${vps.address}`);
+    const outputs = current.outputs.agentctl as Record<string, string>;
+    expect(outputs.status).toBe(`${sshCommand} agentctl status`);
+    // The wrapper mounts the operator's current folder: here one that exists at the same path on
+    // the test machine, where the engine resolves mounts (on a real VPS, any folder).
+    await asOps(`sudo -n chown ops: ${quote([opsDir])}`);
+    op = new Operator((args) => vps.ssh("ops", `cd ${quote([opsDir])} && agentctl ${quote(args)}`), opsDir);
+    const status = await op.json<any[]>(["status"]);
+    expect(status.map((s) => [s.agent, s.approval_required]).sort()).toEqual([["one", true], ["two", false]]);
+
+    const headBefore = (await git(codeDir("one"), ["rev-parse", "HEAD"])).trim();
+    const taskId = await op.addTask("Greet", agent1Instructions([{ write: { path: "greeting.txt", content: "hello over ssh\n" } }]), "one");
+    const proposal = await op.waitProposal(taskId, ["pending"]);
+    await sleep(2000);
+    expect((await op.proposals()).find((p) => p.id === proposal.id).state).toBe("pending");
+    expect((await git(codeDir("one"), ["rev-parse", "HEAD"])).trim()).toBe(headBefore);
+    await op.ok(["approve", proposal.id]);
+    const applied = await op.waitProposal(taskId, ["applied"]);
+    expect((await git(codeDir("one"), ["rev-parse", "HEAD"])).trim()).toBe(applied.commit);
+    expect(readFileSync(path.join(codeDir("one"), "greeting.txt"), "utf8")).toBe("hello over ssh\n");
+    // The decision records the operator who logged in.
+    expect(await git(codeDir("one"), ["log", "-1", "--format=%B"])).toContain("Approved-By: ops");
+
+    const auto = await op.addTask("Note", agent1Instructions([{ write: { path: "note.txt", content: "autonomous\n" } }]), "two");
+    expect((await op.waitProposal(auto, ["applied"])).approval_required).toBe(false);
+    expect(readFileSync(path.join(codeDir("two"), "note.txt"), "utf8")).toBe("autonomous\n");
+  });
+
+  it("destroy over SSH: delete programs in reverse order remove the containers and keep code and shared data", async () => {
+    const ran = await destroyAll(runner, current);
+    expect([...ran].sort()).toEqual(["fleet-one-container", "fleet-two-container", "fleet-two-secrets"]);
+    for (const a of ["one", "two"]) expect(await containerState(world.engine, containerName(world.fleet, a))).toBeUndefined();
+    expect(readFileSync(path.join(codeDir("one"), "greeting.txt"), "utf8")).toBe("hello over ssh\n");
+    expect(readdirSync(path.join(root, "shared")).length).toBeGreaterThan(0);
+    // The machine's setup stays: a later up finds the ops user, Docker and the firewall in place.
+    expect(await vps.outsiderReachesSsh()).toBe(false);
   });
 });

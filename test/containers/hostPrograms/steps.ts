@@ -32,10 +32,13 @@ function check(r: StepResult): StepResult {
   return r;
 }
 
-/** `pulumi up` on an empty stack: every step's create, in dependency order. */
-export async function upAll(runner: StepRunner, run: ProgramRun): Promise<Map<string, StepResult>> {
+/**
+ * `pulumi up` on an empty stack: every step's create, in dependency order. With `only`, just the
+ * steps it selects (still in that order; a test can stop between phases to look at the host).
+ */
+export async function upAll(runner: StepRunner, run: ProgramRun, only: (step: Registered) => boolean = () => true): Promise<Map<string, StepResult>> {
   const results = new Map<string, StepResult>();
-  for (const step of createOrder(run, runner.types)) results.set(step.name, check(await runner.exec(step, "create")));
+  for (const step of createOrder(run, runner.types).filter(only)) results.set(step.name, check(await runner.exec(step, "create")));
   return results;
 }
 
