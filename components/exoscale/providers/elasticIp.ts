@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
-  captureConfig,
+  configurable,
   clientFor,
   deleteIgnoringNotFound,
   isUnknown,
   readOrGone,
   removeIfUnfinished,
   sameLabels,
-  type ProviderContext,
+  type ExoscaleProvider,
   type ProviderTuning,
 } from "./runtime.js";
 
@@ -27,15 +27,12 @@ export interface ElasticIpOutputs extends ElasticIpInputs {
   ip: string;
 }
 
-type EipProvider = pulumi.dynamic.ResourceProvider<ElasticIpInputs, ElasticIpOutputs> & { ctx: ProviderContext };
+type EipProvider = ExoscaleProvider<ElasticIpInputs, ElasticIpOutputs>;
 
 /** description and labels have `PUT /elastic-ip/{id}` → in place; the zone → replace. */
 export function elasticIpProvider(tuning: ProviderTuning = {}): EipProvider {
   return {
-    ctx: { tuning },
-    async configure(req) {
-      captureConfig(this.ctx, req.config);
-    },
+    ...configurable(tuning),
     async check(_olds, news) {
       const failures: pulumi.dynamic.CheckFailure[] = [];
       if (!isUnknown(news.description) && String(news.description).length > 255) {
@@ -82,15 +79,12 @@ export interface ElasticIpAttachmentInputs {
   instanceId: string;
 }
 
-type AttachProvider = pulumi.dynamic.ResourceProvider<ElasticIpAttachmentInputs, ElasticIpAttachmentInputs> & { ctx: ProviderContext };
+type AttachProvider = ExoscaleProvider<ElasticIpAttachmentInputs, ElasticIpAttachmentInputs>;
 
 /** Attach = `PUT /elastic-ip/{id}:attach`; any change detaches and attaches again (replace). */
 export function elasticIpAttachmentProvider(tuning: ProviderTuning = {}): AttachProvider {
   return {
-    ctx: { tuning },
-    async configure(req) {
-      captureConfig(this.ctx, req.config);
-    },
+    ...configurable(tuning),
     async create(inputs) {
       const c = clientFor(this.ctx, inputs.zone);
       await c.attachElasticIp(inputs.elasticIpId, inputs.instanceId);

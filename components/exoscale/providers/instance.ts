@@ -3,7 +3,7 @@ import { splitInstanceType, type ExoscaleClient } from "../client.js";
 import type { Instance } from "../types.js";
 import { encodeUserData } from "../userData.js";
 import {
-  captureConfig,
+  configurable,
   clientFor,
   deleteIgnoringNotFound,
   isUnknown,
@@ -11,7 +11,7 @@ import {
   removeIfUnfinished,
   sameLabels,
   sameStringSet,
-  type ProviderContext,
+  type ExoscaleProvider,
   type ProviderTuning,
 } from "./runtime.js";
 
@@ -40,7 +40,7 @@ export interface InstanceOutputs extends InstanceInputs {
   state: string;
 }
 
-type Provider = pulumi.dynamic.ResourceProvider<InstanceInputs, InstanceOutputs> & { ctx: ProviderContext };
+type Provider = ExoscaleProvider<InstanceInputs, InstanceOutputs>;
 
 function outputsOf(inputs: InstanceInputs, inst: Instance, id: string): InstanceOutputs {
   return {
@@ -71,10 +71,7 @@ async function resolveType(c: ExoscaleClient, familySize: string): Promise<strin
  */
 export function instanceProvider(tuning: ProviderTuning = {}): Provider {
   return {
-    ctx: { tuning },
-    async configure(req) {
-      captureConfig(this.ctx, req.config);
-    },
+    ...configurable(tuning),
     async check(_olds, news) {
       const failures: pulumi.dynamic.CheckFailure[] = [];
       if (!isUnknown(news.instanceType)) {

@@ -1,3 +1,4 @@
+import type * as pulumi from "@pulumi/pulumi";
 import { ExoscaleClient, isNotFound, type PollPolicy, type RetryPolicy } from "../client.js";
 import { resolveExoscaleSettings, type ConfigSource } from "../settings.js";
 import { requireExoscaleZone } from "../zones.js";
@@ -19,6 +20,22 @@ export interface ProviderContext {
   tuning: ProviderTuning;
   /** Set by `configure` in the provider process; undefined until then (env vars are used instead). */
   config?: Record<string, string | undefined>;
+}
+
+/** A dynamic provider of ours: Pulumi's shape plus the context that `configure` fills in. */
+export type ExoscaleProvider<Inputs, Outputs> = pulumi.dynamic.ResourceProvider<Inputs, Outputs> & { ctx: ProviderContext };
+
+/**
+ * What opens every provider object: its context, and `configure`, which the dynamic-provider host
+ * calls with the stack config before any other method (`this` is the provider object).
+ */
+export function configurable(tuning: ProviderTuning): { ctx: ProviderContext; configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> } {
+  return {
+    ctx: { tuning },
+    async configure(this: { ctx: ProviderContext }, req: pulumi.dynamic.ConfigureRequest) {
+      captureConfig(this.ctx, req.config);
+    },
+  };
 }
 
 /** Called by the Pulumi dynamic-provider host with the stack config (`exoscale:key`, ...). */

@@ -2,14 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ExoscaleClient } from "../client.js";
 import type { SecurityGroup } from "../types.js";
 import {
-  captureConfig,
+  configurable,
   clientFor,
   deleteIgnoringNotFound,
   isUnknown,
   readOrGone,
   removeIfUnfinished,
   sameStringSet,
-  type ProviderContext,
+  type ExoscaleProvider,
   type ProviderTuning,
 } from "./runtime.js";
 
@@ -31,7 +31,7 @@ export interface SecurityGroupOutputs extends SecurityGroupInputs {
   rules: { cidr: string; ruleId: string }[];
 }
 
-type Provider = pulumi.dynamic.ResourceProvider<SecurityGroupInputs, SecurityGroupOutputs> & { ctx: ProviderContext };
+type Provider = ExoscaleProvider<SecurityGroupInputs, SecurityGroupOutputs>;
 
 const RULE_DESCRIPTION = "agent-fleet: SSH";
 
@@ -62,10 +62,7 @@ async function addRules(c: ExoscaleClient, id: string, cidrs: string[], port: nu
  */
 export function securityGroupProvider(tuning: ProviderTuning = {}): Provider {
   return {
-    ctx: { tuning },
-    async configure(req) {
-      captureConfig(this.ctx, req.config);
-    },
+    ...configurable(tuning),
     async check(_olds, news) {
       const failures: pulumi.dynamic.CheckFailure[] = [];
       if (Array.isArray(news.allowedCidrs)) {

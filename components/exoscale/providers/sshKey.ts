@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { captureConfig, clientFor, deleteIgnoringNotFound, isUnknown, readOrGone, type ProviderContext, type ProviderTuning } from "./runtime.js";
+import { configurable, clientFor, deleteIgnoringNotFound, isUnknown, readOrGone, type ExoscaleProvider, type ProviderTuning } from "./runtime.js";
 
 /** An SSH key registered with Exoscale (a global resource, addressed by its name). */
 export interface SshKeyInputs {
@@ -12,7 +12,7 @@ export interface SshKeyOutputs extends SshKeyInputs {
   fingerprint: string;
 }
 
-type Provider = pulumi.dynamic.ResourceProvider<SshKeyInputs, SshKeyOutputs> & { ctx: ProviderContext };
+type Provider = ExoscaleProvider<SshKeyInputs, SshKeyOutputs>;
 
 /**
  * SSH keys have no update operation in the API (only register, get, delete), so every change
@@ -20,10 +20,7 @@ type Provider = pulumi.dynamic.ResourceProvider<SshKeyInputs, SshKeyOutputs> & {
  */
 export function sshKeyProvider(tuning: ProviderTuning = {}): Provider {
   return {
-    ctx: { tuning },
-    async configure(req) {
-      captureConfig(this.ctx, req.config);
-    },
+    ...configurable(tuning),
     async check(_olds, news) {
       const failures: pulumi.dynamic.CheckFailure[] = [];
       if (!isUnknown(news.name) && !/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$/.test(news.name)) {
