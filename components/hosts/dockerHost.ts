@@ -20,6 +20,22 @@ export interface HostCommandArgs {
   logging?: "stdoutAndStderr" | "none";
 }
 
+/**
+ * The parts of HostCommandArgs that both hosts hand to their `@pulumi/command` resource unchanged
+ * (`create` and `delete` differ: over SSH they run through sudo).
+ */
+export function passedThroughArgs(args: HostCommandArgs): {
+  triggers?: pulumi.Input<any[]>;
+  stdin?: pulumi.Input<string>;
+  logging?: "stdoutAndStderr" | "none";
+} {
+  return {
+    ...(args.triggers !== undefined ? { triggers: args.triggers as pulumi.Input<any[]> } : {}),
+    ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
+    ...(args.logging !== undefined ? { logging: args.logging } : {}),
+  };
+}
+
 export interface DockerHost {
   readonly kind: "local" | "ssh";
   /** The fleet's folders on the host. */

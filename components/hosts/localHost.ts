@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { local } from "@pulumi/command";
 import { hostLayout, type HostLayout } from "../hostLayout.js";
-import type { DockerHost, HostCommandArgs } from "./dockerHost.js";
+import { passedThroughArgs, type DockerHost, type HostCommandArgs } from "./dockerHost.js";
 import { readScript, shellProgram } from "./shell.js";
 
 export interface LocalHostArgs {
@@ -53,9 +53,7 @@ export class LocalHost extends pulumi.ComponentResource implements DockerHost {
       {
         create: args.create,
         ...(args.delete !== undefined ? { delete: args.delete } : {}),
-        ...(args.triggers !== undefined ? { triggers: args.triggers as pulumi.Input<unknown[]> as pulumi.Input<any[]> } : {}),
-        ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
-        ...(args.logging !== undefined ? { logging: args.logging } : {}),
+        ...passedThroughArgs(args),
         interpreter: ["/bin/sh", "-c"],
         // Never hand a previous run's output to the next one: it may be a secret's neighbour.
         addPreviousOutputInEnv: false,

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { remote, types } from "@pulumi/command";
 import { WORLD_CIDRS } from "../config/cidr.js";
 import { DEFAULT_REMOTE_ROOT, hostLayout, type HostLayout } from "../hostLayout.js";
-import type { DockerHost, HostCommandArgs } from "./dockerHost.js";
+import { passedThroughArgs, type DockerHost, type HostCommandArgs } from "./dockerHost.js";
 import { asRoot, readScript, shellProgram } from "./shell.js";
 
 export interface SshHostArgs {
@@ -149,9 +149,7 @@ export class SshHost extends pulumi.ComponentResource implements DockerHost {
         connection: this.connection,
         create: pulumi.output(args.create).apply((p) => asRoot(p, this.user)),
         ...(args.delete !== undefined ? { delete: pulumi.output(args.delete).apply((p) => asRoot(p, this.user)) } : {}),
-        ...(args.triggers !== undefined ? { triggers: args.triggers as pulumi.Input<any[]> } : {}),
-        ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
-        ...(args.logging !== undefined ? { logging: args.logging } : {}),
+        ...passedThroughArgs(args),
         addPreviousOutputInEnv: false,
       },
       { parent: this, ...opts },
