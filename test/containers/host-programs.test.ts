@@ -12,7 +12,7 @@ import { git, Operator } from "./hostPrograms/operator.js";
 import { createOrder, dependencyNames } from "./hostPrograms/plan.js";
 import { destroyAll, upAll, upChanged } from "./hostPrograms/steps.js";
 import { startVps, SshRunner, TEST_MACHINE_ADDRESS, type Vps } from "./hostPrograms/vps.js";
-import { containerState, fleetWorld, waitHealthy, type FleetWorld } from "./hostPrograms/world.js";
+import { containerState, fleetWorld, removeStaleFleetImages, waitHealthy, type FleetWorld } from "./hostPrograms/world.js";
 
 /**
  * The host programs of the Pulumi program, executed for real.
@@ -58,8 +58,9 @@ describe("local target: LocalHost + DockerHostFleet host programs run with /bin/
   const program = (s: StackConfig) => runProgram(REPO_ROOT, s, { stackName: "hostprog" });
   const codeDir = (agent: string) => path.join(root, "agents", agent);
 
-  beforeAll(() => {
+  beforeAll(async () => {
     world = fleetWorld("hpl");
+    await removeStaleFleetImages(world.engine, "hpl");
     root = path.join(world.work, "root");
     opsDir = path.join(world.work, "ops");
     mkdirSync(opsDir, { recursive: true });
@@ -287,6 +288,7 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
 
   beforeAll(async () => {
     world = fleetWorld("hpv");
+    await removeStaleFleetImages(world.engine, "hpv");
     root = path.join(world.work, "root");
     opsDir = path.join(world.work, "ops");
     mkdirSync(root, { recursive: true });

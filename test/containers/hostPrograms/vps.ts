@@ -29,6 +29,7 @@ import { programOf, type StepResult, type StepRunner } from "./steps.js";
 const BRIDGE = { name: "af-hostprog0", cidr: "172.29.213.1/24" };
 export const TEST_MACHINE_ADDRESS = BRIDGE.cidr.split("/")[0]!;
 /** The VPS image: the harness's VPS base (Debian, OpenSSH, sudo, docker.io) plus nftables for SshHost's firewall. */
+const MACHINE_LABEL = "agent-fleet.test-machine";
 const VPS_IMAGE = { tag: "agent-fleet-test/vps-nft:bookworm", extraPackages: ["nftables"] };
 
 export interface Vps {
@@ -115,11 +116,13 @@ export async function startVps(o: VpsOptions): Promise<Vps> {
       "mkdir -p /run/sshd",
       "exec /usr/sbin/sshd -D -e",
     ].join("\n");
+    // Machines of an interrupted earlier run (this engine runs nothing else).
+    const stale = (await docker(engine, ["ps", "-aq", "--filter", `label=${MACHINE_LABEL}`])).split("\n").filter(Boolean);
+    if (stale.length > 0) await dockerTry(engine, ["rm", "-f", ...stale], { timeoutMs: 120_000 });
     const vps = `${o.name}-vps`;
-    await dockerTry(engine, ["rm", "-f", vps, `${o.name}-outsider`]);
     containers.push(vps);
     await docker(engine, [
-      "run", "--detach", "--name", vps, "--hostname", "vps", "--cap-add", "NET_ADMIN",
+      "run", "--detach", "--name", vps, "--label", MACHINE_LABEL, "--hostname", "vps", "--cap-add", "NET_ADMIN",
       "--mount", `type=bind,source=${o.fleetEngineSocket},target=/var/run/docker.sock`,
       "--mount", `type=bind,source=${keyDir},target=/af-keys,readonly`,
       ...o.sharedDirs.flatMap((d) => ["--mount", `type=bind,source=${d},target=${d}`]),
@@ -127,7 +130,7 @@ export async function startVps(o: VpsOptions): Promise<Vps> {
     ]);
     const outsider = `${o.name}-outsider`;
     containers.push(outsider);
-    await docker(engine, ["run", "--detach", "--name", outsider, "--hostname", "outsider", image.tag, "sleep", "infinity"]);
+    await docker(engine, ["run", "--detach", "--name", outsider, "--label", MACHINE_LABEL, "--hostname", "outsider", image.tag, "sleep", "infinity"]);
     const address = (await docker(engine, ["inspect", "--format", "{{.NetworkSettings.IPAddress}}", vps])).trim();
     if (!address) throw new Error(`the VPS container ${vps} got no address on ${BRIDGE.name}`);
 

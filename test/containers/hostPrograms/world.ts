@@ -45,6 +45,17 @@ export function fleetWorld(kind: string): FleetWorld {
   };
 }
 
+/**
+ * Agent images of host-programs fleets left by an interrupted run (`<fleet>/agent:<hash>`; a
+ * finished run removes its own). Containers are removed by the suite's global setup.
+ */
+export async function removeStaleFleetImages(engine: DockerTarget, kind: string): Promise<void> {
+  const refs = (await docker(engine, ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]))
+    .split("\n")
+    .filter((ref) => ref.startsWith(`${TEST_FLEET_PREFIX}${kind}-`) && /^[^/]+\/agent:/.test(ref));
+  if (refs.length > 0) await dockerTry(engine, ["image", "rm", ...refs], { timeoutMs: 120_000 });
+}
+
 export async function containerState(engine: DockerTarget, name: string): Promise<{ running: boolean; status: string; health: string; id: string } | undefined> {
   const r = await dockerTry(engine, ["inspect", "--format", "{{.State.Running}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Id}}", name]);
   if (r.code !== 0) {
