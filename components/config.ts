@@ -352,7 +352,7 @@ export type CheckResult = { ok: true; config: FleetConfig } | { ok: false; probl
 
 export function checkFleetConfig(raw: Record<string, unknown>, ctx: ConfigContext): CheckResult {
   const problems: ConfigProblem[] = [];
-  const add = (segments: ReadonlyArray<PropertyKey>, message: string) => problems.push({ key: keyPath(segments), message });
+  const add: AddProblem = (segments, message) => problems.push({ key: keyPath(segments), message });
 
   const known: Record<string, unknown> = {};
   const extra: Record<string, unknown> = {};
@@ -436,69 +436,7 @@ export function checkFleetConfig(raw: Record<string, unknown>, ctx: ConfigContex
     const first = seen.get(a.name);
     if (first !== undefined) add(["agents", i, "name"], `"${a.name}" is already used by agents[${first}]; agent names must be unique`);
     else seen.set(a.name, i);
-
-    const code = a.code ?? `agents/${a.name}`;
-    const codeDir = path.resolve(ctx.projectDir, code);
-    let stat: fs.Stats | undefined;
-    try {
-      stat = fs.statSync(codeDir);
-    } catch {
-      stat = undefined;
-    }
-    if (!stat) add(["agents", i, "code"], `folder "${code}" does not exist (looked for ${codeDir})`);
-    else if (!stat.isDirectory()) add(["agents", i, "code"], `"${code}" is not a folder`);
-
-    if (new Set(a.capabilities).size !== a.capabilities.length) add(["agents", i, "capabilities"], "lists a capability twice");
-
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(a.env)) {
-      if (!ENV_NAME.test(k)) add(["agents", i, "env", k], "is not a valid environment variable name (A-Z, 0-9, _; not starting with a digit)");
-      else if (RESERVED_ENV.test(k)) add(["agents", i, "env", k], "is set by agent-fleet itself (use approvalRequired, capabilities or taskTimeoutSeconds instead)");
-      env[k] = String(v);
-    }
-
-    const secrets: AgentSecretRef[] = [];
-    a.secrets.forEach((entry, j) => {
-      const ref = secretRef(entry)!;
-      if (RESERVED_ENV.test(ref.env)) add(["agents", i, "secrets", j], `${ref.env} is set by agent-fleet itself`);
-      if (ref.env in env) add(["agents", i, "secrets", j], `${ref.env} is also in env; a variable is either plain or secret`);
-      if (secrets.some((x) => x.env === ref.env)) add(["agents", i, "secrets", j], `${ref.env} is listed twice`);
-      const value = lookup(ref.key, raw, ctx);
-      const hint = `pulumi config set --secret ${ref.key.startsWith(`${PROJECT}:`) ? ref.key.slice(PROJECT.length + 1) : ref.key} <value>`;
-      if (value === undefined) add(["agents", i, "secrets", j], `config key ${ref.key} is not set; set it with \`${hint}\``);
-      else if (!isSecretValue(value)) add(["agents", i, "secrets", j], `config key ${ref.key} is stored in plain text; store it as a secret with \`${hint}\``);
-      secrets.push(ref);
-    });
-
-    const cpus = a.resources.cpus ?? DEFAULT_RESOURCES.cpus;
-    let memoryMb = a.resources.memory ?? DEFAULT_RESOURCES.memoryMb;
-    if (target === "aws") {
-      const size = FARGATE_SIZES.find((r) => r.cpu === cpus * 1024);
-      if (!size) {
-        add(["agents", i, "resources", "cpus"], `Fargate offers ${FARGATE_SIZES.map((r) => r.cpu / 1024).join(", ")} vCPU, not ${cpus}`);
-      } else {
-        const allowed = size.memory;
-        const min = allowed[0]!;
-        const max = allowed[allowed.length - 1]!;
-        if (a.resources.memory === undefined) memoryMb = min;
-        if (!allowed.includes(memoryMb)) {
-          const step = allowed[1]! - min;
-          add(["agents", i, "resources", "memory"], `${memoryMb} MiB is not a Fargate size for ${cpus} vCPU (allowed: ${min}-${max} MiB in steps of ${step})`);
-        }
-      }
-    }
-    agents.push({
-      name: a.name,
-      codeDir,
-      capabilities: [...a.capabilities].sort(),
-      env: Object.fromEntries(Object.entries(env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))),
-      secrets,
-      resources: { cpus, memoryMb, pids: a.resources.pids ?? DEFAULT_RESOURCES.pids },
-      ...(a.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: a.taskTimeoutSeconds } : {}),
-      approvalRequired: a.approvalRequired ?? s.approvalRequired ?? DEFAULTS.approvalRequired,
-      approvalOverride: a.approvalRequired !== undefined,
-      ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
-    });
+    agents.push(resolveAgent(a, i, { raw, ctx, target, stackApproval: s.approvalRequired }, add));
   });
 
   // SSH and firewall.
@@ -608,6 +546,83 @@ export function checkFleetConfig(raw: Record<string, unknown>, ctx: ConfigContex
       exoscale: s.exoscale,
       aws: { ...aws, vpcCidr: aws.vpcCidr ?? DEFAULTS.awsVpcCidr },
     },
+  };
+}
+
+type AddProblem = (segments: ReadonlyArray<PropertyKey>, message: string) => void;
+
+/**
+ * One agent that parsed, checked against the rest of the config (code folder, env and secret names,
+ * secret values stored as secrets, Fargate sizes) and resolved with its defaults. Problems go to `add`.
+ */
+function resolveAgent(
+  a: z.output<typeof agentSchema>,
+  i: number,
+  o: { raw: Record<string, unknown>; ctx: ConfigContext; target: Target | undefined; stackApproval: boolean | undefined },
+  add: AddProblem,
+): ResolvedAgent {
+  const { raw, ctx, target, stackApproval } = o;
+  const code = a.code ?? `agents/${a.name}`;
+  const codeDir = path.resolve(ctx.projectDir, code);
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(codeDir);
+  } catch {
+    stat = undefined;
+  }
+  if (!stat) add(["agents", i, "code"], `folder "${code}" does not exist (looked for ${codeDir})`);
+  else if (!stat.isDirectory()) add(["agents", i, "code"], `"${code}" is not a folder`);
+
+  if (new Set(a.capabilities).size !== a.capabilities.length) add(["agents", i, "capabilities"], "lists a capability twice");
+
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(a.env)) {
+    if (!ENV_NAME.test(k)) add(["agents", i, "env", k], "is not a valid environment variable name (A-Z, 0-9, _; not starting with a digit)");
+    else if (RESERVED_ENV.test(k)) add(["agents", i, "env", k], "is set by agent-fleet itself (use approvalRequired, capabilities or taskTimeoutSeconds instead)");
+    env[k] = String(v);
+  }
+
+  const secrets: AgentSecretRef[] = [];
+  a.secrets.forEach((entry, j) => {
+    const ref = secretRef(entry)!;
+    if (RESERVED_ENV.test(ref.env)) add(["agents", i, "secrets", j], `${ref.env} is set by agent-fleet itself`);
+    if (ref.env in env) add(["agents", i, "secrets", j], `${ref.env} is also in env; a variable is either plain or secret`);
+    if (secrets.some((x) => x.env === ref.env)) add(["agents", i, "secrets", j], `${ref.env} is listed twice`);
+    const value = lookup(ref.key, raw, ctx);
+    const hint = `pulumi config set --secret ${ref.key.startsWith(`${PROJECT}:`) ? ref.key.slice(PROJECT.length + 1) : ref.key} <value>`;
+    if (value === undefined) add(["agents", i, "secrets", j], `config key ${ref.key} is not set; set it with \`${hint}\``);
+    else if (!isSecretValue(value)) add(["agents", i, "secrets", j], `config key ${ref.key} is stored in plain text; store it as a secret with \`${hint}\``);
+    secrets.push(ref);
+  });
+
+  const cpus = a.resources.cpus ?? DEFAULT_RESOURCES.cpus;
+  let memoryMb = a.resources.memory ?? DEFAULT_RESOURCES.memoryMb;
+  if (target === "aws") {
+    const size = FARGATE_SIZES.find((r) => r.cpu === cpus * 1024);
+    if (!size) {
+      add(["agents", i, "resources", "cpus"], `Fargate offers ${FARGATE_SIZES.map((r) => r.cpu / 1024).join(", ")} vCPU, not ${cpus}`);
+    } else {
+      const allowed = size.memory;
+      const min = allowed[0]!;
+      const max = allowed[allowed.length - 1]!;
+      if (a.resources.memory === undefined) memoryMb = min;
+      if (!allowed.includes(memoryMb)) {
+        const step = allowed[1]! - min;
+        add(["agents", i, "resources", "memory"], `${memoryMb} MiB is not a Fargate size for ${cpus} vCPU (allowed: ${min}-${max} MiB in steps of ${step})`);
+      }
+    }
+  }
+  return {
+    name: a.name,
+    codeDir,
+    capabilities: [...a.capabilities].sort(),
+    env: Object.fromEntries(Object.entries(env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))),
+    secrets,
+    resources: { cpus, memoryMb, pids: a.resources.pids ?? DEFAULT_RESOURCES.pids },
+    ...(a.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: a.taskTimeoutSeconds } : {}),
+    approvalRequired: a.approvalRequired ?? stackApproval ?? DEFAULTS.approvalRequired,
+    approvalOverride: a.approvalRequired !== undefined,
+    ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
   };
 }
 
