@@ -408,6 +408,32 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
     expect(readFileSync(path.join(codeDir("two"), "note.txt"), "utf8")).toBe("autonomous\n");
   });
 
+  it("up again over SSH without bootstrapUser (as the warning says): only wait-ready changes and now runs as ops; re-running every bootstrap step is harmless", async () => {
+    const rulesBefore = await asOps("sudo -n nft list table inet agent_fleet");
+    const next = await program(stack({ bootstrapUser: undefined }));
+    expect(next.resources.some((r) => r.name === "host-ensure-user")).toBe(false);
+    // The engine deletes host-ensure-user (it has no delete program: the account stays).
+    expect(current.byName("host-ensure-user").inputs.delete).toBeUndefined();
+    const { changed, results } = await upChanged(runner, current, next);
+    expect(changed).toEqual(["host-wait-ready"]);
+    expect(plain(next.byName("host-wait-ready").inputs.connection).user).toBe("ops");
+    expect(results.get("host-wait-ready")!.stdout).toMatch(/^ready: Debian/m);
+    current = next;
+
+    // Every bootstrap step once more, on a machine where all of it is done.
+    const dpkg = await asOps("sudo -n md5sum /var/lib/dpkg/status");
+    const again = await upAll(runner, current, (s) => s.parent === hostUrn);
+    expect([...again.keys()]).toEqual(["host-wait-ready", "host-docker", "host-host-dirs", "host-firewall", "host-harden-ssh"]);
+    expect(again.get("host-docker")!.stdout).not.toContain("added ops");
+    expect(await asOps("sudo -n md5sum /var/lib/dpkg/status")).toBe(dpkg);
+    expect(await asOps("sudo -n nft list table inet agent_fleet")).toBe(rulesBefore);
+    expect(await vps.outsiderReachesSsh()).toBe(false);
+    expect((await asOps("sudo -n sshd -T")).split("\n")).toContain("permitrootlogin no");
+    expect((await asOps("sudo -n sh -c 'ls /etc/ssh/sshd_config.d/'")).trim().split("\n")).toEqual(["10-agent-fleet.conf"]);
+    // The fleet is still up and answering.
+    expect((await op.json<any[]>(["status"])).map((s) => s.agent).sort()).toEqual(["one", "two"]);
+  });
+
   it("destroy over SSH: delete programs in reverse order remove the containers and keep code and shared data", async () => {
     const ran = await destroyAll(runner, current);
     expect([...ran].sort()).toEqual(["fleet-one-container", "fleet-two-container", "fleet-two-secrets"]);
