@@ -19,7 +19,12 @@ for (const suite of suites) {
     continue;
   }
   const p = report.numPassedTests ?? 0;
-  const f = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+  // A test file that failed without running a test (an import or setup error) counts as one
+  // failure; failed tests count one each.
+  const brokenFiles = (report.testResults ?? []).filter(
+    (file) => file.status === "failed" && (file.assertionResults ?? []).every((t) => t.status !== "failed"),
+  ).length;
+  const f = (report.numFailedTests ?? 0) + brokenFiles;
   const s = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
   console.log(`${suite}: ${p} passed, ${f} failed, ${s} skipped`);
   if (p === 0) problems.push(`${suite}: ran no test`);

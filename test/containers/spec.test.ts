@@ -52,13 +52,18 @@ describe("the container spec on a real engine", () => {
       .map((m: any) => ({ source: m.Source, target: m.Destination, readOnly: !m.RW, type: m.Type }));
     expect(mounts).toEqual([...spec.mounts].sort((a, b) => a.target.localeCompare(b.target)).map((m) => ({ ...m, type: "bind" })));
     expect(JSON.stringify(c)).not.toContain("docker.sock");
-    // Environment: the spec's, plus the env-file's, plus the image's PATH; nothing else.
+    // Environment: the spec's, plus the env-file's, plus the image's own (PATH, and the agent
+    // user that is this container's alone, see agent-image/Dockerfile); nothing else.
     const env = new Map<string, string>(c.Config.Env.map((e: string) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
     for (const [k, v] of Object.entries(spec.env)) expect(env.get(k), k).toBe(v);
     expect(env.get("GREETING")).toBe("it's a \"test\" $HOME `id`");
     expect(env.get("API_TOKEN")).toBe("from-the-env-file");
     expect(env.get("AGENT_TASK_TIMEOUT_SECONDS")).toBe("90");
-    expect([...env.keys()].sort()).toEqual([...Object.keys(spec.env), "API_TOKEN", "PATH"].sort());
+    expect(env.get("AGENT_RUN_AS")).toBe("agent");
+    expect(env.get("AGENT_EXCLUSIVE_RUN_AS")).toBe("true");
+    expect([...env.keys()].sort()).toEqual(
+      [...Object.keys(spec.env), "API_TOKEN", "PATH", "AGENT_RUN_AS", "AGENT_EXCLUSIVE_RUN_AS"].sort(),
+    );
   });
 
   it("inside, the mounts and limits are what the spec says", async () => {
