@@ -9,8 +9,6 @@ export interface CloudInitOptions {
   opsUser?: string;
   /** OpenSSH public keys allowed to log in as the ops user (at least one). */
   sshPublicKeys: string[];
-  /** Sources allowed to reach SSH (IPv4/IPv6 CIDRs); ufw enforces it on the host too. */
-  allowedCidrs: string[];
   /** Root of the fleet's files on the host; default /srv/agent-fleet. */
   hostRoot?: string;
   /**
@@ -24,13 +22,17 @@ export interface CloudInitOptions {
   extraPackages?: string[];
 }
 
-const SSH_PORT = 22;
 
 /**
  * The `#cloud-config` document that turns a fresh Ubuntu/Debian instance into an agent-fleet Docker
  * host: an ops user (key only, passwordless sudo, docker group), no root or password SSH login,
- * Docker installed and enabled (with log rotation), unattended security upgrades, a host firewall that
- * admits only SSH from `allowedCidrs`, the fleet's host directories and the `agentctl` wrapper.
+ * Docker installed and enabled (with log rotation), unattended security upgrades, nftables, the
+ * fleet's host directories and the `agentctl` wrapper.
+ *
+ * No host firewall rules here: the security group admits only SSH from the allowed networks from
+ * the first boot, and SshHost's firewall step (the same nftables table as on any VPS) runs right
+ * after cloud-init and again on every `up` whose allowed networks change. Rules written once at
+ * first boot (ufw) would keep refusing networks added later.
  *
  * Pure: the same options give the same text, so a change shows up in `pulumi preview` as a diff.
  */
@@ -43,10 +45,6 @@ export function buildCloudConfig(o: CloudInitOptions): string {
     if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/=]+( [^\n]*)?$/.test(k.trim())) {
       throw new Error(`not an OpenSSH public key: "${k.slice(0, 40)}..."`);
     }
-  }
-  if (o.allowedCidrs.length === 0) throw new Error("cloud-init needs at least one allowed CIDR for SSH");
-  for (const c of o.allowedCidrs) {
-    if (!isCidr(c)) throw new Error(`allowed CIDR "${c}" is not an IPv4 or IPv6 CIDR (e.g. 203.0.113.4/32)`);
   }
   const layout = hostLayout(o.hostRoot ?? DEFAULT_REMOTE_ROOT);
 
@@ -91,13 +89,6 @@ export function buildCloudConfig(o: CloudInitOptions): string {
     });
   }
 
-  const ufw = [
-    ["ufw", "default", "deny", "incoming"],
-    ["ufw", "default", "allow", "outgoing"],
-    ...o.allowedCidrs.map((c) => ["ufw", "allow", "from", c, "to", "any", "port", String(SSH_PORT), "proto", "tcp"]),
-    ["ufw", "--force", "enable"],
-  ];
-
   const doc = {
     users: [
       {
@@ -113,7 +104,7 @@ export function buildCloudConfig(o: CloudInitOptions): string {
     ssh_pwauth: false,
     package_update: true,
     package_upgrade: true,
-    packages: ["docker.io", "unattended-upgrades", "ufw", "git", ...(o.extraPackages ?? [])],
+    packages: ["docker.io", "unattended-upgrades", "nftables", "git", ...(o.extraPackages ?? [])],
     write_files: writeFiles,
     runcmd: [
       ["install", "-d", "-m", "0755", "-o", "root", "-g", "root", layout.root, layout.agentsDir, layout.sharedDir, layout.decisionsDir],
@@ -123,7 +114,6 @@ export function buildCloudConfig(o: CloudInitOptions): string {
       ["systemctl", "enable", "--now", "docker"],
       ["systemctl", "restart", "docker"],
       ["systemctl", "enable", "--now", "unattended-upgrades"],
-      ...ufw,
       ["systemctl", "restart", "ssh"],
       ...(o.elasticIp !== undefined ? [["netplan", "apply"]] : []),
     ],

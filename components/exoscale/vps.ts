@@ -100,7 +100,6 @@ export class ExoscaleVps extends pulumi.ComponentResource {
     const baseCloudInit = {
       opsUser,
       sshPublicKeys: [args.sshPublicKey],
-      allowedCidrs: args.allowedCidrs,
       hostRoot: args.hostRoot ?? DEFAULT_REMOTE_ROOT,
       ...(args.agentImage !== undefined ? { agentImage: args.agentImage } : {}),
     };

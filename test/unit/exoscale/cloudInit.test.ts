@@ -8,7 +8,7 @@ import { buildCloudConfig, encodeUserData, USER_DATA_MAX_BASE64_BYTES, type Clou
 import { AGENTCTL_WRAPPER_PATH } from "../../../components/fleet/agentctlWrapper.js";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0ZXN0a2V5Zm9yYWdlbnRmbGVldHRlc3RzMDAwMDAw ops@laptop";
-const base: CloudInitOptions = { sshPublicKeys: [KEY], allowedCidrs: ["203.0.113.4/32", "2001:db8::/48"], agentImage: "agent-fleet/agent:1.0" };
+const base: CloudInitOptions = { sshPublicKeys: [KEY], agentImage: "agent-fleet/agent:1.0" };
 
 const dir = mkdtempSync(join(tmpdir(), "af-cloudinit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,8 +30,8 @@ describe("cloud-init builder", () => {
   const variants: [string, CloudInitOptions][] = [
     ["default", base],
     ["custom-user-root-eip", { ...base, opsUser: "deploy", hostRoot: "/opt/fleet", elasticIp: "203.0.113.77", extraPackages: ["htop"] }],
-    ["many-keys-cidrs", { ...base, sshPublicKeys: [KEY, KEY.replace("ops@laptop", "ci")], allowedCidrs: ["0.0.0.0/0"] }],
-    ["no-image", { sshPublicKeys: [KEY], allowedCidrs: ["203.0.113.4/32"] }],
+    ["many-keys", { ...base, sshPublicKeys: [KEY, KEY.replace("ops@laptop", "ci")] }],
+    ["no-image", { sshPublicKeys: [KEY] }],
   ];
 
   for (const [name, opts] of variants) {
@@ -54,12 +54,12 @@ describe("cloud-init builder", () => {
     expect(r.output).toMatch(/packages: 'docker.io' is not of type 'array'/);
   });
 
-  it("hardens SSH, installs Docker, upgrades, firewalls, and installs agentctl", () => {
+  it("hardens SSH, installs Docker, upgrades, nftables (rules come from SshHost), and installs agentctl", () => {
     const doc = parse(buildCloudConfig({ ...base, elasticIp: "203.0.113.77" })) as Record<string, any>;
     expect(doc.ssh_pwauth).toBe(false);
     expect(doc.disable_root).toBe(true);
     expect(doc.users[0]).toMatchObject({ name: "ops", sudo: "ALL=(ALL) NOPASSWD:ALL", lock_passwd: true, ssh_authorized_keys: [KEY] });
-    expect(doc.packages).toEqual(expect.arrayContaining(["docker.io", "unattended-upgrades", "ufw"]));
+    expect(doc.packages).toEqual(expect.arrayContaining(["docker.io", "unattended-upgrades", "nftables"]));
     const files = Object.fromEntries((doc.write_files as { path: string; content: string; permissions: string }[]).map((f) => [f.path, f]));
     expect(files["/etc/ssh/sshd_config.d/60-agent-fleet.conf"]!.content).toMatch(/PermitRootLogin no\nPasswordAuthentication no/);
     expect(files["/etc/apt/apt.conf.d/20auto-upgrades"]!.content).toContain('Unattended-Upgrade "1"');
@@ -67,10 +67,9 @@ describe("cloud-init builder", () => {
     expect(files[AGENTCTL_WRAPPER_PATH]!.content).toMatch(/agent-fleet\/agent\\?:1\.0/);
     expect(files["/etc/netplan/60-agent-fleet-elastic-ip.yaml"]!.content).toContain("203.0.113.77/32");
     const cmds = (doc.runcmd as string[][]).map((c) => c.join(" "));
-    expect(cmds).toContain("ufw default deny incoming");
-    expect(cmds).toContain("ufw allow from 203.0.113.4/32 to any port 22 proto tcp");
-    expect(cmds).toContain("ufw allow from 2001:db8::/48 to any port 22 proto tcp");
-    expect(cmds.filter((c) => c.startsWith("ufw allow ")).length).toBe(2);
+    // No first-boot firewall rules: they would never learn networks added to allowedCidrs later.
+    // The security group filters from boot; SshHost's nftables step owns the host's rules.
+    expect(JSON.stringify(doc)).not.toMatch(/\bufw\b|iptables|nft (add|flush)/);
     expect(cmds).toContain("systemctl enable --now docker");
     expect(cmds).toContain("install -d -m 0700 -o root -g root /srv/agent-fleet/secrets");
     expect(cmds.some((c) => c.includes("/srv/agent-fleet/decisions"))).toBe(true);
@@ -86,8 +85,6 @@ describe("cloud-init builder", () => {
   it("rejects bad input with a message naming it", () => {
     expect(() => buildCloudConfig({ ...base, sshPublicKeys: [] })).toThrow(/at least one SSH public key/);
     expect(() => buildCloudConfig({ ...base, sshPublicKeys: ["not a key"] })).toThrow(/not an OpenSSH public key/);
-    expect(() => buildCloudConfig({ ...base, allowedCidrs: ["10.0.0.1"] })).toThrow(/allowed CIDR "10.0.0.1"/);
-    expect(() => buildCloudConfig({ ...base, allowedCidrs: [] })).toThrow(/at least one allowed CIDR/);
     expect(() => buildCloudConfig({ ...base, opsUser: "root" })).toThrow(/must not be root/);
     expect(() => buildCloudConfig({ ...base, hostRoot: "relative" })).toThrow(/absolute/);
   });
