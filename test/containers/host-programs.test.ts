@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { quote } from "shell-quote";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../harness/docker/agentImage.js";
 import { docker, run } from "../harness/docker/index.js";
 import { plain, runProgram, strings, type ProgramRun, type StackConfig } from "../unit/program/harness.js";
 import { agent1Instructions, sleep } from "./fleet.js";
@@ -11,27 +10,35 @@ import { LocalRunner } from "./hostPrograms/localRunner.js";
 import { git, Operator } from "./hostPrograms/operator.js";
 import { createOrder, dependencyNames } from "./hostPrograms/plan.js";
 import { destroyAll, upAll, upChanged } from "./hostPrograms/steps.js";
-import { startVps, SshRunner, TEST_MACHINE_ADDRESS, type Vps } from "./hostPrograms/vps.js";
-import { containerState, fleetWorld, removeStaleFleetImages, waitHealthy, type FleetWorld } from "./hostPrograms/world.js";
+import { startVps, SshRunner, type Vps } from "./hostPrograms/vps.js";
+import { containerState, fleetWorld, removeStaleFleetImages, snapshotProject, waitHealthy, type FleetWorld } from "./hostPrograms/world.js";
 
 /**
  * The host programs of the Pulumi program, executed for real.
  *
  * The program (components/fleet/stackProgram.ts, what index.ts runs) is evaluated under Pulumi
- * mocks; then the shell programs its LocalHost / DockerHostFleet resources registered are run
- * against the containers suite's Docker engine, in the order Pulumi's dependency graph allows
- * (see hostPrograms/plan.ts), phase by phase as `pulumi up` / `destroy` would.
+ * mocks; then the shell programs its LocalHost / SshHost / DockerHostFleet resources registered
+ * are run, phase by phase as `pulumi up` / `destroy` would ask the command provider to:
+ * - local target: `local.Command` programs with /bin/sh against the containers suite's engine;
+ * - vps target: `remote.Command` programs over real SSH and `CopyToRemote` uploads with scp, on a
+ *   throwaway VPS container (hostPrograms/vps.ts) whose docker drives that same engine.
+ * Order: Pulumi's dependency graph as the SDK sends it to the engine (hostPrograms/plan.ts).
+ * A later `up` runs the steps whose inputs differ from the previous evaluation's (what the
+ * engine's diff would find for these resources; hostPrograms/steps.ts says how replace and
+ * update are told apart), `destroy` every delete program in reverse order.
  *
- * What this proves: our host programs (scripts, quoting, order, idempotence) do what the
- * components promise on a real engine. What it does not: the Pulumi engine's and the command
- * provider's own behaviour (state, diffs, their process handling) — the command provider cannot
- * be built here (docs/engine.md), so nothing in this file runs it.
+ * What this proves: our host programs (scripts, quoting, order, idempotence, the bootstrap of a
+ * Debian machine) do what the components promise on a real engine and a real sshd. What it does
+ * not: the Pulumi engine's and the command provider's own behaviour (state, diffs, retries, their
+ * process handling) — the command provider cannot be built here (docs/engine.md), so nothing in
+ * this file runs it.
  */
 
 const containerName = (fleet: string, agent: string) => `${fleet}-${agent}`;
 
 describe("local target: LocalHost + DockerHostFleet host programs run with /bin/sh on the test engine (not the Pulumi engine, not the command provider)", () => {
   let world: FleetWorld;
+  let project: string;
   let root: string;
   let opsDir: string;
   let secret: string;
@@ -55,12 +62,13 @@ describe("local target: LocalHost + DockerHostFleet host programs run with /bin/
     },
     secretKeys: ["agent-fleet:HP_TOKEN"],
   });
-  const program = (s: StackConfig) => runProgram(REPO_ROOT, s, { stackName: "hostprog" });
+  const program = (s: StackConfig) => runProgram(project, s, { stackName: "hostprog" });
   const codeDir = (agent: string) => path.join(root, "agents", agent);
 
   beforeAll(async () => {
     world = fleetWorld("hpl");
     await removeStaleFleetImages(world.engine, "hpl");
+    project = snapshotProject(path.join(world.work, "project"));
     root = path.join(world.work, "root");
     opsDir = path.join(world.work, "ops");
     mkdirSync(opsDir, { recursive: true });
@@ -246,6 +254,7 @@ describe("local target: LocalHost + DockerHostFleet host programs run with /bin/
 
 describe("vps target: SshHost + DockerHostFleet host programs run over real SSH on a throwaway VPS container (not the Pulumi engine, not the command provider)", () => {
   let world: FleetWorld;
+  let project: string;
   let vps: Vps;
   let root: string;
   let opsDir: string;
@@ -266,7 +275,7 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
         bootstrapUser: "root",
         publicKey: vps.publicKey,
         privateKey: vps.privateKey,
-        allowedCidrs: [`${TEST_MACHINE_ADDRESS}/32`],
+        allowedCidrs: [`${vps.testMachineAddress}/32`],
         ...sshOver,
       },
       image: { baseImage: world.baseImage },
@@ -278,7 +287,7 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
     },
     secretKeys: ["agent-fleet:ssh", "agent-fleet:HP_TOKEN"],
   });
-  const program = (s: StackConfig) => runProgram(REPO_ROOT, s, { stackName: "hostprog" });
+  const program = (s: StackConfig) => runProgram(project, s, { stackName: "hostprog" });
   const codeDir = (agent: string) => path.join(root, "agents", agent);
   const asOps = async (command: string) => {
     const r = await vps.ssh("ops", command);
@@ -289,6 +298,7 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
   beforeAll(async () => {
     world = fleetWorld("hpv");
     await removeStaleFleetImages(world.engine, "hpv");
+    project = snapshotProject(path.join(world.work, "project"));
     root = path.join(world.work, "root");
     opsDir = path.join(world.work, "ops");
     mkdirSync(root, { recursive: true });
@@ -303,8 +313,6 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
   afterAll(async () => {
     await vps?.stop();
     await world?.cleanup();
-    // The archives DockerHostFleet wrote for upload (inside the project, git-ignored).
-    if (world) rmSync(path.join(REPO_ROOT, ".agent-fleet", ".build", world.fleet), { recursive: true, force: true });
   });
 
   it("bootstrap over SSH: Docker detected (not reinstalled), ops user, host dirs, key-only sshd without root, firewall admitting SSH from allowedCidrs only", async () => {
@@ -352,7 +360,7 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
     // The firewall: the test machine (allowedCidrs) gets in, a machine on the same network does not.
     const rules = await asOps("sudo -n nft list table inet agent_fleet");
     expect(rules).toMatch(/policy drop/);
-    expect(rules).toMatch(new RegExp(`ip saddr ${TEST_MACHINE_ADDRESS.replace(/\./g, "\\.")} tcp dport 22 accept`));
+    expect(rules).toMatch(new RegExp(`ip saddr ${vps.testMachineAddress.replace(/\./g, "\\.")} tcp dport 22 accept`));
     expect(await vps.testMachineReachesSsh()).toBe(true);
     expect(await vps.outsiderReachesSsh()).toBe(false);
 
@@ -360,7 +368,7 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
     const lockout = await program(stack({ allowedCidrs: ["198.51.100.0/24"] }));
     const refused = await runner.exec(lockout.byName("host-firewall"), "create");
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`this connection comes from ${TEST_MACHINE_ADDRESS}`);
+    expect(refused.stderr).toContain(`this connection comes from ${vps.testMachineAddress}`);
     expect(await asOps("sudo -n nft list table inet agent_fleet")).toBe(rules);
   });
 

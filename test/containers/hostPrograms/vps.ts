@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import {
   buildVpsBaseImage,
   docker,
   dockerTry,
+  engineDir,
   ensureDockerEngine,
   mustRun,
   run,
@@ -19,21 +21,43 @@ import { programOf, type StepResult, type StepRunner } from "./steps.js";
  * nftables firewall, reached from the test machine at its address on a bridge.
  *
  * Two engines are involved. The containers suite's engine runs without any network (agent
- * containers need none), so the VPS runs on a second engine with a bridge of its own
- * (`af-hostprog0`, never docker0, no IP forwarding); the test machine is the bridge's gateway.
+ * containers need none), so the VPS runs on a second engine with a bridge of its own (named
+ * after that engine's folder, never docker0, on a free 172.29.N.0/24, no IP forwarding), so that
+ * two runs on one machine (e.g. a CI dry run next to a developer's run) never share a bridge or
+ * addresses; the test machine is the bridge's gateway.
  * The VPS's `docker` CLI drives the containers suite's engine through its mounted socket, and the
  * fleet root (and the operator's folder) are mounted at the same path on both sides, so the bind
  * mounts its docker commands ask for resolve on the engine's machine to the same files.
  */
 
-const BRIDGE = { name: "af-hostprog0", cidr: "172.29.213.1/24" };
-export const TEST_MACHINE_ADDRESS = BRIDGE.cidr.split("/")[0]!;
+const ENGINE_INSTANCE = "hostprog-vps";
+
+/**
+ * The VPS engine's bridge: its name comes from the engine's folder; its network is the one it
+ * already has, else a 172.29.N.0/24 that no route of this machine uses yet.
+ */
+async function bridgeFor(instanceDir: string): Promise<{ name: string; cidr: string }> {
+  const hash = createHash("sha256").update(instanceDir).digest("hex");
+  const name = `afhp${hash.slice(0, 8)}`;
+  const existing = await run("ip", ["-4", "-o", "address", "show", "dev", name]);
+  const current = /\binet (\S+)/.exec(existing.stdout)?.[1];
+  if (existing.code === 0 && current) return { name, cidr: current };
+  const routes = await mustRun("ip", ["-4", "route", "show"]);
+  const start = parseInt(hash.slice(8, 10), 16);
+  for (let i = 0; i < 256; i++) {
+    const n = (start + i) % 256;
+    if (!routes.includes(`172.29.${n}.`)) return { name, cidr: `172.29.${n}.1/24` };
+  }
+  throw new Error("no free 172.29.N.0/24 network for the VPS engine's bridge");
+}
 /** The VPS image: the harness's VPS base (Debian, OpenSSH, sudo, docker.io) plus nftables for SshHost's firewall. */
 const MACHINE_LABEL = "agent-fleet.test-machine";
 const VPS_IMAGE = { tag: "agent-fleet-test/vps-nft:bookworm", extraPackages: ["nftables"] };
 
 export interface Vps {
   engine: DockerEngine;
+  /** The test machine's address on the VPS's network (where SSH sessions come from). */
+  testMachineAddress: string;
   /** The VPS's address on the bridge. */
   address: string;
   privateKey: string;
@@ -88,7 +112,8 @@ async function dialing(attempt: () => Promise<RunResult>, dialErrorLimit = 40): 
 const TCP_PROBE = (address: string) => `exec 3<>/dev/tcp/${address}/22`;
 
 export async function startVps(o: VpsOptions): Promise<Vps> {
-  const engine = await ensureDockerEngine({ instance: "hostprog-vps", bridge: BRIDGE });
+  const bridge = await bridgeFor(engineDir(ENGINE_INSTANCE));
+  const engine = await ensureDockerEngine({ instance: ENGINE_INSTANCE, bridge });
   const containers: string[] = [];
   const stop = async () => {
     if (containers.length > 0) await dockerTry(engine, ["rm", "-f", ...containers], { timeoutMs: 120_000 });
@@ -132,7 +157,7 @@ export async function startVps(o: VpsOptions): Promise<Vps> {
     containers.push(outsider);
     await docker(engine, ["run", "--detach", "--name", outsider, "--label", MACHINE_LABEL, "--hostname", "outsider", image.tag, "sleep", "infinity"]);
     const address = (await docker(engine, ["inspect", "--format", "{{.NetworkSettings.IPAddress}}", vps])).trim();
-    if (!address) throw new Error(`the VPS container ${vps} got no address on ${BRIDGE.name}`);
+    if (!address) throw new Error(`the VPS container ${vps} got no address on ${bridge.name}`);
 
     const ssh = (user: string, command: string, input = "") =>
       dialing(() => run("ssh", [...sshOptions(keyFile), `${user}@${address}`, command], { input, timeoutMs: 15 * 60_000 }));
@@ -149,6 +174,7 @@ export async function startVps(o: VpsOptions): Promise<Vps> {
 
     return {
       engine,
+      testMachineAddress: bridge.cidr.split("/")[0]!,
       address,
       privateKey: readFileSync(keyFile, "utf8"),
       publicKey,

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { inject } from "vitest";
+import { dockerContextFiles } from "../../../components/fleet/buildContext.js";
+import { REPO_ROOT } from "../../harness/docker/agentImage.js";
 import { docker, dockerEnv, dockerTry, run, type DockerTarget } from "../../harness/docker/index.js";
 import { TEST_FLEET_LABEL, TEST_FLEET_PREFIX } from "../constants.js";
 import { waitFor } from "../fleet.js";
@@ -11,6 +13,21 @@ import { waitFor } from "../fleet.js";
  * folder under /var/tmp (the fleet root, the operator's folder), removed by `cleanup`.
  */
 export const WORK_ROOT = process.env.AGENT_FLEET_CTEST_DIR ?? "/var/tmp/agent-fleet-ctest";
+
+/**
+ * A frozen copy of the project as the program sees it: the image's build context (the files the
+ * .dockerignore allow-list admits) and agents/agent-1. Other work in the repository's tree during
+ * a run (runtime edits) would otherwise change the image hash between two evaluations, and with it
+ * every container, in the middle of a scenario. Returns the copy's folder.
+ */
+export function snapshotProject(dest: string, agents: string[] = ["agents/agent-1"]): string {
+  for (const rel of [...dockerContextFiles(REPO_ROOT).files, ".dockerignore"]) {
+    mkdirSync(path.dirname(path.join(dest, rel)), { recursive: true });
+    copyFileSync(path.join(REPO_ROOT, rel), path.join(dest, rel));
+  }
+  for (const a of agents) cpSync(path.join(REPO_ROOT, a), path.join(dest, a), { recursive: true });
+  return dest;
+}
 
 export interface FleetWorld {
   engine: DockerTarget;
