@@ -95,15 +95,16 @@ const sshOptions = (keyFile: string) => [
 ];
 
 /**
- * Connecting is retried when the TCP connection itself fails, as the command provider retries
- * dials (SshHost sets dialErrorLimit 40): sshd re-executes itself when harden-ssh reloads it and
- * refuses connections for that moment. Anything after the connection (authentication, the
- * program's own exit code) is never retried.
+ * A refused connection is retried, as the command provider retries failed dials (SshHost sets
+ * dialErrorLimit 40): sshd re-executes itself when harden-ssh reloads it and refuses connections
+ * for that moment. A connection that times out (a firewall dropping us) is not retried, so that
+ * such a failure shows at once, and nothing after the connection (authentication, the program's
+ * own exit code) ever is.
  */
 async function dialing(attempt: () => Promise<RunResult>, dialErrorLimit = 40): Promise<RunResult> {
   for (let failures = 0; ; failures++) {
     const r = await attempt();
-    const dialFailed = r.code === 255 && /^ssh: connect to host \S+ port \d+: (Connection refused|Connection timed out|No route to host)/m.test(r.stderr);
+    const dialFailed = r.code === 255 && /^ssh: connect to host \S+ port \d+: Connection refused/m.test(r.stderr);
     if (!dialFailed || failures + 1 >= dialErrorLimit) return r;
     await new Promise((res) => setTimeout(res, 500));
   }
@@ -165,9 +166,10 @@ export async function startVps(o: VpsOptions): Promise<Vps> {
     for (let i = 0; ; i++) {
       const r = await ssh("root", "true");
       if (r.code === 0) break;
-      if (i >= 60) {
+      const running = (await docker(engine, ["inspect", "--format", "{{.State.Running}}", vps])).trim() === "true";
+      if (!running || i >= 20) {
         const logs = await dockerTry(engine, ["logs", "--tail", "30", vps]);
-        throw new Error(`the VPS's sshd does not let root in: ${r.stderr}\n${logs.stdout}${logs.stderr}`);
+        throw new Error(`the VPS's sshd does not let root in${running ? "" : " (the VPS container stopped)"}: ${r.stderr}\n${logs.stdout}${logs.stderr}`);
       }
       await new Promise((res) => setTimeout(res, 500));
     }
