@@ -2,16 +2,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  addEditTask, ctl, git, makeApp, makeWorld, proposals, startAgent, stopAgent, task, trailers, waitFor,
+  addEditTask, ctl, git, makeApp, makeWorld, proposals, startAgent, stopAgent, task, tearDown, trailers, waitFor,
   type ProposalJson, type RunningAgent, type World,
 } from "./helpers.js";
 
 let w: World;
 const running: RunningAgent[] = [];
-afterEach(async () => {
-  for (const a of running.splice(0)) await stopAgent(a, "SIGKILL");
-  w?.cleanup();
-});
+afterEach(() => tearDown(running, w));
 
 function proposalFor(taskId: string): ProposalJson | undefined {
   return proposals(w).find((p) => p.task_id === taskId);

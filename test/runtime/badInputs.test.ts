@@ -3,16 +3,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  addEditTask, ctl, IS_ROOT, makeApp, makeWorld, RUNTIME_BIN, runtimeEnv, startAgent, stopAgent, task, tasks, waitFor,
+  addEditTask, ctl, IS_ROOT, makeApp, makeWorld, RUNTIME_BIN, runtimeEnv, startAgent, task, tasks, tearDown, waitFor,
   type RunningAgent, type World,
 } from "./helpers.js";
 
 let w: World;
 const running: RunningAgent[] = [];
-afterEach(async () => {
-  for (const a of running.splice(0)) await stopAgent(a, "SIGKILL");
-  w?.cleanup();
-});
+afterEach(() => tearDown(running, w));
 
 /** Run the runtime expecting it to refuse to start. */
 function startFails(env: NodeJS.ProcessEnv, opts: { uid?: number; gid?: number } = {}) {

@@ -92,6 +92,20 @@ export async function stopAgent(a: RunningAgent, signal: NodeJS.Signals = "SIGTE
   return a.exited;
 }
 
+/** After each test: SIGKILL the agents it started (nothing to wait for) and remove its world. */
+export async function tearDown(running: RunningAgent[], w: World | undefined): Promise<void> {
+  for (const a of running.splice(0)) await stopAgent(a, "SIGKILL");
+  w?.cleanup();
+}
+
+/** A `waitFor` probe: the task once it is done or failed. */
+export function settled(w: World, id: string): () => TaskJson | undefined {
+  return () => {
+    const t = task(w, id);
+    return t.status === "done" || t.status === "failed" ? t : undefined;
+  };
+}
+
 export interface CtlResult { code: number | null; stdout: string; stderr: string }
 
 export function ctl(w: World, args: string[], opts: { input?: string; cwd?: string; env?: Record<string, string> } = {}): CtlResult {

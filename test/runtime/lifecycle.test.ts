@@ -2,18 +2,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  AGENT_2, addEditTask, ctl, ctlJson, git, IS_ROOT, makeApp, makeWorld, startAgent, stopAgent, task, tasks, trailers, waitFor,
+  addEditTask, AGENT_2, ctl, ctlJson, git, IS_ROOT, makeApp, makeWorld, settled, startAgent, stopAgent, task, tasks, tearDown, trailers, waitFor,
   type RunningAgent, type World,
 } from "./helpers.js";
 
 let w: World;
 const running: RunningAgent[] = [];
-afterEach(async () => {
-  for (const a of running.splice(0)) await stopAgent(a, "SIGKILL");
-  w?.cleanup();
-});
+afterEach(() => tearDown(running, w));
 
-const finished = (id: string) => () => { const t = task(w, id); return t.status === "done" || t.status === "failed" ? t : undefined; };
+const finished = (id: string) => settled(w, id);
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 describe("runs, shutdown and privileges", () => {

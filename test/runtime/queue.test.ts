@@ -2,16 +2,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  addEditTask, ctl, makeApp, makeWorld, startAgent, stopAgent, task, tasks, trailers, waitFor,
+  addEditTask, ctl, makeApp, makeWorld, startAgent, stopAgent, task, tasks, tearDown, trailers, waitFor,
   type RunningAgent, type World,
 } from "./helpers.js";
 
 let w: World;
 const running: RunningAgent[] = [];
-afterEach(async () => {
-  for (const a of running.splice(0)) await stopAgent(a, "SIGKILL");
-  w?.cleanup();
-});
+afterEach(() => tearDown(running, w));
 
 /** A fast agent program: writes one file named after its task. */
 const FAST_AGENT = { command: ["sh", "-c", 'printf "%s\\n" "$TASK_ID" > "task-$TASK_ID.txt"'], timeoutSeconds: 30 };

@@ -2,18 +2,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  AGENT_1, addEditTask, ctl, git, makeApp, makeWorld, proposals, startAgent, stopAgent, task, trailers, waitFor,
+  addEditTask, AGENT_1, ctl, git, makeApp, makeWorld, proposals, settled, startAgent, task, tearDown, trailers, waitFor,
   type RunningAgent, type World,
 } from "./helpers.js";
 
 let w: World;
 const running: RunningAgent[] = [];
-afterEach(async () => {
-  for (const a of running.splice(0)) await stopAgent(a, "SIGKILL");
-  w?.cleanup();
-});
+afterEach(() => tearDown(running, w));
 
-const doneOrFailed = (id: string) => () => { const t = task(w, id); return t.status === "done" || t.status === "failed" ? t : undefined; };
+const doneOrFailed = (id: string) => settled(w, id);
 
 describe("self-modification safety", () => {
   it("a change that breaks agent.json is reverted by the runtime, recorded as rolled-back, and the agent keeps working", async () => {
