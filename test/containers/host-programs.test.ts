@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node
 import * as path from "node:path";
 import { quote } from "shell-quote";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { containerName } from "../../components/fleet/spec.js";
 import { docker, run } from "../harness/docker/index.js";
 import { plain, runProgram, strings, type ProgramRun, type StackConfig } from "../unit/program/harness.js";
 import { agent1Instructions, sleep } from "./fleet.js";
@@ -33,8 +34,6 @@ import { containerState, fleetWorld, removeStaleFleetImages, snapshotProject, wa
  * process handling) — the command provider cannot be built here (docs/engine.md), so nothing in
  * this file runs it.
  */
-
-const containerName = (fleet: string, agent: string) => `${fleet}-${agent}`;
 
 describe("local target: LocalHost + DockerHostFleet host programs run with /bin/sh on the test engine (not the Pulumi engine, not the command provider)", () => {
   let world: FleetWorld;
