@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { stackProgram } from "./components/fleet/stackProgram.js";
+import { stackProgram } from "./program.js";
 
 /**
  * agent-fleet: a host for a fleet of AI agents, one container per agent (see docs/program.md).

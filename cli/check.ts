@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { parse as parseYaml } from "yaml";
-import { checkFleetConfig, formatProblems } from "../components/config.js";
-import { rawConfigFromStackFile, StackFileError } from "../components/config/stackFile.js";
+import { checkFleetConfig, formatProblems } from "../config/fleetConfig.js";
+import { rawConfigFromStackFile, StackFileError } from "../config/stackFile.js";
 
 /**
  * `agent-fleet check`: validates stack files offline with the program's own schema and prints the

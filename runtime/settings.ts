@@ -4,7 +4,7 @@ import { NAME_PATTERN } from "./ids.js";
 
 /**
  * Runtime settings: environment variables (the container contract, see
- * components/fleet/spec.ts) with documented defaults; command-line flags may override them.
+ * fleet/spec.ts) with documented defaults; command-line flags may override them.
  * Every bad value stops the runtime at start with an error naming the setting.
  */
 export interface RuntimeSettings {

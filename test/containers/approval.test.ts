@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containerSpec } from "../../components/fleet/spec.js";
+import { containerSpec } from "../../fleet/spec.js";
 import { agent1Instructions, sleep, TestFleet } from "./fleet.js";
 
 /**

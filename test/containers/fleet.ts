@@ -2,15 +2,15 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { inject } from "vitest";
-import { agentctlWrapperScript } from "../../components/fleet/agentctlWrapper.js";
-import { hostLayout, type HostLayout } from "../../components/hostLayout.js";
+import { agentctlWrapperScript } from "../../fleet/agentctlWrapper.js";
+import { hostLayout, type HostLayout } from "../../hosts/hostLayout.js";
 import {
   containerSpec,
   dockerRunArgs,
   DEFAULT_RESOURCES,
   type AgentContainerSettings,
   type ContainerSpec,
-} from "../../components/fleet/spec.js";
+} from "../../fleet/spec.js";
 import { docker, dockerEnv, dockerTry, run, type DockerTarget, type RunResult } from "../harness/docker/index.js";
 import { REPO_ROOT } from "../harness/docker/agentImage.js";
 import { TEST_FLEET_LABEL, TEST_FLEET_PREFIX } from "./constants.js";

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node
 import * as path from "node:path";
 import { quote } from "shell-quote";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containerName } from "../../components/fleet/spec.js";
+import { containerName } from "../../fleet/spec.js";
 import { docker, run } from "../harness/docker/index.js";
 import { plain, runProgram, strings, type ProgramRun, type StackConfig } from "../unit/program/harness.js";
 import { agent1Instructions, sleep } from "./fleet.js";
@@ -17,7 +17,7 @@ import { containerState, fleetWorld, removeStaleFleetImages, snapshotProject, wa
 /**
  * The host programs of the Pulumi program, executed for real.
  *
- * The program (components/fleet/stackProgram.ts, what index.ts runs) is evaluated under Pulumi
+ * The program (program.ts, what index.ts runs) is evaluated under Pulumi
  * mocks; then the shell programs its LocalHost / SshHost / DockerHostFleet resources registered
  * are run, phase by phase as `pulumi up` / `destroy` would ask the command provider to:
  * - local target: `local.Command` programs with /bin/sh against the containers suite's engine;

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, cpSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { inject } from "vitest";
-import { dockerContextFiles } from "../../../components/fleet/buildContext.js";
+import { dockerContextFiles } from "../../../fleet/buildContext.js";
 import { REPO_ROOT } from "../../harness/docker/agentImage.js";
 import { docker, dockerEnv, dockerTry, run, type DockerTarget } from "../../harness/docker/index.js";
 import { TEST_FLEET_LABEL, TEST_FLEET_PREFIX } from "../constants.js";

@@ -7,10 +7,10 @@
  * they need is lost, and no big module (zod, yaml, the Pulumi SDK) is captured by value.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { elasticIpAttachmentProvider, elasticIpProvider } from "../../../components/exoscale/providers/elasticIp.js";
-import { instanceProvider } from "../../../components/exoscale/providers/instance.js";
-import { securityGroupProvider } from "../../../components/exoscale/providers/securityGroup.js";
-import { sshKeyProvider } from "../../../components/exoscale/providers/sshKey.js";
+import { elasticIpAttachmentProvider, elasticIpProvider } from "../../../targets/exoscale/providers/elasticIp.js";
+import { instanceProvider } from "../../../targets/exoscale/providers/instance.js";
+import { securityGroupProvider } from "../../../targets/exoscale/providers/securityGroup.js";
+import { sshKeyProvider } from "../../../targets/exoscale/providers/sshKey.js";
 
 const fast = { poll: { initialIntervalMs: 1, maxIntervalMs: 5 } };
 const providers: Record<string, unknown> = {

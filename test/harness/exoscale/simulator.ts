@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { hmacSignature, parseAuthorization, signatureMessage } from "../../../components/exoscale/signing.js";
-import type { ElasticIp, Instance, InstanceType, SecurityGroup, SecurityGroupRule, Template } from "../../../components/exoscale/types.js";
+import { hmacSignature, parseAuthorization, signatureMessage } from "../../../targets/exoscale/signing.js";
+import type { ElasticIp, Instance, InstanceType, SecurityGroup, SecurityGroupRule, Template } from "../../../targets/exoscale/types.js";
 import { OpenApiRequestValidator } from "./openapi.js";
 
 /**

@@ -7,7 +7,7 @@
  *   tsx test/harness/exoscale/vpsUnderMocks.ts '<ExoscaleVpsArgs as JSON, sshPrivateKey as plain text>'
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ExoscaleVps, type ExoscaleVpsArgs } from "../../../components/exoscale/vps.js";
+import { ExoscaleVps, type ExoscaleVpsArgs } from "../../../targets/exoscale/vps.js";
 
 interface Recorded {
   type: string;

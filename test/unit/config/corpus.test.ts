@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { checkFleetConfig, ConfigError, parseFleetConfig } from "../../../components/config.js";
+import { checkFleetConfig, ConfigError, parseFleetConfig } from "../../../config/fleetConfig.js";
 import { makeConfigProject, PUBLIC_KEY, secret, validAws, validExoscale, validLocal, validVps } from "./fixtures.js";
 import { removeTempDirs } from "../program/tmp.js";
 

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { SecretValue } from "../../../components/config/secretRef.js";
+import { SecretValue } from "../../../config/secretRef.js";
 import { tempDir } from "../program/tmp.js";
 
 /** A project folder with agents/a1 and agents/a2 and a plain file (not a folder) at agents/file. */

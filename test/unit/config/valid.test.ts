@@ -2,10 +2,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { DEFAULTS, parseFleetConfig, parseMemoryMb, SETTING_NAMES } from "../../../components/config.js";
-import { parseCidr } from "../../../components/config/cidr.js";
-import { isSecretValue } from "../../../components/config/secretRef.js";
-import { rawConfigFromStackFile, StackFileError } from "../../../components/config/stackFile.js";
+import { DEFAULTS, parseFleetConfig, parseMemoryMb, SETTING_NAMES } from "../../../config/fleetConfig.js";
+import { parseCidr } from "../../../config/cidr.js";
+import { isSecretValue } from "../../../config/secretRef.js";
+import { rawConfigFromStackFile, StackFileError } from "../../../config/stackFile.js";
 import { makeConfigProject, secret, validAws, validLocal, validVps } from "./fixtures.js";
 import { removeTempDirs } from "../program/tmp.js";
 

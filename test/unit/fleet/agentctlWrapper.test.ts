@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync 
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { AGENTCTL_WRAPPER_PATH, agentctlWrapperScript } from "../../../components/fleet/agentctlWrapper.js";
+import { AGENTCTL_WRAPPER_PATH, agentctlWrapperScript } from "../../../fleet/agentctlWrapper.js";
 
 const tmp = realpathSync(mkdtempSync(path.join(os.tmpdir(), "agentctl-wrapper-test-")));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -11,7 +11,7 @@ import {
   dockerRunCommand,
   runtimeEnvironment,
   type AgentContainerSettings,
-} from "../../../components/fleet/spec.js";
+} from "../../../fleet/spec.js";
 
 function settings(over: Partial<AgentContainerSettings> = {}): AgentContainerSettings {
   return {

@@ -4,12 +4,12 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as pulumiSettings from "@pulumi/pulumi/runtime/settings.js";
 import { parse as parseShell } from "shell-quote";
-import { PROJECT } from "../../../components/config.js";
-import { stackProgram, type StackOutputs } from "../../../components/fleet/stackProgram.js";
+import { PROJECT } from "../../../config/fleetConfig.js";
+import { stackProgram, type StackOutputs } from "../../../program.js";
 import { tempDir } from "./tmp.js";
 
 /**
- * Runs the real program (components/fleet/stackProgram.ts, what index.ts calls) under
+ * Runs the real program (program.ts, what index.ts calls) under
  * `pulumi.runtime.setMocks` and records every resource registration with its inputs as the engine
  * would receive them (secret values stay wrapped in Pulumi's secret envelope).
  */

@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { containerCreateProgram, containerRemoveProgram } from "../../../components/fleet/containerCommands.js";
-import { containerSpec } from "../../../components/fleet/spec.js";
+import { containerCreateProgram, containerRemoveProgram } from "../../../fleet/containerCommands.js";
+import { containerSpec } from "../../../fleet/spec.js";
 import { changedResources, lastRegistrations, makeProject, runProgram, type StackConfig } from "./harness.js";
 import { removeTempDirs } from "./tmp.js";
 

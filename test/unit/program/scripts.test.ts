@@ -2,9 +2,9 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { containerCreateProgram, containerRemoveProgram, runStateProgram } from "../../../components/fleet/containerCommands.js";
-import { containerSpec } from "../../../components/fleet/spec.js";
-import { readScript, shellProgram } from "../../../components/hosts/shell.js";
+import { containerCreateProgram, containerRemoveProgram, runStateProgram } from "../../../fleet/containerCommands.js";
+import { containerSpec } from "../../../fleet/spec.js";
+import { readScript, shellProgram } from "../../../hosts/shell.js";
 import { removeTempDirs, tempDir } from "./tmp.js";
 
 afterAll(removeTempDirs);
@@ -16,12 +16,12 @@ afterAll(removeTempDirs);
  */
 
 const repo = path.resolve(__dirname, "../../..");
-const scriptDirs = ["components/hosts/scripts", "components/fleet/scripts"];
+const scriptDirs = ["hosts/scripts", "fleet/scripts"];
 const allScripts = [
   ...scriptDirs.flatMap((d) => fs.readdirSync(path.join(repo, d)).filter((f) => f.endsWith(".sh")).map((f) => path.join(repo, d, f))),
   path.join(repo, "scripts", "up.sh"),
 ];
-const fleetDir = path.join(repo, "components", "fleet");
+const fleetDir = path.join(repo, "fleet");
 
 /** A folder with a fake `docker` that logs each call and answers from a small script. */
 function fakeDocker(behaviour: string): { bin: string; log: string; calls: () => string[][] } {
@@ -267,7 +267,7 @@ describe("firewall.sh", () => {
     }
     const conf = tempDir("fw-");
     const program = (cidrs: string) =>
-      shellProgram(readScript(path.join(repo, "components", "hosts"), "firewall.sh"), {
+      shellProgram(readScript(path.join(repo, "hosts"), "firewall.sh"), {
         AF_SSH_PORT: "2222",
         AF_ALLOWED_CIDRS: cidrs,
         AF_CONF_DIR: conf,
@@ -289,7 +289,7 @@ describe("firewall.sh", () => {
     if (process.getuid?.() !== 0) throw new Error("the firewall test needs root");
     const conf = tempDir("fw-");
     const attempt = (client: string, cidrs = "198.51.100.0/24 2001:db8::/48") =>
-      `( ${shellProgram(readScript(path.join(repo, "components", "hosts"), "firewall.sh"), {
+      `( ${shellProgram(readScript(path.join(repo, "hosts"), "firewall.sh"), {
         AF_SSH_PORT: "22", AF_ALLOWED_CIDRS: cidrs, AF_CONF_DIR: conf, AF_SSH_CLIENT: client,
       })} ) >/dev/null 2>&1; echo "${client.split(" ")[0]}=$?"`;
     const script = [
@@ -316,7 +316,7 @@ describe("firewall.sh", () => {
     ]);
     const refused = spawnSync(
       "unshare",
-      ["-n", "sh", "-c", shellProgram(readScript(path.join(repo, "components", "hosts"), "firewall.sh"), {
+      ["-n", "sh", "-c", shellProgram(readScript(path.join(repo, "hosts"), "firewall.sh"), {
         AF_SSH_PORT: "22", AF_ALLOWED_CIDRS: "198.51.100.0/24", AF_CONF_DIR: conf, AF_SSH_CLIENT: "203.0.113.5 50000 22",
       })],
       { encoding: "utf8" },
@@ -329,7 +329,7 @@ describe("firewall.sh", () => {
     if (process.getuid?.() !== 0) throw new Error("the firewall test needs root");
     const conf = tempDir("fw-");
     const program = (cidrs: string) =>
-      shellProgram(readScript(path.join(repo, "components", "hosts"), "firewall.sh"), { AF_SSH_PORT: "22", AF_ALLOWED_CIDRS: cidrs, AF_CONF_DIR: conf });
+      shellProgram(readScript(path.join(repo, "hosts"), "firewall.sh"), { AF_SSH_PORT: "22", AF_ALLOWED_CIDRS: cidrs, AF_CONF_DIR: conf });
     const script = `${program("192.0.2.0/24")}\n( ${program("not-a-network/99")} ) && exit 9\nnft list ruleset`;
     const r = spawnSync("unshare", ["-n", "sh", "-c", script], { encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { rawConfigFromPulumi } from "../../../components/config/pulumiConfig.js";
-import { isSecretValue } from "../../../components/config/secretRef.js";
+import { rawConfigFromPulumi } from "../../../config/pulumiConfig.js";
+import { isSecretValue } from "../../../config/secretRef.js";
 import { makeProject, runProgram, strings, type ProgramRun } from "./harness.js";
 import { removeTempDirs } from "./tmp.js";
 

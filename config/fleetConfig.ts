@@ -1,0 +1,683 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { z } from "zod";
+import { DEFAULT_REMOTE_ROOT } from "../hosts/hostLayout.js";
+import { DEFAULT_RESOURCES, type AgentResources } from "../fleet/spec.js";
+import { parseCidr, WORLD_CIDRS } from "./cidr.js";
+import { isSecretValue } from "./secretRef.js";
+import { LOG_RETENTION_DAYS } from "../targets/aws/args.js";
+import { FARGATE_SIZES } from "../targets/aws/fargateSizing.js";
+import { EXOSCALE_ZONES } from "../targets/exoscale/zones.js";
+
+/**
+ * The whole stack config of an agent fleet: one zod schema, shared by the Pulumi program
+ * (index.ts) and `agent-fleet check`, so both print the very same messages.
+ *
+ * Every problem is reported at once, each with its key path as Pulumi spells it
+ * (`agent-fleet:agents[1].name: …`), and `parseFleetConfig` throws before the program registers
+ * a single resource. Defaults live here (and are mirrored in Pulumi.yaml, which a unit test
+ * keeps in step).
+ */
+
+export const PROJECT = "agent-fleet";
+export const TARGETS = ["local", "vps", "exoscale", "aws"] as const;
+export type Target = (typeof TARGETS)[number];
+
+/** Instance type families and sizes, from the `instance-type` schema of the Exoscale OpenAPI v2 document. */
+export const EXOSCALE_FAMILIES = [
+  "standard", "cpu", "memory", "storage", "colossus", "gpu", "gpu2", "gpu3", "gpua30", "gpu3080ti",
+  "gpua5000", "gpub300", "gpurtx6000pro",
+] as const;
+export const EXOSCALE_SIZES = [
+  "micro", "tiny", "small", "medium", "large", "extra-large", "huge", "mega", "titan", "titan48c", "jumbo",
+  "colossus",
+] as const;
+export const DEFAULTS = {
+  approvalRequired: true,
+  paused: false,
+  purgeOnDestroy: false,
+  sshUser: "ops",
+  sshPort: 22,
+  exoscaleInstanceType: "standard.small",
+  exoscaleDiskSizeGb: 50,
+  exoscaleTemplate: "Linux Ubuntu 24.04 LTS 64-bit",
+  awsEgressPorts: [443],
+  awsVpcCidr: "10.42.0.0/16",
+  awsLogRetentionDays: 30,
+} as const;
+
+/** Variables the runtime owns; an agent's `env` must not shadow them. */
+const RESERVED_ENV = /^(AGENT_[A-Z0-9_]*|APPROVAL_REQUIRED|TASK_[A-Z0-9_]*)$/;
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const POSIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
+const CONFIG_KEY = /^([A-Za-z0-9_.-]+:)?[A-Za-z0-9_.-]+$/;
+
+// --- small building blocks -------------------------------------------------------------------
+
+/** Pulumi hands top-level scalars to programs as strings; stack files hold real booleans. */
+const bool = () =>
+  z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean({ error: "must be true or false" }));
+
+const dnsLabel = () =>
+  z.string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") }).regex(DNS_LABEL, {
+    error: 'must be a lowercase DNS label: 1-63 characters a-z, 0-9 and "-", not starting or ending with "-"',
+  });
+
+const positiveInt = (min: number, max: number) =>
+  z
+    .number({ error: "must be a number" })
+    .int({ error: "must be a whole number" })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+/** "512m", "2g", "1Gi", "1024" or 1024 (MiB). */
+export function parseMemoryMb(v: unknown): number | undefined {
+  if (typeof v === "number") return Number.isInteger(v) ? v : undefined;
+  if (typeof v !== "string") return undefined;
+  const m = /^(\d+)\s*(m|mb|mi|mib|g|gb|gi|gib)?$/i.exec(v.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? "m").toLowerCase();
+  return unit.startsWith("g") ? n * 1024 : n;
+}
+
+const memory = z.unknown().transform((v, ctx) => {
+  const mb = parseMemoryMb(v);
+  if (mb === undefined) {
+    ctx.addIssue({ code: "custom", message: `must be a size in MiB such as 512, "512m" or "2g", got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  if (mb < 64) {
+    ctx.addIssue({ code: "custom", message: `must be at least 64 MiB, got ${mb} MiB` });
+    return z.NEVER;
+  }
+  return mb;
+});
+
+// --- sections --------------------------------------------------------------------------------
+
+const agentSecretSchema = z.union(
+  [
+    z.string().regex(ENV_NAME, { error: "a secret name must be a valid environment variable name (A-Z, 0-9, _)" }),
+    z.strictObject({
+      name: z.string().regex(ENV_NAME, { error: "must be a valid environment variable name (A-Z, 0-9, _)" }),
+      key: z.string().regex(CONFIG_KEY, { error: 'must be a config key such as "anthropicApiKey" or "myorg:apiKey"' }),
+    }),
+  ],
+  { error: 'each secret is a name ("ANTHROPIC_API_KEY") or { name, key }' },
+);
+
+const resourcesSchema = z.strictObject({
+  cpus: z
+    .number({ error: "must be a number" })
+    .positive({ error: "must be greater than 0" })
+    .max(64, { error: "must be at most 64" })
+    .optional(),
+  memory: memory.optional(),
+  pids: positiveInt(16, 65536).optional(),
+});
+
+const agentSchema = z.strictObject(
+  {
+  name: dnsLabel(),
+  code: z.string({ error: "must be a path to the agent's code folder" }).min(1).optional(),
+  capabilities: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, { error: "a capability is lowercase letters, digits, '.', '_' or '-'" }), {
+      error: "must be a list of capability names",
+    })
+    .default([]),
+  env: z
+    .record(
+      z.string(),
+      z.union([z.string(), z.number(), z.boolean()], { error: "an env value must be a string, number or boolean" }),
+      { error: "must be a map of environment variables" },
+    )
+    .default({}),
+  secrets: z.array(agentSecretSchema, { error: "must be a list of secret names" }).default([]),
+  resources: resourcesSchema.default({}),
+  taskTimeoutSeconds: positiveInt(1, 86_400).optional(),
+  approvalRequired: bool().optional(),
+  codeRevision: z.string().min(1, { error: "must not be empty" }).max(128).optional(),
+  },
+  { error: (iss) => (iss.code === "invalid_type" ? "each agent must be a mapping with at least a name" : undefined) },
+);
+
+const sshSchema = z.strictObject({
+  user: z
+    .string()
+    .regex(POSIX_USER, { error: "must be a user name (lowercase letters, digits, '_' or '-')" })
+    .default(DEFAULTS.sshUser),
+  bootstrapUser: z.string().regex(POSIX_USER, { error: "must be a user name" }).optional(),
+  port: positiveInt(1, 65535).default(DEFAULTS.sshPort),
+  privateKey: z.unknown().optional(),
+  publicKey: z.string().regex(SSH_PUBLIC_KEY, { error: 'must be an OpenSSH public key line, e.g. "ssh-ed25519 AAAA… you@laptop"' }).optional(),
+  allowedCidrs: z.array(z.string({ error: "each entry must be a CIDR string" }), { error: "must be a list of CIDR blocks" }).optional(),
+  hostKey: z
+    .string()
+    .regex(SSH_PUBLIC_KEY, { error: 'must be the host\'s public key, e.g. "ssh-ed25519 AAAA…" (from ssh-keyscan)' })
+    .optional(),
+});
+
+const imageSchema = z.strictObject({
+  ref: z.string().regex(/^[a-z0-9][^\s]*$/, { error: "must be an image reference such as registry.example.com/agents:1.2" }).optional(),
+  baseImage: z.string().regex(/^[a-zA-Z0-9][^\s]*$/, { error: "must be an image reference such as node:22-bookworm-slim" }).optional(),
+  buildArgs: z.record(z.string().regex(ENV_NAME, { error: "a build arg name is letters, digits and _" }), z.string()).optional(),
+});
+
+const vpsSchema = z.strictObject({
+  host: z
+    .string({ error: "must be the machine's IP address or DNS name" })
+    .regex(/^[A-Za-z0-9.:-]+$/, { error: "must be an IP address or DNS name" })
+    .optional(),
+});
+
+const exoscaleSchema = z.strictObject({
+  zone: z.enum(EXOSCALE_ZONES, { error: `must be one of ${EXOSCALE_ZONES.join(", ")}` }).optional(),
+  instanceType: z
+    .string()
+    .refine(
+      (t) => {
+        const [family, size, extra] = t.split(".");
+        return extra === undefined && (EXOSCALE_FAMILIES as readonly string[]).includes(family ?? "") && (EXOSCALE_SIZES as readonly string[]).includes(size ?? "");
+      },
+      { error: `must be "family.size", e.g. standard.small; families: ${EXOSCALE_FAMILIES.join(", ")}; sizes: ${EXOSCALE_SIZES.join(", ")}` },
+    )
+    .default(DEFAULTS.exoscaleInstanceType),
+  diskSizeGb: positiveInt(10, 51_200).default(DEFAULTS.exoscaleDiskSizeGb),
+  template: z.string().min(1, { error: "must name a template, e.g. Linux Ubuntu 24.04 LTS 64-bit" }).default(DEFAULTS.exoscaleTemplate),
+  elasticIp: bool().default(false),
+});
+
+const awsSchema = z.strictObject({
+  region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, { error: "must be an AWS region such as eu-central-1" }).optional(),
+  vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { error: "must be a VPC id such as vpc-0abc1234" }).optional(),
+  subnetIds: z
+    .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { error: "must be a subnet id such as subnet-0abc1234" }))
+    .min(1, { error: "must list at least one subnet" })
+    .optional(),
+  vpcCidr: z.string().optional(),
+  egressPorts: z.array(positiveInt(1, 65535)).min(1, { error: "must list at least one port" }).default([...DEFAULTS.awsEgressPorts]),
+  retainData: bool().default(false),
+  logRetentionDays: z
+    .number()
+    .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), { error: `must be one of ${LOG_RETENTION_DAYS.join(", ")}` })
+    .default(DEFAULTS.awsLogRetentionDays),
+});
+
+/**
+ * The settings of the `agent-fleet` namespace. Top-level keys besides these are allowed only when
+ * they are secrets (agents name them in `secrets`).
+ */
+export const SETTINGS = {
+  target: z.enum(TARGETS, {
+    error: (iss) => (iss.input === undefined ? `is required: one of ${TARGETS.join(", ")}` : `must be one of ${TARGETS.join(", ")}, got ${JSON.stringify(iss.input)}`),
+  }),
+  // "" means "not set": Pulumi.yaml has to give optional keys a default, and "" is that default.
+  fleetName: z.preprocess((v) => (v === "" ? undefined : v), dnsLabel().optional()),
+  approvalRequired: bool().default(DEFAULTS.approvalRequired),
+  paused: bool().default(DEFAULTS.paused),
+  purgeOnDestroy: bool().default(DEFAULTS.purgeOnDestroy),
+  hostRoot: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.string({ error: "must be an absolute path" }).refine((p) => p.startsWith("/"), { error: "must be an absolute path" }).optional(),
+  ),
+  agents: z.array(agentSchema, { error: (iss) => (iss.input === undefined ? "is required: list at least one agent" : "must be a list of agents") }).min(1, { error: "must list at least one agent" }).max(500),
+  ssh: sshSchema.default({ user: DEFAULTS.sshUser, port: DEFAULTS.sshPort }),
+  vps: vpsSchema.default({}),
+  image: imageSchema.default({}),
+  exoscale: exoscaleSchema.default({
+    instanceType: DEFAULTS.exoscaleInstanceType,
+    diskSizeGb: DEFAULTS.exoscaleDiskSizeGb,
+    template: DEFAULTS.exoscaleTemplate,
+    elasticIp: false,
+  }),
+  aws: awsSchema.default({ egressPorts: [...DEFAULTS.awsEgressPorts], retainData: false, logRetentionDays: DEFAULTS.awsLogRetentionDays }),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
+
+const settingsSchema = z.object(SETTINGS);
+type Settings = z.output<typeof settingsSchema>;
+
+// --- resolved config -------------------------------------------------------------------------
+
+export interface AgentSecretRef {
+  /** Environment variable name in the agent's env-file. */
+  env: string;
+  /** Full config key holding the value, e.g. "agent-fleet:ANTHROPIC_API_KEY". */
+  key: string;
+}
+
+export interface ResolvedAgent {
+  name: string;
+  /** Absolute path of the agent's code folder on the machine running Pulumi. */
+  codeDir: string;
+  capabilities: string[];
+  env: Record<string, string>;
+  secrets: AgentSecretRef[];
+  resources: AgentResources;
+  taskTimeoutSeconds?: number;
+  /** Effective approval mode: the agent's override, else the stack's. */
+  approvalRequired: boolean;
+  /** True when the agent sets `approvalRequired` itself (flipping the stack's switch leaves it alone). */
+  approvalOverride: boolean;
+  /** Bump to push the code folder onto the host again (see docs/program.md). */
+  codeRevision?: string;
+}
+
+export interface SshSettings {
+  user: string;
+  bootstrapUser?: string;
+  port: number;
+  /** Config key of the private key: the nested secret `agent-fleet:ssh.privateKey`. */
+  hasPrivateKey: boolean;
+  publicKey?: string;
+  allowedCidrs: string[];
+  hostKey?: string;
+}
+
+export interface FleetConfig {
+  target: Target;
+  fleetName: string;
+  approvalRequired: boolean;
+  paused: boolean;
+  purgeOnDestroy: boolean;
+  /** Root of the fleet's files on a Docker host (local, vps, exoscale). */
+  hostRoot: string;
+  agents: ResolvedAgent[];
+  ssh: SshSettings;
+  vps: { host?: string };
+  image: { ref?: string; baseImage?: string; buildArgs: Record<string, string> };
+  exoscale: Settings["exoscale"];
+  aws: Settings["aws"] & { vpcCidr: string };
+}
+
+export interface ConfigContext {
+  stack: string;
+  /** The directory holding Pulumi.yaml; relative `code` paths start here. */
+  projectDir: string;
+  /**
+   * Config keys outside the `agent-fleet` namespace (e.g. "anthropic:apiKey"), with secret
+   * values replaced by SecretValue markers, for agents' `secrets` that name them.
+   */
+  foreign?: Record<string, unknown>;
+}
+
+export interface ConfigProblem {
+  /** e.g. "agent-fleet:agents[1].name" */
+  key: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(formatProblems(problems));
+    this.name = "ConfigError";
+  }
+}
+
+export function formatProblems(problems: ConfigProblem[]): string {
+  const n = problems.length;
+  return [
+    `Invalid stack config: ${n} problem${n === 1 ? "" : "s"} (nothing was created)`,
+    ...problems.map((p) => `  ${p.key}: ${p.message}`),
+  ].join("\n");
+}
+
+/** ["agents", 1, "name"] -> "agent-fleet:agents[1].name" */
+export function keyPath(segments: ReadonlyArray<PropertyKey>): string {
+  let out = `${PROJECT}:`;
+  segments.forEach((s, i) => {
+    if (typeof s === "number") out += `[${s}]`;
+    else out += i === 0 ? String(s) : `.${String(s)}`;
+  });
+  return out;
+}
+
+/**
+ * Validates the `agent-fleet` namespace of a stack's config (keys without the namespace, values as
+ * Pulumi or a stack file gives them, secrets as SecretValue markers) and resolves defaults.
+ * Throws one ConfigError listing every problem.
+ */
+export function parseFleetConfig(raw: Record<string, unknown>, ctx: ConfigContext): FleetConfig {
+  const result = checkFleetConfig(raw, ctx);
+  if (!result.ok) throw new ConfigError(result.problems);
+  return result.config;
+}
+
+export type CheckResult = { ok: true; config: FleetConfig } | { ok: false; problems: ConfigProblem[] };
+
+export function checkFleetConfig(raw: Record<string, unknown>, ctx: ConfigContext): CheckResult {
+  const problems: ConfigProblem[] = [];
+  const add: AddProblem = (segments, message) => problems.push({ key: keyPath(segments), message });
+
+  const known: Record<string, unknown> = {};
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if ((SETTING_NAMES as string[]).includes(k)) known[k] = v;
+    else extra[k] = v;
+  }
+
+  // Each setting (and each agent) is parsed on its own, so that the checks below still run on
+  // everything that parsed: one bad field never hides the problems of the others.
+  const addIssues = (prefix: ReadonlyArray<PropertyKey>, issues: ReadonlyArray<z.core.$ZodIssue>) => {
+    for (const issue of issues) {
+      const at = [...prefix, ...issue.path];
+      if (issue.code === "unrecognized_keys") {
+        for (const k of issue.keys) add([...at, k], unknownKeyMessage(k, knownKeysAt(at)));
+      } else {
+        add(at, issue.message);
+      }
+    }
+  };
+  const parsedSettings: Record<string, unknown> = {};
+  let broken = false;
+  for (const name of SETTING_NAMES) {
+    if (name === "agents") continue;
+    const r = (SETTINGS[name] as z.ZodType).safeParse(known[name]);
+    if (r.success) parsedSettings[name] = r.data;
+    else {
+      broken = true;
+      addIssues([name], r.error.issues);
+    }
+  }
+  const validAgents: Array<{ index: number; agent: z.output<typeof agentSchema> }> = [];
+  const agentsList = SETTINGS.agents.safeParse(known.agents);
+  if (!agentsList.success && !Array.isArray(known.agents)) {
+    broken = true;
+    addIssues(["agents"], agentsList.error.issues);
+  } else {
+    const list = known.agents as unknown[];
+    if (list.length === 0) {
+      broken = true;
+      add(["agents"], "must list at least one agent");
+    }
+    list.forEach((a, index) => {
+      const r = agentSchema.safeParse(a);
+      if (r.success) validAgents.push({ index, agent: r.data });
+      else {
+        broken = true;
+        addIssues(["agents", index], r.error.issues);
+      }
+    });
+  }
+
+  // Unknown top-level keys: a secret an agent may name is fine; anything else is most likely a typo.
+  const referenced = new Set<string>();
+  const agentsRaw = Array.isArray(known.agents) ? (known.agents as unknown[]) : [];
+  for (const a of agentsRaw) {
+    const secrets = (a as { secrets?: unknown } | null)?.secrets;
+    if (Array.isArray(secrets)) for (const x of secrets) referenced.add(secretRef(x)?.key ?? "");
+  }
+  for (const [k, v] of Object.entries(extra)) {
+    if (isSecretValue(v)) continue;
+    if (referenced.has(`${PROJECT}:${k}`)) continue; // reported with the agent as "stored in plain text"
+    add([k], unknownKeyMessage(k, SETTING_NAMES));
+  }
+
+  const s = parsedSettings as Partial<Omit<Settings, "agents">>;
+  const target = s.target;
+  const onDockerHost = target !== "aws";
+  const usesSsh = target === "vps" || target === "exoscale";
+
+  // Fleet name: prefixes container names, so it must be a DNS label too.
+  const fleetName = s.fleetName ?? `${PROJECT}-${ctx.stack}`;
+  if (s.fleetName === undefined && !DNS_LABEL.test(fleetName)) {
+    add(["fleetName"], `the default "${fleetName}" (from the stack name) is not a lowercase DNS label; set fleetName explicitly`);
+  }
+
+  // Agents.
+  const seen = new Map<string, number>();
+  const agents: ResolvedAgent[] = [];
+  validAgents.forEach(({ index: i, agent: a }) => {
+    const first = seen.get(a.name);
+    if (first !== undefined) add(["agents", i, "name"], `"${a.name}" is already used by agents[${first}]; agent names must be unique`);
+    else seen.set(a.name, i);
+    agents.push(resolveAgent(a, i, { raw, ctx, target, stackApproval: s.approvalRequired }, add));
+  });
+
+  // SSH and firewall.
+  const ssh = s.ssh ?? { user: DEFAULTS.sshUser, port: DEFAULTS.sshPort, privateKey: undefined };
+  const hasPrivateKey = isSecretValue(ssh.privateKey);
+  if (s.ssh && ssh.privateKey !== undefined && !hasPrivateKey) {
+    add(["ssh", "privateKey"], "must be stored as a secret, not in plain text; set it with `pulumi config set --secret --path ssh.privateKey < ~/.ssh/id_ed25519`");
+  }
+  const cidrs = ssh.allowedCidrs ?? [];
+  cidrs.forEach((c, i) => {
+    const parsedCidr = parseCidr(c);
+    if ("error" in parsedCidr) add(["ssh", "allowedCidrs", i], parsedCidr.error);
+  });
+  if (s.ssh && ssh.user === "root") {
+    add(
+      ["ssh", "user"],
+      "must not be root: the host is hardened to refuse root logins; connect as a sudo user (default ops) and, on a fresh machine, set ssh.bootstrapUser: root for the first run",
+    );
+  }
+  if (usesSsh && s.ssh) {
+    if (ssh.privateKey === undefined) {
+      add(["ssh", "privateKey"], `is required for target ${target}; set it with \`pulumi config set --secret --path ssh.privateKey < ~/.ssh/id_ed25519\``);
+    }
+    if (cidrs.length === 0) {
+      add(
+        ["ssh", "allowedCidrs"],
+        `is required for target ${target}: list the networks allowed to reach SSH, e.g. ["203.0.113.4/32"] (write "${WORLD_CIDRS[0]}" yourself to allow everyone)`,
+      );
+    }
+    if (target === "exoscale" && ssh.bootstrapUser !== undefined) {
+      add(["ssh", "bootstrapUser"], "does not apply to target exoscale: cloud-init creates ssh.user on the new machine and root cannot log in");
+    }
+    if (target === "exoscale" && ssh.publicKey === undefined) {
+      add(["ssh", "publicKey"], "is required for target exoscale (the instance is created with it)");
+    }
+    if (ssh.bootstrapUser !== undefined && ssh.publicKey === undefined) {
+      add(["ssh", "publicKey"], `is required with ssh.bootstrapUser: it is authorized for ${ssh.user}`);
+    }
+    if (ssh.bootstrapUser !== undefined && ssh.bootstrapUser === ssh.user) {
+      add(["ssh", "bootstrapUser"], "must differ from ssh.user (leave it out when the user already exists)");
+    }
+  }
+  if (target === "vps" && s.vps && !s.vps.host) add(["vps", "host"], "is required for target vps: the address of the machine to manage");
+
+  if (target === "exoscale" && s.exoscale && s.exoscale.zone === undefined) {
+    add(["exoscale", "zone"], `is required for target exoscale; one of ${EXOSCALE_ZONES.join(", ")}`);
+  }
+
+  const aws = s.aws;
+  if (target === "aws" && aws) {
+    if (aws.region === undefined) add(["aws", "region"], "is required for target aws, e.g. eu-central-1");
+    if ((aws.vpcId === undefined) !== (aws.subnetIds === undefined)) {
+      add(["aws", aws.vpcId === undefined ? "vpcId" : "subnetIds"], "give both vpcId and subnetIds to use an existing VPC, or neither for a new one");
+    }
+    if (aws.vpcCidr !== undefined) {
+      const parsedCidr = parseCidr(aws.vpcCidr);
+      if ("error" in parsedCidr) add(["aws", "vpcCidr"], parsedCidr.error);
+      else if (parsedCidr.family !== 4 || parsedCidr.prefix < 16 || parsedCidr.prefix > 24) add(["aws", "vpcCidr"], "must be an IPv4 block from /16 to /24");
+      if (aws.vpcId !== undefined) add(["aws", "vpcCidr"], "applies only to a new VPC; remove it when vpcId is set");
+    }
+    if (new Set(aws.egressPorts).size !== aws.egressPorts.length) add(["aws", "egressPorts"], "lists a port twice");
+  }
+
+  if (s.image && s.image.ref !== undefined && (s.image.baseImage !== undefined || s.image.buildArgs !== undefined)) {
+    add(["image", "ref"], "a registry image is used as is; remove baseImage and buildArgs, or remove ref to build the image");
+  }
+
+  if (target === "aws" && s.image && (s.image.baseImage !== undefined || s.image.buildArgs !== undefined)) {
+    add(["image", s.image.baseImage !== undefined ? "baseImage" : "buildArgs"], "is not supported by target aws yet (its image is built from agent-image/Dockerfile with its defaults); use image.ref for a custom image");
+  }
+  if (s.hostRoot !== undefined && target === "aws") add(["hostRoot"], "does not apply to target aws (agents keep their files on EFS)");
+  const hostRoot = path.posix.normalize(
+    s.hostRoot ?? (target === "local" ? path.join(ctx.projectDir, ".agent-fleet", ctx.stack) : DEFAULT_REMOTE_ROOT),
+  );
+  if (onDockerHost && (hostRoot === "/" || /[\s'"\\$`]/.test(hostRoot))) {
+    add(["hostRoot"], `"${hostRoot}" cannot be used as the fleet's root: use a dedicated folder without spaces or quotes`);
+  }
+
+  if (broken || problems.length > 0 || !target || !s.vps || !s.image || !s.exoscale || !aws) {
+    return { ok: false, problems: dedupe(problems) };
+  }
+  return {
+    ok: true,
+    config: {
+      target,
+      fleetName,
+      approvalRequired: s.approvalRequired ?? DEFAULTS.approvalRequired,
+      paused: s.paused ?? DEFAULTS.paused,
+      purgeOnDestroy: s.purgeOnDestroy ?? DEFAULTS.purgeOnDestroy,
+      hostRoot,
+      agents,
+      ssh: {
+        user: ssh.user,
+        ...(ssh.bootstrapUser !== undefined ? { bootstrapUser: ssh.bootstrapUser } : {}),
+        port: ssh.port,
+        hasPrivateKey,
+        ...(ssh.publicKey !== undefined ? { publicKey: ssh.publicKey } : {}),
+        allowedCidrs: cidrs,
+        ...(ssh.hostKey !== undefined ? { hostKey: ssh.hostKey } : {}),
+      },
+      vps: s.vps,
+      image: {
+        ...(s.image.ref !== undefined ? { ref: s.image.ref } : {}),
+        ...(s.image.baseImage !== undefined ? { baseImage: s.image.baseImage } : {}),
+        buildArgs: s.image.buildArgs ?? {},
+      },
+      exoscale: s.exoscale,
+      aws: { ...aws, vpcCidr: aws.vpcCidr ?? DEFAULTS.awsVpcCidr },
+    },
+  };
+}
+
+type AddProblem = (segments: ReadonlyArray<PropertyKey>, message: string) => void;
+
+/**
+ * One agent that parsed, checked against the rest of the config (code folder, env and secret names,
+ * secret values stored as secrets, Fargate sizes) and resolved with its defaults. Problems go to `add`.
+ */
+function resolveAgent(
+  a: z.output<typeof agentSchema>,
+  i: number,
+  o: { raw: Record<string, unknown>; ctx: ConfigContext; target: Target | undefined; stackApproval: boolean | undefined },
+  add: AddProblem,
+): ResolvedAgent {
+  const { raw, ctx, target, stackApproval } = o;
+  const code = a.code ?? `agents/${a.name}`;
+  const codeDir = path.resolve(ctx.projectDir, code);
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(codeDir);
+  } catch {
+    stat = undefined;
+  }
+  if (!stat) add(["agents", i, "code"], `folder "${code}" does not exist (looked for ${codeDir})`);
+  else if (!stat.isDirectory()) add(["agents", i, "code"], `"${code}" is not a folder`);
+
+  if (new Set(a.capabilities).size !== a.capabilities.length) add(["agents", i, "capabilities"], "lists a capability twice");
+
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(a.env)) {
+    if (!ENV_NAME.test(k)) add(["agents", i, "env", k], "is not a valid environment variable name (A-Z, 0-9, _; not starting with a digit)");
+    else if (RESERVED_ENV.test(k)) add(["agents", i, "env", k], "is set by agent-fleet itself (use approvalRequired, capabilities or taskTimeoutSeconds instead)");
+    env[k] = String(v);
+  }
+
+  const secrets: AgentSecretRef[] = [];
+  a.secrets.forEach((entry, j) => {
+    const ref = secretRef(entry)!;
+    if (RESERVED_ENV.test(ref.env)) add(["agents", i, "secrets", j], `${ref.env} is set by agent-fleet itself`);
+    if (ref.env in env) add(["agents", i, "secrets", j], `${ref.env} is also in env; a variable is either plain or secret`);
+    if (secrets.some((x) => x.env === ref.env)) add(["agents", i, "secrets", j], `${ref.env} is listed twice`);
+    const value = lookup(ref.key, raw, ctx);
+    const hint = `pulumi config set --secret ${ref.key.startsWith(`${PROJECT}:`) ? ref.key.slice(PROJECT.length + 1) : ref.key} <value>`;
+    if (value === undefined) add(["agents", i, "secrets", j], `config key ${ref.key} is not set; set it with \`${hint}\``);
+    else if (!isSecretValue(value)) add(["agents", i, "secrets", j], `config key ${ref.key} is stored in plain text; store it as a secret with \`${hint}\``);
+    secrets.push(ref);
+  });
+
+  const cpus = a.resources.cpus ?? DEFAULT_RESOURCES.cpus;
+  let memoryMb = a.resources.memory ?? DEFAULT_RESOURCES.memoryMb;
+  if (target === "aws") {
+    const size = FARGATE_SIZES.find((r) => r.cpu === cpus * 1024);
+    if (!size) {
+      add(["agents", i, "resources", "cpus"], `Fargate offers ${FARGATE_SIZES.map((r) => r.cpu / 1024).join(", ")} vCPU, not ${cpus}`);
+    } else {
+      const allowed = size.memory;
+      const min = allowed[0]!;
+      const max = allowed[allowed.length - 1]!;
+      if (a.resources.memory === undefined) memoryMb = min;
+      if (!allowed.includes(memoryMb)) {
+        const step = allowed[1]! - min;
+        add(["agents", i, "resources", "memory"], `${memoryMb} MiB is not a Fargate size for ${cpus} vCPU (allowed: ${min}-${max} MiB in steps of ${step})`);
+      }
+    }
+  }
+  return {
+    name: a.name,
+    codeDir,
+    capabilities: [...a.capabilities].sort(),
+    env: Object.fromEntries(Object.entries(env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))),
+    secrets,
+    resources: { cpus, memoryMb, pids: a.resources.pids ?? DEFAULT_RESOURCES.pids },
+    ...(a.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: a.taskTimeoutSeconds } : {}),
+    approvalRequired: a.approvalRequired ?? stackApproval ?? DEFAULTS.approvalRequired,
+    approvalOverride: a.approvalRequired !== undefined,
+    ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
+  };
+}
+
+function secretRef(entry: unknown): AgentSecretRef | undefined {
+  if (typeof entry === "string") return { env: entry, key: `${PROJECT}:${entry}` };
+  if (entry && typeof entry === "object") {
+    const { name, key } = entry as { name?: unknown; key?: unknown };
+    if (typeof name === "string" && typeof key === "string") {
+      return { env: name, key: key.includes(":") ? key : `${PROJECT}:${key}` };
+    }
+  }
+  return undefined;
+}
+
+function lookup(fullKey: string, raw: Record<string, unknown>, ctx: ConfigContext): unknown {
+  const prefix = `${PROJECT}:`;
+  if (fullKey.startsWith(prefix)) return raw[fullKey.slice(prefix.length)];
+  return ctx.foreign?.[fullKey];
+}
+
+/** The keys a nested object accepts, for "did you mean" hints. */
+function knownKeysAt(p: ReadonlyArray<PropertyKey>): string[] {
+  const [head, second, third] = p;
+  if (head === "agents" && typeof second === "number") {
+    return third === "resources" ? Object.keys(resourcesSchema.shape) : Object.keys(agentSchema.shape);
+  }
+  const sections: Record<string, { shape: object }> = {
+    ssh: sshSchema, vps: vpsSchema, image: imageSchema, exoscale: exoscaleSchema, aws: awsSchema,
+  };
+  return p.length === 1 && typeof head === "string" && sections[head] ? Object.keys(sections[head].shape) : [];
+}
+
+function unknownKeyMessage(key: string, candidates?: readonly string[]): string {
+  const near = candidates?.find((c) => editDistance(c.toLowerCase(), key.toLowerCase()) <= 2);
+  return `unknown setting${near ? `; did you mean "${near}"?` : ""}`;
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  const byKey = (a: ConfigProblem, b: ConfigProblem) => a.key.localeCompare(b.key, "en", { numeric: true });
+  return [...problems].sort(byKey).filter((p) => {
+    const k = `${p.key}\u0000${p.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

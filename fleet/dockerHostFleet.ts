@@ -1,0 +1,336 @@
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { quote } from "shell-quote";
+import type { DockerHost } from "../hosts/dockerHost.js";
+import { readScript, shellProgram, shellWord } from "../hosts/shell.js";
+import { agentctlWrapperScript } from "./agentctlWrapper.js";
+import { codeFiles, dockerContextFiles, hashFileSet, writeArchive } from "./buildContext.js";
+import {
+  builtImageTag,
+  containerCreateProgram,
+  containerRemoveProgram,
+  envFileContent,
+  runStateProgram,
+} from "./containerCommands.js";
+import { containerName, containerSpec, type AgentResources, type ContainerSpec } from "./spec.js";
+
+/** A script of this component (`fleet/scripts/`). */
+const fleetScript = (file: string) => readScript(__dirname, file);
+
+/** One agent, as the config layer resolves it; secret values are Pulumi secret Outputs. */
+export interface FleetAgentArgs {
+  name: string;
+  /** The agent's code folder on the machine running Pulumi; seeded onto the host once. */
+  codeDir: string;
+  /** Effective approval mode (the stack's switch or the agent's override). */
+  approvalRequired: boolean;
+  capabilities: string[];
+  /** Plain environment. Secrets never go here. */
+  env: Record<string, string>;
+  /** Delivered in `<root>/secrets/<name>.env` (mode 0600) through the command's stdin. */
+  secrets: { name: string; value: pulumi.Input<string> }[];
+  resources: AgentResources;
+  taskTimeoutSeconds?: number;
+  /** Changing it pushes `codeDir` onto the host again as one new commit (see docs/program.md). */
+  codeRevision?: string;
+}
+
+export type FleetImageArgs =
+  /** A ready image from a registry; pulled on the host when absent. */
+  | { ref: string }
+  | {
+      build: {
+        /** Build context: the repository root (filtered by its .dockerignore allow-list). */
+        context: string;
+        /** Relative to the context. Default "agent-image/Dockerfile". */
+        dockerfile?: string;
+        /** BASE_IMAGE build arg; the Dockerfile's default when absent. */
+        baseImage?: string;
+        /** More build args (e.g. the coding CLI switch). */
+        buildArgs?: Record<string, string>;
+      };
+    };
+
+export interface DockerHostFleetArgs {
+  /** LocalHost or SshHost (ExoscaleVps hands over an SshHost). */
+  host: DockerHost;
+  /** Prefixes container names and the image repository. A lowercase DNS label. */
+  fleetName: string;
+  agents: FleetAgentArgs[];
+  image: FleetImageArgs;
+  /** Stop every container (code, queue, history untouched). Default false. */
+  paused?: boolean;
+  /**
+   * Delete the fleet's files (code with history, shared dir, decisions, secrets) on destroy.
+   * Default false: `pulumi destroy` removes the containers and keeps the data.
+   */
+  purgeOnDestroy?: boolean;
+  /**
+   * Local folder for the archives uploaded to hosts that do not see local files.
+   * Default `<build context or cwd>/.agent-fleet/.build/<fleetName>`.
+   */
+  archiveDir?: string;
+}
+
+export interface FleetAgentOutput {
+  name: string;
+  approvalRequired: boolean;
+  /** "approval required" or "autonomous". */
+  approvalMode: string;
+  container: string;
+  /** "running" or "paused". */
+  state: string;
+  /** The agent's code folder on the host (a git repo the runtime commits to). */
+  codeDir: string;
+}
+
+/**
+ * An agent fleet on one Docker host: the agent image (built on the host from the repository, or
+ * pulled), the fleet's folders, each agent's code (seeded once), secrets env-files, and one
+ * container resource per agent whose triggers carry that agent's full container spec, so a preview
+ * names exactly the agents whose spec changes. A separate run-state step per agent starts or stops
+ * (pause) the container without recreating it.
+ */
+export class DockerHostFleet extends pulumi.ComponentResource {
+  /** The image every container runs. */
+  readonly image: pulumi.Output<string>;
+  readonly agents: pulumi.Output<FleetAgentOutput[]>;
+  /** Ready-to-paste operator commands (run on the host through SSH, or locally). */
+  readonly agentctl: pulumi.Output<Record<string, string>>;
+  /** Container specs by agent name, as put into the container resources' triggers. */
+  readonly specs: Record<string, ContainerSpec>;
+  /** Container resources by agent name. */
+  readonly containers: Record<string, pulumi.CustomResource>;
+
+  constructor(name: string, args: DockerHostFleetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agent-fleet:fleet:DockerHostFleet", name, {}, opts);
+    const { host, fleetName } = args;
+    const layout = host.layout;
+    const paused = args.paused ?? false;
+    const purge = args.purgeOnDestroy ?? false;
+    const child = (deps: pulumi.Input<pulumi.Resource>[], extra: pulumi.CustomResourceOptions = {}) => ({
+      parent: this,
+      dependsOn: deps,
+      ...extra,
+    });
+    const archiveDir =
+      args.archiveDir ??
+      path.join("build" in args.image ? args.image.build.context : process.cwd(), ".agent-fleet", ".build", fleetName);
+    if (!host.seesLocalFiles && (!host.upload || !host.uploadDir)) {
+      throw new Error(`DockerHostFleet ${name}: the host neither sees local files nor can upload them`);
+    }
+
+    // --- the agent image ----------------------------------------------------------------------
+    const { image, step: imageStep } = agentImageStep(name, host, args.image, fleetName, archiveDir, child(host.ready));
+    this.image = pulumi.output(imageStep.urn).apply(() => image);
+
+    // --- the fleet's folders, and what destroy does with them ---------------------------------
+    const dirs = host.command(
+      `${name}-dirs`,
+      {
+        create: shellProgram(fleetScript("prepare-dirs.sh"), {
+          AF_ROOT: layout.root,
+          AF_IMAGE: image,
+          AF_HELPER: fleetScript("prepare-dirs-helper.sh"),
+        }),
+        ...(purge ? { delete: shellProgram(fleetScript("purge.sh"), { AF_ROOT: layout.root, AF_IMAGE: image }) } : {}),
+      },
+      child([imageStep]),
+    );
+
+    host.command(
+      `${name}-agentctl`,
+      {
+        create: shellProgram(fleetScript("write-file.sh"), { AF_PATH: host.agentctlPath, AF_MODE: "0755" }),
+        stdin: agentctlWrapperScript({ image, hostRoot: layout.root }),
+      },
+      child([dirs]),
+    );
+
+    // --- one agent at a time -------------------------------------------------------------------
+    this.specs = {};
+    this.containers = {};
+    const outputs: FleetAgentOutput[] = [];
+    for (const agent of args.agents) {
+      const cname = containerName(fleetName, agent.name);
+      const prefix = `${name}-${agent.name}`;
+
+      let source = agent.codeDir;
+      const seedDeps: pulumi.Resource[] = [dirs];
+      if (!host.seesLocalFiles) {
+        const files = codeFiles(agent.codeDir);
+        const archive = writeArchive(files, archiveDir, `code-${agent.name}`, hashFileSet(files));
+        source = `${host.uploadDir}/code-${agent.name}.tar`;
+        seedDeps.push(host.upload!(`${prefix}-code-upload`, archive, source, child(host.ready)));
+      }
+      const seed = host.command(
+        `${prefix}-code`,
+        {
+          create: shellProgram(fleetScript("seed-code.sh"), {
+            AF_ROOT: layout.root,
+            AF_AGENT: agent.name,
+            AF_CONTAINER: cname,
+            AF_IMAGE: image,
+            AF_SOURCE: source,
+            AF_REVISION: agent.codeRevision ?? "",
+            AF_HELPER: fleetScript("seed-code-helper.sh"),
+          }),
+        },
+        child(seedDeps),
+      );
+
+      let secretsFile: pulumi.CustomResource | undefined;
+      if (agent.secrets.length > 0) {
+        const file = layout.secretsFile(agent.name);
+        const names = agent.secrets.map((s) => s.name);
+        const content = pulumi
+          .all(agent.secrets.map((s) => pulumi.output(s.value)))
+          .apply((values) => envFileContent(values.map((value, i) => ({ name: names[i]!, value })), agent.name));
+        secretsFile = host.command(
+          `${prefix}-secrets`,
+          {
+            create: shellProgram(fleetScript("write-file.sh"), { AF_PATH: file, AF_MODE: "0600", AF_DIR_MODE: "0700" }),
+            delete: `rm -f ${quote([file])}`,
+            stdin: pulumi.secret(content),
+            logging: "none",
+          },
+          // A new value is a new file (and, through the trigger below, a new container: Docker
+          // reads env-files only when it creates one). Delete first: both write the same path.
+          child([dirs], { replaceOnChanges: ["stdin"], deleteBeforeReplace: true, additionalSecretOutputs: ["stdin"] }),
+        );
+      }
+
+      const spec = containerSpec({
+        name: agent.name,
+        fleet: fleetName,
+        image,
+        hostRoot: layout.root,
+        approvalRequired: agent.approvalRequired,
+        capabilities: agent.capabilities,
+        env: agent.env,
+        hasSecrets: agent.secrets.length > 0,
+        resources: agent.resources,
+        ...(agent.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: agent.taskTimeoutSeconds } : {}),
+      });
+      this.specs[agent.name] = spec;
+      const container = host.command(
+        `${prefix}-container`,
+        {
+          create: containerCreateProgram(spec),
+          delete: containerRemoveProgram(cname),
+          triggers: [spec, ...(secretsFile ? [secretsFile.id] : [])],
+        },
+        // The name is fixed, so the old container must go before the new one is created.
+        child([imageStep, seed, ...(secretsFile ? [secretsFile] : [])], { deleteBeforeReplace: true }),
+      );
+      this.containers[agent.name] = container;
+
+      host.command(
+        `${prefix}-run`,
+        { create: runStateProgram(cname, paused), triggers: [paused, container.id] },
+        child([container]),
+      );
+
+      outputs.push({
+        name: agent.name,
+        approvalRequired: agent.approvalRequired,
+        approvalMode: approvalModeName(agent.approvalRequired),
+        container: cname,
+        state: paused ? "paused" : "running",
+        codeDir: layout.agentCodeDir(agent.name),
+      });
+    }
+
+    // Once every container runs the current image, the fleet's older images can go.
+    if (!("ref" in args.image)) {
+      host.command(
+        `${name}-prune-images`,
+        { create: shellProgram(fleetScript("prune-images.sh"), { AF_IMAGE: image }) },
+        child(Object.values(this.containers)),
+      );
+    }
+
+    this.agents = pulumi.output(outputs);
+    this.agentctl = pulumi
+      .all([host.operatorPrefix, ...Object.values(this.containers).map((c) => c.urn)])
+      .apply(([prefix]) => operatorCommands(prefix as string, host.kind === "local" ? host.agentctlPath : "agentctl", fleetName, args.agents));
+
+    this.registerOutputs({ image: this.image, agents: this.agents, agentctl: this.agentctl });
+  }
+}
+
+/**
+ * The step that makes the agent image present on the host: pulled (`ref`), or built on the host from
+ * the filtered build context (uploaded as an archive first when the host does not see local files).
+ * The tag of a built image is the hash of its context, Dockerfile path and build args.
+ */
+function agentImageStep(
+  name: string,
+  host: DockerHost,
+  spec: FleetImageArgs,
+  fleetName: string,
+  archiveDir: string,
+  opts: pulumi.CustomResourceOptions,
+): { image: string; step: pulumi.CustomResource } {
+  if ("ref" in spec) {
+    return {
+      image: spec.ref,
+      step: host.command(`${name}-image`, { create: shellProgram(fleetScript("pull-image.sh"), { AF_IMAGE: spec.ref }) }, opts),
+    };
+  }
+  const b = spec.build;
+  const dockerfile = b.dockerfile ?? "agent-image/Dockerfile";
+  const buildArgs = Object.entries({ ...(b.buildArgs ?? {}), ...(b.baseImage ? { BASE_IMAGE: b.baseImage } : {}) })
+    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`);
+  const context = dockerContextFiles(b.context);
+  if (!context.files.includes(dockerfile)) {
+    throw new Error(`DockerHostFleet ${name}: ${dockerfile} is not in the build context ${b.context} (missing, or excluded by .dockerignore)`);
+  }
+  const hash = hashFileSet(context, [dockerfile, ...buildArgs]);
+  const image = builtImageTag(fleetName, hash);
+  const build = (env: Record<string, string>, buildOpts: pulumi.CustomResourceOptions) =>
+    host.command(
+      `${name}-image`,
+      { create: shellProgram(fleetScript("build-image.sh"), { AF_IMAGE: image, AF_DOCKERFILE: dockerfile, ...env }, buildArgs) },
+      buildOpts,
+    );
+  if (host.seesLocalFiles) return { image, step: build({ AF_CONTEXT: b.context }, opts) };
+
+  const short = hash.slice(0, 16);
+  const archive = writeArchive(context, archiveDir, `image-${short}`, hash);
+  const remoteArchive = `${host.uploadDir}/image-${short}.tar`;
+  const upload = host.upload!(`${name}-image-context`, archive, remoteArchive, opts);
+  const step = build(
+    { AF_CONTEXT: `${host.layout.imageContextDir}/${short}`, AF_ARCHIVE: remoteArchive },
+    { ...opts, dependsOn: [upload] },
+  );
+  return { image, step };
+}
+
+/** An agent's approval mode as the stack outputs say it, on every target. */
+export function approvalModeName(approvalRequired: boolean): "approval required" | "autonomous" {
+  return approvalRequired ? "approval required" : "autonomous";
+}
+
+/** Ready-to-paste commands for the operator; `prefix` is "ssh ops@host " or "" locally. */
+export function operatorCommands(
+  prefix: string,
+  agentctl: string,
+  fleetName: string,
+  agents: ReadonlyArray<{ name: string }>,
+): Record<string, string> {
+  const cli = `${prefix}${shellWord(agentctl)}`;
+  const first = agents[0]?.name ?? "<agent>";
+  return {
+    status: `${cli} status`,
+    tasks: `${cli} tasks`,
+    proposals: `${cli} proposals --state pending`,
+    diff: `${cli} diff <proposal-id>`,
+    approve: `${cli} approve <proposal-id>`,
+    reject: `${cli} reject <proposal-id> --reason "<why>"`,
+    addTask: `${cli} task add --title "<title>" --instructions ./task.md --agent ${first}`,
+    logs: `${cli} logs --follow`,
+    containers: `${prefix}docker ps --all --filter label=agent-fleet.fleet=${fleetName}`,
+  };
+}

@@ -1,0 +1,251 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
+import type { AgentResources } from "../../fleet/spec.js";
+import type { CpuArchitecture } from "./cost.js";
+import { fargateTaskSize, type FargateTaskSize } from "./fargateSizing.js";
+
+/** One agent of a Fargate fleet, as the config layer resolves it (defaults applied). */
+export interface FargateAgentArgs {
+  /** Agent name: a lowercase DNS label, unique in the fleet. Also the ECS service name. */
+  name: string;
+  /** Already resolved (fleet default with the per-agent override applied). */
+  approvalRequired: boolean;
+  capabilities: string[];
+  /** Plain environment for the agent program. Secrets never go here. */
+  env: Record<string, string>;
+  /**
+   * The agent's code folder on the machine running Pulumi (the config's resolved `code`). It seeds
+   * the agent's EFS code dir on first start (see codeSeed.ts); afterwards the runtime owns that
+   * dir. Default: `agents/<name>` under the current directory (the Pulumi project dir).
+   */
+  codeDir?: string;
+  /**
+   * Secrets (Pulumi secret Outputs). Each becomes an SSM SecureString parameter and reaches the
+   * container only through the task definition's `secrets`, never `environment`.
+   */
+  secrets: { name: string; value: pulumi.Input<string> }[];
+  /**
+   * `cpus` and `memoryMb` must be a Fargate task size (e.g. 0.25/512, 0.5/1024, 1/2048, 2/4096);
+   * anything else is an error naming the agent. `pids` bounds the agent user's processes.
+   */
+  resources: AgentResources;
+  taskTimeoutSeconds?: number;
+}
+
+/** Where the tasks run. Give `vpcId` + `subnetIds` to use an existing network. */
+export interface FargateNetworkArgs {
+  /** An existing VPC. Default: a new VPC with public subnets and no NAT gateway (no NAT cost). */
+  vpcId?: string;
+  /** Subnets of `vpcId` for tasks and EFS mount targets; each in a different availability zone. */
+  subnetIds?: string[];
+  /** CIDR of the new VPC. Default "10.42.0.0/16". */
+  cidrBlock?: string;
+  /** Number of public subnets (availability zones) in the new VPC. Default 2. */
+  availabilityZoneCount?: number;
+  /**
+   * Give each task a public IP (no ingress is ever allowed; it is how tasks reach ECR, CloudWatch
+   * and the agents' APIs without a NAT gateway). Default: true for a new VPC, false for existing
+   * subnets (assumed private with a NAT gateway or VPC endpoints).
+   */
+  assignPublicIp?: boolean;
+}
+
+/** The image all tasks run. Default: build it. */
+export type FargateImageArgs =
+  | {
+      build: {
+        /** Build context: the repository root. Default: the current directory. */
+        context?: string;
+        /** Agent image Dockerfile, relative to the context. Default "agent-image/Dockerfile". */
+        dockerfile?: string;
+        /** Default: "linux/amd64" or "linux/arm64" to match `cpuArchitecture`. */
+        platform?: string;
+      };
+    }
+  | {
+      /**
+       * A ready agent image (built from agent-image/Dockerfile or compatible). It is re-tagged into
+       * the fleet's ECR repository, and each agent's code is still added on top of it.
+       */
+      ref: string;
+      /** Default: "linux/amd64" or "linux/arm64" to match `cpuArchitecture`. */
+      platform?: string;
+    };
+
+export interface FargateFleetArgs {
+  /** Fleet name: prefixes the cluster, task families, log group and parameter paths. */
+  fleetName: string;
+  agents: FargateAgentArgs[];
+  network?: FargateNetworkArgs;
+  /** TCP ports agents may connect out to (anywhere). Default [443]. NFS to EFS is added by itself. */
+  egressPorts?: number[];
+  image?: FargateImageArgs;
+  /** Keep everything but run no task (desiredCount 0): you pay for storage only. Default false. */
+  paused?: boolean;
+  /**
+   * Keep the EFS file system (agent code with its history, the shared dir, decisions) when the
+   * stack is destroyed. Default false: `pulumi destroy` removes everything.
+   */
+  retainData?: boolean;
+  /** CloudWatch Logs retention. Default 30. Must be a value CloudWatch accepts. */
+  logRetentionDays?: number;
+  /** Default "X86_64" (match the machine that builds the image, or give image.build.platform). */
+  cpuArchitecture?: CpuArchitecture;
+  /** ECS Exec (the way to inspect and approve). Default true. */
+  enableExecuteCommand?: boolean;
+  /** Tags on every taggable resource. */
+  tags?: Record<string, string>;
+}
+
+/** Retention values the CloudWatch Logs API accepts. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+export const DEFAULTS = {
+  egressPorts: [443],
+  cidrBlock: "10.42.0.0/16",
+  availabilityZoneCount: 2,
+  logRetentionDays: 30,
+  cpuArchitecture: "X86_64" as CpuArchitecture,
+  dockerfile: "agent-image/Dockerfile",
+  agentsDir: "agents",
+} as const;
+
+export interface ResolvedAgent extends FargateAgentArgs {
+  codeDir: string;
+  size: FargateTaskSize;
+}
+
+export interface ResolvedFleetArgs {
+  fleetName: string;
+  agents: ResolvedAgent[];
+  network:
+    | { kind: "existing"; vpcId: string; subnetIds: string[]; assignPublicIp: boolean }
+    | { kind: "new"; cidrBlock: string; availabilityZoneCount: number; assignPublicIp: boolean };
+  egressPorts: number[];
+  image:
+    | { kind: "build"; context: string; dockerfile: string; platform: string }
+    | { kind: "ref"; ref: string; platform: string };
+  paused: boolean;
+  retainData: boolean;
+  logRetentionDays: number;
+  cpuArchitecture: CpuArchitecture;
+  enableExecuteCommand: boolean;
+  tags: Record<string, string>;
+}
+
+/**
+ * Lowercase DNS labels, like the config's, but at most 32 characters on Fargate: names of IAM
+ * roles (64 characters) and other AWS resources are derived from the fleet and agent names.
+ */
+const LABEL_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Applies defaults and checks everything AWS would reject later, before any resource exists.
+ * Every problem is reported at once, each naming the fleet/agent and the field.
+ */
+export function resolveFargateFleetArgs(a: FargateFleetArgs): ResolvedFleetArgs {
+  const problems: string[] = [];
+  if (!LABEL_RE.test(a.fleetName)) {
+    problems.push(`fleetName "${a.fleetName}" must be a lowercase DNS label of at most 32 characters on Fargate (letters, digits, hyphens)`);
+  }
+  if (a.agents.length === 0) problems.push("agents: a fleet needs at least one agent");
+  const seen = new Set<string>();
+  const agents: ResolvedAgent[] = [];
+  for (const agent of a.agents) {
+    const where = `agent "${agent.name}"`;
+    if (!LABEL_RE.test(agent.name)) problems.push(`${where}: name must be a lowercase DNS label of at most 32 characters on Fargate (IAM role names derive from it)`);
+    if (seen.has(agent.name)) problems.push(`${where}: name is used twice`);
+    seen.add(agent.name);
+    for (const k of Object.keys(agent.env)) {
+      if (!ENV_NAME_RE.test(k)) problems.push(`${where}: env "${k}" is not a valid variable name`);
+    }
+    const secretNames = new Set<string>();
+    for (const s of agent.secrets) {
+      if (!ENV_NAME_RE.test(s.name)) problems.push(`${where}: secret "${s.name}" is not a valid variable name`);
+      if (secretNames.has(s.name)) problems.push(`${where}: secret "${s.name}" is given twice`);
+      if (s.name in agent.env) problems.push(`${where}: "${s.name}" is both a secret and a plain env variable`);
+      if (s.name.startsWith("AGENT_") || s.name === "APPROVAL_REQUIRED") {
+        problems.push(`${where}: secret "${s.name}" would shadow a runtime variable`);
+      }
+      secretNames.add(s.name);
+    }
+    const codeDir = path.resolve(agent.codeDir ?? path.join(DEFAULTS.agentsDir, agent.name));
+    const code = fs.statSync(codeDir, { throwIfNoEntry: false });
+    if (!code?.isDirectory()) problems.push(`${where}: code folder ${codeDir} does not exist or is not a directory`);
+    if (!Number.isInteger(agent.resources.pids) || agent.resources.pids < 1) {
+      problems.push(`${where}: resources.pids must be a positive whole number, got ${agent.resources.pids}`);
+    }
+    try {
+      agents.push({ ...agent, codeDir, size: fargateTaskSize(agent.name, agent.resources.cpus, agent.resources.memoryMb) });
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+
+  const egressPorts = a.egressPorts ?? [...DEFAULTS.egressPorts];
+  for (const p of egressPorts) {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) problems.push(`egressPorts: ${p} is not a TCP port (1-65535)`);
+  }
+  if (new Set(egressPorts).size !== egressPorts.length) problems.push("egressPorts: a port is listed twice");
+
+  const n = a.network ?? {};
+  let network: ResolvedFleetArgs["network"];
+  if (n.vpcId !== undefined || n.subnetIds !== undefined) {
+    if (!n.vpcId) problems.push("network.vpcId is required when network.subnetIds is given");
+    if (!n.subnetIds || n.subnetIds.length === 0) problems.push("network.subnetIds: give at least one subnet of network.vpcId");
+    if (n.subnetIds && new Set(n.subnetIds).size !== n.subnetIds.length) problems.push("network.subnetIds: a subnet is listed twice");
+    network = { kind: "existing", vpcId: n.vpcId ?? "", subnetIds: n.subnetIds ?? [], assignPublicIp: n.assignPublicIp ?? false };
+  } else {
+    const count = n.availabilityZoneCount ?? DEFAULTS.availabilityZoneCount;
+    if (!Number.isInteger(count) || count < 1 || count > 6) problems.push(`network.availabilityZoneCount must be 1 to 6, got ${count}`);
+    const cidr = n.cidrBlock ?? DEFAULTS.cidrBlock;
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) < 16 || Number(m[5]) > 24) {
+      problems.push(`network.cidrBlock "${cidr}" must be an IPv4 CIDR from /16 to /24`);
+    }
+    network = { kind: "new", cidrBlock: cidr, availabilityZoneCount: count, assignPublicIp: n.assignPublicIp ?? true };
+  }
+
+  const logRetentionDays = a.logRetentionDays ?? DEFAULTS.logRetentionDays;
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
+    problems.push(`logRetentionDays ${logRetentionDays} is not accepted by CloudWatch; use one of ${LOG_RETENTION_DAYS.join(", ")}`);
+  }
+  const cpuArchitecture = a.cpuArchitecture ?? DEFAULTS.cpuArchitecture;
+  if (cpuArchitecture !== "X86_64" && cpuArchitecture !== "ARM64") problems.push(`cpuArchitecture must be X86_64 or ARM64, got "${cpuArchitecture}"`);
+
+  const defaultPlatform = cpuArchitecture === "ARM64" ? "linux/arm64" : "linux/amd64";
+  let image: ResolvedFleetArgs["image"];
+  if (a.image && "ref" in a.image) {
+    if (!a.image.ref || /\s/.test(a.image.ref)) problems.push(`image.ref "${a.image.ref}" is not an image reference`);
+    image = { kind: "ref", ref: a.image.ref, platform: a.image.platform ?? defaultPlatform };
+  } else {
+    const b = a.image && "build" in a.image ? a.image.build : {};
+    image = {
+      kind: "build",
+      context: b.context ?? ".",
+      dockerfile: b.dockerfile ?? DEFAULTS.dockerfile,
+      platform: b.platform ?? defaultPlatform,
+    };
+  }
+
+  if (problems.length > 0) {
+    throw new Error(`FargateFleet "${a.fleetName}": invalid arguments:\n  ${problems.join("\n  ")}`);
+  }
+  return {
+    fleetName: a.fleetName,
+    agents,
+    network,
+    egressPorts,
+    image,
+    paused: a.paused ?? false,
+    retainData: a.retainData ?? false,
+    logRetentionDays,
+    cpuArchitecture,
+    enableExecuteCommand: a.enableExecuteCommand ?? true,
+    tags: { "agent-fleet:fleet": a.fleetName, ...(a.tags ?? {}) },
+  };
+}

@@ -1,0 +1,239 @@
+import { CONTAINER_PATHS } from "../../hosts/hostLayout.js";
+import { RUNTIME_CAPABILITIES, SCRATCH_DIR, runtimeEnvironment, type AgentContainerSettings } from "../../fleet/spec.js";
+import { seedScript } from "./codeSeed.js";
+
+/**
+ * ECS container definitions for one agent's task, as plain data (the JSON that goes into
+ * `aws.ecs.TaskDefinition.containerDefinitions`). Pure: the component resolves Outputs (image,
+ * parameter ARNs, log group) first and passes strings in, and `ecsValidation.ts` checks the result
+ * against what ECS/Fargate accepts.
+ */
+
+/** The subset of the ECS `ContainerDefinition` API shape this project uses. */
+export interface EcsContainerDefinition {
+  name: string;
+  image: string;
+  essential: boolean;
+  user?: string;
+  entryPoint?: string[];
+  command?: string[];
+  environment?: { name: string; value: string }[];
+  secrets?: { name: string; valueFrom: string }[];
+  mountPoints?: { sourceVolume: string; containerPath: string; readOnly: boolean }[];
+  readonlyRootFilesystem?: boolean;
+  linuxParameters?: {
+    capabilities?: { add?: string[]; drop?: string[] };
+    initProcessEnabled?: boolean;
+  };
+  ulimits?: { name: string; softLimit: number; hardLimit: number }[];
+  healthCheck?: { command: string[]; interval?: number; timeout?: number; retries?: number; startPeriod?: number };
+  logConfiguration?: { logDriver: string; options?: Record<string, string> };
+  dependsOn?: { containerName: string; condition: string }[];
+  stopTimeout?: number;
+  dockerLabels?: Record<string, string>;
+  cpu?: number;
+  memory?: number;
+  memoryReservation?: number;
+  portMappings?: unknown[];
+  privileged?: boolean;
+  dockerSecurityOptions?: string[];
+}
+
+/** A task-level volume: an EFS access point, or Fargate ephemeral task storage (no config). */
+export interface TaskVolume {
+  name: string;
+  efs?: { accessPoint: "code" | "shared" | "decisions" };
+}
+
+export const CONTAINER_NAMES = { runtime: "runtime", seed: "seed-code", operator: "operator" } as const;
+
+export const VOLUMES = {
+  code: "agent-code",
+  shared: "shared",
+  decisions: "decisions",
+  scratch: "scratch",
+  tmp: "tmp",
+  ssmLib: "ssm-lib",
+  ssmLog: "ssm-log",
+} as const;
+
+/**
+ * Where the SSM agent that ECS Exec injects keeps its state and logs. ECS Exec does not support a
+ * read-only root file system by itself (the agent crashes); writable task-storage volumes at
+ * these two paths are the known workaround (aws/containers-roadmap#1359), so the root file
+ * system stays read-only.
+ */
+export const SSM_AGENT_PATHS = { lib: "/var/lib/amazon", log: "/var/log/amazon" } as const;
+
+/** Every Linux capability name the ECS API accepts in `linuxParameters.capabilities`. */
+export const ECS_CAPABILITIES = [
+  "AUDIT_CONTROL", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH",
+  "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE", "LINUX_IMMUTABLE", "MAC_ADMIN",
+  "MAC_OVERRIDE", "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_RAW", "SETFCAP",
+  "SETGID", "SETPCAP", "SETUID", "SYS_ADMIN", "SYS_BOOT", "SYS_CHROOT", "SYS_MODULE", "SYS_NICE",
+  "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO", "SYS_RESOURCE", "SYS_TIME", "SYS_TTYCONFIG", "SYSLOG",
+  "WAKE_ALARM",
+] as const;
+
+/**
+ * Capabilities the runtime container drops: every capability except the runtime's own
+ * (`RUNTIME_CAPABILITIES`: KILL, SETGID, SETUID — the same set the Docker hosts keep after
+ * `--cap-drop ALL`). Fargate can only *add* SYS_PTRACE, so `drop: ["ALL"]` followed by re-adding
+ * the three is impossible there; dropping all the others by name gives the same effective set.
+ */
+export function runtimeDroppedCapabilities(): string[] {
+  const keep = new Set<string>(RUNTIME_CAPABILITIES);
+  return ECS_CAPABILITIES.filter((c) => !keep.has(c));
+}
+
+export const HEALTH_CHECK = {
+  command: ["CMD", "agentctl", "health"],
+  interval: 30,
+  timeout: 10,
+  retries: 3,
+  startPeriod: 60,
+} as const;
+
+/** Seconds between SIGTERM and SIGKILL: time for the runtime to stop agent programs cleanly. */
+export const STOP_TIMEOUT_SECONDS = 60;
+
+export interface AgentTaskInput
+  extends Pick<AgentContainerSettings, "name" | "approvalRequired" | "capabilities" | "env" | "taskTimeoutSeconds"> {
+  fleet: string;
+  /** Image reference (the fleet image, by digest). */
+  image: string;
+  /** Secret env var name -> ARN of the SSM SecureString parameter holding it. */
+  secretArns: { name: string; valueFrom: string }[];
+  /** Maximum processes of the agent user (`resources.pids`), enforced as RLIMIT_NPROC. */
+  pids: number;
+  logGroup: string;
+  region: string;
+}
+
+function awsLogs(i: { logGroup: string; region: string }, prefix: string) {
+  return {
+    logDriver: "awslogs",
+    options: { "awslogs-group": i.logGroup, "awslogs-region": i.region, "awslogs-stream-prefix": prefix },
+  };
+}
+
+const ssmAgentMounts = () => [
+  { sourceVolume: VOLUMES.ssmLib, containerPath: SSM_AGENT_PATHS.lib, readOnly: false },
+  { sourceVolume: VOLUMES.ssmLog, containerPath: SSM_AGENT_PATHS.log, readOnly: false },
+];
+
+/** Task-level volumes of an agent task (EFS access points are resolved by the component). */
+export function agentTaskVolumes(): TaskVolume[] {
+  return [
+    { name: VOLUMES.code, efs: { accessPoint: "code" } },
+    { name: VOLUMES.shared, efs: { accessPoint: "shared" } },
+    { name: VOLUMES.decisions, efs: { accessPoint: "decisions" } },
+    { name: VOLUMES.scratch },
+    { name: VOLUMES.tmp },
+    { name: VOLUMES.ssmLib },
+    { name: VOLUMES.ssmLog },
+  ];
+}
+
+/** The two containers of an agent's task: the code seeder, then the runtime. */
+export function agentContainerDefinitions(i: AgentTaskInput): EcsContainerDefinition[] {
+  const environment = Object.entries(runtimeEnvironment(i)).map(([name, value]) => ({ name, value }));
+  const secrets = [...i.secretArns].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const labels = { "agent-fleet.agent": i.name, "agent-fleet.fleet": i.fleet };
+  const seed: EcsContainerDefinition = {
+    name: CONTAINER_NAMES.seed,
+    image: i.image,
+    essential: false,
+    user: "0",
+    entryPoint: ["/bin/sh", "-c"],
+    // Task-storage volumes start root-owned 0755 (Fargate has no tmpfs with mode=1777): open /tmp
+    // and /scratch like tmpfs on a Docker host before the runtime starts, then seed the code.
+    command: [`chmod 1777 /tmp ${SCRATCH_DIR}\n${seedScript({ agent: i.name })}`],
+    mountPoints: [
+      { sourceVolume: VOLUMES.code, containerPath: CONTAINER_PATHS.app, readOnly: false },
+      { sourceVolume: VOLUMES.scratch, containerPath: SCRATCH_DIR, readOnly: false },
+      { sourceVolume: VOLUMES.tmp, containerPath: "/tmp", readOnly: false },
+    ],
+    readonlyRootFilesystem: true,
+    // Root creating files in a root-owned directory needs no capability at all.
+    linuxParameters: { capabilities: { add: [], drop: ["ALL"] } },
+    logConfiguration: awsLogs(i, i.name),
+    dockerLabels: labels,
+  };
+  const runtime: EcsContainerDefinition = {
+    name: CONTAINER_NAMES.runtime,
+    image: i.image,
+    essential: true,
+    // The runtime runs as root (it writes /app and reads /decisions) and starts agent programs as
+    // the image's unprivileged `agent` user.
+    user: "0",
+    environment,
+    ...(secrets.length > 0 ? { secrets } : {}),
+    mountPoints: [
+      { sourceVolume: VOLUMES.code, containerPath: CONTAINER_PATHS.app, readOnly: false },
+      { sourceVolume: VOLUMES.shared, containerPath: CONTAINER_PATHS.shared, readOnly: false },
+      { sourceVolume: VOLUMES.decisions, containerPath: CONTAINER_PATHS.decisions, readOnly: true },
+      { sourceVolume: VOLUMES.scratch, containerPath: SCRATCH_DIR, readOnly: false },
+      { sourceVolume: VOLUMES.tmp, containerPath: "/tmp", readOnly: false },
+      ...ssmAgentMounts(),
+    ],
+    readonlyRootFilesystem: true,
+    linuxParameters: { capabilities: { add: [], drop: runtimeDroppedCapabilities() } },
+    // Fargate has no pids cgroup limit; RLIMIT_NPROC bounds the agent user's processes (root,
+    // the runtime, is exempt from it by the kernel).
+    ulimits: [{ name: "nproc", softLimit: i.pids, hardLimit: i.pids }],
+    healthCheck: { ...HEALTH_CHECK, command: [...HEALTH_CHECK.command] },
+    logConfiguration: awsLogs(i, i.name),
+    dependsOn: [{ containerName: CONTAINER_NAMES.seed, condition: "SUCCESS" }],
+    stopTimeout: STOP_TIMEOUT_SECONDS,
+    dockerLabels: labels,
+  };
+  return [seed, runtime];
+}
+
+/** Task-level volumes of the operator task: the shared dir and decisions (writable: operator side). */
+export function operatorTaskVolumes(): TaskVolume[] {
+  return [
+    { name: VOLUMES.shared, efs: { accessPoint: "shared" } },
+    { name: VOLUMES.decisions, efs: { accessPoint: "decisions" } },
+    { name: VOLUMES.tmp },
+    { name: VOLUMES.ssmLib },
+    { name: VOLUMES.ssmLog },
+  ];
+}
+
+/** How long an operator task lives before it stops by itself, so a forgotten one costs little. */
+export const OPERATOR_LIFETIME_SECONDS = 3600;
+
+/**
+ * The operator task: the Fargate counterpart of the host-side `agentctl` wrapper. Agent tasks
+ * mount /decisions read-only, so decisions are written from this separate, on-demand task (ECS
+ * Exec into it, `agentctl approve <id>`). It runs no agent code and has no secrets.
+ */
+export function operatorContainerDefinitions(i: { fleet: string; image: string; logGroup: string; region: string }): EcsContainerDefinition[] {
+  return [
+    {
+      name: CONTAINER_NAMES.operator,
+      image: i.image,
+      essential: true,
+      user: "0",
+      entryPoint: ["sleep"],
+      command: [String(OPERATOR_LIFETIME_SECONDS)],
+      environment: [
+        { name: "AGENT_DECISIONS_DIR", value: CONTAINER_PATHS.decisions },
+        { name: "AGENT_SHARED_DIR", value: CONTAINER_PATHS.shared },
+      ],
+      mountPoints: [
+        { sourceVolume: VOLUMES.shared, containerPath: CONTAINER_PATHS.shared, readOnly: false },
+        { sourceVolume: VOLUMES.decisions, containerPath: CONTAINER_PATHS.decisions, readOnly: false },
+        { sourceVolume: VOLUMES.tmp, containerPath: "/tmp", readOnly: false },
+        ...ssmAgentMounts(),
+      ],
+      readonlyRootFilesystem: true,
+      // `sleep` is PID 1 here (not the image's tini): an init process reaps ECS Exec sessions.
+      linuxParameters: { capabilities: { add: [], drop: ["ALL"] }, initProcessEnabled: true },
+      logConfiguration: awsLogs(i, "operator"),
+      dockerLabels: { "agent-fleet.fleet": i.fleet, "agent-fleet.role": "operator" },
+    },
+  ];
+}

@@ -1,0 +1,84 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { CONTAINER_PATHS } from "../../hosts/hostLayout.js";
+
+export interface FleetStorageArgs {
+  fleetName: string;
+  agentNames: string[];
+  subnetIds: pulumi.Output<string>[];
+  efsSecurityGroupId: pulumi.Input<string>;
+  retainData: boolean;
+  tags: Record<string, string>;
+}
+
+/** EFS paths, mirroring the Docker host layout (hostLayout.ts) under the file system's root. */
+export const EFS_PATHS = {
+  agentCode: (agent: string) => `/agents/${agent}`,
+  shared: CONTAINER_PATHS.shared,
+  decisions: CONTAINER_PATHS.decisions,
+} as const;
+
+/**
+ * Creation info of every access point: root-owned, world-readable, writable by root only.
+ *
+ * No access point sets a `posixUser`. A POSIX user on an access point forces one uid for every
+ * process that mounts through it, which would erase the line between the runtime (root: writes
+ * /app, reads /decisions) and the agent program (uid 10001: may read /app, may write neither)
+ * — exactly the privilege separation the runtime relies on. So ownership and modes decide, as on
+ * a Docker host's bind mounts.
+ */
+export const ACCESS_POINT_CREATION = { ownerUid: 0, ownerGid: 0, permissions: "0755" } as const;
+
+/**
+ * The fleet's EFS file system: encrypted at rest (and in transit: tasks mount with TLS), one
+ * mount target per subnet, access points for each agent's code, the shared dir and decisions.
+ * With `retainData` the file system survives `pulumi destroy` (retainOnDelete), everything else
+ * goes.
+ */
+export class FleetStorage extends pulumi.ComponentResource {
+  public readonly fileSystemId: pulumi.Output<string>;
+  public readonly fileSystemArn: pulumi.Output<string>;
+  public readonly codeAccessPointIds: Record<string, pulumi.Output<string>>;
+  public readonly sharedAccessPointId: pulumi.Output<string>;
+  public readonly decisionsAccessPointId: pulumi.Output<string>;
+  /** Depend on these before starting tasks: a task cannot mount EFS without a mount target. */
+  public readonly mountTargets: aws.efs.MountTarget[];
+
+  constructor(name: string, args: FleetStorageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agent-fleet:aws:FleetStorage", name, {}, opts);
+    const parent = { parent: this };
+    const fs = new aws.efs.FileSystem(`${name}-fs`, {
+      encrypted: true,
+      performanceMode: "generalPurpose",
+      throughputMode: "bursting",
+      tags: { ...args.tags, Name: `${args.fleetName}-data` },
+    }, { parent: this, retainOnDelete: args.retainData });
+
+    this.mountTargets = args.subnetIds.map((subnetId, i) =>
+      new aws.efs.MountTarget(`${name}-mount-${i}`, {
+        fileSystemId: fs.id,
+        subnetId,
+        securityGroups: [args.efsSecurityGroupId],
+      }, parent));
+
+    const accessPoint = (id: string, path: string, label: string) =>
+      new aws.efs.AccessPoint(`${name}-${id}`, {
+        fileSystemId: fs.id,
+        rootDirectory: { path, creationInfo: { ...ACCESS_POINT_CREATION } },
+        tags: { ...args.tags, Name: `${args.fleetName}-${label}` },
+      }, parent);
+
+    this.codeAccessPointIds = Object.fromEntries(
+      args.agentNames.map((agent) => [agent, accessPoint(`code-${agent}`, EFS_PATHS.agentCode(agent), `code-${agent}`).id]),
+    );
+    this.sharedAccessPointId = accessPoint("shared", EFS_PATHS.shared, "shared").id;
+    this.decisionsAccessPointId = accessPoint("decisions", EFS_PATHS.decisions, "decisions").id;
+    this.fileSystemId = fs.id;
+    this.fileSystemArn = fs.arn;
+    this.registerOutputs({
+      fileSystemId: this.fileSystemId,
+      sharedAccessPointId: this.sharedAccessPointId,
+      decisionsAccessPointId: this.decisionsAccessPointId,
+    });
+  }
+}
