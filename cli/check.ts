@@ -2,11 +2,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { parse as parseYaml } from "yaml";
-import { checkFleetConfig, formatProblems } from "../config/fleetConfig.js";
+import { formatProblems } from "../config/fleetConfig.js";
 import { rawConfigFromStackFile, StackFileError } from "../config/stackFile.js";
+import { checkStackConfig } from "../targets/index.js";
 
 /**
- * `agent-fleet check`: validates stack files offline with the program's own schema and prints the
+ * `agent-fleet check`: validates stack files offline with the program's own validation (targets/index.ts checkStackConfig) and prints the
  * very messages `pulumi up` would (exit 1 on any problem). Needs neither the Pulumi CLI, nor a
  * login, nor the passphrase: secrets are only checked to be stored as secrets.
  */
@@ -59,7 +60,7 @@ export function checkFiles(files: string[], projectDir: string): FileReport[] {
     try {
       stack = stackNameOf(file);
       const raw = rawConfigFromStackFile(file);
-      const result = checkFleetConfig(raw.ns, { stack, projectDir, foreign: raw.foreign });
+      const result = checkStackConfig(raw.ns, { stack, projectDir, foreign: raw.foreign });
       if (result.ok) {
         return { file: rel, stack, ok: true, target: result.config.target, agents: result.config.agents.length };
       }

@@ -1,76 +1,34 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
-import { DEFAULT_REMOTE_ROOT } from "../hosts/hostLayout.js";
-import { DEFAULT_RESOURCES, type AgentResources } from "../fleet/spec.js";
+import { ENV_NAME, isReservedEnvName } from "../contract/env.js";
+import { CAPABILITY, DNS_LABEL, DNS_LABEL_MAX, isLabel } from "../contract/names.js";
 import { parseCidr, WORLD_CIDRS } from "./cidr.js";
+import { DEFAULT_REMOTE_ROOT, DEFAULT_RESOURCES, DEFAULTS, type AgentResources } from "./defaults.js";
+import { bool, dnsLabel, positiveInt } from "./schemaParts.js";
 import { isSecretValue } from "./secretRef.js";
-import { LOG_RETENTION_DAYS } from "../targets/aws/args.js";
-import { FARGATE_SIZES } from "../targets/aws/fargateSizing.js";
-import { EXOSCALE_ZONES } from "../targets/exoscale/zones.js";
+import type { AddProblem, GivenSettings, TargetConfigPart } from "./targetPart.js";
+
+export { DEFAULTS } from "./defaults.js";
 
 /**
- * The whole stack config of an agent fleet: one zod schema, shared by the Pulumi program
- * (index.ts) and `agent-fleet check`, so both print the very same messages.
+ * The whole stack config of an agent fleet: the common settings here plus each target's part
+ * (targets/<name>/config.ts, assembled by targets/index.ts), shared by the Pulumi program and
+ * `agent-fleet check` through the very same function, so both print the very same messages.
  *
  * Every problem is reported at once, each with its key path as Pulumi spells it
  * (`agent-fleet:agents[1].name: …`), and `parseFleetConfig` throws before the program registers
- * a single resource. Defaults live here (and are mirrored in Pulumi.yaml, which a unit test
- * keeps in step).
+ * a single resource. Defaults live in defaults.ts and in each target's folder (the top-level ones
+ * are mirrored in Pulumi.yaml, which a unit test keeps in step).
  */
 
 export const PROJECT = "agent-fleet";
-export const TARGETS = ["local", "vps", "exoscale", "aws"] as const;
-export type Target = (typeof TARGETS)[number];
 
-/** Instance type families and sizes, from the `instance-type` schema of the Exoscale OpenAPI v2 document. */
-export const EXOSCALE_FAMILIES = [
-  "standard", "cpu", "memory", "storage", "colossus", "gpu", "gpu2", "gpu3", "gpua30", "gpu3080ti",
-  "gpua5000", "gpub300", "gpurtx6000pro",
-] as const;
-export const EXOSCALE_SIZES = [
-  "micro", "tiny", "small", "medium", "large", "extra-large", "huge", "mega", "titan", "titan48c", "jumbo",
-  "colossus",
-] as const;
-export const DEFAULTS = {
-  approvalRequired: true,
-  paused: false,
-  purgeOnDestroy: false,
-  sshUser: "ops",
-  sshPort: 22,
-  exoscaleInstanceType: "standard.small",
-  exoscaleDiskSizeGb: 50,
-  exoscaleTemplate: "Linux Ubuntu 24.04 LTS 64-bit",
-  awsEgressPorts: [443],
-  awsVpcCidr: "10.42.0.0/16",
-  awsLogRetentionDays: 30,
-} as const;
-
-/** Variables the runtime owns; an agent's `env` must not shadow them. */
-const RESERVED_ENV = /^(AGENT_[A-Z0-9_]*|APPROVAL_REQUIRED|TASK_[A-Z0-9_]*)$/;
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const POSIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
 const CONFIG_KEY = /^([A-Za-z0-9_.-]+:)?[A-Za-z0-9_.-]+$/;
 
 // --- small building blocks -------------------------------------------------------------------
-
-/** Pulumi hands top-level scalars to programs as strings; stack files hold real booleans. */
-const bool = () =>
-  z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean({ error: "must be true or false" }));
-
-const dnsLabel = () =>
-  z.string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") }).regex(DNS_LABEL, {
-    error: 'must be a lowercase DNS label: 1-63 characters a-z, 0-9 and "-", not starting or ending with "-"',
-  });
-
-const positiveInt = (min: number, max: number) =>
-  z
-    .number({ error: "must be a number" })
-    .int({ error: "must be a whole number" })
-    .min(min, { error: `must be at least ${min}` })
-    .max(max, { error: `must be at most ${max}` });
 
 /** "512m", "2g", "1Gi", "1024" or 1024 (MiB). */
 export function parseMemoryMb(v: unknown): number | undefined {
@@ -124,7 +82,7 @@ const agentSchema = z.strictObject(
   name: dnsLabel(),
   code: z.string({ error: "must be a path to the agent's code folder" }).min(1).optional(),
   capabilities: z
-    .array(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, { error: "a capability is lowercase letters, digits, '.', '_' or '-'" }), {
+    .array(z.string().regex(CAPABILITY, { error: "a capability is lowercase letters, digits, '.', '_' or '-'" }), {
       error: "must be a list of capability names",
     })
     .default([]),
@@ -165,55 +123,12 @@ const imageSchema = z.strictObject({
   baseImage: z.string().regex(/^[a-zA-Z0-9][^\s]*$/, { error: "must be an image reference such as node:22-bookworm-slim" }).optional(),
   buildArgs: z.record(z.string().regex(ENV_NAME, { error: "a build arg name is letters, digits and _" }), z.string()).optional(),
 });
-
-const vpsSchema = z.strictObject({
-  host: z
-    .string({ error: "must be the machine's IP address or DNS name" })
-    .regex(/^[A-Za-z0-9.:-]+$/, { error: "must be an IP address or DNS name" })
-    .optional(),
-});
-
-const exoscaleSchema = z.strictObject({
-  zone: z.enum(EXOSCALE_ZONES, { error: `must be one of ${EXOSCALE_ZONES.join(", ")}` }).optional(),
-  instanceType: z
-    .string()
-    .refine(
-      (t) => {
-        const [family, size, extra] = t.split(".");
-        return extra === undefined && (EXOSCALE_FAMILIES as readonly string[]).includes(family ?? "") && (EXOSCALE_SIZES as readonly string[]).includes(size ?? "");
-      },
-      { error: `must be "family.size", e.g. standard.small; families: ${EXOSCALE_FAMILIES.join(", ")}; sizes: ${EXOSCALE_SIZES.join(", ")}` },
-    )
-    .default(DEFAULTS.exoscaleInstanceType),
-  diskSizeGb: positiveInt(10, 51_200).default(DEFAULTS.exoscaleDiskSizeGb),
-  template: z.string().min(1, { error: "must name a template, e.g. Linux Ubuntu 24.04 LTS 64-bit" }).default(DEFAULTS.exoscaleTemplate),
-  elasticIp: bool().default(false),
-});
-
-const awsSchema = z.strictObject({
-  region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, { error: "must be an AWS region such as eu-central-1" }).optional(),
-  vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { error: "must be a VPC id such as vpc-0abc1234" }).optional(),
-  subnetIds: z
-    .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { error: "must be a subnet id such as subnet-0abc1234" }))
-    .min(1, { error: "must list at least one subnet" })
-    .optional(),
-  vpcCidr: z.string().optional(),
-  egressPorts: z.array(positiveInt(1, 65535)).min(1, { error: "must list at least one port" }).default([...DEFAULTS.awsEgressPorts]),
-  retainData: bool().default(false),
-  logRetentionDays: z
-    .number()
-    .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), { error: `must be one of ${LOG_RETENTION_DAYS.join(", ")}` })
-    .default(DEFAULTS.awsLogRetentionDays),
-});
-
 /**
- * The settings of the `agent-fleet` namespace. Top-level keys besides these are allowed only when
- * they are secrets (agents name them in `secrets`).
+ * The common settings of the `agent-fleet` namespace (besides `target` and the targets' own
+ * sections). Top-level keys besides these are allowed only when they are secrets (agents name
+ * them in `secrets`).
  */
 export const SETTINGS = {
-  target: z.enum(TARGETS, {
-    error: (iss) => (iss.input === undefined ? `is required: one of ${TARGETS.join(", ")}` : `must be one of ${TARGETS.join(", ")}, got ${JSON.stringify(iss.input)}`),
-  }),
   // "" means "not set": Pulumi.yaml has to give optional keys a default, and "" is that default.
   fleetName: z.preprocess((v) => (v === "" ? undefined : v), dnsLabel().optional()),
   approvalRequired: bool().default(DEFAULTS.approvalRequired),
@@ -225,22 +140,21 @@ export const SETTINGS = {
   ),
   agents: z.array(agentSchema, { error: (iss) => (iss.input === undefined ? "is required: list at least one agent" : "must be a list of agents") }).min(1, { error: "must list at least one agent" }).max(500),
   ssh: sshSchema.default({ user: DEFAULTS.sshUser, port: DEFAULTS.sshPort }),
-  vps: vpsSchema.default({}),
   image: imageSchema.default({}),
-  exoscale: exoscaleSchema.default({
-    instanceType: DEFAULTS.exoscaleInstanceType,
-    diskSizeGb: DEFAULTS.exoscaleDiskSizeGb,
-    template: DEFAULTS.exoscaleTemplate,
-    elasticIp: false,
-  }),
-  aws: awsSchema.default({ egressPorts: [...DEFAULTS.awsEgressPorts], retainData: false, logRetentionDays: DEFAULTS.awsLogRetentionDays }),
 } as const;
 
-export type SettingName = keyof typeof SETTINGS;
-export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
+type CommonSettings = { [K in keyof typeof SETTINGS]: z.output<(typeof SETTINGS)[K]> };
 
-const settingsSchema = z.object(SETTINGS);
-type Settings = z.output<typeof settingsSchema>;
+/** Every top-level setting of the namespace: `target`, the common ones and each target's section. */
+export function settingNames(parts: ReadonlyArray<TargetConfigPart>): string[] {
+  return ["target", ...Object.keys(SETTINGS), ...parts.flatMap((p) => (p.section ? [p.section.key] : []))];
+}
+
+function targetSchema(names: string[]) {
+  return z.enum(names as [string, ...string[]], {
+    error: (iss) => (iss.input === undefined ? `is required: one of ${names.join(", ")}` : `must be one of ${names.join(", ")}, got ${JSON.stringify(iss.input)}`),
+  });
+}
 
 // --- resolved config -------------------------------------------------------------------------
 
@@ -279,8 +193,9 @@ export interface SshSettings {
   hostKey?: string;
 }
 
-export interface FleetConfig {
-  target: Target;
+/** What every target's config holds; each target adds its own part (targets/<name>/config.ts). */
+export interface CommonFleetConfig {
+  target: string;
   fleetName: string;
   approvalRequired: boolean;
   paused: boolean;
@@ -289,10 +204,7 @@ export interface FleetConfig {
   hostRoot: string;
   agents: ResolvedAgent[];
   ssh: SshSettings;
-  vps: { host?: string };
   image: { ref?: string; baseImage?: string; buildArgs: Record<string, string> };
-  exoscale: Settings["exoscale"];
-  aws: Settings["aws"] & { vpcCidr: string };
 }
 
 export interface ConfigContext {
@@ -339,25 +251,35 @@ export function keyPath(segments: ReadonlyArray<PropertyKey>): string {
 
 /**
  * Validates the `agent-fleet` namespace of a stack's config (keys without the namespace, values as
- * Pulumi or a stack file gives them, secrets as SecretValue markers) and resolves defaults.
- * Throws one ConfigError listing every problem.
+ * Pulumi or a stack file gives them, secrets as SecretValue markers) against the common settings
+ * and the given targets' parts, and resolves defaults. Throws one ConfigError listing every problem.
  */
-export function parseFleetConfig(raw: Record<string, unknown>, ctx: ConfigContext): FleetConfig {
-  const result = checkFleetConfig(raw, ctx);
+export function parseFleetConfig<C extends CommonFleetConfig>(
+  raw: Record<string, unknown>,
+  ctx: ConfigContext,
+  parts: ReadonlyArray<TargetConfigPart<C>>,
+): C {
+  const result = checkFleetConfig(raw, ctx, parts);
   if (!result.ok) throw new ConfigError(result.problems);
   return result.config;
 }
 
-export type CheckResult = { ok: true; config: FleetConfig } | { ok: false; problems: ConfigProblem[] };
+export type CheckResult<C> = { ok: true; config: C } | { ok: false; problems: ConfigProblem[] };
 
-export function checkFleetConfig(raw: Record<string, unknown>, ctx: ConfigContext): CheckResult {
+export function checkFleetConfig<C extends CommonFleetConfig>(
+  raw: Record<string, unknown>,
+  ctx: ConfigContext,
+  parts: ReadonlyArray<TargetConfigPart<C>>,
+): CheckResult<C> {
   const problems: ConfigProblem[] = [];
   const add: AddProblem = (segments, message) => problems.push({ key: keyPath(segments), message });
+  const names = settingNames(parts);
+  const sections = new Map(parts.flatMap((p) => (p.section ? [[p.section.key, p.section] as const] : [])));
 
   const known: Record<string, unknown> = {};
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
-    if ((SETTING_NAMES as string[]).includes(k)) known[k] = v;
+    if (names.includes(k)) known[k] = v;
     else extra[k] = v;
   }
 
@@ -367,17 +289,24 @@ export function checkFleetConfig(raw: Record<string, unknown>, ctx: ConfigContex
     for (const issue of issues) {
       const at = [...prefix, ...issue.path];
       if (issue.code === "unrecognized_keys") {
-        for (const k of issue.keys) add([...at, k], unknownKeyMessage(k, knownKeysAt(at)));
+        for (const k of issue.keys) add([...at, k], unknownKeyMessage(k, knownKeysAt(at, sections)));
       } else {
         add(at, issue.message);
       }
     }
   };
+  const schemaOf = (name: string): z.ZodType | undefined => {
+    if (name === "target") return targetSchema(parts.map((p) => p.name));
+    if (name in SETTINGS) return SETTINGS[name as keyof typeof SETTINGS];
+    const section = sections.get(name);
+    return section ? section.schema.default(section.defaults as never) : undefined;
+  };
   const parsedSettings: Record<string, unknown> = {};
   let broken = false;
-  for (const name of SETTING_NAMES) {
+  for (const name of names) {
     if (name === "agents") continue;
-    const r = (SETTINGS[name] as z.ZodType).safeParse(known[name]);
+    const r = schemaOf(name)?.safeParse(known[name]);
+    if (!r) continue;
     if (r.success) parsedSettings[name] = r.data;
     else {
       broken = true;
@@ -415,18 +344,21 @@ export function checkFleetConfig(raw: Record<string, unknown>, ctx: ConfigContex
   for (const [k, v] of Object.entries(extra)) {
     if (isSecretValue(v)) continue;
     if (referenced.has(`${PROJECT}:${k}`)) continue; // reported with the agent as "stored in plain text"
-    add([k], unknownKeyMessage(k, SETTING_NAMES));
+    add([k], unknownKeyMessage(k, names));
   }
 
-  const s = parsedSettings as Partial<Omit<Settings, "agents">>;
-  const target = s.target;
-  const onDockerHost = target !== "aws";
-  const usesSsh = target === "vps" || target === "exoscale";
+  const s = parsedSettings as Partial<Omit<CommonSettings, "agents">> & { target?: string };
+  const part = parts.find((p) => p.name === s.target);
+  const onDockerHost = part?.hostRoot !== "none";
+  const usesSsh = part?.usesSsh === true;
+  const maxName = part?.nameLimit?.max ?? DNS_LABEL_MAX;
 
   // Fleet name: prefixes container names, so it must be a DNS label too.
   const fleetName = s.fleetName ?? `${PROJECT}-${ctx.stack}`;
   if (s.fleetName === undefined && !DNS_LABEL.test(fleetName)) {
     add(["fleetName"], `the default "${fleetName}" (from the stack name) is not a lowercase DNS label; set fleetName explicitly`);
+  } else if (part?.nameLimit && !isLabel(fleetName, maxName)) {
+    add(["fleetName"], `${s.fleetName === undefined ? `the default "${fleetName}" (from the stack name)` : `"${fleetName}"`} is longer than ${maxName} characters, the limit of target ${part.name} (${part.nameLimit.reason}); set a shorter fleetName`);
   }
 
   // Agents.
@@ -436,7 +368,10 @@ export function checkFleetConfig(raw: Record<string, unknown>, ctx: ConfigContex
     const first = seen.get(a.name);
     if (first !== undefined) add(["agents", i, "name"], `"${a.name}" is already used by agents[${first}]; agent names must be unique`);
     else seen.set(a.name, i);
-    agents.push(resolveAgent(a, i, { raw, ctx, target, stackApproval: s.approvalRequired }, add));
+    if (part?.nameLimit && !isLabel(a.name, maxName)) {
+      add(["agents", i, "name"], `"${a.name}" is ${a.name.length} characters; target ${part.name} allows at most ${maxName} (${part.nameLimit.reason})`);
+    }
+    agents.push(resolveAgent(a, i, { raw, ctx, part, stackApproval: s.approvalRequired }, add));
   });
 
   // SSH and firewall.
@@ -458,19 +393,13 @@ export function checkFleetConfig(raw: Record<string, unknown>, ctx: ConfigContex
   }
   if (usesSsh && s.ssh) {
     if (ssh.privateKey === undefined) {
-      add(["ssh", "privateKey"], `is required for target ${target}; set it with \`pulumi config set --secret --path ssh.privateKey < ~/.ssh/id_ed25519\``);
+      add(["ssh", "privateKey"], `is required for target ${s.target}; set it with \`pulumi config set --secret --path ssh.privateKey < ~/.ssh/id_ed25519\``);
     }
     if (cidrs.length === 0) {
       add(
         ["ssh", "allowedCidrs"],
-        `is required for target ${target}: list the networks allowed to reach SSH, e.g. ["203.0.113.4/32"] (write "${WORLD_CIDRS[0]}" yourself to allow everyone)`,
+        `is required for target ${s.target}: list the networks allowed to reach SSH, e.g. ["203.0.113.4/32"] (write "${WORLD_CIDRS[0]}" yourself to allow everyone)`,
       );
-    }
-    if (target === "exoscale" && ssh.bootstrapUser !== undefined) {
-      add(["ssh", "bootstrapUser"], "does not apply to target exoscale: cloud-init creates ssh.user on the new machine and root cannot log in");
-    }
-    if (target === "exoscale" && ssh.publicKey === undefined) {
-      add(["ssh", "publicKey"], "is required for target exoscale (the instance is created with it)");
     }
     if (ssh.bootstrapUser !== undefined && ssh.publicKey === undefined) {
       add(["ssh", "publicKey"], `is required with ssh.bootstrapUser: it is authorized for ${ssh.user}`);
@@ -479,77 +408,48 @@ export function checkFleetConfig(raw: Record<string, unknown>, ctx: ConfigContex
       add(["ssh", "bootstrapUser"], "must differ from ssh.user (leave it out when the user already exists)");
     }
   }
-  if (target === "vps" && s.vps && !s.vps.host) add(["vps", "host"], "is required for target vps: the address of the machine to manage");
-
-  if (target === "exoscale" && s.exoscale && s.exoscale.zone === undefined) {
-    add(["exoscale", "zone"], `is required for target exoscale; one of ${EXOSCALE_ZONES.join(", ")}`);
-  }
-
-  const aws = s.aws;
-  if (target === "aws" && aws) {
-    if (aws.region === undefined) add(["aws", "region"], "is required for target aws, e.g. eu-central-1");
-    if ((aws.vpcId === undefined) !== (aws.subnetIds === undefined)) {
-      add(["aws", aws.vpcId === undefined ? "vpcId" : "subnetIds"], "give both vpcId and subnetIds to use an existing VPC, or neither for a new one");
-    }
-    if (aws.vpcCidr !== undefined) {
-      const parsedCidr = parseCidr(aws.vpcCidr);
-      if ("error" in parsedCidr) add(["aws", "vpcCidr"], parsedCidr.error);
-      else if (parsedCidr.family !== 4 || parsedCidr.prefix < 16 || parsedCidr.prefix > 24) add(["aws", "vpcCidr"], "must be an IPv4 block from /16 to /24");
-      if (aws.vpcId !== undefined) add(["aws", "vpcCidr"], "applies only to a new VPC; remove it when vpcId is set");
-    }
-    if (new Set(aws.egressPorts).size !== aws.egressPorts.length) add(["aws", "egressPorts"], "lists a port twice");
-  }
 
   if (s.image && s.image.ref !== undefined && (s.image.baseImage !== undefined || s.image.buildArgs !== undefined)) {
     add(["image", "ref"], "a registry image is used as is; remove baseImage and buildArgs, or remove ref to build the image");
   }
-
-  if (target === "aws" && s.image && (s.image.baseImage !== undefined || s.image.buildArgs !== undefined)) {
-    add(["image", s.image.baseImage !== undefined ? "baseImage" : "buildArgs"], "is not supported by target aws yet (its image is built from agent-image/Dockerfile with its defaults); use image.ref for a custom image");
-  }
-  if (s.hostRoot !== undefined && target === "aws") add(["hostRoot"], "does not apply to target aws (agents keep their files on EFS)");
+  if (s.hostRoot !== undefined && part && !onDockerHost) add(["hostRoot"], `does not apply to target ${part.name} (it runs no Docker host)`);
   const hostRoot = path.posix.normalize(
-    s.hostRoot ?? (target === "local" ? path.join(ctx.projectDir, ".agent-fleet", ctx.stack) : DEFAULT_REMOTE_ROOT),
+    s.hostRoot ?? (part?.hostRoot === "project" ? path.join(ctx.projectDir, ".agent-fleet", ctx.stack) : DEFAULT_REMOTE_ROOT),
   );
   if (onDockerHost && (hostRoot === "/" || /[\s'"\\$`]/.test(hostRoot))) {
     add(["hostRoot"], `"${hostRoot}" cannot be used as the fleet's root: use a dedicated folder without spaces or quotes`);
   }
 
-  if (broken || problems.length > 0 || !target || !s.vps || !s.image || !s.exoscale || !aws) {
-    return { ok: false, problems: dedupe(problems) };
-  }
-  return {
-    ok: true,
-    config: {
-      target,
-      fleetName,
-      approvalRequired: s.approvalRequired ?? DEFAULTS.approvalRequired,
-      paused: s.paused ?? DEFAULTS.paused,
-      purgeOnDestroy: s.purgeOnDestroy ?? DEFAULTS.purgeOnDestroy,
-      hostRoot,
-      agents,
-      ssh: {
-        user: ssh.user,
-        ...(ssh.bootstrapUser !== undefined ? { bootstrapUser: ssh.bootstrapUser } : {}),
-        port: ssh.port,
-        hasPrivateKey,
-        ...(ssh.publicKey !== undefined ? { publicKey: ssh.publicKey } : {}),
-        allowedCidrs: cidrs,
-        ...(ssh.hostKey !== undefined ? { hostKey: ssh.hostKey } : {}),
-      },
-      vps: s.vps,
-      image: {
-        ...(s.image.ref !== undefined ? { ref: s.image.ref } : {}),
-        ...(s.image.baseImage !== undefined ? { baseImage: s.image.baseImage } : {}),
-        buildArgs: s.image.buildArgs ?? {},
-      },
-      exoscale: s.exoscale,
-      aws: { ...aws, vpcCidr: aws.vpcCidr ?? DEFAULTS.awsVpcCidr },
+  if (!part || !s.image) return { ok: false, problems: dedupe(problems) };
+  const common: CommonFleetConfig = {
+    target: part.name,
+    fleetName,
+    approvalRequired: s.approvalRequired ?? DEFAULTS.approvalRequired,
+    paused: s.paused ?? DEFAULTS.paused,
+    purgeOnDestroy: s.purgeOnDestroy ?? DEFAULTS.purgeOnDestroy,
+    hostRoot,
+    agents,
+    ssh: {
+      user: ssh.user,
+      ...(ssh.bootstrapUser !== undefined ? { bootstrapUser: ssh.bootstrapUser } : {}),
+      port: ssh.port,
+      hasPrivateKey,
+      ...(ssh.publicKey !== undefined ? { publicKey: ssh.publicKey } : {}),
+      allowedCidrs: cidrs,
+      ...(ssh.hostKey !== undefined ? { hostKey: ssh.hostKey } : {}),
+    },
+    image: {
+      ...(s.image.ref !== undefined ? { ref: s.image.ref } : {}),
+      ...(s.image.baseImage !== undefined ? { baseImage: s.image.baseImage } : {}),
+      buildArgs: s.image.buildArgs ?? {},
     },
   };
+  const given: GivenSettings = { image: s.image, ...(s.ssh ? { ssh: s.ssh } : {}) };
+  const section = part.section ? parsedSettings[part.section.key] : undefined;
+  const config = part.section && section === undefined ? undefined : part.build(common, section, add, given);
+  if (broken || problems.length > 0 || config === undefined) return { ok: false, problems: dedupe(problems) };
+  return { ok: true, config };
 }
-
-type AddProblem = (segments: ReadonlyArray<PropertyKey>, message: string) => void;
 
 /**
  * One agent that parsed, checked against the rest of the config (code folder, env and secret names,
@@ -558,10 +458,10 @@ type AddProblem = (segments: ReadonlyArray<PropertyKey>, message: string) => voi
 function resolveAgent(
   a: z.output<typeof agentSchema>,
   i: number,
-  o: { raw: Record<string, unknown>; ctx: ConfigContext; target: Target | undefined; stackApproval: boolean | undefined },
+  o: { raw: Record<string, unknown>; ctx: ConfigContext; part: TargetConfigPart<CommonFleetConfig> | undefined; stackApproval: boolean | undefined },
   add: AddProblem,
 ): ResolvedAgent {
-  const { raw, ctx, target, stackApproval } = o;
+  const { raw, ctx, part, stackApproval } = o;
   const code = a.code ?? `agents/${a.name}`;
   const codeDir = path.resolve(ctx.projectDir, code);
   let stat: fs.Stats | undefined;
@@ -578,14 +478,15 @@ function resolveAgent(
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(a.env)) {
     if (!ENV_NAME.test(k)) add(["agents", i, "env", k], "is not a valid environment variable name (A-Z, 0-9, _; not starting with a digit)");
-    else if (RESERVED_ENV.test(k)) add(["agents", i, "env", k], "is set by agent-fleet itself (use approvalRequired, capabilities or taskTimeoutSeconds instead)");
+    else if (isReservedEnvName(k)) add(["agents", i, "env", k], "is set by agent-fleet itself (use approvalRequired, capabilities or taskTimeoutSeconds instead)");
     env[k] = String(v);
   }
 
   const secrets: AgentSecretRef[] = [];
   a.secrets.forEach((entry, j) => {
-    const ref = secretRef(entry)!;
-    if (RESERVED_ENV.test(ref.env)) add(["agents", i, "secrets", j], `${ref.env} is set by agent-fleet itself`);
+    const ref = secretRef(entry);
+    if (!ref) return; // the schema admits only shapes secretRef reads
+    if (isReservedEnvName(ref.env)) add(["agents", i, "secrets", j], `${ref.env} is set by agent-fleet itself`);
     if (ref.env in env) add(["agents", i, "secrets", j], `${ref.env} is also in env; a variable is either plain or secret`);
     if (secrets.some((x) => x.env === ref.env)) add(["agents", i, "secrets", j], `${ref.env} is listed twice`);
     const value = lookup(ref.key, raw, ctx);
@@ -595,23 +496,10 @@ function resolveAgent(
     secrets.push(ref);
   });
 
-  const cpus = a.resources.cpus ?? DEFAULT_RESOURCES.cpus;
-  let memoryMb = a.resources.memory ?? DEFAULT_RESOURCES.memoryMb;
-  if (target === "aws") {
-    const size = FARGATE_SIZES.find((r) => r.cpu === cpus * 1024);
-    if (!size) {
-      add(["agents", i, "resources", "cpus"], `Fargate offers ${FARGATE_SIZES.map((r) => r.cpu / 1024).join(", ")} vCPU, not ${cpus}`);
-    } else {
-      const allowed = size.memory;
-      const min = allowed[0]!;
-      const max = allowed[allowed.length - 1]!;
-      if (a.resources.memory === undefined) memoryMb = min;
-      if (!allowed.includes(memoryMb)) {
-        const step = allowed[1]! - min;
-        add(["agents", i, "resources", "memory"], `${memoryMb} MiB is not a Fargate size for ${cpus} vCPU (allowed: ${min}-${max} MiB in steps of ${step})`);
-      }
-    }
-  }
+  const asked = { cpus: a.resources.cpus ?? DEFAULT_RESOURCES.cpus, ...(a.resources.memory !== undefined ? { memoryMb: a.resources.memory } : {}) };
+  const sized = part?.agentResources ? part.agentResources(asked, ["agents", i, "resources"], add) : asked;
+  const cpus = sized.cpus;
+  const memoryMb = sized.memoryMb ?? DEFAULT_RESOURCES.memoryMb;
   return {
     name: a.name,
     codeDir,
@@ -644,14 +532,13 @@ function lookup(fullKey: string, raw: Record<string, unknown>, ctx: ConfigContex
 }
 
 /** The keys a nested object accepts, for "did you mean" hints. */
-function knownKeysAt(p: ReadonlyArray<PropertyKey>): string[] {
+function knownKeysAt(p: ReadonlyArray<PropertyKey>, targetSections: ReadonlyMap<string, { schema: z.ZodObject }>): string[] {
   const [head, second, third] = p;
   if (head === "agents" && typeof second === "number") {
     return third === "resources" ? Object.keys(resourcesSchema.shape) : Object.keys(agentSchema.shape);
   }
-  const sections: Record<string, { shape: object }> = {
-    ssh: sshSchema, vps: vpsSchema, image: imageSchema, exoscale: exoscaleSchema, aws: awsSchema,
-  };
+  const sections: Record<string, { shape: object }> = { ssh: sshSchema, image: imageSchema };
+  for (const [key, section] of targetSections) sections[key] = section.schema;
   return p.length === 1 && typeof head === "string" && sections[head] ? Object.keys(sections[head].shape) : [];
 }
 

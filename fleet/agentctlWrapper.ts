@@ -1,5 +1,7 @@
 import { quote } from "shell-quote";
-import { CONTAINER_PATHS, hostLayout } from "../hosts/hostLayout.js";
+import { ENV } from "../contract/env.js";
+import { CONTAINER_PATHS } from "../contract/paths.js";
+import { hostLayout } from "../hosts/hostLayout.js";
 
 /** Where the wrapper is installed on Docker hosts. */
 export const AGENTCTL_WRAPPER_PATH = "/usr/local/bin/agentctl";
@@ -29,8 +31,8 @@ export function agentctlWrapperScript(o: AgentctlWrapperOptions): string {
     "--security-opt", "no-new-privileges",
     "--mount", `type=bind,source=${layout.sharedDir},target=${CONTAINER_PATHS.shared}`,
     "--mount", `type=bind,source=${layout.decisionsDir},target=${CONTAINER_PATHS.decisions}`,
-    "--env", `AGENT_SHARED_DIR=${CONTAINER_PATHS.shared}`,
-    "--env", `AGENT_DECISIONS_DIR=${CONTAINER_PATHS.decisions}`,
+    "--env", `${ENV.sharedDir}=${CONTAINER_PATHS.shared}`,
+    "--env", `${ENV.decisionsDir}=${CONTAINER_PATHS.decisions}`,
     "--entrypoint", "agentctl",
   ]);
   // Decisions and tasks record who made them; inside the container $USER is unset, so the

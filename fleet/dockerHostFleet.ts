@@ -12,7 +12,8 @@ import {
   envFileContent,
   runStateProgram,
 } from "./containerCommands.js";
-import { containerName, containerSpec, type AgentResources, type ContainerSpec } from "./spec.js";
+import type { AgentResources } from "../config/defaults.js";
+import { containerName, containerSpec, type ContainerSpec } from "./spec.js";
 
 /** A script of this component (`fleet/scripts/`). */
 const fleetScript = (file: string) => readScript(__dirname, file);

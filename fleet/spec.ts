@@ -1,5 +1,9 @@
 import { quote } from "shell-quote";
-import { CONTAINER_PATHS, hostLayout } from "../hosts/hostLayout.js";
+import { CONTAINER_PATHS } from "../contract/paths.js";
+import { RUNTIME_CAPABILITIES } from "../contract/capabilities.js";
+import { runtimeEnvironment } from "../contract/env.js";
+import type { AgentResources } from "../config/defaults.js";
+import { hostLayout } from "../hosts/hostLayout.js";
 
 /**
  * The container spec of one agent: a pure function of that agent's settings.
@@ -30,17 +34,6 @@ export interface AgentContainerSettings {
   /** Per-task time budget for the agent program; the runtime's default when absent. */
   taskTimeoutSeconds?: number;
 }
-
-export interface AgentResources {
-  /** CPU share, e.g. 0.5 or 2. */
-  cpus: number;
-  /** Memory limit in MiB (also the swap limit: no swap beyond it). */
-  memoryMb: number;
-  /** Maximum number of processes/threads in the container. */
-  pids: number;
-}
-
-export const DEFAULT_RESOURCES: AgentResources = { cpus: 1, memoryMb: 1024, pids: 256 };
 
 export interface Mount {
   source: string;
@@ -83,44 +76,8 @@ export interface ContainerSpec {
   labels: Record<string, string>;
 }
 
-/**
- * Capabilities the runtime keeps after `--cap-drop ALL`:
- * - SETUID, SETGID: to start agent programs as the unprivileged `agent` user;
- * - KILL: to kill an agent program's whole process group on timeout or SIGTERM (it runs
- *   under another uid, so root needs CAP_KILL to signal it).
- * Agent programs never hold any of them: the switch to a non-root uid clears the effective and
- * permitted sets, and `no-new-privileges` keeps setuid binaries from giving them back.
- */
-export const RUNTIME_CAPABILITIES = ["KILL", "SETGID", "SETUID"] as const;
-
-/** Scratch space for the agent's working copies; the root file system is read-only. */
-export const SCRATCH_DIR = "/scratch";
-
 export function containerName(fleet: string, agent: string): string {
   return `${fleet}-${agent}`;
-}
-
-/**
- * The runtime's environment for one agent: the same on every target (Docker hosts and Fargate),
- * so that the approval switch and capabilities mean the same thing everywhere. Sorted by key.
- */
-export function runtimeEnvironment(
-  s: Pick<AgentContainerSettings, "name" | "approvalRequired" | "capabilities" | "env" | "taskTimeoutSeconds">,
-): Record<string, string> {
-  const env: Record<string, string> = {
-    ...s.env,
-    AGENT_NAME: s.name,
-    APPROVAL_REQUIRED: String(s.approvalRequired),
-    AGENT_CAPABILITIES: [...s.capabilities].sort().join(","),
-    AGENT_APP_DIR: CONTAINER_PATHS.app,
-    AGENT_SHARED_DIR: CONTAINER_PATHS.shared,
-    AGENT_DECISIONS_DIR: CONTAINER_PATHS.decisions,
-    AGENT_SCRATCH_DIR: SCRATCH_DIR,
-  };
-  if (s.taskTimeoutSeconds !== undefined) {
-    env.AGENT_TASK_TIMEOUT_SECONDS = String(s.taskTimeoutSeconds);
-  }
-  return sortKeys(env);
 }
 
 export function containerSpec(s: AgentContainerSettings): ContainerSpec {
@@ -140,7 +97,7 @@ export function containerSpec(s: AgentContainerSettings): ContainerSpec {
     ],
     tmpfs: [
       { target: "/tmp", options: "rw,nosuid,nodev,noexec,size=64m,mode=1777" },
-      { target: SCRATCH_DIR, options: "rw,nosuid,nodev,exec,size=512m,mode=1777" },
+      { target: CONTAINER_PATHS.scratch, options: "rw,nosuid,nodev,exec,size=512m,mode=1777" },
     ],
     readOnlyRootFs: true,
     capDrop: ["ALL"],

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 
 /**
- * Where a Docker host keeps a fleet's files (DESIGN.md "Host layout"). One root per fleet:
+ * Where a Docker host keeps a fleet's files. One root per fleet:
  *
  *   <root>/agents/<name>/      agent code, mounted at /app (a git repo the runtime commits to)
  *   <root>/shared/             mounted at /shared in every container: tasks, status, logs, proposals
@@ -14,15 +14,6 @@ import * as path from "node:path";
  *
  * Pure path arithmetic, shared by the container spec, the host bootstrap, cloud-init and the tests.
  */
-export const DEFAULT_REMOTE_ROOT = "/srv/agent-fleet";
-
-/** Paths inside every agent container; the runtime's defaults match these. */
-export const CONTAINER_PATHS = {
-  app: "/app",
-  shared: "/shared",
-  decisions: "/decisions",
-} as const;
-
 export interface HostLayout {
   root: string;
   agentsDir: string;

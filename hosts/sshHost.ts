@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { remote, types } from "@pulumi/command";
 import { WORLD_CIDRS } from "../config/cidr.js";
-import { DEFAULT_REMOTE_ROOT, hostLayout, type HostLayout } from "./hostLayout.js";
+import { DEFAULT_REMOTE_ROOT, DEFAULTS } from "../config/defaults.js";
+import { hostLayout, type HostLayout } from "./hostLayout.js";
 import { passedThroughArgs, type DockerHost, type HostCommandArgs } from "./dockerHost.js";
 import { asRoot, readScript, shellProgram } from "./shell.js";
 
@@ -68,14 +69,14 @@ export class SshHost extends pulumi.ComponentResource implements DockerHost {
     if (args.bootstrapUser !== undefined && args.publicKey === undefined) {
       throw new Error("SshHost: publicKey is required with bootstrapUser");
     }
-    const user = args.user ?? "ops";
-    const port = args.port ?? 22;
+    const user = args.user ?? DEFAULTS.sshUser;
+    const port = args.port ?? DEFAULTS.sshPort;
     this.user = user;
     this.layout = hostLayout(args.root ?? DEFAULT_REMOTE_ROOT);
     this.uploadDir = this.layout.uploadDir;
     this.address = pulumi.output(args.host);
     const target = pulumi.interpolate`${user}@${args.host}`;
-    this.sshCommand = port === 22 ? pulumi.interpolate`ssh ${target}` : pulumi.interpolate`ssh -p ${port} ${target}`;
+    this.sshCommand = port === DEFAULTS.sshPort ? pulumi.interpolate`ssh ${target}` : pulumi.interpolate`ssh -p ${port} ${target}`;
     this.operatorPrefix = this.sshCommand.apply((c) => `${c ?? ""} `);
 
     const connectionFor = (login: string): types.input.remote.ConnectionArgs => ({

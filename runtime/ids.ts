@@ -26,12 +26,9 @@ export function proposalIdForTask(taskId: string): string {
   return "p-" + taskId.slice(2);
 }
 
-export function taskIdForProposal(proposalId: string): string {
-  return "t-" + proposalId.slice(2);
-}
 
-/** Agent names and capabilities: lowercase DNS-label-like tokens (they appear in file names). */
-export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Agent names and capabilities: lowercase DNS labels (they appear in file names). */
+export { DNS_LABEL as NAME_PATTERN } from "../contract/names.js";
 
 /** A short random hex string for temporary names (unique, not secret). */
 export function randomHex(chars: number): string {

@@ -1,9 +1,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import type { AgentResources } from "../../fleet/spec.js";
+import type { AgentResources } from "../../config/defaults.js";
 import type { CpuArchitecture } from "./cost.js";
+import { ENV_NAME, isReservedEnvName } from "../../contract/env.js";
+import { FARGATE_NAME_LIMIT, isLabel } from "../../contract/names.js";
 import { fargateTaskSize, type FargateTaskSize } from "./fargateSizing.js";
+import { AWS_DEFAULTS as DEFAULTS, LOG_RETENTION_DAYS, NEW_VPC_PREFIX, newVpcCidrProblem } from "./limits.js";
 
 /** One agent of a Fargate fleet, as the config layer resolves it (defaults applied). */
 export interface FargateAgentArgs {
@@ -98,21 +101,6 @@ export interface FargateFleetArgs {
   tags?: Record<string, string>;
 }
 
-/** Retention values the CloudWatch Logs API accepts. */
-export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
-
-export const DEFAULTS = {
-  egressPorts: [443],
-  cidrBlock: "10.42.0.0/16",
-  availabilityZoneCount: 2,
-  logRetentionDays: 30,
-  cpuArchitecture: "X86_64" as CpuArchitecture,
-  dockerfile: "agent-image/Dockerfile",
-  agentsDir: "agents",
-} as const;
-
 export interface ResolvedAgent extends FargateAgentArgs {
   codeDir: string;
   size: FargateTaskSize;
@@ -137,38 +125,31 @@ export interface ResolvedFleetArgs {
 }
 
 /**
- * Lowercase DNS labels, like the config's, but at most 32 characters on Fargate: names of IAM
- * roles (64 characters) and other AWS resources are derived from the fleet and agent names.
- */
-const LABEL_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
-const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/**
  * Applies defaults and checks everything AWS would reject later, before any resource exists.
  * Every problem is reported at once, each naming the fleet/agent and the field.
  */
 export function resolveFargateFleetArgs(a: FargateFleetArgs): ResolvedFleetArgs {
   const problems: string[] = [];
-  if (!LABEL_RE.test(a.fleetName)) {
-    problems.push(`fleetName "${a.fleetName}" must be a lowercase DNS label of at most 32 characters on Fargate (letters, digits, hyphens)`);
+  if (!isLabel(a.fleetName, FARGATE_NAME_LIMIT.max)) {
+    problems.push(`fleetName "${a.fleetName}" must be a lowercase DNS label of at most ${FARGATE_NAME_LIMIT.max} characters on Fargate (letters, digits, hyphens)`);
   }
   if (a.agents.length === 0) problems.push("agents: a fleet needs at least one agent");
   const seen = new Set<string>();
   const agents: ResolvedAgent[] = [];
   for (const agent of a.agents) {
     const where = `agent "${agent.name}"`;
-    if (!LABEL_RE.test(agent.name)) problems.push(`${where}: name must be a lowercase DNS label of at most 32 characters on Fargate (IAM role names derive from it)`);
+    if (!isLabel(agent.name, FARGATE_NAME_LIMIT.max)) problems.push(`${where}: name must be a lowercase DNS label of at most ${FARGATE_NAME_LIMIT.max} characters on Fargate (IAM role names derive from it)`);
     if (seen.has(agent.name)) problems.push(`${where}: name is used twice`);
     seen.add(agent.name);
     for (const k of Object.keys(agent.env)) {
-      if (!ENV_NAME_RE.test(k)) problems.push(`${where}: env "${k}" is not a valid variable name`);
+      if (!ENV_NAME.test(k)) problems.push(`${where}: env "${k}" is not a valid variable name`);
     }
     const secretNames = new Set<string>();
     for (const s of agent.secrets) {
-      if (!ENV_NAME_RE.test(s.name)) problems.push(`${where}: secret "${s.name}" is not a valid variable name`);
+      if (!ENV_NAME.test(s.name)) problems.push(`${where}: secret "${s.name}" is not a valid variable name`);
       if (secretNames.has(s.name)) problems.push(`${where}: secret "${s.name}" is given twice`);
       if (s.name in agent.env) problems.push(`${where}: "${s.name}" is both a secret and a plain env variable`);
-      if (s.name.startsWith("AGENT_") || s.name === "APPROVAL_REQUIRED") {
+      if (isReservedEnvName(s.name)) {
         problems.push(`${where}: secret "${s.name}" would shadow a runtime variable`);
       }
       secretNames.add(s.name);
@@ -202,10 +183,9 @@ export function resolveFargateFleetArgs(a: FargateFleetArgs): ResolvedFleetArgs 
   } else {
     const count = n.availabilityZoneCount ?? DEFAULTS.availabilityZoneCount;
     if (!Number.isInteger(count) || count < 1 || count > 6) problems.push(`network.availabilityZoneCount must be 1 to 6, got ${count}`);
-    const cidr = n.cidrBlock ?? DEFAULTS.cidrBlock;
-    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) < 16 || Number(m[5]) > 24) {
-      problems.push(`network.cidrBlock "${cidr}" must be an IPv4 CIDR from /16 to /24`);
+    const cidr = n.cidrBlock ?? DEFAULTS.vpcCidr;
+    if (newVpcCidrProblem(cidr) !== undefined) {
+      problems.push(`network.cidrBlock "${cidr}" must be an IPv4 CIDR from /${NEW_VPC_PREFIX.min} to /${NEW_VPC_PREFIX.max}`);
     }
     network = { kind: "new", cidrBlock: cidr, availabilityZoneCount: count, assignPublicIp: n.assignPublicIp ?? true };
   }

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { quote } from "shell-quote";
-import { CONTAINER_PATHS } from "../../hosts/hostLayout.js";
+import { CONTAINER_PATHS } from "../../contract/paths.js";
 
 /**
  * Code seeding on Fargate.

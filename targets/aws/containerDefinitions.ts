@@ -1,5 +1,7 @@
-import { CONTAINER_PATHS } from "../../hosts/hostLayout.js";
-import { RUNTIME_CAPABILITIES, SCRATCH_DIR, runtimeEnvironment, type AgentContainerSettings } from "../../fleet/spec.js";
+import { CONTAINER_PATHS } from "../../contract/paths.js";
+import { RUNTIME_CAPABILITIES } from "../../contract/capabilities.js";
+import { ENV, runtimeEnvironment } from "../../contract/env.js";
+import type { AgentContainerSettings } from "../../fleet/spec.js";
 import { seedScript } from "./codeSeed.js";
 
 /**
@@ -148,10 +150,10 @@ export function agentContainerDefinitions(i: AgentTaskInput): EcsContainerDefini
     entryPoint: ["/bin/sh", "-c"],
     // Task-storage volumes start root-owned 0755 (Fargate has no tmpfs with mode=1777): open /tmp
     // and /scratch like tmpfs on a Docker host before the runtime starts, then seed the code.
-    command: [`chmod 1777 /tmp ${SCRATCH_DIR}\n${seedScript({ agent: i.name })}`],
+    command: [`chmod 1777 /tmp ${CONTAINER_PATHS.scratch}\n${seedScript({ agent: i.name })}`],
     mountPoints: [
       { sourceVolume: VOLUMES.code, containerPath: CONTAINER_PATHS.app, readOnly: false },
-      { sourceVolume: VOLUMES.scratch, containerPath: SCRATCH_DIR, readOnly: false },
+      { sourceVolume: VOLUMES.scratch, containerPath: CONTAINER_PATHS.scratch, readOnly: false },
       { sourceVolume: VOLUMES.tmp, containerPath: "/tmp", readOnly: false },
     ],
     readonlyRootFilesystem: true,
@@ -173,7 +175,7 @@ export function agentContainerDefinitions(i: AgentTaskInput): EcsContainerDefini
       { sourceVolume: VOLUMES.code, containerPath: CONTAINER_PATHS.app, readOnly: false },
       { sourceVolume: VOLUMES.shared, containerPath: CONTAINER_PATHS.shared, readOnly: false },
       { sourceVolume: VOLUMES.decisions, containerPath: CONTAINER_PATHS.decisions, readOnly: true },
-      { sourceVolume: VOLUMES.scratch, containerPath: SCRATCH_DIR, readOnly: false },
+      { sourceVolume: VOLUMES.scratch, containerPath: CONTAINER_PATHS.scratch, readOnly: false },
       { sourceVolume: VOLUMES.tmp, containerPath: "/tmp", readOnly: false },
       ...ssmAgentMounts(),
     ],
@@ -220,8 +222,8 @@ export function operatorContainerDefinitions(i: { fleet: string; image: string; 
       entryPoint: ["sleep"],
       command: [String(OPERATOR_LIFETIME_SECONDS)],
       environment: [
-        { name: "AGENT_DECISIONS_DIR", value: CONTAINER_PATHS.decisions },
-        { name: "AGENT_SHARED_DIR", value: CONTAINER_PATHS.shared },
+        { name: ENV.decisionsDir, value: CONTAINER_PATHS.decisions },
+        { name: ENV.sharedDir, value: CONTAINER_PATHS.shared },
       ],
       mountPoints: [
         { sourceVolume: VOLUMES.shared, containerPath: CONTAINER_PATHS.shared, readOnly: false },

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CONTAINER_PATHS } from "../../hosts/hostLayout.js";
+import { CONTAINER_PATHS } from "../../contract/paths.js";
 
 export interface FleetStorageArgs {
   fleetName: string;

@@ -1,6 +1,7 @@
 import { stringify } from "yaml";
 import { AGENTCTL_WRAPPER_PATH, agentctlWrapperScript } from "../../fleet/agentctlWrapper.js";
-import { DEFAULT_REMOTE_ROOT, hostLayout } from "../../hosts/hostLayout.js";
+import { DEFAULT_REMOTE_ROOT } from "../../config/defaults.js";
+import { hostLayout } from "../../hosts/hostLayout.js";
 
 export { encodeUserData, USER_DATA_MAX_BASE64_BYTES } from "./userData.js";
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
-import { DEFAULT_REMOTE_ROOT } from "../../hosts/hostLayout.js";
+import { DEFAULT_REMOTE_ROOT, DEFAULTS } from "../../config/defaults.js";
 import { buildCloudConfig } from "./cloudInit.js";
 import { splitInstanceType } from "./client.js";
 import { monthlyCostEstimate } from "./pricing.js";
@@ -78,7 +78,7 @@ export class ExoscaleVps extends pulumi.ComponentResource {
     const instanceType = args.instanceType ?? "standard.small";
     splitInstanceType(instanceType);
     const diskSizeGb = args.diskSizeGb ?? 50;
-    const opsUser = args.opsUser ?? "ops";
+    const opsUser = args.opsUser ?? DEFAULTS.sshUser;
     if (args.allowedCidrs.length === 0) {
       throw new Error("ExoscaleVps: allowedCidrs must list at least one network (write 0.0.0.0/0 yourself to allow everyone)");
     }
@@ -90,7 +90,7 @@ export class ExoscaleVps extends pulumi.ComponentResource {
     const sshKey = new ExoscaleSshKey(`${name}-ssh-key`, { zone, name: `${prefix}-${name}`, publicKey: args.sshPublicKey }, child);
     const securityGroup = new ExoscaleSecurityGroup(
       `${name}-sg`,
-      { zone, name: `${prefix}-${name}`, description: "agent-fleet: SSH only, from the allowed networks", allowedCidrs: args.allowedCidrs, port: 22 },
+      { zone, name: `${prefix}-${name}`, description: "agent-fleet: SSH only, from the allowed networks", allowedCidrs: args.allowedCidrs, port: DEFAULTS.sshPort },
       child,
     );
     const eip = args.elasticIp ? new ExoscaleElasticIp(`${name}-eip`, { zone, description: `agent-fleet ${prefix}-${name}`, labels }, child) : undefined;

@@ -1,3 +1,4 @@
+import { DEFAULT_RESOURCES } from "../../config/defaults.js";
 import { randomBytes } from "node:crypto";
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -7,7 +8,6 @@ import { hostLayout, type HostLayout } from "../../hosts/hostLayout.js";
 import {
   containerSpec,
   dockerRunArgs,
-  DEFAULT_RESOURCES,
   type AgentContainerSettings,
   type ContainerSpec,
 } from "../../fleet/spec.js";

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { checkFleetConfig, ConfigError, parseFleetConfig } from "../../../config/fleetConfig.js";
+import { ConfigError } from "../../../config/fleetConfig.js";
+import { checkStackConfig as checkFleetConfig, parseStackConfig as parseFleetConfig } from "../../../targets/index.js";
 import { makeConfigProject, PUBLIC_KEY, secret, validAws, validExoscale, validLocal, validVps } from "./fixtures.js";
 import { removeTempDirs } from "../program/tmp.js";
 

@@ -1,3 +1,4 @@
+import { DEFAULT_RESOURCES } from "../../../config/defaults.js";
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
@@ -6,12 +7,11 @@ import { parse, quote } from "shell-quote";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   containerSpec,
-  DEFAULT_RESOURCES,
   dockerRunArgs,
   dockerRunCommand,
-  runtimeEnvironment,
   type AgentContainerSettings,
 } from "../../../fleet/spec.js";
+import { runtimeEnvironment } from "../../../contract/env.js";
 
 function settings(over: Partial<AgentContainerSettings> = {}): AgentContainerSettings {
   return {

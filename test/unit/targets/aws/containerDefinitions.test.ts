@@ -12,7 +12,8 @@ import {
   type EcsContainerDefinition,
 } from "../../../../targets/aws/containerDefinitions.js";
 import { assertValidFargateTaskDefinition, fargateTaskDefinitionProblems, type FargateTaskDefinitionInput } from "../../../../targets/aws/ecsValidation.js";
-import { RUNTIME_CAPABILITIES, runtimeEnvironment } from "../../../../fleet/spec.js";
+import { RUNTIME_CAPABILITIES } from "../../../../contract/capabilities.js";
+import { runtimeEnvironment } from "../../../../contract/env.js";
 
 const IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/agent-fleet/demo@sha256:${"b".repeat(64)}`;
 const input: AgentTaskInput = {

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseFleetConfig } from "../../../../config/fleetConfig.js";
+import { parseStackConfig as parseFleetConfig } from "../../../../targets/index.js";
 import { rawConfigFromStackFile } from "../../../../config/stackFile.js";
 import { secret } from "../../config/fixtures.js";
 
@@ -14,7 +14,7 @@ describe("stacks/Pulumi.exoscale.yaml", () => {
     );
     (raw.ns.ssh as Record<string, unknown>).privateKey = secret();
     const c = parseFleetConfig(raw.ns, { stack: "exoscale", projectDir: repo, foreign: raw.foreign });
-    expect(c.target).toBe("exoscale");
+    if (c.target !== "exoscale") throw new Error(`target ${c.target}`);
     expect(c.exoscale).toMatchObject({ zone: "ch-gva-2", instanceType: "standard.small", diskSizeGb: 50, template: "Linux Ubuntu 24.04 LTS 64-bit", elasticIp: false });
     expect(c.ssh.allowedCidrs).toEqual(["198.51.100.7/32"]);
   });

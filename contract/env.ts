@@ -1,0 +1,73 @@
+import { CONTAINER_PATHS } from "./paths.js";
+
+/**
+ * Environment variables of the agent container: the runtime reads them, every target sets them
+ * (Docker hosts through the container spec, Fargate through its container definitions).
+ */
+export const ENV = {
+  agentName: "AGENT_NAME",
+  approvalRequired: "APPROVAL_REQUIRED",
+  capabilities: "AGENT_CAPABILITIES",
+  appDir: "AGENT_APP_DIR",
+  sharedDir: "AGENT_SHARED_DIR",
+  decisionsDir: "AGENT_DECISIONS_DIR",
+  scratchDir: "AGENT_SCRATCH_DIR",
+  taskTimeoutSeconds: "AGENT_TASK_TIMEOUT_SECONDS",
+  runAs: "AGENT_RUN_AS",
+  exclusiveRunAs: "AGENT_EXCLUSIVE_RUN_AS",
+  leaseSeconds: "AGENT_LEASE_SECONDS",
+  heartbeatSeconds: "AGENT_HEARTBEAT_SECONDS",
+  pollMs: "AGENT_POLL_MS",
+  maxAttempts: "AGENT_MAX_ATTEMPTS",
+  backoffBaseMs: "AGENT_BACKOFF_BASE_MS",
+  backoffMaxMs: "AGENT_BACKOFF_MAX_MS",
+  stopGraceSeconds: "AGENT_STOP_GRACE_SECONDS",
+  rollbackAfterFailures: "AGENT_ROLLBACK_AFTER_FAILURES",
+  outputMaxBytes: "AGENT_OUTPUT_MAX_BYTES",
+  patchMaxBytes: "AGENT_PATCH_MAX_BYTES",
+  logMaxBytes: "AGENT_LOG_MAX_BYTES",
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/**
+ * Variables the runtime owns: an agent's own `env` and `secrets` must not shadow them (AGENT_*,
+ * APPROVAL_REQUIRED and TASK_*, the latter kept free for the runtime's per-task variables).
+ */
+export const RESERVED_ENV = /^(AGENT_[A-Z0-9_]*|APPROVAL_REQUIRED|TASK_[A-Z0-9_]*)$/;
+
+export function isReservedEnvName(name: string): boolean {
+  return RESERVED_ENV.test(name);
+}
+
+/** A portable environment variable name (what env-files, ECS and POSIX shells accept). */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** What the runtime's environment is made of, for one agent. */
+export interface AgentEnvironmentSettings {
+  name: string;
+  approvalRequired: boolean;
+  capabilities: string[];
+  /** The agent's own plain variables (never reserved names; the config checks that). */
+  env: Record<string, string>;
+  taskTimeoutSeconds?: number;
+}
+
+/**
+ * The runtime's environment for one agent: the same on every target (Docker hosts and Fargate),
+ * so that the approval switch and capabilities mean the same thing everywhere. Sorted by key.
+ */
+export function runtimeEnvironment(s: AgentEnvironmentSettings): Record<string, string> {
+  const env: Record<string, string> = {
+    ...s.env,
+    [ENV.agentName]: s.name,
+    [ENV.approvalRequired]: String(s.approvalRequired),
+    [ENV.capabilities]: [...s.capabilities].sort().join(","),
+    [ENV.appDir]: CONTAINER_PATHS.app,
+    [ENV.sharedDir]: CONTAINER_PATHS.shared,
+    [ENV.decisionsDir]: CONTAINER_PATHS.decisions,
+    [ENV.scratchDir]: CONTAINER_PATHS.scratch,
+  };
+  if (s.taskTimeoutSeconds !== undefined) env[ENV.taskTimeoutSeconds] = String(s.taskTimeoutSeconds);
+  return Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

@@ -1,0 +1,31 @@
+/**
+ * Name rules. Agent names and capabilities appear in file names, container names, DNS host names
+ * and cloud resource names, so they are lowercase DNS labels; some targets allow fewer characters.
+ */
+
+/** A lowercase DNS label: 1-63 characters a-z, 0-9 and "-", not starting or ending with "-". */
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const DNS_LABEL_MAX = 63;
+
+/** A capability: lowercase letters, digits, '.', '_' or '-' (the config's spelling). */
+export const CAPABILITY = /^[a-z0-9][a-z0-9._-]*$/;
+
+/** The longest agent or fleet name a target accepts, and why (for the error message). */
+export interface NameLimit {
+  max: number;
+  reason: string;
+}
+
+/**
+ * Fargate: names of IAM roles (64 characters) and other AWS resources are derived from the fleet
+ * and agent names, so each is at most 32 characters.
+ */
+export const FARGATE_NAME_LIMIT: NameLimit = {
+  max: 32,
+  reason: "on Fargate, IAM role and other AWS resource names derive from it",
+};
+
+/** True when `name` is a lowercase DNS label of at most `max` characters. */
+export function isLabel(name: string, max = DNS_LABEL_MAX): boolean {
+  return name.length <= max && DNS_LABEL.test(name);
+}

@@ -1,0 +1,65 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { CommonFleetConfig, ResolvedAgent } from "../config/fleetConfig.js";
+import type { DockerHost } from "../hosts/dockerHost.js";
+import { DockerHostFleet, type FleetAgentArgs } from "./dockerHostFleet.js";
+import type { DeployContext, StackOutputs } from "./stackOutputs.js";
+
+/** Each secret read with requireSecret: the value only ever exists inside a secret Output. */
+export function agentSecrets(agent: ResolvedAgent): { name: string; value: pulumi.Output<string> }[] {
+  return agent.secrets.map((s) => {
+    const colon = s.key.indexOf(":");
+    return { name: s.env, value: new pulumi.Config(s.key.slice(0, colon)).requireSecret(s.key.slice(colon + 1)) };
+  });
+}
+
+export function fleetAgents(cfg: CommonFleetConfig): FleetAgentArgs[] {
+  return cfg.agents.map((a) => ({
+    name: a.name,
+    codeDir: a.codeDir,
+    approvalRequired: a.approvalRequired,
+    capabilities: a.capabilities,
+    env: a.env,
+    secrets: agentSecrets(a),
+    resources: a.resources,
+    ...(a.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: a.taskTimeoutSeconds } : {}),
+    ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
+  }));
+}
+
+/** DockerHostFleet on a host; also what the Exoscale target ends in. */
+export function dockerHostOutputs(cfg: CommonFleetConfig, host: DockerHost, opts: DeployContext): StackOutputs {
+  const fleet = new DockerHostFleet("fleet", {
+    host,
+    fleetName: cfg.fleetName,
+    agents: fleetAgents(cfg),
+    image: cfg.image.ref
+      ? { ref: cfg.image.ref }
+      : {
+          build: {
+            context: opts.projectDir,
+            ...(cfg.image.baseImage !== undefined ? { baseImage: cfg.image.baseImage } : {}),
+            buildArgs: cfg.image.buildArgs,
+          },
+        },
+    paused: cfg.paused,
+    purgeOnDestroy: cfg.purgeOnDestroy,
+  });
+  return {
+    target: cfg.target,
+    hostAddress: host.address,
+    sshCommand: host.sshCommand,
+    paused: cfg.paused,
+    approvalRequired: cfg.approvalRequired,
+    image: fleet.image,
+    agents: fleet.agents,
+    agentctl: fleet.agentctl,
+    details: pulumi.output({
+      hostRoot: cfg.hostRoot,
+      purgeOnDestroy: cfg.purgeOnDestroy,
+      onDestroy: cfg.purgeOnDestroy
+        ? "pulumi destroy DELETES agent code, history, shared data and decisions on the host"
+        : "pulumi destroy removes the containers and keeps agent code, history and shared data on the host",
+    }),
+  };
+}
+

@@ -1,0 +1,54 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { approvalModeName } from "../../fleet/dockerHostFleet.js";
+import { fleetAgents } from "../../fleet/onDockerHost.js";
+import type { DeployContext, StackOutputs } from "../../fleet/stackOutputs.js";
+import type { AwsFleetConfig } from "./config.js";
+import { agentFamily, FargateFleet } from "./fargateFleet.js";
+
+/** ECS Fargate: one service per agent, EFS for code, shared dir and decisions (see docs/aws.md). */
+export function deployAws(cfg: AwsFleetConfig, opts: DeployContext): StackOutputs {
+  const provider = new aws.Provider("aws", { region: cfg.aws.region as aws.Region });
+  const fleet = new FargateFleet(
+    "fleet",
+    {
+      fleetName: cfg.fleetName,
+      agents: fleetAgents(cfg).map(({ codeRevision: _r, ...a }) => a),
+      network:
+        cfg.aws.vpcId !== undefined
+          ? { vpcId: cfg.aws.vpcId, subnetIds: cfg.aws.subnetIds ?? [] }
+          : { cidrBlock: cfg.aws.vpcCidr },
+      egressPorts: cfg.aws.egressPorts,
+      image: cfg.image.ref ? { ref: cfg.image.ref } : { build: { context: opts.projectDir } },
+      paused: cfg.paused,
+      retainData: cfg.aws.retainData,
+      logRetentionDays: cfg.aws.logRetentionDays,
+    },
+    { providers: { aws: provider } },
+  );
+  return {
+    target: cfg.target,
+    hostAddress: pulumi.output(undefined),
+    sshCommand: pulumi.output(undefined),
+    paused: cfg.paused,
+    approvalRequired: cfg.approvalRequired,
+    image: fleet.imageRef,
+    agents: pulumi.output(
+      cfg.agents.map((a) => ({
+        name: a.name,
+        approvalRequired: a.approvalRequired,
+        approvalMode: approvalModeName(a.approvalRequired),
+        // Fargate has no per-agent container name: the task definition family stands for it.
+        container: agentFamily(cfg.fleetName, a.name),
+      })),
+    ),
+    agentctl: fleet.operatorCommands,
+    details: pulumi.output({
+      cluster: fleet.clusterName,
+      logGroup: fleet.logGroupName,
+      execCommands: fleet.execCommands,
+      costEstimate: fleet.costEstimate,
+      ...(fleet.retainDataNotice ? { retainData: fleet.retainDataNotice } : {}),
+    }),
+  };
+}
