@@ -2,6 +2,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../../cli/check.js";
+import { rawConfigFromStackFile } from "../../../config/stackFile.js";
+import { FARGATE_NAME_LIMIT } from "../../../contract/names.js";
+import { parseStackConfig } from "../../../targets/index.js";
 import { makeConfigProject } from "./fixtures.js";
 import { removeTempDirs } from "../program/tmp.js";
 
@@ -43,6 +46,30 @@ describe("agent-fleet check", () => {
     expect(r.err).toContain("agent-fleet:vps.host: is required for target vps");
     expect(r.err).toContain("agent-fleet:ssh.allowedCidrs: is required for target vps");
     expect(r.err).toContain("agent-fleet:ssh.privateKey: is required for target vps");
+  });
+
+  it("rejects an aws agent name over Fargate's limit, as `pulumi up` does, with its key path", async () => {
+    const name = "a".repeat(FARGATE_NAME_LIMIT.max + 1);
+    const aws = [
+      "config:",
+      "  agent-fleet:target: aws",
+      "  agent-fleet:aws:",
+      "    region: eu-central-1",
+      "  agent-fleet:agents:",
+      `    - name: ${name}`,
+      "      code: agents/a1",
+      "",
+    ].join("\n");
+    const dir = project({ aws });
+    const r = await run("check", "--stack", "aws", "-C", dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`agent-fleet:agents[0].name: "${name}" is ${name.length} characters; target aws allows at most ${FARGATE_NAME_LIMIT.max}`);
+    // The program validates through the very same function: same problem, same key path.
+    const raw = rawConfigFromStackFile(path.join(dir, "stacks", "Pulumi.aws.yaml"));
+    expect(() => parseStackConfig(raw.ns, { stack: "aws", projectDir: dir, foreign: raw.foreign })).toThrow(/agent-fleet:agents\[0\]\.name: .* at most 32/);
+    // A name at the limit passes.
+    const ok = project({ aws: aws.replace(name, "a".repeat(FARGATE_NAME_LIMIT.max)) });
+    expect((await run("check", "--stack", "aws", "-C", ok)).code).toBe(0);
   });
 
   it("checks a file given by path, and every stack when given nothing", async () => {
