@@ -117,9 +117,6 @@ export class DockerHostFleet extends pulumi.ComponentResource {
     const archiveDir =
       args.archiveDir ??
       path.join("build" in args.image ? args.image.build.context : process.cwd(), ".agent-fleet", ".build", fleetName);
-    if (!host.seesLocalFiles && (!host.upload || !host.uploadDir)) {
-      throw new Error(`DockerHostFleet ${name}: the host neither sees local files nor can upload them`);
-    }
 
     // --- the agent image ----------------------------------------------------------------------
     const { image, step: imageStep } = agentImageStep(name, host, args.image, fleetName, archiveDir, child(host.ready));
@@ -162,7 +159,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         const files = codeFiles(agent.codeDir);
         const archive = writeArchive(files, archiveDir, `code-${agent.name}`, hashFileSet(files));
         source = `${host.uploadDir}/code-${agent.name}.tar`;
-        seedDeps.push(host.upload!(`${prefix}-code-upload`, archive, source, child(host.ready)));
+        seedDeps.push(host.upload(`${prefix}-code-upload`, archive, source, child(host.ready)));
       }
       const seed = host.command(
         `${prefix}-code`,
@@ -301,7 +298,7 @@ function agentImageStep(
   const short = hash.slice(0, 16);
   const archive = writeArchive(context, archiveDir, `image-${short}`, hash);
   const remoteArchive = `${host.uploadDir}/image-${short}.tar`;
-  const upload = host.upload!(`${name}-image-context`, archive, remoteArchive, opts);
+  const upload = host.upload(`${name}-image-context`, archive, remoteArchive, opts);
   const step = build(
     { AF_CONTEXT: `${host.layout.imageContextDir}/${short}`, AF_ARCHIVE: remoteArchive },
     { ...opts, dependsOn: [upload] },

@@ -36,7 +36,7 @@ export function passedThroughArgs(args: HostCommandArgs): {
   };
 }
 
-export interface DockerHost {
+interface DockerHostBase {
   readonly kind: "local" | "ssh";
   /** The fleet's folders on the host. */
   readonly layout: HostLayout;
@@ -53,16 +53,26 @@ export interface DockerHost {
   readonly operatorPrefix: pulumi.Output<string>;
   /** Resources that must exist before the fleet touches the host (bootstrap steps). */
   readonly ready: pulumi.Resource[];
-  /**
-   * True when local paths (the project's folders) are visible to the host's Docker engine, so the
-   * image is built from the project folder and code is seeded from it directly; false when they
-   * have to be uploaded first.
-   */
-  readonly seesLocalFiles: boolean;
-  /** Folder on the host that `upload` writes into (hosts that do not see local files). */
-  readonly uploadDir?: string;
   /** Runs programs on the host: as you on the local machine, as root (sudo) over SSH. */
   command(name: string, args: HostCommandArgs, opts?: pulumi.CustomResourceOptions): pulumi.CustomResource;
-  /** Copies one local file to the host (hosts that do not see local files). */
-  upload?(name: string, localFile: string, remotePath: string, opts?: pulumi.CustomResourceOptions): pulumi.CustomResource;
 }
+
+/**
+ * A host whose Docker engine sees local paths (the project's folders): the image is built from
+ * the project folder and code is seeded from it directly.
+ */
+export interface LocalFilesHost extends DockerHostBase {
+  readonly seesLocalFiles: true;
+}
+
+/** A host that does not see local files: archives are uploaded to it first. */
+export interface UploadingHost extends DockerHostBase {
+  readonly seesLocalFiles: false;
+  /** Folder on the host that `upload` writes into. */
+  readonly uploadDir: string;
+  /** Copies one local file to the host. */
+  upload(name: string, localFile: string, remotePath: string, opts?: pulumi.CustomResourceOptions): pulumi.CustomResource;
+}
+
+/** Where a fleet runs: narrowing on `seesLocalFiles` tells whether files have to be uploaded. */
+export type DockerHost = LocalFilesHost | UploadingHost;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { local } from "@pulumi/command";
 import { hostLayout, type HostLayout } from "./hostLayout.js";
-import { passedThroughArgs, type DockerHost, type HostCommandArgs } from "./dockerHost.js";
+import { passedThroughArgs, type HostCommandArgs, type LocalFilesHost } from "./dockerHost.js";
 import { readScript, shellProgram } from "./shell.js";
 
 export interface LocalHostArgs {
@@ -17,7 +17,7 @@ export interface LocalHostArgs {
  * CLI (whatever `DOCKER_HOST`/context the Pulumi process sees). It only checks that the engine
  * answers; it never installs software or changes system settings on your workstation.
  */
-export class LocalHost extends pulumi.ComponentResource implements DockerHost {
+export class LocalHost extends pulumi.ComponentResource implements LocalFilesHost {
   readonly kind = "local" as const;
   readonly layout: HostLayout;
   readonly address: pulumi.Output<string>;

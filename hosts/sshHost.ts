@@ -3,7 +3,7 @@ import { remote, types } from "@pulumi/command";
 import { WORLD_CIDRS } from "../config/cidr.js";
 import { DEFAULT_REMOTE_ROOT, DEFAULTS } from "../config/defaults.js";
 import { hostLayout, type HostLayout } from "./hostLayout.js";
-import { passedThroughArgs, type DockerHost, type HostCommandArgs } from "./dockerHost.js";
+import { passedThroughArgs, type HostCommandArgs, type UploadingHost } from "./dockerHost.js";
 import { asRoot, readScript, shellProgram } from "./shell.js";
 
 export interface SshHostArgs {
@@ -47,7 +47,7 @@ export interface SshHostArgs {
  * step runs again exactly when its script or parameters change; every script is idempotent.
  * Destroying the stack leaves the machine's setup (Docker, firewall, accounts) in place.
  */
-export class SshHost extends pulumi.ComponentResource implements DockerHost {
+export class SshHost extends pulumi.ComponentResource implements UploadingHost {
   readonly kind = "ssh" as const;
   readonly layout: HostLayout;
   readonly address: pulumi.Output<string>;
