@@ -26,10 +26,6 @@ export function proposalIdForTask(taskId: string): string {
   return "p-" + taskId.slice(2);
 }
 
-export function taskIdForProposal(proposalId: string): string {
-  return "t-" + proposalId.slice(2);
-}
-
 /** Agent names and capabilities: lowercase DNS-label-like tokens (they appear in file names). */
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 

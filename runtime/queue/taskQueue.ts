@@ -38,7 +38,7 @@ export interface ListedTask extends TaskRecord {
 }
 
 /**
- * The Maildir-style task queue (DESIGN.md "The runtime"): writers stage in tasks/tmp and rename
+ * The Maildir-style task queue (docs/runtime.md "Task queue"): writers stage in tasks/tmp and rename
  * into pending/; an agent claims with one rename into claimed/<agent>/ (losers get ENOENT);
  * every later transition is one rename too, so a task is always in exactly one place. No locks.
  */
@@ -213,11 +213,6 @@ export class TaskQueue {
       record = { error: msg, raw };
     }
     return { name, queueName, file, claimedAt: new Date().toISOString(), record };
-  }
-
-  /** Tasks left in this agent's claimed dir (by an earlier run of it that crashed). */
-  ownClaimed(agent: string): string[] {
-    return listDir(this.layout.claimed(agent));
   }
 
   // ---------------------------------------------------------------- transitions (owner)
