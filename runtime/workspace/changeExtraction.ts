@@ -25,7 +25,8 @@ export async function extractChange(user: AgentUser, work: string, home: string,
   if (add.code !== 0) throw new Error(`git add in the working copy failed: ${add.stderr.trim()}`);
   // One call prints the numstat, then the patch.
   const diff = await user.run("git", ["diff", "--cached", "--numstat", "--patch", "--binary", "--full-index", "--no-color", "--no-ext-diff", base], work, home);
-  if (diff.code !== 0) throw new Error(`git diff in the working copy failed: ${diff.stderr.trim()}`);
+  // Checked first: cutting the output kills git, which then exits without a reason of its own.
   if (diff.truncated) throw new Error(`the change is larger than AGENT_PATCH_MAX_BYTES (${patchMaxBytes})`);
+  if (diff.code !== 0) throw new Error(`git diff in the working copy failed: ${diff.stderr.trim()}`);
   return splitDiffOutput(diff.stdout);
 }
