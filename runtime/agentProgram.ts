@@ -23,6 +23,9 @@ export interface AgentProgram {
 export const DEFAULT_TIMEOUT_SECONDS = 600;
 export const DEFAULT_CHECK_TIMEOUT_SECONDS = 60;
 
+/** Exit code by which a program says "try this task again later" (sysexits EX_TEMPFAIL). */
+export const EXIT_RETRY = 75;
+
 function argv(v: unknown, field: string): string[] {
   if (!Array.isArray(v) || v.length === 0 || v.some((a) => typeof a !== "string") || (v[0] as string) === "") {
     throw new Error(`agent.json: "${field}" must be a non-empty list of strings, e.g. ["node", "agent.mjs"]`);

@@ -133,3 +133,8 @@ export function runProgram(o: ProgramOptions): Promise<ProgramRun> {
     });
   });
 }
+
+/** The last `n` lines of a run's output, on one line (for a reason shown to a human). */
+export function lastLines(text: string, n: number): string {
+  return text.trim().split("\n").slice(-n).join(" | ");
+}

@@ -38,7 +38,7 @@ export interface ListedTask extends TaskRecord {
 }
 
 /**
- * The Maildir-style task queue (docs/runtime.md): writers stage in tasks/tmp and rename
+ * The Maildir-style task queue (docs/runtime.md "Task queue"): writers stage in tasks/tmp and rename
  * into pending/; an agent claims with one rename into claimed/<agent>/ (losers get ENOENT);
  * every later transition is one rename too, so a task is always in exactly one place. No locks.
  */

@@ -1,0 +1,82 @@
+import type { AgentLogger } from "../log.js";
+import type { Decision } from "../proposals/decision.js";
+import type { Proposal, ProposalStore } from "../proposals/proposal.js";
+import type { AppRepo } from "../repo/appRepo.js";
+import type { SharedLayout } from "../sharedLayout.js";
+import type { CurrentProgram } from "../agent/currentProgram.js";
+import type { StatusBoard } from "../agent/statusBoard.js";
+import type { StartCheck } from "./startCheck.js";
+
+export interface ChangeApplierOptions {
+  repo: AppRepo;
+  proposals: ProposalStore;
+  layout: SharedLayout;
+  board: StatusBoard;
+  program: CurrentProgram;
+  startCheck: StartCheck;
+  log: AgentLogger;
+}
+
+/**
+ * What a decision does to /app: an approval is applied exactly once and put through the start
+ * check (a failed check reverts it); a rejection is recorded. The applied change then stays on
+ * probation in the agent's status until a run succeeds after it.
+ */
+export class ChangeApplier {
+  constructor(private readonly o: ChangeApplierOptions) {}
+
+  /** Apply an approval (exactly once) or record a rejection. */
+  async decide(p: Proposal, d: Decision): Promise<Proposal> {
+    const { proposals, repo, board, log } = this.o;
+    if (d.decision === "reject") {
+      const next = proposals.update(p, { state: "rejected", decided_by: d.by, decided_at: d.at, reason: d.reason ?? null });
+      log.info("proposal-rejected", { proposal: p.id, by: d.by, reason: d.reason });
+      return next;
+    }
+    const applied = await repo.lock.run(async () => {
+      // "approved" is recorded before the commit, so only a proposal found in that state can
+      // already be committed (the runtime died in between); only then is history searched.
+      const recovering = p.state === "approved";
+      let cur = recovering ? p : proposals.update(p, { state: "approved", decided_by: d.by, decided_at: d.at, note: d.note ?? null });
+      const t0 = Date.now();
+      const result = await repo.apply(cur, this.o.layout.patchFile(cur.id), recovering);
+      cur = proposals.update(cur, result);
+      if (cur.state === "applied") {
+        log.info("proposal-applied", { proposal: cur.id, commit: cur.commit, approved_by: d.by, decision_at: d.at, apply_ms: Date.now() - t0 });
+        board.status.probation = { proposal_id: cur.id, commit: cur.commit!, failures: 0 };
+        board.write();
+      } else {
+        log.warn("proposal-conflict", { proposal: cur.id, reason: cur.reason });
+      }
+      return cur;
+    });
+    if (applied.state !== "applied") return applied;
+    // Outside the lock (the next approval need not wait for it), on exactly this commit.
+    const failed = await this.o.startCheck.run(applied);
+    return failed === undefined ? applied : this.rollback(applied, failed);
+  }
+
+  /** Revert an applied proposal's commit, recording why; takes the repo lock. */
+  rollback(p: Proposal, reason: string): Promise<Proposal> {
+    return this.o.repo.lock.run(() => this.rollbackLocked(p, reason));
+  }
+
+  private async rollbackLocked(p: Proposal, reason: string): Promise<Proposal> {
+    const { proposals, repo, board, log } = this.o;
+    if (!p.commit) return p;
+    log.error("rolling-back", { proposal: p.id, commit: p.commit, reason });
+    const rv = await repo.revert({ ...p, commit: p.commit }, reason);
+    if (!rv.ok) {
+      log.error("rollback-failed", { proposal: p.id, error: rv.error });
+      board.setError(`rollback of ${p.id} failed: ${rv.error}`);
+      return p;
+    }
+    const next = proposals.update(p, { state: "rolled-back", reason, rolled_back_at: new Date().toISOString(), rollback_commit: rv.commit });
+    board.setError(`rolled back ${p.id}: ${reason}`);
+    board.status.probation = null;
+    this.o.program.reload();
+    board.write();
+    log.warn("rolled-back", { proposal: p.id, commit: p.commit, rollback_commit: rv.commit, reason });
+    return next;
+  }
+}

@@ -1,0 +1,131 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { exists, listDir } from "../fsAtomic.js";
+import { git, gitEnv, gitTry, readHead } from "../git.js";
+import type { AgentLogger } from "../log.js";
+import type { Proposal } from "../proposals/proposal.js";
+import { applyMessage, INITIAL_IMPORT_MESSAGE, outsideChangesMessage, rollbackMessage, TRAILER } from "./commitMessages.js";
+import { Mutex } from "./mutex.js";
+
+/** What reverting a commit did: the revert commit, or why it was abandoned (the tree is clean either way). */
+export type RevertResult = { ok: true; commit: string } | { ok: false; error: string };
+
+/**
+ * The agent's code dir (/app): a git repo whose history is the audit trail. Every git command on
+ * it runs as the runtime (root in the container) in a fixed environment (see git.ts); nothing
+ * here runs code from the repo. Callers that read or write its history hold `lock`.
+ */
+export class AppRepo {
+  /** Serializes everything that reads or writes the history (clone base, apply, revert). */
+  readonly lock = new Mutex();
+
+  constructor(
+    readonly dir: string,
+    private readonly log: AgentLogger,
+  ) {}
+
+  head(): Promise<string> {
+    return readHead(this.dir);
+  }
+
+  /**
+   * Create the repo if missing; repair what a runtime killed mid-apply left behind; commit
+   * changes made outside the runtime. `approvedNotApplied`: this agent's proposals recorded as
+   * approved (an apply may have been under way for them).
+   */
+  async ensure(approvedNotApplied: readonly string[]): Promise<void> {
+    const app = this.dir;
+    if (!exists(path.join(app, ".git"))) {
+      await git(app, ["init", "-q"]);
+      await git(app, ["add", "-A"]);
+      await git(app, ["commit", "-q", "--allow-empty", "-m", INITIAL_IMPORT_MESSAGE]);
+      this.log.info("repo-created", { app_dir: app });
+    }
+    // A runtime killed while applying leaves lock files and a half-written working tree: that is
+    // not an outside change, it is discarded, and the approved proposal is applied again.
+    const leftovers = ["index.lock", "HEAD.lock", "REVERT_HEAD", "MERGE_HEAD"].filter((f) => exists(path.join(app, ".git", f)));
+    for (const f of leftovers) if (f.endsWith(".lock")) fs.rmSync(path.join(app, ".git", f), { force: true });
+    for (const ref of listDir(path.join(app, ".git", "refs", "heads"))) {
+      if (ref.endsWith(".lock")) { fs.rmSync(path.join(app, ".git", "refs", "heads", ref), { force: true }); leftovers.push(ref); }
+    }
+    if (leftovers.length > 0 || approvedNotApplied.length > 0) {
+      const dirty = (await git(app, ["status", "--porcelain", "--untracked-files=all"])).trim();
+      if (dirty !== "") {
+        await git(app, ["reset", "-q", "--hard", "HEAD"]);
+        await git(app, ["clean", "-q", "-fd"]);
+        this.log.warn("interrupted-apply-discarded", { leftovers, proposals: [...approvedNotApplied], files: dirty.split("\n").length });
+      }
+    }
+    await this.commitOutsideChanges("start");
+  }
+
+  /**
+   * Changes made to /app outside the runtime (code sync, a hand edit) are committed as they are,
+   * so working copies start from the code that is really there and history stays complete.
+   */
+  async commitOutsideChanges(when: string): Promise<void> {
+    const dirty = await git(this.dir, ["status", "--porcelain", "--untracked-files=all"]);
+    if (dirty.trim() === "") return;
+    await git(this.dir, ["add", "-A"]);
+    await git(this.dir, ["commit", "-q", "--allow-empty", "-m", outsideChangesMessage(when)]);
+    this.log.info("outside-changes-committed", { files: dirty.trim().split("\n").length });
+  }
+
+  /** The commit that applied a proposal, found by its trailer (the record of truth after a crash). */
+  async findApplied(proposalId: string): Promise<string | undefined> {
+    const found = (await git(this.dir, ["log", "--format=%H", "-F", `--grep=${TRAILER.proposal}: ${proposalId}`, "HEAD"])).trim().split("\n")[0];
+    return found || undefined;
+  }
+
+  /**
+   * Apply a proposal's patch and commit it with its trailers (call with `lock` held). When its
+   * base is no longer HEAD the apply is 3-way, and a failed one is reset: the result is then
+   * `conflict` with git's reason. `recovering`: the proposal may already be committed (never twice).
+   */
+  async apply(p: Proposal, patchFile: string, recovering: boolean): Promise<Partial<Proposal>> {
+    const app = this.dir;
+    const now = new Date().toISOString();
+    if (recovering) {
+      // Never twice: the commit's trailer is the record of truth (the state file may lag after a crash).
+      const found = await this.findApplied(p.id);
+      if (found) return { state: "applied", commit: found, applied_at: p.applied_at ?? now };
+    }
+    let head = await this.head();
+    const threeWay = head !== p.base_commit;
+    if (threeWay) {
+      // A failed 3-way apply leaves conflict state that is reset below: anything made outside the
+      // runtime is committed first so that the reset cannot lose it. (A plain apply is atomic.)
+      await this.commitOutsideChanges(`apply of ${p.id}`);
+      head = await this.head();
+    }
+    const args = ["apply", "--index", "--whitespace=nowarn"];
+    if (threeWay) args.push("--3way");
+    const ap = await gitTry(app, [...args, patchFile]);
+    if (ap.code !== 0) {
+      if (threeWay) await gitTry(app, ["reset", "-q", "--hard", "HEAD"]);
+      const why = head !== p.base_commit
+        ? `its base ${p.base_commit.slice(0, 12)} is no longer HEAD (${head.slice(0, 12)}) and a 3-way apply failed: ${ap.stderr.trim()}`
+        : `git apply failed: ${ap.stderr.trim()}`;
+      return { state: "conflict", reason: why };
+    }
+    await git(app, ["commit", "-q", "--allow-empty", "--no-verify", "-F", "-"], {
+      input: applyMessage(p, head),
+      env: gitEnv({ GIT_AUTHOR_NAME: p.agent, GIT_AUTHOR_EMAIL: `${p.agent}@agent-fleet.invalid` }),
+    });
+    const commit = await this.head();
+    return { state: "applied", commit, applied_at: new Date().toISOString(), reason: null };
+  }
+
+  /** Revert an applied proposal's commit with its reason (call with `lock` held). */
+  async revert(p: Proposal & { commit: string }, reason: string): Promise<RevertResult> {
+    const app = this.dir;
+    const rv = await gitTry(app, ["revert", "--no-commit", p.commit]);
+    if (rv.code !== 0) {
+      await gitTry(app, ["revert", "--abort"]);
+      await gitTry(app, ["reset", "-q", "--hard", "HEAD"]);
+      return { ok: false, error: rv.stderr.trim() };
+    }
+    await git(app, ["commit", "-q", "--allow-empty", "--no-verify", "-F", "-"], { input: rollbackMessage(p, reason) });
+    return { ok: true, commit: (await git(app, ["rev-parse", "HEAD"])).trim() };
+  }
+}

@@ -1,0 +1,276 @@
+import * as path from "node:path";
+import { DEFAULT_TIMEOUT_SECONDS, EXIT_RETRY } from "../agentProgram.js";
+import { proposalIdForTask } from "../ids.js";
+import type { AgentLogger } from "../log.js";
+import { parseNumstat, type ProposalStore } from "../proposals/proposal.js";
+import type { ClaimedTask, TaskQueue } from "../queue/taskQueue.js";
+import type { TaskRecord, TaskResult } from "../queue/taskRecord.js";
+import { lastLines } from "../sandbox.js";
+import type { RuntimeSettings } from "../settings.js";
+import type { CurrentProgram } from "../agent/currentProgram.js";
+import type { StatusBoard } from "../agent/statusBoard.js";
+import { WakeableSleep } from "../agent/wakeableSleep.js";
+import type { ChangeApplier } from "../changes/changeApplier.js";
+import type { RunOutcome, Workspace } from "../workspace/workspace.js";
+import { Backoff } from "./backoff.js";
+
+export interface TaskLoopOptions {
+  settings: Pick<RuntimeSettings,
+    "agentName" | "capabilities" | "approvalRequired" | "pollMs" | "maxAttempts" | "backoffBaseMs" | "backoffMaxMs" |
+    "rollbackAfterFailures" | "patchMaxBytes" | "taskTimeoutSeconds">;
+  queue: TaskQueue;
+  proposals: ProposalStore;
+  program: CurrentProgram;
+  workspace: Workspace;
+  changes: ChangeApplier;
+  /** Where a proposal that waits for an operator's decision is handed over. */
+  awaitDecision: (proposalId: string) => void;
+  board: StatusBoard;
+  log: AgentLogger;
+}
+
+/**
+ * Claims tasks one at a time, runs the agent program on each in a workspace, and turns the
+ * outcome into the task's result: a proposal (applied at once in autonomous mode), a retry, or a
+ * failure. Failures in a row pause the loop (backoff) and count against the change on probation.
+ */
+export class TaskLoop {
+  private readonly pause = new WakeableSleep();
+  private readonly backoff: Backoff;
+  private stopping = false;
+  /** Runs in a row that the runtime itself could not carry out (not the program's fault). */
+  private runErrors = 0;
+
+  constructor(private readonly o: TaskLoopOptions) {
+    this.backoff = new Backoff(o.settings.backoffBaseMs, o.settings.backoffMaxMs);
+  }
+
+  /**
+   * Tasks an earlier run of this agent held when it died go back to the queue (attempts + 1);
+   * if one already has a proposal, whoever claims it next finishes it without running it again.
+   */
+  recoverClaims(): void {
+    const n = this.o.queue.returnAll(this.o.settings.agentName, (_a, name) => this.o.log.warn("task-returned", { name, reason: "left claimed by an earlier run of this agent" }));
+    if (n > 0) this.o.log.info("recovered-claims", { returned: n });
+  }
+
+  /** The queue changed. */
+  wake(): void {
+    this.pause.wake();
+  }
+
+  /** No new claims; the current task finishes (or is handed back when its run is aborted). */
+  stop(): void {
+    this.stopping = true;
+    this.pause.wake();
+  }
+
+  async run(): Promise<void> {
+    const { settings: s, queue, program, board, log } = this.o;
+    while (!this.stopping) {
+      const wait = this.backoff.remainingMs();
+      if (wait > 0) {
+        await this.pause.sleep(Math.min(wait, s.pollMs));
+        continue;
+      }
+      if (!program.program) {
+        program.reload();
+        if (!program.program) {
+          await this.pause.sleep(s.pollMs);
+          continue;
+        }
+      }
+      let claimed: ClaimedTask | undefined;
+      try {
+        claimed = queue.claimNext(s.agentName, s.capabilities);
+      } catch (err) {
+        log.error("claim-failed", { error: (err as Error).message });
+        board.setError(`claim failed: ${(err as Error).message}`);
+        await this.pause.sleep(s.pollMs);
+        continue;
+      }
+      if (!claimed) {
+        await this.pause.sleep(s.pollMs);
+        continue;
+      }
+      try {
+        await this.processTask(claimed);
+      } catch (err) {
+        // Unexpected (e.g. the shared dir vanished): the task stays claimed, the janitor of
+        // another agent or our next start returns it. Log and go on.
+        log.error("task-error", { name: claimed.name, error: (err as Error).stack ?? String(err) });
+        board.setError(`task ${claimed.queueName.id}: ${(err as Error).message}`);
+        await this.pause.sleep(s.pollMs);
+      } finally {
+        board.status.current_task = null;
+        board.status.current_task_started_at = null;
+        board.write();
+      }
+    }
+  }
+
+  /** Carry one claimed task to its end: done, failed, handed back, or back to pending for a retry. */
+  async processTask(c: ClaimedTask): Promise<void> {
+    const { settings: s, queue, proposals, board, log } = this.o;
+    const agent = s.agentName;
+    if ("error" in c.record) {
+      const where = queue.failUnreadable(c, agent, c.record.error, c.record.raw);
+      log.error("task-malformed", { name: c.name, error: c.record.error, kept_at: where });
+      board.status.tasks_failed++;
+      return;
+    }
+    const record: TaskRecord = { ...c.record, attempts: Math.max(c.record.attempts, c.queueName.attempts), claimed_by: agent, claimed_at: c.claimedAt };
+    const maxAttempts = record.max_attempts > 0 ? record.max_attempts : s.maxAttempts;
+    const now = () => new Date().toISOString();
+
+    // Already turned into a proposal by an earlier run (that died before finishing the task)?
+    const pid = proposalIdForTask(record.id);
+    const existing = proposals.get(pid);
+    if (existing) {
+      if (existing.agent === agent && (existing.state === "pending" || existing.state === "approved")) this.o.awaitDecision(pid);
+      this.finishTask(c, "done", record, {
+        outcome: existing.state === "applied" ? "applied" : existing.state === "conflict" ? "conflict" : existing.state === "rejected" ? "rejected" : "proposed",
+        proposal_id: pid, ...(existing.commit ? { commit: existing.commit } : {}),
+      }, "finished from its existing proposal");
+      return;
+    }
+    if (record.attempts >= maxAttempts) {
+      this.finishTask(c, "failed", record, { outcome: "failed", error: `gave up after ${record.attempts} attempts; last error: ${record.last_error ?? "its agent stopped heartbeating while running it"}` });
+      return;
+    }
+
+    board.status.current_task = record.id;
+    board.status.current_task_started_at = now();
+    board.write();
+    log.info("task-claimed", { task: record.id, title: record.title, attempt: record.attempts + 1 });
+    record.history = [...record.history, { at: now(), event: "claimed", agent }];
+
+    let outcome: RunOutcome;
+    try {
+      const program = this.o.program.program!;
+      outcome = await this.o.workspace.run(record, program, program.command, this.timeoutSeconds());
+    } catch (err) {
+      const msg = (err as Error).message;
+      log.error("run-error", { task: record.id, error: msg });
+      board.setError(msg);
+      this.backoff.fail(++this.runErrors);
+      this.transientFailure(c, record, `runtime could not run the task: ${msg}`);
+      return;
+    }
+    const r = outcome.run;
+    this.runErrors = 0;
+    if (r.aborted) {
+      // Shutdown: hand the task back untouched (this was not the task's fault).
+      record.history.push({ at: now(), event: "handed-back", agent, detail: "runtime stopping" });
+      queue.requeue(c, record, record.attempts);
+      log.info("task-handed-back", { task: record.id });
+      return;
+    }
+    if (r.timedOut || r.code !== 0) {
+      const why = r.timedOut
+        ? `timed out after ${this.timeoutSeconds()} s`
+        : `agent program exited with ${r.code ?? r.signal}`;
+      const tail = lastLines(r.outputTail, 5);
+      const detail = tail ? `${why}: ${tail}` : why;
+      this.programFailed(detail);
+      if (r.timedOut || r.code === EXIT_RETRY) {
+        this.transientFailure(c, record, detail);
+      } else {
+        this.finishTask(c, "failed", { ...record, attempts: record.attempts + 1 }, { outcome: "failed", exit_code: r.code, error: detail, output_tail: r.outputTail.slice(-2000) });
+      }
+      await this.afterFailure();
+      return;
+    }
+    this.programSucceeded();
+    if (outcome.patch.trim() === "") {
+      this.finishTask(c, "done", record, { outcome: "no-changes", exit_code: 0, output_tail: r.outputTail.slice(-2000) });
+      return;
+    }
+    if (Buffer.byteLength(outcome.patch) > s.patchMaxBytes) {
+      this.finishTask(c, "failed", record, { outcome: "failed", error: `the change is larger than AGENT_PATCH_MAX_BYTES (${s.patchMaxBytes})` });
+      return;
+    }
+    const created = proposals.create({
+      id: pid, task_id: record.id, task_title: record.title, agent, base_commit: outcome.base, created_at: now(),
+      approval_required: s.approvalRequired, state: "pending", diffstat: parseNumstat(outcome.numstat),
+      patch_file: path.posix.join("proposals", `${pid}.patch`), patch_bytes: Buffer.byteLength(outcome.patch),
+      decided_by: null, decided_at: null, note: null, reason: null, commit: null, applied_at: null,
+      rolled_back_at: null, rollback_commit: null, updated_at: now(),
+    }, outcome.patch);
+    let proposal = created.proposal;
+    log.info("proposal-created", { proposal: pid, task: record.id, files: proposal.diffstat.files.length, added: proposal.diffstat.added, removed: proposal.diffstat.removed, approval_required: s.approvalRequired });
+    if (!s.approvalRequired && proposal.state === "pending") {
+      proposal = await this.o.changes.decide(proposal, { proposal: pid, decision: "approve", by: "autonomous", at: now() });
+    } else if (proposal.state === "pending") {
+      this.o.awaitDecision(pid);
+    }
+    const resultOutcome: TaskResult["outcome"] = proposal.state === "applied" || proposal.state === "conflict" || proposal.state === "rolled-back" ? proposal.state : "proposed";
+    this.finishTask(c, "done", record, { outcome: resultOutcome, proposal_id: pid, exit_code: 0, ...(proposal.commit ? { commit: proposal.commit } : {}), output_tail: r.outputTail.slice(-2000) });
+  }
+
+  private finishTask(c: ClaimedTask, status: "done" | "failed", record: TaskRecord, result: TaskResult, note?: string): void {
+    const { settings: s, board, log } = this.o;
+    const now = new Date().toISOString();
+    const final: TaskRecord = {
+      ...record, status, result, completed_at: now, claimed_by: s.agentName, claimed_at: record.claimed_at ?? c.claimedAt,
+      last_error: status === "failed" ? (result.error ?? record.last_error) : record.last_error,
+      history: [...record.history, { at: now, event: status, agent: s.agentName, ...(note ? { detail: note } : {}) }],
+    };
+    const ok = this.o.queue.finish(c, status, final);
+    if (!ok) {
+      log.warn("lease-lost", { task: record.id, detail: "the task was returned to the queue while this agent held it" });
+      return;
+    }
+    if (status === "done") board.status.tasks_done++; else board.status.tasks_failed++;
+    log.log(status === "done" ? "info" : "error", status === "done" ? "task-done" : "task-failed", { task: record.id, ...result, output_tail: undefined });
+  }
+
+  /** Back to pending with attempts + 1, or failed when that was the last attempt. */
+  private transientFailure(c: ClaimedTask, record: TaskRecord, error: string): void {
+    const s = this.o.settings;
+    const attempts = record.attempts + 1;
+    const maxAttempts = record.max_attempts > 0 ? record.max_attempts : s.maxAttempts;
+    if (attempts >= maxAttempts) {
+      this.finishTask(c, "failed", { ...record, attempts }, { outcome: "failed", error: `gave up after ${attempts} attempts; last error: ${error}` });
+      return;
+    }
+    const next: TaskRecord = { ...record, attempts, last_error: error, history: [...record.history, { at: new Date().toISOString(), event: "retry", agent: s.agentName, detail: error }] };
+    this.o.queue.requeue(c, next, attempts);
+    this.o.log.warn("task-retry", { task: record.id, attempts, error });
+  }
+
+  private programFailed(error: string): void {
+    const st = this.o.board.status;
+    st.consecutive_failures++;
+    this.o.board.setError(error);
+    this.backoff.fail(st.consecutive_failures);
+    if (st.probation) st.probation.failures++;
+  }
+
+  private programSucceeded(): void {
+    const st = this.o.board.status;
+    st.consecutive_failures = 0;
+    this.backoff.clear();
+    if (st.probation) {
+      this.o.log.info("change-confirmed", { proposal: st.probation.proposal_id, commit: st.probation.commit });
+      st.probation = null;
+    }
+  }
+
+  /** N failed runs in a row right after an applied change: revert that change. */
+  private async afterFailure(): Promise<void> {
+    const st = this.o.board.status;
+    const p = st.probation;
+    const n = this.o.settings.rollbackAfterFailures;
+    if (!p || n === 0 || p.failures < n) return;
+    const proposal = this.o.proposals.get(p.proposal_id);
+    st.probation = null;
+    if (proposal && proposal.state === "applied") {
+      await this.o.changes.rollback(proposal, `the agent program failed ${p.failures} runs in a row right after this change (last: ${st.last_error ?? "?"})`);
+    }
+  }
+
+  private timeoutSeconds(): number {
+    return this.o.settings.taskTimeoutSeconds ?? this.o.program.program?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+  }
+}

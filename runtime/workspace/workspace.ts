@@ -1,0 +1,128 @@
+import type { AgentProgram } from "../agentProgram.js";
+import { readHead } from "../git.js";
+import type { AgentLogger } from "../log.js";
+import type { TaskRecord } from "../queue/taskRecord.js";
+import type { Mutex } from "../repo/mutex.js";
+import { runProgram, type ProgramRun } from "../sandbox.js";
+import type { RuntimeSettings } from "../settings.js";
+import type { AgentUser } from "./agentUser.js";
+import { extractChange, NO_CHANGE, type ExtractedChange } from "./changeExtraction.js";
+import { createRunDir, ownRunDirs, removeRunDir, runDirFor, type RunDir } from "./runDir.js";
+
+/** One program run in a workspace: how it ended, the commit it started from, and its change. */
+export interface RunOutcome extends ExtractedChange {
+  run: ProgramRun;
+  base: string;
+}
+
+export interface WorkspaceOptions {
+  settings: Pick<RuntimeSettings, "agentName" | "appDir" | "scratchDir" | "capabilities" | "outputMaxBytes" | "patchMaxBytes" | "exclusiveRunAs">;
+  /** The shared dir's root (task instruction and context files are relative to it). */
+  sharedRoot: string;
+  user: AgentUser;
+  /** The app repo's lock: the clone is taken under it, so the base commit is exact. */
+  appLock: Mutex;
+  /** Aborts a running program (runtime shutdown after the grace period). */
+  signal: AbortSignal;
+  log: AgentLogger;
+}
+
+/**
+ * Per-task scratch workspaces: a fresh clone of /app made by the agent user, the agent program
+ * run there as that user, and the change read back from that user's `git diff`. A run's dir is
+ * removed in the background afterwards (`drain()` waits for those removals).
+ */
+export class Workspace {
+  /** Cleanups run in the background, one after another. */
+  private cleanups: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: WorkspaceOptions) {}
+
+  /** Remove run dirs an earlier run of this agent left behind. */
+  async removeLeftovers(): Promise<void> {
+    for (const dir of ownRunDirs(this.o.settings.scratchDir, this.o.settings.agentName)) {
+      await removeRunDir(dir, this.o.user, this.o.settings.scratchDir, this.o.log);
+    }
+  }
+
+  /** Wait for the background removals scheduled so far. */
+  drain(): Promise<void> {
+    return this.cleanups;
+  }
+
+  /**
+   * Run `command` (the program's, or its start check) for `task` on a fresh clone of /app at
+   * HEAD, or at `atCommit`. Throws when the workspace cannot be set up or the change cannot be
+   * read; a program that fails is an outcome, not an error.
+   */
+  async run(task: TaskRecord, program: AgentProgram, command: string[], timeoutSeconds: number, atCommit?: string): Promise<RunOutcome> {
+    const { settings: s, user, log } = this.o;
+    const d = runDirFor(s.scratchDir, s.agentName, task.id);
+    try {
+      createRunDir(d, task, this.o.sharedRoot);
+      let baseCommit = await this.o.appLock.run(() => this.cloneAtHead(d));
+      if (atCommit && atCommit !== baseCommit) {
+        const co = await user.run("git", ["checkout", "-q", "--detach", atCommit], d.work, d.home);
+        if (co.code !== 0) throw new Error(`git checkout ${atCommit} in the working copy failed: ${co.stderr.trim()}`);
+        baseCommit = atCommit;
+      }
+      const started = Date.now();
+      const run = await runProgram({
+        command, cwd: d.work, env: programEnv(s, task, program, d), timeoutMs: timeoutSeconds * 1000, stdin: JSON.stringify(task) + "\n",
+        maxOutputBytes: s.outputMaxBytes, signal: this.o.signal,
+        ...(user.runAs ? { runAs: user.runAs } : {}),
+        onLine: (stream, line) => log.info("program-output", { task: task.id, stream, line }),
+      });
+      log.info("program-exited", { task: task.id, code: run.code, signal: run.signal, timed_out: run.timedOut, ms: Date.now() - started, output_bytes: run.outputBytes });
+      if (user.runAs && s.exclusiveRunAs) await this.killLeftovers(task.id);
+      if (run.code !== 0 || run.aborted || run.timedOut) return { run, base: baseCommit, ...NO_CHANGE };
+      return { run, base: baseCommit, ...(await extractChange(user, d.work, d.home, baseCommit, s.patchMaxBytes)) };
+    } finally {
+      this.cleanups = this.cleanups.then(() => removeRunDir(d.base, user, s.scratchDir, log));
+    }
+  }
+
+  /** The agent user clones /app into the run dir; returns the commit cloned (call under the app lock). */
+  private async cloneAtHead(d: RunDir): Promise<string> {
+    const { settings: s, user } = this.o;
+    const head = await readHead(s.appDir);
+    const cl = await user.run("git", [
+      // The transport clears GIT_CONFIG_* for the serving side: trust /app there explicitly.
+      "clone", "-q", "--shared", "--upload-pack", "git -c safe.directory='*' upload-pack", s.appDir, d.work,
+    ], s.scratchDir, d.home);
+    if (cl.code !== 0) throw new Error(`git clone of ${s.appDir} as ${user.name} failed: ${cl.stderr.trim()}`);
+    return head;
+  }
+
+  /**
+   * With one agent per container the agent user owns nothing but this run's processes, so what
+   * it still runs after the program exited escaped the program's process group (setsid, double
+   * fork) and could tamper with later runs: kill it. Only with AGENT_EXCLUSIVE_RUN_AS: on a
+   * machine where the user is shared, this would kill other agents' programs too.
+   */
+  private async killLeftovers(taskId: string): Promise<void> {
+    await this.cleanups; // earlier runs' scratch cleanups run as the agent user too
+    const r = await this.o.user.killAll();
+    if (r && r.code !== 0) this.o.log.warn("leftover-kill-failed", { task: taskId, code: r.code, signal: r.signal, error: r.stderr.trim() });
+  }
+}
+
+/** The program's environment: the runtime's own, agent.json's `env`, then the task's variables. */
+export function programEnv(
+  s: Pick<RuntimeSettings, "agentName" | "capabilities">, task: TaskRecord, program: AgentProgram, d: RunDir,
+): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...program.env,
+    HOME: d.home,
+    TMPDIR: d.tmp,
+    AGENT_NAME: s.agentName,
+    AGENT_CAPABILITIES: s.capabilities.join(","),
+    TASK_ID: task.id,
+    TASK_TITLE: task.title,
+    TASK_FILE: d.taskFile,
+    TASK_INSTRUCTIONS: d.instructions,
+    TASK_CONTEXT_DIR: d.context,
+    TASK_ATTEMPT: String(task.attempts + 1),
+  };
+}
