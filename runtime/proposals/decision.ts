@@ -8,8 +8,11 @@ import { createFileExclusive, errnoCode } from "../fsAtomic.js";
  * (exclusive create: a decision is never overwritten) by `agentctl approve|reject` on the host.
  *
  *   { "proposal": "p-…", "decision": "approve" | "reject", "by": "alice",
- *     "at": "2026-11-21T10:31:34.000Z", "note": "…" (approve, optional), "reason": "…" (reject, required) }
+ *     "at": "2026-11-21T10:31:34.000Z", "note": "…" (approve, optional), "reason": "…" (reject, required),
+ *     "sha256": "…" (optional: the sha256 of the patch file the operator reviewed) }
  *
+ * `sha256` is optional so decisions written before it existed stay readable; agentctl and the
+ * console record it with every approval.
  * The runtime only reads these. A missing file is never a yes; an invalid one is reported and
  * treated as no answer.
  */
@@ -20,7 +23,12 @@ export interface Decision {
   at: string;
   note?: string;
   reason?: string;
+  /** sha256 (lowercase hex) of the patch file the operator reviewed and decided on. */
+  sha256?: string;
 }
+
+/** A patch hash as decisions record it. */
+export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
 export function decisionFile(dir: string, proposalId: string): string {
   return path.join(dir, `${proposalId}.json`);
@@ -34,10 +42,12 @@ export function validateDecision(v: unknown, proposalId: string): Decision {
   if (typeof o.by !== "string" || o.by.trim() === "") throw new Error(`"by" must name who decided`);
   if (typeof o.at !== "string") throw new Error(`"at" must be a timestamp`);
   if (o.decision === "reject" && (typeof o.reason !== "string" || o.reason.trim() === "")) throw new Error("a rejection needs a reason");
+  if (o.sha256 !== undefined && (typeof o.sha256 !== "string" || !SHA256_PATTERN.test(o.sha256))) throw new Error(`"sha256" must be 64 lowercase hexadecimal digits, got ${JSON.stringify(o.sha256)}`);
   return {
     proposal: proposalId, decision: o.decision, by: o.by, at: o.at,
     ...(typeof o.note === "string" ? { note: o.note } : {}),
     ...(typeof o.reason === "string" ? { reason: o.reason } : {}),
+    ...(typeof o.sha256 === "string" ? { sha256: o.sha256 } : {}),
   };
 }
 

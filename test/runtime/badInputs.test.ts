@@ -119,13 +119,16 @@ describe("bad inputs: each a clear error, nothing lost", () => {
       [["task", "add", "--instructions", "x.md"], /needs --title/],
       [["task", "add", "--title", "t"], /needs --instructions FILE/],
       [["task", "add", "--title", "t", "--description", "d", "--priority", "11"], /--priority must be a whole number from 0/],
-      [["task", "add", "--title", "t", "--description", "d", "--agent", "a", "--capability", "c"], /not both/],
+      [["task", "add", "--title", "t", "--description", "d", "--agent", "a", "--capability", "c"], /option '--agent <name>' cannot be used with option '--capability <name>'/],
       [["task", "add", "--title", "t", "--description", "d", "--agent", "Not_Valid"], /--agent "Not_Valid" is not valid/],
       [["tasks", "--state", "finished"], /--state must be one of pending, claimed, done, failed/],
       [["proposals", "--state", "maybe"], /--state must be one of pending, approved/],
       [["approve", "nonsense"], /"nonsense" is not a proposal id/],
-      [["frobnicate"], /unknown command "frobnicate"/],
-      [["tasks", "--bogus"], /Unknown option '--bogus'/],
+      [["frobnicate"], /unknown command 'frobnicate'/],
+      [["tasks", "--bogus"], /unknown option '--bogus'/],
+      [["logs", "--lines", "many"], /--lines must be a whole number/],
+      [["approve", "p-261121-101010-abcdef", "--sha256", "beef"], /--sha256 must be 64 hexadecimal digits/],
+      [["task"], /Usage: agentctl task/],
     ];
     for (const [args, msg] of cases) {
       const r = ctl(w, args);

@@ -1,0 +1,81 @@
+import * as fs from "node:fs";
+import { errnoCode } from "../fsAtomic.js";
+import { readDecision, type Decision } from "../proposals/decision.js";
+import { ProposalStore, type Proposal, type ProposalState } from "../proposals/proposal.js";
+import type { SharedLayout } from "../sharedLayout.js";
+import { openShared, type OperatorDirs } from "./dirs.js";
+import { NotFound } from "./errors.js";
+import { patchSha256 } from "./patchHash.js";
+import { parseProposalId } from "./validate.js";
+
+/** Proposals with the operator's decision laid over the state their runtime last wrote. */
+
+export interface ProposalView extends Proposal {
+  /** The decision file, when there is one (a pending proposal may be decided, not yet applied). */
+  decision: Decision | null;
+  /** `state`, or the decision's outcome while the runtime has not acted on it yet. */
+  effective_state: ProposalState;
+  /** sha256 of the patch file's bytes (what an approval binds to); null when the patch is gone (pruned). */
+  sha256: string | null;
+}
+
+export interface ProposalWithPatch extends ProposalView {
+  sha256: string;
+  /** The patch bytes (may be anything the agent produced: escape before showing). */
+  patchBytes: Buffer;
+}
+
+export interface ProposalFilter {
+  /** The stored state (what the runtime wrote). */
+  state?: ProposalState;
+  agent?: string;
+}
+
+function readPatch(layout: SharedLayout, id: string): Buffer {
+  try {
+    return fs.readFileSync(layout.patchFile(id));
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") throw new NotFound(`proposal ${id} has no patch file`);
+    throw err;
+  }
+}
+
+function viewOf(p: Proposal, decisions: string, patch: Buffer | null): ProposalView {
+  const r = readDecision(decisions, p.id);
+  const decision = r.kind === "decided" ? r.decision : null;
+  const effective: ProposalState = p.state === "pending" && decision ? (decision.decision === "approve" ? "approved" : "rejected") : p.state;
+  return { ...p, decision, effective_state: effective, sha256: patch ? patchSha256(patch) : null };
+}
+
+export function listProposals(dirs: OperatorDirs, filter: ProposalFilter = {}): ProposalView[] {
+  const layout = openShared(dirs.shared);
+  const store = new ProposalStore(layout);
+  const out: ProposalView[] = [];
+  for (const p of store.list({ ...(filter.state ? { state: filter.state } : {}), ...(filter.agent ? { agent: filter.agent } : {}) })) {
+    let patch: Buffer | null;
+    try {
+      patch = readPatch(layout, p.id);
+    } catch (err) {
+      if (!(err instanceof NotFound)) throw err;
+      patch = null; // pruned after a decision: listed, not reviewable
+    }
+    out.push(viewOf(p, dirs.decisions, patch));
+  }
+  return out;
+}
+
+/** The stored proposal alone (no decision, no patch); NotFound when there is none. */
+export function getProposal(shared: string, id: string): Proposal {
+  parseProposalId(id);
+  const layout = openShared(shared);
+  const p = new ProposalStore(layout).get(id);
+  if (!p) throw new NotFound(`no proposal ${id} in ${layout.proposals}`);
+  return p;
+}
+
+/** One proposal with its patch bytes and their sha256. */
+export function showProposal(dirs: OperatorDirs, id: string): ProposalWithPatch {
+  const p = getProposal(dirs.shared, id);
+  const patchBytes = readPatch(openShared(dirs.shared), p.id);
+  return { ...viewOf(p, dirs.decisions, patchBytes), sha256: patchSha256(patchBytes), patchBytes };
+}

@@ -1,0 +1,85 @@
+import * as fs from "node:fs";
+import { ensureSharedLayout } from "../sharedLayout.js";
+import { TaskQueue, type ListedTask } from "../queue/taskQueue.js";
+import type { TaskRecord, TaskStatus } from "../queue/taskRecord.js";
+import { openShared } from "./dirs.js";
+import { InvalidInput, NotFound } from "./errors.js";
+import { parseMaxAttempts, parseName, parsePriority, parseTaskId } from "./validate.js";
+
+/** Operations on the task queue: add, list, show. */
+
+export interface AddTaskInput {
+  title: string;
+  /** Short text; a task needs this or `instructions`. */
+  description?: string;
+  /** Instruction text (markdown), copied into the queue. */
+  instructions?: string | Buffer;
+  /**
+   * Files or directories of the CALLER's file system copied into the task's context. Only for a
+   * local operator (agentctl): a network API must never pass paths its clients chose.
+   */
+  contextPaths?: string[];
+  agent?: string;
+  capability?: string;
+  /** MIN_PRIORITY..MAX_PRIORITY; default DEFAULT_PRIORITY. */
+  priority?: number;
+  /** 1..MAX_TASK_ATTEMPTS; absent: the claiming runtime's AGENT_MAX_ATTEMPTS. */
+  maxAttempts?: number;
+  /** Who queues it (operator name). */
+  createdBy: string;
+}
+
+/** A task as shown to operators (the record without its queue file path). */
+export type TaskView = TaskRecord;
+
+export interface TaskFilter {
+  state?: TaskStatus;
+  /** Tasks for this agent or claimed by it. */
+  agent?: string;
+}
+
+export function addTask(shared: string, t: AddTaskInput): TaskRecord {
+  const title = t.title?.trim();
+  if (!title) throw new InvalidInput("title", "a task needs a title");
+  if (t.agent !== undefined && t.capability !== undefined) throw new InvalidInput("agent", "give agent or capability, not both");
+  if (t.agent !== undefined) parseName(t.agent, "agent");
+  if (t.capability !== undefined) parseName(t.capability, "capability");
+  if (t.priority !== undefined) parsePriority(t.priority);
+  if (t.maxAttempts !== undefined) parseMaxAttempts(t.maxAttempts);
+  if (t.instructions === undefined && !t.description) throw new InvalidInput("instructions", "a task needs instructions or a description");
+  if (!t.createdBy?.trim()) throw new InvalidInput("created_by", "a task needs the name of who queues it");
+  for (const p of t.contextPaths ?? []) {
+    if (!fs.existsSync(p)) throw new NotFound(`context ${p}: no such file or directory`);
+  }
+  const layout = openShared(shared);
+  ensureSharedLayout(layout);
+  return new TaskQueue(layout).addTask({
+    title,
+    createdBy: t.createdBy,
+    maxAttempts: t.maxAttempts ?? 0, // 0: the claiming runtime's AGENT_MAX_ATTEMPTS
+    contextPaths: t.contextPaths ?? [],
+    ...(t.description !== undefined ? { description: t.description } : {}),
+    ...(t.instructions !== undefined ? { instructions: t.instructions } : {}),
+    ...(t.agent !== undefined ? { agent: t.agent } : {}),
+    ...(t.capability !== undefined ? { capability: t.capability } : {}),
+    ...(t.priority !== undefined ? { priority: t.priority } : {}),
+  });
+}
+
+function view({ file: _file, ...t }: ListedTask): TaskView {
+  return t;
+}
+
+export function listTasks(shared: string, filter: TaskFilter = {}): TaskView[] {
+  let list = new TaskQueue(openShared(shared)).list(filter.state);
+  if (filter.agent) list = list.filter((t) => t.claimed_by === filter.agent || t.agent === filter.agent);
+  return list.map(view);
+}
+
+/** One task with the path of its queue file (which tells where in the queue it is). */
+export function showTask(shared: string, id: string): ListedTask {
+  parseTaskId(id);
+  const t = new TaskQueue(openShared(shared)).find(id);
+  if (!t) throw new NotFound(`no task ${id}`);
+  return t;
+}
