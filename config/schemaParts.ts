@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DNS_LABEL } from "../contract/names.js";
+import { DNS_LABEL, DNS_LABEL_MAX } from "../contract/names.js";
 
 /** Small zod building blocks shared by the common settings and the targets' sections. */
 
@@ -9,7 +9,7 @@ export const bool = () =>
 
 export const dnsLabel = () =>
   z.string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") }).regex(DNS_LABEL, {
-    error: 'must be a lowercase DNS label: 1-63 characters a-z, 0-9 and "-", not starting or ending with "-"',
+    error: `must be a lowercase DNS label: 1-${DNS_LABEL_MAX} characters a-z, 0-9 and "-", not starting or ending with "-"`,
   });
 
 export const positiveInt = (min: number, max: number) =>

@@ -2,6 +2,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CONTAINER_PATHS } from "../contract/paths.js";
 import { ENV } from "../contract/env.js";
+import { DNS_LABEL_MAX } from "../contract/names.js";
 import { NAME_PATTERN } from "./ids.js";
 
 /**
@@ -103,7 +104,7 @@ export function parseCapabilities(raw: string | undefined): string[] {
 export function validateAgentName(name: string | undefined, source: string = ENV.agentName): string {
   if (name === undefined || name === "") throw new SettingsError(`${source} is not set`);
   if (!NAME_PATTERN.test(name)) {
-    throw new SettingsError(`${source} "${name}" is not valid: use lowercase letters, digits and dashes (max 63)`);
+    throw new SettingsError(`${source} "${name}" is not valid: use lowercase letters, digits and dashes (max ${DNS_LABEL_MAX})`);
   }
   return name;
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
 import { DEFAULT_REMOTE_ROOT, DEFAULTS } from "../../config/defaults.js";
+import { EXOSCALE_DEFAULTS } from "./config.js";
 import { buildCloudConfig } from "./cloudInit.js";
 import { splitInstanceType } from "./client.js";
 import { monthlyCostEstimate } from "./pricing.js";
@@ -75,9 +76,9 @@ export class ExoscaleVps extends pulumi.ComponentResource {
   constructor(name: string, args: ExoscaleVpsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-fleet:exoscale:ExoscaleVps", name, {}, opts);
     const zone = requireExoscaleZone(args.zone);
-    const instanceType = args.instanceType ?? "standard.small";
+    const instanceType = args.instanceType ?? EXOSCALE_DEFAULTS.instanceType;
     splitInstanceType(instanceType);
-    const diskSizeGb = args.diskSizeGb ?? 50;
+    const diskSizeGb = args.diskSizeGb ?? EXOSCALE_DEFAULTS.diskSizeGb;
     const opsUser = args.opsUser ?? DEFAULTS.sshUser;
     if (args.allowedCidrs.length === 0) {
       throw new Error("ExoscaleVps: allowedCidrs must list at least one network (write 0.0.0.0/0 yourself to allow everyone)");
@@ -112,7 +113,7 @@ export class ExoscaleVps extends pulumi.ComponentResource {
         name: `${prefix}-${name}`,
         instanceType,
         diskSizeGb,
-        templateName: args.templateName ?? "Linux Ubuntu 24.04 LTS 64-bit",
+        templateName: args.templateName ?? EXOSCALE_DEFAULTS.template,
         userData,
         securityGroupIds: pulumi.all([securityGroup.securityGroupId]),
         sshKeyName: sshKey.id,
