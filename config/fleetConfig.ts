@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { ENV_NAME, isReservedEnvName } from "../contract/env.js";
-import { CAPABILITY, DNS_LABEL, DNS_LABEL_MAX, isLabel } from "../contract/names.js";
+import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL, DNS_LABEL_MAX, isLabel } from "../contract/names.js";
 import { parseCidr, WORLD_CIDRS } from "./cidr.js";
 import { DEFAULT_REMOTE_ROOT, DEFAULT_RESOURCES, DEFAULTS, type AgentResources } from "./defaults.js";
 import { bool, dnsLabel, positiveInt } from "./schemaParts.js";
@@ -82,7 +82,7 @@ const agentSchema = z.strictObject(
   name: dnsLabel(),
   code: z.string({ error: "must be a path to the agent's code folder" }).min(1).optional(),
   capabilities: z
-    .array(z.string().regex(CAPABILITY, { error: "a capability is lowercase letters, digits, '.', '_' or '-'" }), {
+    .array(z.string().regex(CAPABILITY, { error: `a capability is ${CAPABILITY_RULE}` }), {
       error: "must be a list of capability names",
     })
     .default([]),

@@ -7,8 +7,13 @@
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const DNS_LABEL_MAX = 63;
 
-/** A capability: lowercase letters, digits, '.', '_' or '-' (the config's spelling). */
-export const CAPABILITY = /^[a-z0-9][a-z0-9._-]*$/;
+/**
+ * A capability: a lowercase DNS label too. It names queue files (`cap-<capability>`), and the
+ * runtime and the config must agree on it: a capability the config let through and the runtime
+ * refused used to stop the container at start.
+ */
+export const CAPABILITY = DNS_LABEL;
+export const CAPABILITY_RULE = "lowercase letters, digits and dashes, at most 63 characters, not starting or ending with a dash";
 
 /** The longest agent or fleet name a target accepts, and why (for the error message). */
 export interface NameLimit {

@@ -2,7 +2,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CONTAINER_PATHS } from "../contract/paths.js";
 import { ENV } from "../contract/env.js";
-import { DNS_LABEL_MAX } from "../contract/names.js";
+import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL_MAX } from "../contract/names.js";
 import { NAME_PATTERN } from "./ids.js";
 
 /**
@@ -94,8 +94,8 @@ export function parseApprovalRequired(raw: string | undefined): boolean {
 export function parseCapabilities(raw: string | undefined): string[] {
   const caps = (raw ?? "").split(",").map((c) => c.trim()).filter((c) => c !== "");
   for (const c of caps) {
-    if (!NAME_PATTERN.test(c)) {
-      throw new SettingsError(`${ENV.capabilities}: "${c}" is not a valid capability (lowercase letters, digits, dashes)`);
+    if (!CAPABILITY.test(c)) {
+      throw new SettingsError(`${ENV.capabilities}: "${c}" is not a valid capability (${CAPABILITY_RULE})`);
     }
   }
   return [...new Set(caps)].sort();

@@ -33,6 +33,9 @@ const corpus: Case[] = [
   ["typo in an agent key", withAgents([{ name: "a1", capabilites: ["x"] }]), ["agent-fleet:agents[0].capabilites"], /did you mean "capabilities"/],
   ["capabilities not a list", withAgents([{ name: "a1", capabilities: "edit" }]), ["agent-fleet:agents[0].capabilities"]],
   ["capability with a comma", withAgents([{ name: "a1", capabilities: ["edit,code"] }]), ["agent-fleet:agents[0].capabilities[0]"]],
+  // The runtime refuses these at start (AGENT_CAPABILITIES), so check and up refuse them too.
+  ["capability with a dot", withAgents([{ name: "a1", capabilities: ["code.review"] }]), ["agent-fleet:agents[0].capabilities[0]"], /lowercase letters, digits and dashes/],
+  ["capability with an underscore", withAgents([{ name: "a1", capabilities: ["code_review"] }]), ["agent-fleet:agents[0].capabilities[0]"]],
   ["capability twice", withAgents([{ name: "a1", capabilities: ["edit", "edit"] }]), ["agent-fleet:agents[0].capabilities"], /twice/],
   ["env shadows the approval switch", withAgents([{ name: "a1", env: { APPROVAL_REQUIRED: "false" } }]), ["agent-fleet:agents[0].env.APPROVAL_REQUIRED"], /set by agent-fleet/],
   ["env name invalid", withAgents([{ name: "a1", env: { "MY-VAR": "1" } }]), ["agent-fleet:agents[0].env.MY-VAR"], /environment variable name/],
