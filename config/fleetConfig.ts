@@ -1,4 +1,3 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { ENV_NAME, isReservedEnvName } from "../contract/env.js";
@@ -8,6 +7,7 @@ import { DEFAULT_REMOTE_ROOT, DEFAULT_RESOURCES, DEFAULTS, type AgentResources }
 import { bool, dnsLabel, positiveInt } from "./schemaParts.js";
 import { isSecretValue } from "./secretRef.js";
 import type { AddProblem, GivenSettings, TargetConfigPart } from "./targetPart.js";
+import { codeFolderProblem } from "./codeFolder.js";
 
 export { DEFAULTS } from "./defaults.js";
 
@@ -464,14 +464,8 @@ function resolveAgent(
   const { raw, ctx, part, stackApproval } = o;
   const code = a.code ?? `agents/${a.name}`;
   const codeDir = path.resolve(ctx.projectDir, code);
-  let stat: fs.Stats | undefined;
-  try {
-    stat = fs.statSync(codeDir);
-  } catch {
-    stat = undefined;
-  }
-  if (!stat) add(["agents", i, "code"], `folder "${code}" does not exist (looked for ${codeDir})`);
-  else if (!stat.isDirectory()) add(["agents", i, "code"], `"${code}" is not a folder`);
+  const codeProblem = codeFolderProblem(code, codeDir);
+  if (codeProblem) add(["agents", i, "code"], codeProblem);
 
   if (new Set(a.capabilities).size !== a.capabilities.length) add(["agents", i, "capabilities"], "lists a capability twice");
 

@@ -1,6 +1,6 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
+import { codeFolderProblem } from "../../config/codeFolder.js";
 import type { AgentResources } from "../../config/defaults.js";
 import type { CpuArchitecture } from "./cost.js";
 import { ENV_NAME, isReservedEnvName } from "../../contract/env.js";
@@ -155,8 +155,8 @@ export function resolveFargateFleetArgs(a: FargateFleetArgs): ResolvedFleetArgs 
       secretNames.add(s.name);
     }
     const codeDir = path.resolve(agent.codeDir ?? path.join(DEFAULTS.agentsDir, agent.name));
-    const code = fs.statSync(codeDir, { throwIfNoEntry: false });
-    if (!code?.isDirectory()) problems.push(`${where}: code folder ${codeDir} does not exist or is not a directory`);
+    const codeProblem = codeFolderProblem(codeDir, codeDir);
+    if (codeProblem) problems.push(`${where}: code ${codeProblem}`);
     if (!Number.isInteger(agent.resources.pids) || agent.resources.pids < 1) {
       problems.push(`${where}: resources.pids must be a positive whole number, got ${agent.resources.pids}`);
     }

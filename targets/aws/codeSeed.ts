@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { quote } from "shell-quote";
 import { CONTAINER_PATHS } from "../../contract/paths.js";
+import { codeFolderProblem } from "../../config/codeFolder.js";
 
 /**
  * Code seeding on Fargate.
@@ -63,8 +64,8 @@ export const SEED_EXCLUDED = [".git"];
  * folder's current content.
  */
 export function writeSeedContext(o: { dir: string; agent: string; codeDir: string }): void {
-  const stat = fs.statSync(o.codeDir, { throwIfNoEntry: false });
-  if (!stat?.isDirectory()) throw new Error(`agent "${o.agent}": code folder ${o.codeDir} does not exist or is not a directory`);
+  const problem = codeFolderProblem(o.codeDir, o.codeDir);
+  if (problem) throw new Error(`agent "${o.agent}": code ${problem}`);
   fs.rmSync(o.dir, { recursive: true, force: true });
   fs.mkdirSync(o.dir, { recursive: true });
   fs.writeFileSync(path.join(o.dir, "Dockerfile"), seedDockerfile(o.agent));

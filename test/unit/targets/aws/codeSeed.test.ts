@@ -116,7 +116,7 @@ describe("build context of an agent's image", () => {
 
   test("a missing code folder is an error naming the agent", () => {
     expect(() => writeSeedContext({ dir: join(dir, "ctx"), agent: "ghost", codeDir: join(dir, "nope") })).toThrow(
-      `agent "ghost": code folder ${join(dir, "nope")} does not exist or is not a directory`,
+      `agent "ghost": code folder "${join(dir, "nope")}" does not exist`,
     );
   });
 });

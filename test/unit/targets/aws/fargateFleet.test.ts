@@ -436,7 +436,7 @@ describe("options", () => {
     const resources: Recorded[] = [];
     setAwsMocks(resources);
     expect(() => new FargateFleet("fleet", { fleetName: "demo", agents: [noCode] })).toThrow(
-      `agent "nowhere": code folder ${join(process.cwd(), "agents", "nowhere")} does not exist or is not a directory`,
+      `agent "nowhere": code folder "${join(process.cwd(), "agents", "nowhere")}" does not exist`,
     );
     expect(resources).toEqual([]);
   });
