@@ -119,9 +119,13 @@ describe("runs, shutdown and privileges", () => {
     const id = ctl(w, ["task", "add", "--title", "probe", "--description", "x"]).stdout.trim();
     const t = await waitFor("done", finished(id));
     expect(t.status).toBe("done");
+    // The runtime's stdout reaches this process through a pipe, possibly after the task file says
+    // done: wait for the lines instead of reading them once.
+    const outputHas = (text: string) => () => (agent.output().includes(text) ? true : undefined);
+    await waitFor("the program's result line", outputHas("result:"));
     const line = agent.output().split("\n").find((l) => l.includes("result:"));
     if (IS_ROOT) {
-      expect(agent.output()).toContain('"privilege-separation"');
+      await waitFor("the privilege-separation event", outputHas('"privilege-separation"'));
       expect(line).toContain("result: denied denied denied denied denied");
       expect(fs.existsSync(path.join(app, "owned.txt"))).toBe(false);
       // Its change still arrives, through the runtime, as a commit.
