@@ -7,7 +7,6 @@ import { join } from "node:path";
 const [dir, ...suites] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
-let skipped = 0;
 const problems = [];
 for (const suite of suites) {
   let report;
@@ -31,7 +30,6 @@ for (const suite of suites) {
   if (s > 0) problems.push(`${suite}: ${s} skipped (a skipped test is not a pass)`);
   passed += p;
   failed += f;
-  skipped += s;
 }
 for (const problem of problems) console.log(`problem: ${problem}`);
 console.log(`tests: ${passed} passed, ${failed} failed`);

@@ -25,12 +25,12 @@ export interface HostCommandArgs {
  * (`create` and `delete` differ: over SSH they run through sudo).
  */
 export function passedThroughArgs(args: HostCommandArgs): {
-  triggers?: pulumi.Input<any[]>;
+  triggers?: pulumi.Input<unknown[]>;
   stdin?: pulumi.Input<string>;
   logging?: "stdoutAndStderr" | "none";
 } {
   return {
-    ...(args.triggers !== undefined ? { triggers: args.triggers as pulumi.Input<any[]> } : {}),
+    ...(args.triggers !== undefined ? { triggers: args.triggers } : {}),
     ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
     ...(args.logging !== undefined ? { logging: args.logging } : {}),
   };

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { newTaskId } from "../ids.js";
-import { errnoCode, exists, fsyncDir, listDir, readJsonFile, tmpName, writeFileAtomic, writeJsonAtomic } from "../fsAtomic.js";
+import { errnoCode, exists, fsyncDir, listDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from "../fsAtomic.js";
 import type { SharedLayout } from "../sharedLayout.js";
 import {
   DEFAULT_PRIORITY, eligible, parseQueueFileName, queueFileName, targetOf, validateTaskRecord,

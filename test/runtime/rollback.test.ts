@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  addEditTask, AGENT_1, ctl, git, makeApp, makeWorld, proposals, settled, startAgent, task, tearDown, trailers, waitFor,
+  addEditTask, AGENT_1, ctl, git, makeApp, makeWorld, proposals, settled, startAgent, tearDown, trailers, waitFor,
   type RunningAgent, type World,
 } from "./helpers.js";
 

@@ -28,7 +28,9 @@ async function run(argv: string[], env: NodeJS.ProcessEnv = {}, stdin = ""): Pro
 
 const sha = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
 const PATCH = "diff --git a/hello.txt b/hello.txt\n--- /dev/null\n+++ b/hello.txt\n@@ -0,0 +1 @@\n+hello\n";
+/* eslint-disable no-control-regex -- control characters are exactly what this test looks for */
 const TERMINAL_HAZARD = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+/* eslint-enable no-control-regex */
 
 describe("agentctl: commander front end", () => {
   it("global options are accepted before or after the command (and between `task` and `add`)", async () => {

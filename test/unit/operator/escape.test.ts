@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { escapeBytes, escapeText, safeLine, toSafeJson } from "../../../runtime/operator/escape.js";
 
 /** Anything a terminal could act on, or that could reorder or hide text. */
+/* eslint-disable no-control-regex -- control characters are exactly what this test looks for */
 const DANGEROUS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]|[\ud800-\udfff]/u;
+/* eslint-enable no-control-regex */
 
 describe("escapeText: agent-controlled text made safe for a terminal", () => {
   it("CSI cursor-up and erase-line cannot hide the line above: ESC is printed as the text \\x1b", () => {
