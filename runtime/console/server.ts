@@ -164,6 +164,12 @@ export function createConsoleServer(o: ConsoleOptions): http.Server {
   }
 
   function serveUi(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+    if (url.pathname === "/favicon.ico" && (req.method === "GET" || req.method === "HEAD")) {
+      // Browsers ask for it on their own; there is none (and no 404 in the console for it).
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     const file = ui.get(url.pathname);
     if (!file) throw new HttpError(404, `no such page: ${url.pathname.slice(0, 200)}`);
     if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, `${req.method} is not allowed on ${url.pathname.slice(0, 200)}`, undefined, { Allow: "GET, HEAD" });
