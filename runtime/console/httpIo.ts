@@ -28,8 +28,9 @@ export function sendJson(res: http.ServerResponse, status: number, value: unknow
 
 /**
  * Read a JSON object body of at most `maxBytes`: a declared Content-Length above it is refused
- * before reading, a chunked body as soon as it passes it (413 either way, and the connection is
- * closed so the rest is never read). Anything but `application/json` is 415 — which also means a
+ * before reading, a chunked body as soon as it passes it (413 either way; the server discards
+ * whatever the client still sends, never buffering it, and closes the connection if the body does
+ * not end within TOO_LARGE_LINGER_MS). Anything but `application/json` is 415 — which also means a
  * cross-site form can never post here without a CORS preflight this server does not answer.
  */
 export async function readJsonBody(req: http.IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
@@ -37,7 +38,7 @@ export async function readJsonBody(req: http.IncomingMessage, maxBytes: number):
   if (type !== "application/json") {
     throw new HttpError(415, `the body must be JSON (Content-Type: application/json), got ${type ? JSON.stringify(type) : "no Content-Type"}`, "Content-Type");
   }
-  const tooLarge = () => new HttpError(413, `the body is larger than ${maxBytes} bytes`, undefined, { Connection: "close" });
+  const tooLarge = () => new HttpError(413, `the body is larger than ${maxBytes} bytes`);
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge();
   // Events, not `for await`: leaving an async iterator destroys the request, and with it the

@@ -5,6 +5,12 @@
 
 /** Largest request body (a task's instructions and context travel in it). */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * After a 413 the rest of the body is read and dropped for at most this long, then the connection
+ * is closed: closing at once, with the client still sending, would reset the connection and could
+ * destroy the 413 before the client reads it.
+ */
+export const TOO_LARGE_LINGER_MS = 2_000;
 /** Longest task title (characters). */
 export const MAX_TITLE_LENGTH = 200;
 /** Longest approval note or rejection reason (characters). */

@@ -2,7 +2,7 @@ import * as http from "node:http";
 import { OperatorError, type OperatorDirs } from "../operator/index.js";
 import * as api from "./api.js";
 import { SECURITY_HEADERS, sendJson } from "./httpIo.js";
-import { DEFAULT_REQUEST_TIMEOUT_SECONDS, KEEP_ALIVE_TIMEOUT_MS, MAX_CONNECTIONS } from "./limits.js";
+import { DEFAULT_REQUEST_TIMEOUT_SECONDS, KEEP_ALIVE_TIMEOUT_MS, MAX_CONNECTIONS, TOO_LARGE_LINGER_MS } from "./limits.js";
 import { HttpError, sendProblem } from "./problem.js";
 import { identify, type TokenEntry } from "./tokens.js";
 import { loadUi } from "./uiFiles.js";
@@ -65,6 +65,20 @@ function toHttpError(err: unknown): HttpError | undefined {
   return undefined;
 }
 
+/**
+ * After a 413: read and drop what the client still sends (never buffered), so that the answer is
+ * not lost to a connection reset; a body that ends in time leaves the connection usable, one that
+ * does not is cut off after TOO_LARGE_LINGER_MS.
+ */
+function dropRestOfBody(req: http.IncomingMessage): void {
+  req.resume();
+  if (req.complete) return;
+  const timer = setTimeout(() => req.socket.destroy(), TOO_LARGE_LINGER_MS);
+  const done = () => clearTimeout(timer);
+  req.once("end", done);
+  req.socket.once("close", done);
+}
+
 /** The host name of a Host header (without port; IPv6 without brackets), lowercased. */
 function hostName(host: string): string {
   const h = host.trim().toLowerCase();
@@ -91,7 +105,10 @@ export function createConsoleServer(o: ConsoleOptions): http.Server {
     handle(req, res).catch((err: unknown) => {
       const e = toHttpError(err);
       if (e) {
-        if (e.status === 413) res.on("finish", () => req.socket.destroy());
+        if (e.status === 413) {
+          answered.add(req.socket);
+          res.on("finish", () => dropRestOfBody(req));
+        }
         sendProblem(res, e);
         return;
       }
@@ -100,10 +117,12 @@ export function createConsoleServer(o: ConsoleOptions): http.Server {
     });
   });
   server.maxConnections = MAX_CONNECTIONS;
+  /** Sockets that were answered while their request was still arriving (413). */
+  const answered = new WeakSet<object>();
   server.maxHeadersCount = 100;
   // A malformed request line or header: answer 400 and close (Node's default closes silently).
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable || err.code === "ECONNRESET") {
+    if (!socket.writable || err.code === "ECONNRESET" || answered.has(socket)) {
       socket.destroy();
       return;
     }

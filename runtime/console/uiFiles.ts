@@ -35,7 +35,7 @@ function browserEscapeModule(): Buffer {
   if (/\brequire\(/.test(source)) throw new Error(`${ESCAPE_MODULE} imports other modules: it can no longer be served to the browser as it is`);
   return Buffer.from(
     "// runtime/operator/escape.ts, as compiled: the escaping rules agentctl uses, for the console UI.\n" +
-      "(function () {\nvar exports = {};\n" + source + "\n" +
+      "(function () {\n\"use strict\";\nvar exports = {};\n" + source + "\n" +
       "self.AgentFleetEscape = Object.freeze({ escapeText: exports.escapeText, escapeBytes: exports.escapeBytes });\n})();\n",
   );
 }
