@@ -56,8 +56,10 @@ interface Ctx {
 }
 
 /** Thrown by an action to end the run with this exit code (after its output). */
-class Exit {
-  constructor(readonly code: number) {}
+class Exit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
 }
 
 function operatorName(flag: string | undefined, env: NodeJS.ProcessEnv): string {
@@ -89,7 +91,7 @@ function readInstructions(file: string, io: Io): Buffer {
 
 function formatLog(c: Ctx, l: LogLine): string {
   if (c.json) return (l.entry ? c.p.json(l.entry).replace(/\n\s*/g, "") : c.p.cell(l.text)) + "\n";
-  if (!l.entry) return c.p.block(l.text.replace(/\t/g, " ")).replace(/\n/g, "\\n") + "\n";
+  if (!l.entry) return c.p.cell(l.text) + "\n";
   const { time, agent, level, event, ...rest } = l.entry;
   const fields = Object.entries(rest)
     .filter(([, v]) => v !== undefined)

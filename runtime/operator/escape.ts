@@ -42,7 +42,7 @@ function isInvisible(cp: number): boolean {
     cp === 0x180e || // Mongolian vowel separator
     (cp >= 0x200b && cp <= 0x200d) || // zero-width space, non-joiner, joiner
     (cp >= 0x2028 && cp <= 0x2029) || // line / paragraph separator
-    (cp >= 0x2060 && cp <= 0x2064) || // word joiner, invisible operators
+    (cp >= 0x2060 && cp <= 0x2065) || // word joiner, invisible operators (and the reserved U+2065)
     (cp >= 0xfff9 && cp <= 0xfffb) || // interlinear annotation
     cp === 0xfeff || // BOM / zero-width no-break space
     (cp >= 0xd800 && cp <= 0xdfff) // a lone surrogate (a pair is decoded before this test)

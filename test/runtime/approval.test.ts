@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -30,9 +31,17 @@ describe("approval gate", () => {
     const diff = ctl(w, ["diff", p.id]);
     expect(diff.code).toBe(0);
     expect(diff.stdout).toContain("+hello");
+    // The approval is bound to the patch on screen: a hash that is not the patch's is refused.
+    const patchSha = createHash("sha256").update(fs.readFileSync(path.join(w.shared, "proposals", `${p.id}.patch`))).digest("hex");
+    expect(diff.stdout).toContain(`# sha256 ${patchSha}`);
+    const mismatch = ctl(w, ["approve", p.id, "--sha256", "0".repeat(64)]);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr).toMatch(/the patch's sha256 is [0-9a-f]{64}, not 0{64}/);
+    expect(fs.existsSync(path.join(w.decisions, `${p.id}.json`))).toBe(false);
 
-    const approve = ctl(w, ["approve", p.id, "--note", "fine", "--by", "alice"]);
+    const approve = ctl(w, ["approve", p.id, "--note", "fine", "--by", "alice", "--sha256", patchSha]);
     expect(approve.code, approve.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(w.decisions, `${p.id}.json`), "utf8")).sha256).toBe(patchSha);
     const applied = await waitFor("applied", () => proposals(w, "applied").find((x) => x.id === p.id));
     expect(fs.readFileSync(path.join(app, "hello.txt"), "utf8")).toBe("hello\n");
     expect(trailers(app, "Task-Id")).toEqual([id]);
