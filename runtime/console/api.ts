@@ -57,12 +57,13 @@ export function agents(c: ApiContext): ApiResult {
 
 export function tasksList(c: ApiContext): ApiResult {
   const q = queryParams(c.url, ["state", "agent", "project"]);
+  const project = q.project !== undefined ? parseName(q.project, "project") : undefined;
   const list = listTasks(c.dirs.shared, {
     ...(q.state !== undefined ? { state: parseTaskState(q.state) } : {}),
     ...(q.agent !== undefined ? { agent: parseName(q.agent, "agent") } : {}),
   });
   // Task records carry a project once the runtime has projects; until then no task matches one.
-  const byProject = q.project === undefined ? list : list.filter((t) => (t as TaskRecord & { project?: unknown }).project === parseName(q.project!, "project"));
+  const byProject = project === undefined ? list : list.filter((t) => (t as TaskRecord & { project?: unknown }).project === project);
   return { status: 200, body: byProject };
 }
 

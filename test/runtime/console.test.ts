@@ -234,7 +234,7 @@ describe("console API: tasks", () => {
     expect(form.json.field).toBe("Content-Type");
     expect((await request(c, "POST", "/api/v1/tasks", { raw: "{}" })).status).toBe(415);
 
-    for (const [q, field] of [["?state=bogus", "state"], ["?agent=Not_A_Name", "agent"], ["?colour=red", "colour"], ["?state=done&state=failed", "state"]] as const) {
+    for (const [q, field] of [["?state=bogus", "state"], ["?agent=Not_A_Name", "agent"], ["?project=../x", "project"], ["?colour=red", "colour"], ["?state=done&state=failed", "state"]] as const) {
       const r = await request(c, "GET", `/api/v1/tasks${q}`);
       expect(r.status, q).toBe(400);
       expect(r.json.field, q).toBe(field);
