@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
-// One vitest config, four projects from fast to real (see README "Tests").
-// `npm test` runs unit + runtime; containers and e2e are separate scripts that .ci/run also runs.
+// One vitest config, five projects from fast to real (see README "Tests").
+// `npm test` runs unit + runtime; containers, e2e and browser are separate scripts that .ci/run also runs.
 export default defineConfig({
   test: {
     projects: [
@@ -19,6 +19,17 @@ export default defineConfig({
           globalSetup: ["test/runtime/global-setup.ts"],
           testTimeout: 300_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          // The review console in Debian's headless Chromium (playwright-core drives /usr/bin/chromium).
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          globalSetup: ["test/runtime/global-setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
         },
       },
       {

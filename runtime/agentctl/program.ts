@@ -14,6 +14,7 @@ import type { OperatorDirs } from "../operator/dirs.js";
 import {
   MAX_TASK_ATTEMPTS, parseLineCount, parseMaxAttempts, parseName, parsePriority, parseProposalId, parseProposalState, parseSha256, parseTaskState,
 } from "../operator/validate.js";
+import { SERVE_HELP } from "../console/serveOptions.js";
 import { age, Presenter, table } from "./present.js";
 
 /**
@@ -339,6 +340,23 @@ export function buildProgram(io: Io): Command {
           });
           for (const l of reader.poll()) io.out(formatLog(c, l));
         }
+      }),
+    );
+
+  // ---------------------------------------------------------------- serve
+  program
+    .command("serve")
+    .description(SERVE_HELP.description)
+    .requiredOption("--listen <host:port>", SERVE_HELP.listen)
+    .requiredOption("--tokens <file>", SERVE_HELP.tokens)
+    .addOption(new Option("--allow-host <name>", SERVE_HELP.allowHost).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
+    .option("--request-timeout <seconds>", SERVE_HELP.requestTimeout)
+    .action(
+      run(async (c, o: { listen: string; tokens: string; allowHost?: string[]; requestTimeout?: string }) => {
+        // Loaded here only: the other commands never pay for the HTTP server.
+        const { serve } = await import("../console/serve.js");
+        const server = await serve({ ...o, shared: c.dirs.shared, decisions: c.dirs.decisions }, io.out, io.err);
+        await new Promise<void>((resolve) => server.once("close", () => resolve()));
       }),
     );
 
