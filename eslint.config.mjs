@@ -31,6 +31,12 @@ export default tseslint.config(
     },
   },
   {
+    // The console's page script runs in the browser (served as a static file, no build step).
+    files: ["runtime/console/ui/**/*.js"],
+    languageOptions: { ecmaVersion: 2022, sourceType: "script", globals: { ...globals.browser } },
+    linterOptions: { reportUnusedDisableDirectives: "error" },
+  },
+  {
     // Tests probe untyped JSON (`docker inspect`, `agentctl --json`, the inputs a Pulumi mock
     // recorded) and state its shape in expect() calls; `unknown` plus narrowing there would only
     // restate the assertions. Product code keeps the rule.

@@ -141,6 +141,7 @@ describe("console UI in Chromium", () => {
     expect(diff).toContain("+\\x1b[1A\\x1b[2K+ looks harmless\\r");
     expect(diff).toContain("[BIDI U+202E RLO]evil[BIDI U+202C PDF]");
     expect(diff).toContain("\\x1b]8;;http://attacker.example\\x07link");
+    // eslint-disable-next-line no-control-regex -- the very characters the page must never render raw
     expect(diff).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e]/);
     expect(await page.locator("#diff span.esc").count()).toBeGreaterThan(5);
     expect(await page.textContent("#proposal-warnings")).toMatch(/2 bidirectional control character/);
@@ -162,6 +163,7 @@ describe("console UI in Chromium", () => {
     await page.waitForSelector("#log div:has-text('RED')");
     const logText = (await page.textContent("#log"))!;
     expect(logText).toContain(`<img src=x onerror="${pwn}">`);
+    // eslint-disable-next-line no-control-regex -- the very characters the page must never render raw
     expect(logText).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e]/);
     await page.click("nav a[data-view=fleet]");
     await page.waitForSelector("#agents td:text-is('a1')");

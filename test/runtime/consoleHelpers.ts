@@ -63,7 +63,7 @@ export interface Reply {
   status: number;
   headers: http.IncomingHttpHeaders;
   text: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: any;
 }
 
 /** One HTTP request (node:http: any Host header, any body); the answer is checked against the API doc. */
@@ -98,7 +98,7 @@ export async function request(c: RunningConsole, method: string, target: string,
 
 // ---------------------------------------------------------------- the API doc as the oracle
 
-const doc = parseYaml(fs.readFileSync(API_DOC, "utf8")) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+const doc = parseYaml(fs.readFileSync(API_DOC, "utf8")) as any;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats(ajv);
 ajv.addSchema(doc, "console-api");
@@ -109,7 +109,7 @@ export const seen = new Set<string>();
 const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, "~0").replace(/\//g, "~1")).join("/");
 
 /** The path template of the doc that matches an /api/v1 path, and its operation for the method. */
-export function operationOf(method: string, target: string): { template: string; op: any } | undefined { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function operationOf(method: string, target: string): { template: string; op: any } | undefined {
   const pathname = new URL(target, "http://x").pathname;
   if (!pathname.startsWith("/api/v1/")) return undefined;
   const sub = pathname.slice("/api/v1".length);
@@ -144,7 +144,7 @@ export function checkReply(method: string, target: string, r: Reply): void {
   if (!response) throw new Error(`${where}: status not documented for ${op.operationId}: ${r.text.slice(0, 300)}`);
   if (response.$ref) {
     responsePointer = String(response.$ref).slice(1);
-    response = responsePointer.split("/").slice(1).reduce((o: any, k: string) => o[k.replace(/~1/g, "/").replace(/~0/g, "~")], doc); // eslint-disable-line @typescript-eslint/no-explicit-any
+    response = responsePointer.split("/").slice(1).reduce((o: any, k: string) => o[k.replace(/~1/g, "/").replace(/~0/g, "~")], doc);
   }
   const type = String(r.headers["content-type"] ?? "").split(";")[0]!.trim();
   if (!response.content?.[type]) throw new Error(`${where}: content type ${JSON.stringify(type)} not documented (${Object.keys(response.content ?? {}).join(", ")})`);
@@ -160,7 +160,7 @@ export function checkReply(method: string, target: string, r: Reply): void {
 
 // ---------------------------------------------------------------- server-sent events
 
-export interface SseEvent { event: string; data: any } // eslint-disable-line @typescript-eslint/no-explicit-any
+export interface SseEvent { event: string; data: any }
 
 export interface EventReader {
   status: number;
