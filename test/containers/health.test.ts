@@ -29,8 +29,8 @@ describe("health check and restart on a killed runtime", () => {
     const seenHealthyAt = await fleet.waitHealthy("agent-1");
     const figures = await fleet.startFigures("agent-1");
     const c = await fleet.inspect("agent-1");
-    // The image's HEALTHCHECK (agentctl health), not one added by the spec.
-    expect(c.Config.Healthcheck.Test).toEqual(["CMD", "agentctl", "health"]);
+    // The image's HEALTHCHECK (the shell check agent-health), not one added by the spec.
+    expect(c.Config.Healthcheck.Test).toEqual(["CMD", "agent-health"]);
     expect(c.State.Health.Log.some((l: any) => l.ExitCode === 0 && /agent-1: healthy/.test(l.Output))).toBe(true);
 
     // Idle: no task, a few heartbeats later.
@@ -38,7 +38,7 @@ describe("health check and restart on a killed runtime", () => {
     const mem = await fleet.memoryFigures("agent-1");
     console.log(
       `[figures] agent container start: docker run issued -> healthy seen ${((seenHealthyAt - issuedAt) / 1000).toFixed(1)} s; ` +
-      `created -> first passing health check ${(figures.createdToHealthyMs / 1000).toFixed(1)} s (HEALTHCHECK interval 10 s)`,
+      `created -> first passing health check ${(figures.createdToHealthyMs / 1000).toFixed(1)} s (HEALTHCHECK interval 2 s)`,
     );
     console.log(
       `[figures] idle memory of one agent container: docker stats ${mem.statsMiB.toFixed(1)} MiB` +
