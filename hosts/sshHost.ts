@@ -94,7 +94,9 @@ export class SshHost extends pulumi.ComponentResource implements UploadingHost {
       pulumi.log.warn(`ssh.allowedCidrs includes ${world.join(" and ")}: SSH on this host is open to the whole internet (key-only).`, this);
     }
     const firstLogin = args.bootstrapUser ?? user;
-    if (args.bootstrapUser !== undefined) {
+    // Warned in the preview only: `pulumi up` evaluates the program twice (preview, then update),
+    // and each evaluation's warning was printed inline and again in the diagnostics.
+    if (args.bootstrapUser !== undefined && pulumi.runtime.isDryRun()) {
       pulumi.log.warn(
         `ssh.bootstrapUser (${args.bootstrapUser}) is set: once this up has succeeded, remove it ` +
           "(pulumi config rm --path ssh.bootstrapUser); root logins are switched off and later steps use " +
