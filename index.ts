@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { stackExports } from "./fleet/stackOutputs.js";
 import { stackProgram } from "./program.js";
 
 /**
@@ -6,20 +7,11 @@ import { stackProgram } from "./program.js";
  *
  * The whole stack config is validated first; any problem stops the program before a single
  * resource is registered, with every problem listed by its key path.
+ *
+ * The stack outputs (docs/program.md lists them): target; hostAddress (where the agents run:
+ * "localhost" or the VPS address; not on Fargate); sshCommand (ready-to-paste, vps and exoscale
+ * only); agents (name, approval mode, container); agentctl (ready-to-paste commands); approvalRequired;
+ * paused; image; details. They are the module's exports as one object, so that a target without an
+ * output leaves it out instead of exporting it as undefined (which Pulumi warns about on every run).
  */
-const out = stackProgram({ stack: pulumi.getStack(), projectDir: process.cwd() });
-
-/** local, vps, exoscale or aws. */
-export const target = out.target;
-/** Where the agents run: "localhost", the VPS address, or nothing for Fargate. */
-export const hostAddress = out.hostAddress;
-/** Ready-to-paste SSH command for the operator (vps, exoscale). */
-export const sshCommand = out.sshCommand;
-/** Each agent: name, approval mode, container. */
-export const agents = out.agents;
-/** Ready-to-paste agentctl commands: status, proposals, approve, reject, add a task, logs. */
-export const agentctl = out.agentctl;
-export const approvalRequired = out.approvalRequired;
-export const paused = out.paused;
-export const image = out.image;
-export const details = out.details;
+export = stackExports(stackProgram({ stack: pulumi.getStack(), projectDir: process.cwd() }));

@@ -9,6 +9,8 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
+          // Says once when the Exoscale simulator's API document (../shared) is missing.
+          globalSetup: ["test/harness/exoscale/global-setup.ts"],
           testTimeout: 30_000,
         },
       },

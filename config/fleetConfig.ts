@@ -4,7 +4,7 @@ import { ENV_NAME, isReservedEnvName } from "../contract/env.js";
 import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL, DNS_LABEL_MAX, isLabel } from "../contract/names.js";
 import { parseCidr, WORLD_CIDRS } from "./cidr.js";
 import { DEFAULT_REMOTE_ROOT, DEFAULT_RESOURCES, DEFAULTS, type AgentResources } from "./defaults.js";
-import { bool, dnsLabel, positiveInt } from "./schemaParts.js";
+import { bool, dnsLabel, numeric, positiveInt, text } from "./schemaParts.js";
 import { isSecretValue } from "./secretRef.js";
 import type { AddProblem, GivenSettings, TargetConfigPart } from "./targetPart.js";
 import { codeFolderProblem } from "./codeFolder.js";
@@ -68,11 +68,7 @@ const agentSecretSchema = z.union(
 );
 
 const resourcesSchema = z.strictObject({
-  cpus: z
-    .number({ error: "must be a number" })
-    .positive({ error: "must be greater than 0" })
-    .max(64, { error: "must be at most 64" })
-    .optional(),
+  cpus: numeric(z.number({ error: "must be a number" }).positive({ error: "must be greater than 0" }).max(64, { error: "must be at most 64" })).optional(),
   memory: memory.optional(),
   pids: positiveInt(16, 65536).optional(),
 });
@@ -97,7 +93,7 @@ const agentSchema = z.strictObject(
   resources: resourcesSchema.default({}),
   taskTimeoutSeconds: positiveInt(1, 86_400).optional(),
   approvalRequired: bool().optional(),
-  codeRevision: z.string().min(1, { error: "must not be empty" }).max(128).optional(),
+  codeRevision: text(z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(128)).optional(),
   },
   { error: (iss) => (iss.code === "invalid_type" ? "each agent must be a mapping with at least a name" : undefined) },
 );
@@ -121,7 +117,7 @@ const sshSchema = z.strictObject({
 const imageSchema = z.strictObject({
   ref: z.string().regex(/^[a-z0-9][^\s]*$/, { error: "must be an image reference such as registry.example.com/agents:1.2" }).optional(),
   baseImage: z.string().regex(/^[a-zA-Z0-9][^\s]*$/, { error: "must be an image reference such as node:22-bookworm-slim" }).optional(),
-  buildArgs: z.record(z.string().regex(ENV_NAME, { error: "a build arg name is letters, digits and _" }), z.string()).optional(),
+  buildArgs: z.record(z.string().regex(ENV_NAME, { error: "a build arg name is letters, digits and _" }), text(z.string({ error: "must be a string" }))).optional(),
 });
 /**
  * The common settings of the `agent-fleet` namespace (besides `target` and the targets' own

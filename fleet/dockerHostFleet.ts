@@ -172,6 +172,9 @@ export class DockerHostFleet extends pulumi.ComponentResource {
             AF_SOURCE: source,
             AF_REVISION: agent.codeRevision ?? "",
             AF_HELPER: fleetScript("seed-code-helper.sh"),
+            // A host of its own (ssh, as root): the operator may read the folder with git. Never on
+            // a workstation, whose system settings the fleet leaves alone.
+            ...(host.kind === "ssh" ? { AF_TRUST: fleetScript("trust-code-dir.sh") } : {}),
           }),
         },
         child(seedDeps),

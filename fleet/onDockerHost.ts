@@ -47,7 +47,7 @@ export function dockerHostOutputs(cfg: CommonFleetConfig, host: DockerHost, opts
   return {
     target: cfg.target,
     hostAddress: host.address,
-    sshCommand: host.sshCommand,
+    ...(host.sshCommand !== undefined ? { sshCommand: host.sshCommand } : {}),
     paused: cfg.paused,
     approvalRequired: cfg.approvalRequired,
     image: fleet.image,

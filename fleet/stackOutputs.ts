@@ -3,8 +3,10 @@ import type * as pulumi from "@pulumi/pulumi";
 /** The stack outputs every target's deploy() returns (index.ts exports them). */
 export interface StackOutputs {
   target: string;
-  hostAddress: pulumi.Output<string | undefined>;
-  sshCommand: pulumi.Output<string | undefined>;
+  /** Where the agents run: "localhost" or the machine's address; absent on Fargate. */
+  hostAddress?: pulumi.Output<string>;
+  /** Ready-to-paste SSH command (vps, exoscale); absent where there is no SSH. */
+  sshCommand?: pulumi.Output<string>;
   paused: boolean;
   approvalRequired: boolean;
   image: pulumi.Output<string>;
@@ -19,4 +21,13 @@ export interface DeployContext {
   stack: string;
   /** Folder holding Pulumi.yaml: relative agent code paths and the image build context start here. */
   projectDir: string;
+}
+
+/**
+ * The stack's outputs as index.ts exports them: a key a target does not have is left out rather
+ * than exported as undefined (Pulumi warns "Undefined value (…) will not show as a stack output"
+ * on every run for each one).
+ */
+export function stackExports(out: StackOutputs): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
 }

@@ -42,8 +42,8 @@ interface DockerHostBase {
   readonly layout: HostLayout;
   /** Where the operator reaches the host ("localhost" for the local machine). */
   readonly address: pulumi.Output<string>;
-  /** Ready-to-paste SSH command, or undefined for the local machine. */
-  readonly sshCommand: pulumi.Output<string | undefined>;
+  /** Ready-to-paste SSH command; none for the local machine. */
+  readonly sshCommand: pulumi.Output<string> | undefined;
   /** Where DockerHostFleet installs the host `agentctl` wrapper. */
   readonly agentctlPath: string;
   /**

@@ -21,7 +21,7 @@ export class LocalHost extends pulumi.ComponentResource implements LocalFilesHos
   readonly kind = "local" as const;
   readonly layout: HostLayout;
   readonly address: pulumi.Output<string>;
-  readonly sshCommand: pulumi.Output<string | undefined>;
+  readonly sshCommand = undefined;
   readonly operatorPrefix: pulumi.Output<string>;
   readonly agentctlPath: string;
   readonly ready: pulumi.Resource[];
@@ -34,7 +34,6 @@ export class LocalHost extends pulumi.ComponentResource implements LocalFilesHos
     this.layout = hostLayout(args.root);
     this.agentctlPath = `${this.layout.binDir}/agentctl`;
     this.address = pulumi.output("localhost");
-    this.sshCommand = pulumi.output(undefined);
     this.operatorPrefix = pulumi.output("");
 
     const check = new local.Command(

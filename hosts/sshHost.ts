@@ -51,7 +51,7 @@ export class SshHost extends pulumi.ComponentResource implements UploadingHost {
   readonly kind = "ssh" as const;
   readonly layout: HostLayout;
   readonly address: pulumi.Output<string>;
-  readonly sshCommand: pulumi.Output<string | undefined>;
+  readonly sshCommand: pulumi.Output<string>;
   readonly operatorPrefix: pulumi.Output<string>;
   readonly agentctlPath = "/usr/local/bin/agentctl";
   readonly ready: pulumi.Resource[];
@@ -77,7 +77,7 @@ export class SshHost extends pulumi.ComponentResource implements UploadingHost {
     this.address = pulumi.output(args.host);
     const target = pulumi.interpolate`${user}@${args.host}`;
     this.sshCommand = port === DEFAULTS.sshPort ? pulumi.interpolate`ssh ${target}` : pulumi.interpolate`ssh -p ${port} ${target}`;
-    this.operatorPrefix = this.sshCommand.apply((c) => `${c ?? ""} `);
+    this.operatorPrefix = this.sshCommand.apply((c) => `${c} `);
 
     const connectionFor = (login: string): types.input.remote.ConnectionArgs => ({
       host: args.host,
@@ -94,7 +94,9 @@ export class SshHost extends pulumi.ComponentResource implements UploadingHost {
       pulumi.log.warn(`ssh.allowedCidrs includes ${world.join(" and ")}: SSH on this host is open to the whole internet (key-only).`, this);
     }
     const firstLogin = args.bootstrapUser ?? user;
-    if (args.bootstrapUser !== undefined) {
+    // Warned in the preview only: `pulumi up` evaluates the program twice (preview, then update),
+    // and each evaluation's warning was printed inline and again in the diagnostics.
+    if (args.bootstrapUser !== undefined && pulumi.runtime.isDryRun()) {
       pulumi.log.warn(
         `ssh.bootstrapUser (${args.bootstrapUser}) is set: once this up has succeeded, remove it ` +
           "(pulumi config rm --path ssh.bootstrapUser); root logins are switched off and later steps use " +

@@ -53,7 +53,11 @@ fi
 
 # Create the stack on first use (its config file in stacks/ may already exist).
 if ! pulumi stack select "$stack" >/dev/null 2>&1; then
-  pulumi stack init "$stack" --secrets-provider passphrase >/dev/null
+  # Pulumi prints its own "Created stack" line (on stderr): ours replaces it; a failure shows all.
+  if ! init_out=$(pulumi stack init "$stack" --secrets-provider passphrase 2>&1 >/dev/null); then
+    printf '%s\n' "$init_out" >&2
+    exit 1
+  fi
   echo "agent-fleet: created stack '$stack' (state in .pulumi-state/)"
 fi
 

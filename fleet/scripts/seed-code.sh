@@ -11,6 +11,7 @@
 #   AF_SOURCE     the code on the host: a directory, or a tar archive
 #   AF_REVISION   requested code revision ("" when none was ever requested)
 #   AF_HELPER     the script run inside the helper container (seed-code-helper.sh)
+#   AF_TRUST      on a host the fleet owns: trust-code-dir.sh (the operator may `git log` the folder)
 set -eu
 : "${AF_ROOT:?AF_ROOT is required}"
 : "${AF_AGENT:?AF_AGENT is required}"
@@ -41,6 +42,10 @@ docker run --rm --network none --user 0:0 --entrypoint /bin/sh \
   --mount "type=bind,source=$AF_ROOT,target=/fleet" \
   --mount "type=bind,source=$AF_SOURCE,target=$target,readonly" \
   "$AF_IMAGE" -c "$AF_HELPER"
+
+if [ -n "${AF_TRUST:-}" ]; then
+  AF_DIR="$AF_ROOT/agents/$AF_AGENT" AF_GITCONFIG=/etc/gitconfig sh -c "$AF_TRUST"
+fi
 
 if [ "$restart" = true ]; then
   docker start "$AF_CONTAINER" >/dev/null

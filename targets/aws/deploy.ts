@@ -28,8 +28,6 @@ export function deployAws(cfg: AwsFleetConfig, opts: DeployContext): StackOutput
   );
   return {
     target: cfg.target,
-    hostAddress: pulumi.output(undefined),
-    sshCommand: pulumi.output(undefined),
     paused: cfg.paused,
     approvalRequired: cfg.approvalRequired,
     image: fleet.imageRef,

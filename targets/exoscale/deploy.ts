@@ -6,6 +6,9 @@ import { sshHostArgs, sshPrivateKey } from "../../hosts/sshHostArgs.js";
 import type { ExoscaleFleetConfig } from "./config.js";
 import { ExoscaleVps } from "./vps.js";
 
+export const ON_DESTROY =
+  "pulumi destroy DELETES the Exoscale machine and its disk: agent code, history, shared data and decisions go with it (copy out what you want to keep first)";
+
 /** A new Exoscale VPS (cloud-init: ops user, Docker, firewall), then the same SshHost and fleet as vps. */
 export function deployExoscale(cfg: ExoscaleFleetConfig, opts: DeployContext): StackOutputs {
   const privateKey = sshPrivateKey();
@@ -29,7 +32,15 @@ export function deployExoscale(cfg: ExoscaleFleetConfig, opts: DeployContext): S
     ...out,
     sshCommand: vps.sshCommand,
     details: pulumi.all([out.details, vps.instanceId, vps.zone, vps.monthlyCostEstimate, vps.costBasis]).apply(
-      ([d, instanceId, zone, monthlyCostEstimateEur, costBasis]) => ({ ...d, instanceId, zone, monthlyCostEstimateEur, costBasis }),
+      ([d, instanceId, zone, monthlyCostEstimateEur, costBasis]) => ({
+        ...d,
+        // The machine is this stack's own: destroy deletes it with its disk, whatever purgeOnDestroy says.
+        onDestroy: ON_DESTROY,
+        instanceId,
+        zone,
+        monthlyCostEstimateEur,
+        costBasis,
+      }),
     ),
   };
 }

@@ -21,12 +21,14 @@ async function inImage(script: string, opts: { user?: string } = {}): Promise<{ 
 }
 
 describe("the agent image", () => {
-  it("runs tini as PID 1 with the runtime as its command, as root, with the agentctl health check", async () => {
+  it("runs tini as PID 1 with the runtime as its command, as root, with the shell health check", async () => {
     const img = JSON.parse(await docker(target, ["image", "inspect", ctx.image]))[0];
     expect(img.Config.Entrypoint).toEqual(["tini", "--"]);
     expect(img.Config.Cmd).toEqual(["agent-runtime"]);
     expect(["", "root", "0"]).toContain(img.Config.User);
-    expect(img.Config.Healthcheck.Test).toEqual(["CMD", "agentctl", "health"]);
+    expect(img.Config.Healthcheck.Test).toEqual(["CMD", "agent-health"]);
+    // Every 2 s (in nanoseconds): cheap, as it starts no Node.js process.
+    expect(img.Config.Healthcheck.Interval).toBe(2e9);
     expect(img.Config.ExposedPorts ?? {}).toEqual({});
     expect(img.Config.Volumes ?? {}).toEqual({});
     console.log(`[figures] agent image ${ctx.image}: ${(img.Size / 1e6).toFixed(0)} MB (base ${ctx.baseImage})`);
@@ -66,6 +68,12 @@ describe("the agent image", () => {
       ], { timeoutMs: 120_000 });
       expect(r.code, r.stdout + r.stderr).toBe(1);
       expect(r.stdout + r.stderr).toContain("nobody: unhealthy");
+      const sh = await dockerTry(target, [
+        "run", "--rm", "--network", "none", "--read-only", "--entrypoint", "agent-health",
+        "--env", "AGENT_NAME=nobody", "--mount", `type=bind,source=${dir},target=/shared`, ctx.image,
+      ], { timeoutMs: 120_000 });
+      expect(sh.code, sh.stdout + sh.stderr).toBe(1);
+      expect(sh.stdout + sh.stderr).toContain("nobody: unhealthy (no status file yet)");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -15,13 +15,18 @@ export function openApiDocumentPath(env: NodeJS.ProcessEnv = process.env): strin
   return env[OPENAPI_DOCUMENT_ENV] || resolve(__dirname, "../../../../shared/exoscale/openapi-v2.json");
 }
 
+/** One line naming the expected path, or undefined when the document is there. */
+export function missingDocumentMessage(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const path = openApiDocumentPath(env);
+  if (existsSync(path)) return undefined;
+  return (
+    `Exoscale simulator cannot start: no API document at ${path} (check ../shared out beside this clone, ` +
+    `or set ${OPENAPI_DOCUMENT_ENV}); the simulator's tests fail until then`
+  );
+}
+
 function readOpenApiDocument(path: string): unknown {
-  if (!existsSync(path)) {
-    throw new Error(
-      `Exoscale OpenAPI document not found at ${path}: the simulator validates against ../shared/exoscale/openapi-v2.json ` +
-        `beside the repository; check that folder out there or set ${OPENAPI_DOCUMENT_ENV} to the document's path`,
-    );
-  }
+  if (!existsSync(path)) throw new Error(missingDocumentMessage({ [OPENAPI_DOCUMENT_ENV]: path }));
   return JSON.parse(readFileSync(path, "utf8"));
 }
 

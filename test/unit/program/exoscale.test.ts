@@ -60,6 +60,10 @@ describe("exoscale target", () => {
     expect(run.outputs.hostAddress).toBe("203.0.113.77");
     expect(run.outputs.details).toMatchObject({ zone: "de-fra-1", hostRoot: "/srv/agent-fleet" });
     expect(typeof (run.outputs.details as { costBasis: string }).costBasis).toBe("string");
+    // Destroy deletes the machine and its disk: the output must not promise that data stays.
+    const onDestroy = (run.outputs.details as { onDestroy: string }).onDestroy;
+    expect(onDestroy).toMatch(/DELETES the Exoscale machine and its disk/);
+    expect(onDestroy).not.toMatch(/keeps/);
     expect(JSON.stringify(run.outputs)).not.toContain("exo-test-key");
     // The Exoscale resources are dynamic-provider resources, serialized as in \`pulumi up\`.
     expect(run.byName("vps-instance").providerBytes).toBeGreaterThan(1000);

@@ -5,7 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as pulumiSettings from "@pulumi/pulumi/runtime/settings.js";
 import { parse as parseShell } from "shell-quote";
 import { PROJECT } from "../../../config/fleetConfig.js";
-import { stackProgram, type StackOutputs } from "../../../program.js";
+import { stackExports } from "../../../fleet/stackOutputs.js";
+import { stackProgram } from "../../../program.js";
 import { tempDir } from "./tmp.js";
 
 /**
@@ -81,7 +82,8 @@ export async function runProgram(projectDir: string, stack: StackConfig, opts: {
   for (const [k, v] of Object.entries(stack.foreign ?? {})) flat[k] = v;
   pulumi.runtime.setAllConfig(flat, stack.secretKeys ?? []);
 
-  const out = stackProgram({ stack: opts.stackName ?? "test", projectDir });
+  // What index.ts exports: the stack outputs Pulumi sees.
+  const out = stackExports(stackProgram({ stack: opts.stackName ?? "test", projectDir }));
   const outputs = await resolveOutputs(out);
   await (pulumiSettings as unknown as { waitForRPCs: () => Promise<void> }).waitForRPCs();
   return {
@@ -141,7 +143,7 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
 }
 
 /** Awaits every Output of the program's result, keeping track of which values were secret. */
-export async function resolveOutputs(out: StackOutputs): Promise<Record<string, unknown>> {
+export async function resolveOutputs(out: Record<string, unknown>): Promise<Record<string, unknown>> {
   const entries = await Promise.all(
     Object.entries(out).map(async ([k, v]) => [k, pulumi.Output.isInstance(v) ? await unwrap(v) : v] as const),
   );

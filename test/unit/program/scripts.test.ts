@@ -340,7 +340,7 @@ describe("firewall.sh", () => {
 
 describe("scripts/up.sh", () => {
   /** A project copy with a fake `pulumi` that logs its calls and the environment it got. */
-  function fakePulumi(stackExists: boolean) {
+  function fakePulumi(stackExists: boolean, initFails = false) {
     const project = tempDir("up-");
     fs.mkdirSync(path.join(project, "scripts"));
     fs.copyFileSync(path.join(repo, "scripts", "up.sh"), path.join(project, "scripts", "up.sh"));
@@ -352,6 +352,8 @@ describe("scripts/up.sh", () => {
         "#!/bin/sh",
         `echo "$* | backend=$PULUMI_BACKEND_URL passphrase=\${PULUMI_CONFIG_PASSPHRASE:-} skip=$PULUMI_SKIP_UPDATE_CHECK" >>"${log}"`,
         `if [ "$1 $2" = "stack select" ]; then ${stackExists ? "exit 0" : "exit 255"}; fi`,
+        // What the file backend prints on stack init (a diagnostic, on stderr).
+        `if [ "$1 $2" = "stack init" ]; then echo "Created stack '$3'" >&2; ${initFails ? 'echo "error: could not create stack" >&2; exit 255' : "exit 0"}; fi`,
         "exit 0",
       ].join("\n"),
       { mode: 0o755 },
@@ -381,6 +383,17 @@ describe("scripts/up.sh", () => {
       `up --stack local --yes | backend=${state} passphrase=agent-fleet-local skip=true`,
     ]);
     expect(fs.statSync(path.join(p.project, ".pulumi-state")).isDirectory()).toBe(true);
+    // One "created stack" line, ours, not Pulumi's as well.
+    expect((r.stdout + r.stderr).match(/created stack/gi)).toEqual(["created stack"]);
+    expect(r.stdout).toContain("agent-fleet: created stack 'local'");
+  });
+
+  it("a failed stack init shows Pulumi's own output and stops", () => {
+    const p = fakePulumi(false, true);
+    const r = p.run(["up"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("error: could not create stack");
+    expect(p.calls().map((c) => c.split(" | ")[0])).toEqual(["stack select local", "stack init local --secrets-provider passphrase"]);
   });
 
   it("other stacks need your own passphrase; --stack is passed through", () => {

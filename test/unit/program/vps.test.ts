@@ -71,6 +71,9 @@ describe("vps target", () => {
     expect(build).toContain(`AF_CONTEXT=/srv/agent-fleet/image/${short}`);
     const seed = programOf(run.byName("fleet-a1-code").inputs.create);
     expect(seed).toContain("AF_SOURCE=/srv/agent-fleet/upload/code-a1.tar");
+    // The operator may `git log` the root-owned folder: exactly it goes into /etc/gitconfig.
+    expect(seed).toMatch(/^export AF_TRUST=/m);
+    expect(seed).toContain('AF_DIR="$AF_ROOT/agents/$AF_AGENT" AF_GITCONFIG=/etc/gitconfig sh -c "$AF_TRUST"');
     expect(run.byName("fleet-a1-code-upload").inputs.remotePath).toBe("/srv/agent-fleet/upload/code-a1.tar");
   });
 

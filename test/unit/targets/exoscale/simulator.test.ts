@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authorizationHeader } from "../../../../targets/exoscale/signing.js";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { OpenApiRequestValidator, openApiDocumentPath } from "../../../harness/exoscale/openapi.js";
+import { missingDocumentMessage, OpenApiRequestValidator, openApiDocumentPath } from "../../../harness/exoscale/openapi.js";
 import { ExoscaleSimulator } from "../../../harness/exoscale/simulator.js";
 
 /**
@@ -47,8 +47,15 @@ describe("Exoscale simulator", () => {
 
   it("names the missing document's path and the env var when the document is not there", async () => {
     await expect(OpenApiRequestValidator.load("/nonexistent/openapi-v2.json")).rejects.toThrow(
-      /not found at \/nonexistent\/openapi-v2\.json.*AGENT_FLEET_EXOSCALE_OPENAPI/,
+      /^Exoscale simulator cannot start: no API document at \/nonexistent\/openapi-v2\.json \(check \.\.\/shared out beside this clone, or set AGENT_FLEET_EXOSCALE_OPENAPI\)/,
     );
+  });
+
+  it("the unit project's setup says it once, in one line, when the document is missing", () => {
+    expect(missingDocumentMessage({})).toBeUndefined();
+    const msg = missingDocumentMessage({ AGENT_FLEET_EXOSCALE_OPENAPI: "/nonexistent/openapi-v2.json" });
+    expect(msg).toContain("/nonexistent/openapi-v2.json");
+    expect(msg).not.toContain("\n");
   });
 
   it("accepts a valid request and answers an operation", async () => {
