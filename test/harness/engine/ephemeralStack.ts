@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { REPO_ROOT, isBuilt, type EngineContext } from "./engineContext.js";
+import { REPO_ROOT, type EngineContext } from "./engineContext.js";
 import type { ConfigEntry, EngineAnswer, EngineOperation, EngineRequest } from "./protocol.js";
 
 const DRIVER = path.join(import.meta.dirname, "driver.ts");
@@ -121,7 +121,7 @@ export class EphemeralStack {
       ...process.env,
       ...this.options.engine.env,
       ...this.options.env,
-      AGENT_FLEET_ENGINE_PROGRAM_MODE: isBuilt(this.options.engine.manifest, "pulumi-language-nodejs") ? "local" : "inline",
+      AGENT_FLEET_ENGINE_PROGRAM_MODE: this.options.engine.hostPieces.languageHost ? "local" : "inline",
     }, this.options.operationTimeoutMs ?? 15 * 60_000);
     this.timings.push({ operation, ms: Date.now() - started });
     if (!existsSync(answerFile)) {
