@@ -1,6 +1,6 @@
 /**
  * The path a user takes, for the real-CLI scenarios: a copy of the project (the whole repository
- * tree minus node_modules/.git/dist and local state, node_modules linked), a stack created with
+ * tree minus node_modules/.git/dist and local state, node_modules linked package by package), a stack created with
  * `pulumi stack init`, its generated config merged into stacks/Pulumi.<stack>.yaml, secrets set with
  * `pulumi config set --secret`, and plain `pulumi up` / `preview` / `refresh` / `destroy` processes
  * (the CLI starts the Node.js language host, which runs index.ts, which drives the command
@@ -11,7 +11,7 @@
  * `pulumi stack output --json`.
  */
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { REPO_ROOT, type EngineContext } from "./engineContext.js";
@@ -33,8 +33,40 @@ export function copyProject(dest: string): string {
       return rel === "" || !NOT_COPIED.has(rel.split(path.sep)[0]!);
     },
   });
-  symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dest, "node_modules"));
+  linkNodeModules(dest);
   return dest;
+}
+
+/**
+ * `<dest>/node_modules`: a folder of links to the repository's packages, except the packages the
+ * agent image's build context takes (`!node_modules/...` lines of .dockerignore: the build stage
+ * compiles the runtime with them), which are copied, because a build context carries a link as a
+ * link, not the folder it points to.
+ */
+function linkNodeModules(dest: string): void {
+  const from = path.join(REPO_ROOT, "node_modules");
+  const to = path.join(dest, "node_modules");
+  const inContext = new Set(
+    readFileSync(path.join(REPO_ROOT, ".dockerignore"), "utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith("!node_modules/"))
+      .map((l) => l.slice("!node_modules/".length).replace(/\/+$/, "")),
+  );
+  const place = (rel: string) => {
+    if (inContext.has(rel)) cpSync(path.join(from, rel), path.join(to, rel), { recursive: true, dereference: true });
+    else symlinkSync(path.join(from, rel), path.join(to, rel));
+  };
+  mkdirSync(to);
+  for (const entry of readdirSync(from)) {
+    const scoped = entry.startsWith("@") && [...inContext].some((p) => p.startsWith(`${entry}/`));
+    if (!scoped) {
+      place(entry);
+      continue;
+    }
+    mkdirSync(path.join(to, entry));
+    for (const sub of readdirSync(path.join(from, entry))) place(`${entry}/${sub}`);
+  }
 }
 
 export interface CliResult {
