@@ -156,7 +156,7 @@ export class CliStack {
   /** Like `run`, but throws `CliOperationError` unless the CLI succeeded; records the wall time. */
   async ok(args: string[], input = ""): Promise<CliResult> {
     const r = await this.run(args, input);
-    this.timings.push({ op: args[0] === "config" ? `config ${args[1]}` : args[0]!, ms: r.ms });
+    this.timings.push({ op: args[0] === "config" || args[0] === "stack" ? `${args[0]} ${args[1]}` : args[0]!, ms: r.ms });
     if (r.code !== 0) throw new CliOperationError(args, r);
     return r;
   }
