@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { TestProject } from "vitest/node";
-import { prepareEngine, piece, type EngineContext } from "../harness/engine/engineContext.js";
+import { prepareEngine, type EngineContext } from "../harness/engine/engineContext.js";
+import { hostPiecesLine } from "../harness/engine/hostPieces.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -21,10 +22,7 @@ export default function setup(project: TestProject): () => void {
   const started = Date.now();
   const engine = prepareEngine(pulumiHome);
   process.stderr.write(`[e2e] engine ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${engine.manifest.binDir}\n`);
-  for (const name of ["pulumi-language-nodejs", "pulumi-resource-command"] as const) {
-    const p = piece(engine.manifest, name);
-    if (p.status !== "built") process.stderr.write(`[e2e] ${name} is ${p.status.toUpperCase()}: ${p.detail}\n`);
-  }
+  process.stderr.write(`[e2e] ${hostPiecesLine(engine.hostPieces)}\n`);
   project.provide("engine", engine);
   return () => {
     rmSync(pulumiHome, { recursive: true, force: true });

@@ -1,48 +1,42 @@
 #!/usr/bin/env bash
-# Builds the Pulumi engine pieces the end-to-end tests drive, from their Go modules, at the versions
-# matching the npm SDKs in package.json:
+# Builds the Pulumi CLI the end-to-end tests drive, from its Go module, at the version matching the
+# npm SDK in package.json:
 #
 #   pulumi                   github.com/pulumi/pulumi/pkg/v3/cmd/pulumi                       (@pulumi/pulumi)
-#   pulumi-language-nodejs   github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 (@pulumi/pulumi)
-#   pulumi-resource-command  github.com/pulumi/pulumi-command/provider                        (@pulumi/command)
 #
 # and links the dynamic-provider plugin (pulumi-resource-pulumi-nodejs, shipped inside @pulumi/pulumi)
-# next to them, so that one bin directory on PATH is the whole engine.
+# next to it. The Node.js language host and the command provider are not built here (the module
+# proxy does not serve them; see docs/engine.md): the e2e suite finds them on the machine.
 #
-# Each piece has its own tools module under tools/pulumi-engine/<binary>/ (go.mod + tools.go) that
-# requires the upstream module at the release version and repeats the replace directives of the
-# upstream go.mod; the script checks that promise against the downloaded upstream go.mod before it
-# builds. Binaries go to a cache directory OUTSIDE the repository:
+# The CLI has a tools module under tools/pulumi-engine/pulumi/ (go.mod + tools.go) that requires the
+# upstream module at the release version and repeats the replace directives of the upstream go.mod;
+# the script checks that promise against the downloaded upstream go.mod before it builds. Binaries go
+# to a cache directory OUTSIDE the repository:
 #
 #   ${AGENT_FLEET_CACHE:-$HOME/.cache/agent-fleet}/pulumi-engine/<key>/bin
 #
 # where <key> hashes the versions, the Go toolchain and every tools go.mod/go.sum, so a change to any
 # of them builds into a fresh directory and an unchanged tree reuses the binaries (seconds).
 #
-# A piece whose module the Go proxy refuses is reported as BLOCKED with the proxy's exact error in
-# <key>/manifest.json and on stderr; the script still builds every other piece. Exit status: 0 when the
-# pulumi CLI is available (the rest is reported in the manifest), 1 otherwise.
+# A module the Go proxy refuses is reported as BLOCKED with the proxy's exact error in
+# <key>/manifest.json and on stderr. Exit status: 0 when the pulumi CLI is available, 1 otherwise.
 #
-# Usage: tools/pulumi-engine/build.sh [--print-bin-dir] [--require NAME]...
+# Usage: tools/pulumi-engine/build.sh [--print-bin-dir]
 #   --print-bin-dir   print only the bin directory on stdout (logs go to stderr)
-#   --require NAME    exit 1 unless NAME (pulumi | pulumi-language-nodejs | pulumi-resource-command) is built
 # Environment: AGENT_FLEET_CACHE (cache root), GOFLAGS/GOPROXY/GOMODCACHE/GOCACHE as usual.
 set -euo pipefail
 
 PULUMI_VERSION=3.248.0   # package.json: @pulumi/pulumi
-COMMAND_VERSION=1.2.1    # package.json: @pulumi/command
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$HERE/../.." && pwd)"
 CACHE_ROOT="${AGENT_FLEET_CACHE:-$HOME/.cache/agent-fleet}/pulumi-engine"
 
 print_bin_dir=false
-required=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --print-bin-dir) print_bin_dir=true ;;
-    --require) shift; required+=("${1:?--require needs a binary name}") ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -93,19 +87,16 @@ export GOFLAGS="${GOFLAGS:-} -mod=mod -buildvcs=false"
 export CGO_ENABLED=0
 GO_VERSION="$(go env GOVERSION)"
 
-# Verify the SDK versions we pin here are what package.json installs; a mismatch would make the engine
-# load plugins whose protocol differs from the SDK's.
-installed_version() { node -p "require('$REPO_ROOT/node_modules/$1/package.json').version" 2>/dev/null || echo missing; }
-for pair in "@pulumi/pulumi=$PULUMI_VERSION" "@pulumi/command=$COMMAND_VERSION"; do
-  pkg="${pair%%=*}"; want="${pair#*=}"; have="$(installed_version "$pkg")"
-  if [ "$have" != "$want" ]; then
-    log "ERROR: node_modules/$pkg is $have but build.sh builds $want; update PULUMI_VERSION/COMMAND_VERSION in $0"
-    exit 1
-  fi
-done
+# Verify the SDK version we pin here is what package.json installs; a mismatch would make the engine
+# speak a protocol that differs from the SDK's.
+have="$(node -p "require('$REPO_ROOT/node_modules/@pulumi/pulumi/package.json').version" 2>/dev/null || echo missing)"
+if [ "$have" != "$PULUMI_VERSION" ]; then
+  log "ERROR: node_modules/@pulumi/pulumi is $have but build.sh builds $PULUMI_VERSION; update PULUMI_VERSION in $0"
+  exit 1
+fi
 
 key="$( {
-  echo "pulumi=$PULUMI_VERSION command=$COMMAND_VERSION go=$GO_VERSION"
+  echo "pulumi=$PULUMI_VERSION go=$GO_VERSION"
   sed -n '/^build_piece()/,$p' "$0"
   # Paths relative to this directory: the same tree in another checkout reuses the same binaries.
   for f in "$HERE"/*/go.mod "$HERE"/*/go.sum "$HERE"/*/tools.go; do [ -f "$f" ] && { echo "${f#"$HERE"/}"; cat "$f"; }; done
@@ -193,12 +184,6 @@ log "cache $OUT (go $GO_VERSION)"
 PULUMI_LDFLAGS="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 build_piece pulumi github.com/pulumi/pulumi/pkg/v3 "v$PULUMI_VERSION" \
   github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$PULUMI_LDFLAGS"
-build_piece pulumi-language-nodejs github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 "v$PULUMI_VERSION" \
-  github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 "$PULUMI_LDFLAGS"
-# pulumi-command's Makefile: -ldflags "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$(VERSION_GENERIC)"
-build_piece pulumi-resource-command github.com/pulumi/pulumi-command/provider "v$COMMAND_VERSION" \
-  github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command \
-  "-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION"
 
 # The dynamic-provider plugin is a shell script inside @pulumi/pulumi; the engine finds plugins on PATH.
 # The link is refreshed on every run: it points into this checkout's node_modules.
@@ -210,18 +195,15 @@ else
   record pulumi-resource-pulumi-nodejs blocked "not found: $dyn (run npm ci)"
 fi
 
-node - "$MANIFEST_LINES" "$OUT/manifest.json" "$BIN" "$PULUMI_VERSION" "$COMMAND_VERSION" <<'EOF'
+node - "$MANIFEST_LINES" "$OUT/manifest.json" "$BIN" "$PULUMI_VERSION" <<'EOF'
 const fs = require("node:fs");
-const [lines, out, binDir, pulumiVersion, commandVersion] = process.argv.slice(2);
+const [lines, out, binDir, pulumiVersion] = process.argv.slice(2);
 const pieces = fs.readFileSync(lines, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-fs.writeFileSync(out, JSON.stringify({ binDir, pulumiVersion, commandVersion, pieces }, null, 2) + "\n");
+fs.writeFileSync(out, JSON.stringify({ binDir, pulumiVersion, pieces }, null, 2) + "\n");
 EOF
 
 log "done in $(elapsed "$T0"); manifest $OUT/manifest.json"
 status=0
 [ -x "$BIN/pulumi" ] || { log "ERROR: the pulumi CLI is not available"; status=1; }
-for name in "${required[@]}"; do
-  [ -x "$BIN/$name" ] || { log "ERROR: required piece $name is not available (see $OUT/manifest.json)"; status=1; }
-done
 if $print_bin_dir; then echo "$BIN"; fi
 exit $status

@@ -11,8 +11,8 @@
  * for each run. It also keeps the program and its dynamic providers away from vitest's module
  * transforms, which would change what Pulumi's closure serializer captures.
  *
- * Program mode. When the Node.js language host (pulumi-language-nodejs) is built, `mode: "local"`
- * lets the CLI start it, as `pulumi up` does for a user. When it is not (see docs/engine.md), the
+ * Program mode. `mode: "local"` (the harness does not use it: see ephemeralStack.ts) lets the CLI start the language host,
+ * as `pulumi up` does for a user. Otherwise (see docs/engine.md) the
  * program runs as an Automation API *inline program*: this process serves Pulumi's LanguageRuntime
  * over gRPC and the CLI attaches with `--client`, so no language host binary is involved. The program
  * is loaded the way the language host's `@pulumi/pulumi/cmd/run` loads it: `require` of the project's

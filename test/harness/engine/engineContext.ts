@@ -1,19 +1,18 @@
 /**
  * The locally built Pulumi engine, as the e2e globalSetup prepares it and the tests receive it
- * (vitest `provide`/`inject`): its environment and the build manifest that says which pieces exist.
+ * (vitest `provide`/`inject`): its environment, the build manifest, and the two pieces this
+ * repository does not build (hostPieces.ts), when the machine has them.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
+import { COMMAND_PROVIDER_BINARY, commandPluginDirName, findHostPieces, pluginCacheDir, type HostPieces } from "./hostPieces.js";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../../..");
 export const ENGINE_TOOLS_DIR = path.join(REPO_ROOT, "tools/pulumi-engine");
 
-export type EnginePieceName =
-  | "pulumi"
-  | "pulumi-language-nodejs"
-  | "pulumi-resource-command"
-  | "pulumi-resource-pulumi-nodejs";
+/** What tools/pulumi-engine/build.sh provides (the CLI, and the dynamic-provider plugin it links). */
+export type EnginePieceName = "pulumi" | "pulumi-resource-pulumi-nodejs";
 
 export interface EnginePiece {
   name: EnginePieceName;
@@ -25,7 +24,6 @@ export interface EnginePiece {
 export interface EngineManifest {
   binDir: string;
   pulumiVersion: string;
-  commandVersion: string;
   pieces: EnginePiece[];
 }
 
@@ -33,6 +31,13 @@ export interface EngineContext {
   /** Environment for anything that runs the engine (merged over process.env by the harness). */
   env: Record<string, string>;
   manifest: EngineManifest;
+  /** The command provider and the Node.js language host, as found on this machine. */
+  hostPieces: HostPieces;
+}
+
+/** True when the machine has the command provider and the language host: the real-CLI scenarios run. */
+export function hasHostPieces(engine: EngineContext): boolean {
+  return engine.hostPieces.missing.length === 0;
 }
 
 /** The environment variables tools/pulumi-engine/env.sh sets. */
@@ -74,7 +79,22 @@ export function prepareEngine(pulumiHome: string): EngineContext {
   const binDir = env["PULUMI_ENGINE_BIN_DIR"];
   if (!binDir) throw new Error("tools/pulumi-engine/env.sh did not export PULUMI_ENGINE_BIN_DIR");
   const manifest = JSON.parse(readFileSync(path.join(binDir, "..", "manifest.json"), "utf8")) as EngineManifest;
-  return { env, manifest };
+  // Looked for where a developer has them (their PULUMI_HOME or ~/.pulumi, their PATH), not in the
+  // fresh PULUMI_HOME of this run.
+  const hostPieces = findHostPieces(REPO_ROOT, process.env);
+  if (hostPieces.commandProvider) installCommandProvider(hostPieces, pulumiHome);
+  return { env, manifest, hostPieces };
+}
+
+/**
+ * Makes the command provider a plugin-cache entry of the run's private PULUMI_HOME (a folder named
+ * as `pulumi plugin install` names it, holding a link to the executable), so the engine selects it
+ * by version as it would on a user's machine, and never warns about a plugin taken from PATH.
+ */
+function installCommandProvider(pieces: HostPieces, pulumiHome: string): void {
+  const dir = path.join(pluginCacheDir({ PULUMI_HOME: pulumiHome }), commandPluginDirName(pieces.commandVersion));
+  mkdirSync(dir, { recursive: true });
+  symlinkSync(pieces.commandProvider!, path.join(dir, COMMAND_PROVIDER_BINARY));
 }
 
 export function piece(manifest: EngineManifest, name: EnginePieceName): EnginePiece {

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { REPO_ROOT, isBuilt, type EngineContext } from "./engineContext.js";
+import { REPO_ROOT, type EngineContext } from "./engineContext.js";
 import type { ConfigEntry, EngineAnswer, EngineOperation, EngineRequest } from "./protocol.js";
 
 const DRIVER = path.join(import.meta.dirname, "driver.ts");
@@ -121,7 +121,10 @@ export class EphemeralStack {
       ...process.env,
       ...this.options.engine.env,
       ...this.options.env,
-      AGENT_FLEET_ENGINE_PROGRAM_MODE: isBuilt(this.options.engine.manifest, "pulumi-language-nodejs") ? "local" : "inline",
+      // Always an inline program: the fixtures live inside the repository, where the language host
+      // would find the repository's package.json and run its index.ts instead. The real language
+      // host is exercised by the real-CLI scenarios (test/e2e/hosts/), in a copy of the project.
+      AGENT_FLEET_ENGINE_PROGRAM_MODE: "inline",
     }, this.options.operationTimeoutMs ?? 15 * 60_000);
     this.timings.push({ operation, ms: Date.now() - started });
     if (!existsSync(answerFile)) {

@@ -1,6 +1,0 @@
-//go:build tools
-
-// Package tools pins the main package this module builds.
-package tools
-
-import _ "github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command"
