@@ -26,7 +26,15 @@ export const ENV = {
   outputMaxBytes: "AGENT_OUTPUT_MAX_BYTES",
   patchMaxBytes: "AGENT_PATCH_MAX_BYTES",
   logMaxBytes: "AGENT_LOG_MAX_BYTES",
+  allowBinary: "AGENT_ALLOW_BINARY",
+  changeMaxBytes: "AGENT_CHANGE_MAX_BYTES",
 } as const;
+
+/** Binary files and symlinks in a change are refused unless the agent opts in (AGENT_ALLOW_BINARY). */
+export const DEFAULT_ALLOW_BINARY = false;
+
+/** The most a change may write (sum of the sizes of the files it creates or changes): 64 MiB. */
+export const DEFAULT_CHANGE_MAX_BYTES = 64 * 1024 * 1024;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
@@ -51,6 +59,8 @@ export interface AgentEnvironmentSettings {
   /** The agent's own plain variables (never reserved names; the config checks that). */
   env: Record<string, string>;
   taskTimeoutSeconds?: number;
+  /** Opt in to binary files and symlinks (inside the repository) in this agent's changes. */
+  allowBinary?: boolean;
 }
 
 /**
@@ -69,5 +79,6 @@ export function runtimeEnvironment(s: AgentEnvironmentSettings): Record<string, 
     [ENV.scratchDir]: CONTAINER_PATHS.scratch,
   };
   if (s.taskTimeoutSeconds !== undefined) env[ENV.taskTimeoutSeconds] = String(s.taskTimeoutSeconds);
+  if (s.allowBinary !== undefined) env[ENV.allowBinary] = String(s.allowBinary);
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

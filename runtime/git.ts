@@ -41,6 +41,8 @@ export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
+  /** stdout as bytes (for output that need not be UTF-8). */
+  stdoutBytes: Buffer;
   stderr: string;
   /** True when stdout passed maxStdout and was cut. */
   truncated: boolean;
@@ -82,7 +84,8 @@ export function run(cmd: string, args: string[], o: RunOptions): Promise<RunResu
     child.stderr.on("data", (b: Buffer) => { if (err.length < 256) err.push(b); });
     child.on("error", reject);
     child.on("close", (code, signal) => {
-      resolve({ code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), truncated });
+      const bytes = Buffer.concat(out);
+      resolve({ code, signal, stdout: bytes.toString("utf8"), stdoutBytes: bytes, stderr: Buffer.concat(err).toString("utf8"), truncated });
     });
     child.stdin.on("error", () => { /* the command may exit before reading its input */ });
     child.stdin.end(o.input ?? "");

@@ -1,7 +1,7 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import { CONTAINER_PATHS } from "../contract/paths.js";
-import { ENV } from "../contract/env.js";
+import { DEFAULT_ALLOW_BINARY, DEFAULT_CHANGE_MAX_BYTES, ENV } from "../contract/env.js";
 import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL_MAX } from "../contract/names.js";
 import { NAME_PATTERN } from "./ids.js";
 
@@ -34,6 +34,10 @@ export interface RuntimeSettings {
   outputMaxBytes: number;
   patchMaxBytes: number;
   logMaxBytes: number;
+  /** Binary files and symlinks (inside the repository) may be proposed. */
+  allowBinary: boolean;
+  /** The most a change may write: the sum of the sizes of the files it creates or changes. */
+  changeMaxBytes: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -63,6 +67,8 @@ export const SETTINGS_DOC: Array<[string, string, string]> = [
   [ENV.outputMaxBytes, "65536", "program output kept in the log per run (the rest is counted, not kept)"],
   [ENV.patchMaxBytes, "10485760", "largest change a run may propose"],
   [ENV.logMaxBytes, "10485760", "log file size before it is rotated to <agent>.1.jsonl"],
+  [ENV.allowBinary, String(DEFAULT_ALLOW_BINARY), "`true`: a change may hold binary files and symlinks (listed in the proposal with their sizes); a symlink pointing outside the repository or into `.git` is refused even then"],
+  [ENV.changeMaxBytes, String(DEFAULT_CHANGE_MAX_BYTES), "largest total size of the files one change writes (what the patch inflates to)"],
 ];
 
 function intSetting(env: Env, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -138,6 +144,8 @@ export function loadSettings(env: Env): RuntimeSettings {
     outputMaxBytes: intSetting(env, ENV.outputMaxBytes, 65536, 1024),
     patchMaxBytes: intSetting(env, ENV.patchMaxBytes, 10 * 1024 * 1024, 1024),
     logMaxBytes: intSetting(env, ENV.logMaxBytes, 10 * 1024 * 1024, 4096),
+    allowBinary: boolSetting(env, ENV.allowBinary, DEFAULT_ALLOW_BINARY),
+    changeMaxBytes: intSetting(env, ENV.changeMaxBytes, DEFAULT_CHANGE_MAX_BYTES, 1024),
   };
   if (timeout !== undefined && timeout !== "") {
     s.taskTimeoutSeconds = intSetting(env, ENV.taskTimeoutSeconds, 600, 1, 7 * 86400);

@@ -38,6 +38,21 @@ export interface Proposal {
   rolled_back_at: string | null;
   rollback_commit: string | null;
   updated_at: string;
+  /**
+   * Binary files and symlinks the change writes (only with AGENT_ALLOW_BINARY; a reviewer must
+   * see them apart from the text diff), with sizes and link targets. Absent when there are none.
+   */
+  special_files?: SpecialFile[];
+}
+
+/** A file a change writes that is not plain text. */
+export interface SpecialFile {
+  path: string;
+  kind: "binary" | "symlink" | "submodule";
+  /** Size of what the change writes there (for a symlink: the length of its target). */
+  bytes: number;
+  /** A symlink's target. */
+  target?: string;
 }
 
 export class ProposalStore {

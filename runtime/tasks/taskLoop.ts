@@ -190,12 +190,16 @@ export class TaskLoop {
       this.finishTask(c, "failed", record, { outcome: "failed", error: `the change is larger than AGENT_PATCH_MAX_BYTES (${s.patchMaxBytes})` });
       return;
     }
+    if (outcome.refused) {
+      this.finishTask(c, "failed", record, { outcome: "failed", error: `change refused: ${outcome.refused}` });
+      return;
+    }
     const created = proposals.create({
       id: pid, task_id: record.id, task_title: record.title, agent, base_commit: outcome.base, created_at: now(),
       approval_required: s.approvalRequired, state: "pending", diffstat: parseNumstat(outcome.numstat),
       patch_file: path.posix.join("proposals", `${pid}.patch`), patch_bytes: Buffer.byteLength(outcome.patch),
       decided_by: null, decided_at: null, note: null, reason: null, commit: null, applied_at: null,
-      rolled_back_at: null, rollback_commit: null, updated_at: now(),
+      rolled_back_at: null, rollback_commit: null, updated_at: now(), ...(outcome.special.length > 0 ? { special_files: outcome.special } : {}),
     }, outcome.patch);
     let proposal = created.proposal;
     log.info("proposal-created", { proposal: pid, task: record.id, files: proposal.diffstat.files.length, added: proposal.diffstat.added, removed: proposal.diffstat.removed, approval_required: s.approvalRequired });

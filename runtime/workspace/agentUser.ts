@@ -17,9 +17,15 @@ export class AgentUser {
     return this.runAs?.name ?? "this user";
   }
 
-  /** A short command as the agent user, in git's fixed environment with `home` as HOME. */
-  run(cmd: string, args: string[], cwd: string, home?: string): Promise<RunResult> {
-    return run(cmd, args, { cwd, env: gitEnv({}, home), ...(this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {}), maxStdout: this.maxStdout });
+  /**
+   * A short command as the agent user, in git's fixed environment with `home` as HOME (plus
+   * `extra` variables), `input` on its stdin.
+   */
+  run(cmd: string, args: string[], cwd: string, home?: string, extra: Record<string, string> = {}, input?: string): Promise<RunResult> {
+    return run(cmd, args, {
+      cwd, env: gitEnv(extra, home), ...(this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {}), maxStdout: this.maxStdout,
+      ...(input !== undefined ? { input } : {}),
+    });
   }
 
   /**

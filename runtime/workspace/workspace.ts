@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import type { AgentProgram } from "../agentProgram.js";
 import { readHead } from "../git.js";
 import type { AgentLogger } from "../log.js";
@@ -6,17 +7,21 @@ import type { Mutex } from "../repo/mutex.js";
 import { runProgram, type ProgramRun } from "../sandbox.js";
 import type { RuntimeSettings } from "../settings.js";
 import type { AgentUser } from "./agentUser.js";
-import { extractChange, NO_CHANGE, type ExtractedChange } from "./changeExtraction.js";
+import { extractChange, NO_CHANGE, refusal, type ExtractedChange } from "./changeExtraction.js";
 import { createRunDir, ownRunDirs, removeRunDir, runDirFor, type RunDir } from "./runDir.js";
 
-/** One program run in a workspace: how it ended, the commit it started from, and its change. */
+/**
+ * One program run in a workspace: how it ended, the commit it started from, and its change
+ * (`refused`: why that change may not be proposed).
+ */
 export interface RunOutcome extends ExtractedChange {
   run: ProgramRun;
   base: string;
+  refused?: string;
 }
 
 export interface WorkspaceOptions {
-  settings: Pick<RuntimeSettings, "agentName" | "appDir" | "scratchDir" | "capabilities" | "outputMaxBytes" | "patchMaxBytes" | "exclusiveRunAs">;
+  settings: Pick<RuntimeSettings, "agentName" | "appDir" | "scratchDir" | "capabilities" | "outputMaxBytes" | "patchMaxBytes" | "exclusiveRunAs" | "allowBinary" | "changeMaxBytes">;
   /** The shared dir's root (task instruction and context files are relative to it). */
   sharedRoot: string;
   user: AgentUser;
@@ -41,7 +46,7 @@ export class Workspace {
   /** Remove run dirs an earlier run of this agent left behind. */
   async removeLeftovers(): Promise<void> {
     for (const dir of ownRunDirs(this.o.settings.scratchDir, this.o.settings.agentName)) {
-      await removeRunDir(dir, this.o.user, this.o.settings.scratchDir, this.o.log);
+      await this.remove(dir);
     }
   }
 
@@ -59,7 +64,7 @@ export class Workspace {
     const { settings: s, user, log } = this.o;
     const d = runDirFor(s.scratchDir, s.agentName, task.id);
     try {
-      createRunDir(d, task, this.o.sharedRoot);
+      await createRunDir(d, task, this.o.sharedRoot, user);
       let baseCommit = await this.o.appLock.run(() => this.cloneAtHead(d));
       if (atCommit && atCommit !== baseCommit) {
         const co = await user.run("git", ["checkout", "-q", "--detach", atCommit], d.work, d.home);
@@ -74,11 +79,15 @@ export class Workspace {
         onLine: (stream, line) => log.info("program-output", { task: task.id, stream, line }),
       });
       log.info("program-exited", { task: task.id, code: run.code, signal: run.signal, timed_out: run.timedOut, ms: Date.now() - started, output_bytes: run.outputBytes });
-      if (user.runAs && s.exclusiveRunAs) await this.killLeftovers(task.id);
+      await this.killLeftovers(task.id);
       if (run.code !== 0 || run.aborted || run.timedOut) return { run, base: baseCommit, ...NO_CHANGE };
-      return { run, base: baseCommit, ...(await extractChange(user, d.work, d.home, baseCommit, s.patchMaxBytes)) };
+      const change = await extractChange(user, d.work, d.home, baseCommit, s.patchMaxBytes, path.join(s.appDir, ".git", "objects"));
+      const refused = refusal(change, s);
+      return { run, base: baseCommit, ...change, ...(refused ? { refused } : {}) };
     } finally {
-      this.cleanups = this.cleanups.then(() => removeRunDir(d.base, user, s.scratchDir, log));
+      // After the last command run as the agent user (and again before the runtime removes its part).
+      await this.killLeftovers(task.id);
+      this.cleanups = this.cleanups.then(() => this.remove(d.base));
     }
   }
 
@@ -94,6 +103,11 @@ export class Workspace {
     return head;
   }
 
+  /** Remove a run dir: the agent user's part, every process it still runs, then the runtime's part. */
+  private remove(dir: string): Promise<void> {
+    return removeRunDir(dir, this.o.user, this.o.settings.scratchDir, this.o.log, () => this.killAll(path.basename(dir)));
+  }
+
   /**
    * With one agent per container the agent user owns nothing but this run's processes, so what
    * it still runs after the program exited escaped the program's process group (setsid, double
@@ -102,8 +116,13 @@ export class Workspace {
    */
   private async killLeftovers(taskId: string): Promise<void> {
     await this.cleanups; // earlier runs' scratch cleanups run as the agent user too
+    await this.killAll(taskId);
+  }
+
+  private async killAll(what: string): Promise<void> {
+    if (!this.o.user.runAs || !this.o.settings.exclusiveRunAs) return;
     const r = await this.o.user.killAll();
-    if (r && r.code !== 0) this.o.log.warn("leftover-kill-failed", { task: taskId, code: r.code, signal: r.signal, error: r.stderr.trim() });
+    if (r && r.code !== 0) this.o.log.warn("leftover-kill-failed", { task: what, code: r.code, signal: r.signal, error: r.stderr.trim() });
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../harness/docker/agentImage.js";
@@ -23,6 +23,7 @@ const REQUIRED_ATTEMPTS = [
   "docker-tcp-172.17.0.1:2375", "docker-tcp-127.0.0.1:2375",
   "signal-runtime-pid1", "write-pid1-environ", "setuid-root", "setgid-root", "capabilities",
   "write-root-fs", "write-home", "exec-from-tmp", "outlive-the-task",
+  "git-config-escape", "attributes-binary-trick", "symlink-swap-during-removal",
 ];
 
 function filesUnder(dir: string): string[] {
@@ -118,8 +119,9 @@ describe("a hostile agent program in a real container", () => {
     expect(diff).toContain("loot.txt");
     expect(diff).not.toContain(canary);
     for (const f of filesUnder(fleet.layout.sharedDir)) expect(readFileSync(f, "utf8").includes(canary), f).toBe(false);
-    // The symlinks it proposes carry paths, not contents.
-    expect(diff).toContain("+/srv/agent-fleet/secrets/victim.env");
+    // Its .git/info/attributes marking hostile-notes.md binary does not hide the text change.
+    expect(diff).toContain("+run of task");
+    expect(diff).not.toContain("GIT binary patch");
   });
 
   it("nothing the agent program started outlives its task (not even a process in its own session)", async () => {
@@ -134,9 +136,6 @@ describe("a hostile agent program in a real container", () => {
     const app = fleet.layout.agentCodeDir("hostile");
     expect((await fleet.git("hostile", ["rev-parse", "HEAD"])).trim()).toBe(applied.commit);
     expect(JSON.parse(readFileSync(path.join(app, "agent.json"), "utf8")).env).toEqual({ APPROVAL_REQUIRED: "false" });
-    // Applied as symlinks (git's own representation), never dereferenced by the runtime.
-    expect(lstatSync(path.join(app, "leak-victim-env")).isSymbolicLink()).toBe(true);
-    expect(readlinkSync(path.join(app, "leak-victim-env"))).toBe("/srv/agent-fleet/secrets/victim.env");
     expect(statSync(path.join(app, "loot.txt")).isFile()).toBe(true);
 
     const head = applied.commit;
@@ -150,6 +149,12 @@ describe("a hostile agent program in a real container", () => {
     await fleet.agentctlOk(["reject", second.id, "--reason", "hostile agent", "--by", "ops"]);
     const rejected = await fleet.waitProposal(taskId, ["rejected"]);
     expect(rejected.reason).toBe("hostile agent");
+    expect((await fleet.git("hostile", ["rev-parse", "HEAD"])).trim()).toBe(head);
+    // Symlinks out of the repository are refused, with the reason, and nothing is proposed.
+    const leakTask = await fleet.addTask("leak-links", "Please add leak-links.\n", { agent: "hostile" });
+    const leak = await fleet.waitTask(leakTask, ["failed"]);
+    expect(leak.result?.error).toMatch(/^change refused: the change makes symlinks that point outside the repository or into .git/);
+    expect((await fleet.proposals("hostile")).some((p) => p.task_id === leakTask)).toBe(false);
     expect((await fleet.git("hostile", ["rev-parse", "HEAD"])).trim()).toBe(head);
     // The victim never ran anything and its code is untouched.
     expect((await fleet.git("victim", ["log", "--format=%s"])).trim().split("\n")).toHaveLength(1);

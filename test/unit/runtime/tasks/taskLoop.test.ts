@@ -21,6 +21,7 @@ const SCRIPT = [
   'if grep -q write-me "$TASK_INSTRUCTIONS"; then printf "%s\\n" "$TASK_ID" > "out-$TASK_ID.txt"; exit 0; fi',
   'if grep -q retry-me "$TASK_INSTRUCTIONS"; then echo "busy" >&2; exit 75; fi',
   'if grep -q fail-me "$TASK_INSTRUCTIONS"; then echo "cannot" >&2; exit 2; fi',
+  'if grep -q binary-me "$TASK_INSTRUCTIONS"; then printf "\\0\\1" > blob.bin; ln -s blob.bin link; exit 0; fi',
   "exit 0",
 ].join("\n");
 
@@ -46,6 +47,26 @@ describe("TaskLoop.processTask", () => {
     expect(p.proposals.get(proposalIdForTask(id))?.state).toBe("pending");
     expect(p.decisions.waitingIds).toEqual([proposalIdForTask(id)]);
     expect(fs.existsSync(path.join(p.w.app, `out-${id}.txt`))).toBe(false);
+  });
+
+  it("a change with binary files or symlinks fails the task with the reason, and no proposal is made", async () => {
+    const p = await makeParts(makeWorld({ files: shellAgent(SCRIPT) }));
+    const { id, c } = claim(p, "binary-me");
+    await p.tasks.processTask(c);
+    const t = failedRecord(p, id);
+    expect(t.result.outcome).toBe("failed");
+    expect(t.result.error).toMatch(/^change refused: the change holds binary files "blob.bin" and symlinks "link", .*AGENT_ALLOW_BINARY is false/);
+    expect(p.proposals.get(proposalIdForTask(id))).toBeUndefined();
+  });
+
+  it("with AGENT_ALLOW_BINARY=true the proposal lists its binary files and symlinks with sizes", async () => {
+    const p = await makeParts(makeWorld({ files: shellAgent(SCRIPT), env: { AGENT_ALLOW_BINARY: "true" } }));
+    const { id, c } = claim(p, "binary-me");
+    await p.tasks.processTask(c);
+    expect(doneRecord(p, id).result.outcome).toBe("proposed");
+    expect(p.proposals.get(proposalIdForTask(id))?.special_files).toEqual([
+      { path: "blob.bin", kind: "binary", bytes: 2 }, { path: "link", kind: "symlink", bytes: 8, target: "blob.bin" },
+    ]);
   });
 
   it("no change: done with outcome no-changes, no proposal", async () => {

@@ -9,6 +9,7 @@ import { AgentUser } from "../../../../runtime/workspace/agentUser.js";
 import { splitDiffOutput } from "../../../../runtime/workspace/changeExtraction.js";
 import { ownRunDirs } from "../../../../runtime/workspace/runDir.js";
 import { Workspace } from "../../../../runtime/workspace/workspace.js";
+import type { RunAs } from "../../../../runtime/sandbox.js";
 import { IS_ROOT, makeWorld, MemoryLog, testRunAs } from "../fixtures.js";
 
 function task(id = "t-261129-120000-abcdef", extra: Partial<TaskRecord> = {}): TaskRecord {
@@ -124,3 +125,122 @@ describe("splitDiffOutput", () => {
   });
 });
 
+
+/** A uid of its own (no other process on the machine has it), so killing everything it owns is safe. */
+function distinctRunAs(): RunAs {
+  const id = 47000 + (process.pid % 2000);
+  return { uid: id, gid: id, name: `${id}:${id}` };
+}
+
+/** Pids of processes owned by `uid` (from /proc). */
+function processesOf(uid: number): number[] {
+  const out: number[] = [];
+  for (const n of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const m = /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${n}/status`, "utf8"));
+      if (m && Number(m[1]) === uid) out.push(Number(n));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** A dir any user can write, removed after the test (markers a hostile program leaves for the test). */
+function markerDir(w: { root: string }): string {
+  const d = path.join(w.root, "markers");
+  fs.mkdirSync(d);
+  fs.chmodSync(d, 0o1777);
+  return d;
+}
+
+// The clone's config, attributes and hooks as a hostile program sets them: every driver runs a
+// command that leaves a marker and a process behind.
+const HOSTILE_CLONE_CONFIG = [
+  'leave="touch $MARK/\\$1; setsid sleep 300 </dev/null >/dev/null 2>&1 &"',
+  'printf "#!/bin/sh\\n%s\\nexit 0\\n" "$leave" > "$PWD/.git/hookbin"; chmod +x .git/hookbin',
+  'git config filter.evil.clean ".git/hookbin filter; cat"',
+  'git config filter.evil.process ".git/hookbin process"',
+  'git config core.fsmonitor "$PWD/.git/hookbin fsmonitor"',
+  'git config diff.evil.textconv ".git/hookbin textconv"',
+  'git config diff.external "$PWD/.git/hookbin external"',
+  'git config core.hooksPath .git',
+  'mkdir -p .git/info; printf "* filter=evil diff=evil\\n" > .git/info/attributes',
+  'printf "a\\nb\\n" > a.txt',
+].join("\n");
+
+describe("Workspace.run against a hostile working copy", () => {
+  it("never runs the clone's filters, fsmonitor, textconv or external diff: the change is read with the runtime's own git dir", async () => {
+    const { w, ws } = await setUp({ "a.txt": "a\n" });
+    const mark = markerDir(w);
+    const out = await ws.run(task(), program, sh(`MARK=${mark}\n${HOSTILE_CLONE_CONFIG.replaceAll("$MARK", mark)}`), 60);
+    await ws.drain();
+    expect(out.run.code).toBe(0);
+    expect(fs.readdirSync(mark)).toEqual([]);
+    expect(out.numstat.trim()).toBe("1\t0\ta.txt");
+    expect(out.patch).toContain("+b");
+  });
+
+  it.runIf(IS_ROOT)("with an exclusive agent user, nothing of it runs after the task, not even what git in the clone could start", async () => {
+    const w = makeWorld({ files: { "a.txt": "a\n" }, env: { AGENT_EXCLUSIVE_RUN_AS: "true" } });
+    const log = new MemoryLog();
+    await new AppRepo(w.app, log).ensure([]);
+    const runAs = distinctRunAs();
+    const ws = new Workspace({ settings: w.settings, sharedRoot: w.shared, user: new AgentUser(runAs, w.settings.patchMaxBytes + 1), appLock: new Mutex(), signal: new AbortController().signal, log });
+    const mark = markerDir(w);
+    try {
+      const out = await ws.run(task(), program, sh(HOSTILE_CLONE_CONFIG.replaceAll("$MARK", mark)), 60);
+      await ws.drain();
+      expect(out.run.code).toBe(0);
+      expect(processesOf(runAs.uid)).toEqual([]);
+    } finally {
+      for (const pid of processesOf(runAs.uid)) try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+    }
+  });
+
+  it("builds the patch with fixed attributes: info/attributes and a tracked .gitattributes cannot hide a text change as binary", async () => {
+    const { ws } = await setUp({ "a.txt": "a\n", "b.txt": "b\n", ".gitattributes": "b.txt binary\n*.txt eol=crlf ident\n" });
+    const script = 'mkdir -p .git/info; printf "a.txt -diff binary\\n" > .git/info/attributes; printf "a\\nx \\$Id\\$\\n" > a.txt; printf "b\\nb2\\n" > b.txt';
+    const out = await ws.run(task(), program, sh(script), 60);
+    expect(out.numstat.trim().split("\n").sort()).toEqual(["1\t0\ta.txt", "1\t0\tb.txt"]);
+    expect(out.patch).not.toContain("GIT binary patch");
+    expect(out.patch).not.toContain("Binary files");
+    expect(out.patch).toContain("+x $Id$\n");
+    expect(out.patch).toContain("+b2\n");
+    expect(out.patch).not.toContain("\r");
+    expect(out.special).toEqual([]);
+    expect(out.refused).toBeUndefined();
+  });
+
+  it("refuses binary files and symlinks by default, with a reason naming them and the setting", async () => {
+    const { ws } = await setUp({ "a.txt": "a\n" });
+    const out = await ws.run(task(), program, sh('printf "\\0\\1\\2" > bin.dat; ln -s a.txt link'), 60);
+    expect(out.refused).toMatch(/binary files "bin.dat" and symlinks "link".*AGENT_ALLOW_BINARY is false/);
+    expect(out.special).toEqual([{ path: "bin.dat", kind: "binary", bytes: 3 }, { path: "link", kind: "symlink", bytes: 5, target: "a.txt" }]);
+  });
+
+  it("with AGENT_ALLOW_BINARY=true lists them with sizes, and still refuses symlinks leaving the repository or into .git", async () => {
+    const { ws } = await setUp({ "a.txt": "a\n", "d/x.txt": "x\n" }, { AGENT_ALLOW_BINARY: "true" });
+    const ok = await ws.run(task(), program, sh('printf "\\0\\1\\2" > bin.dat; ln -s ../a.txt d/up'), 60);
+    expect(ok.refused).toBeUndefined();
+    expect(ok.special).toEqual([{ path: "bin.dat", kind: "binary", bytes: 3 }, { path: "d/up", kind: "symlink", bytes: 8, target: "../a.txt" }]);
+    for (const target of ["/etc/passwd", "../../x", "d/../../x", ".git/config", "d/../.GIT/hooks"]) {
+      const out = await ws.run(task(), program, sh(`ln -s '${target}' evil`), 60);
+      expect(out.refused, target).toMatch(/symlinks that point outside the repository or into .git.*"evil" -> /);
+    }
+  });
+
+  it("refuses a change that writes more than AGENT_CHANGE_MAX_BYTES, however small its patch", async () => {
+    const { ws } = await setUp({ "a.txt": "a\n" }, { AGENT_CHANGE_MAX_BYTES: "100000", AGENT_ALLOW_BINARY: "true" });
+    // 1 MB of zeros: a binary delta of about a kilobyte.
+    const out = await ws.run(task(), program, sh("head -c 1000000 /dev/zero > zeros.bin"), 60);
+    expect(Buffer.byteLength(out.patch)).toBeLessThan(20000);
+    expect(out.writeBytes).toBe(1000000);
+    expect(out.refused).toBe("the change writes 1000000 bytes, more than AGENT_CHANGE_MAX_BYTES (100000)");
+  });
+
+  it("refuses a nested git repository (submodule entry) even with AGENT_ALLOW_BINARY", async () => {
+    const { ws } = await setUp({ "a.txt": "a\n" }, { AGENT_ALLOW_BINARY: "true" });
+    const out = await ws.run(task(), program, sh("mkdir sub && cd sub && git init -q && echo x > x && git add x && git -c user.name=a -c user.email=a@b commit -qm x"), 60);
+    expect(out.refused).toMatch(/submodule entries.*"sub"/);
+  });
+});
