@@ -26,6 +26,8 @@ export const ENV = {
   outputMaxBytes: "AGENT_OUTPUT_MAX_BYTES",
   patchMaxBytes: "AGENT_PATCH_MAX_BYTES",
   logMaxBytes: "AGENT_LOG_MAX_BYTES",
+  minFreeBytes: "AGENT_MIN_FREE_BYTES",
+  rejectedRetentionDays: "AGENT_REJECTED_RETENTION_DAYS",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -70,7 +70,7 @@ export class AgentRuntime {
     const { s, log, board, program, proposals } = this;
     const workspace = new Workspace({ settings: s, sharedRoot: this.layout.root, user, appLock: this.repo.lock, signal: this.stopController.signal, log });
     const startCheck = new StartCheck({ agentName: s.agentName, appDir: s.appDir, program, workspace, log });
-    const changes = new ChangeApplier({ repo: this.repo, proposals, layout: this.layout, board, program, startCheck, log });
+    const changes = new ChangeApplier({ repo: this.repo, proposals, layout: this.layout, board, program, startCheck, log, minFreeBytes: s.minFreeBytes });
     const decisions = new DecisionLoop({ agentName: s.agentName, decisionsDir: s.decisionsDir, pollMs: s.pollMs, proposals, changes, board, log });
     const tasks = new TaskLoop({
       settings: s, queue: this.queue, proposals, program, workspace, changes, awaitDecision: (id) => decisions.track(id), board, log,

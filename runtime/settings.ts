@@ -34,6 +34,10 @@ export interface RuntimeSettings {
   outputMaxBytes: number;
   patchMaxBytes: number;
   logMaxBytes: number;
+  /** Free space that must remain on /app's file system after an apply. */
+  minFreeBytes: number;
+  /** Days a rejected proposal's patch is kept before the janitor removes it. */
+  rejectedRetentionDays: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -63,6 +67,8 @@ export const SETTINGS_DOC: Array<[string, string, string]> = [
   [ENV.outputMaxBytes, "65536", "program output kept in the log per run (the rest is counted, not kept)"],
   [ENV.patchMaxBytes, "10485760", "largest change a run may propose"],
   [ENV.logMaxBytes, "10485760", "log file size before it is rotated to <agent>.1.jsonl"],
+  [ENV.minFreeBytes, "67108864", "free space that must remain on the app dir's file system after an apply (else the proposal is refused: no-space)"],
+  [ENV.rejectedRetentionDays, "14", "days the patch of a rejected proposal is kept; then the janitor removes it (the proposal stays, marked pruned)"],
 ];
 
 function intSetting(env: Env, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -138,6 +144,8 @@ export function loadSettings(env: Env): RuntimeSettings {
     outputMaxBytes: intSetting(env, ENV.outputMaxBytes, 65536, 1024),
     patchMaxBytes: intSetting(env, ENV.patchMaxBytes, 10 * 1024 * 1024, 1024),
     logMaxBytes: intSetting(env, ENV.logMaxBytes, 10 * 1024 * 1024, 4096),
+    minFreeBytes: intSetting(env, ENV.minFreeBytes, 64 * 1024 * 1024, 0),
+    rejectedRetentionDays: intSetting(env, ENV.rejectedRetentionDays, 14, 0, 36500),
   };
   if (timeout !== undefined && timeout !== "") {
     s.taskTimeoutSeconds = intSetting(env, ENV.taskTimeoutSeconds, 600, 1, 7 * 86400);

@@ -89,13 +89,14 @@ export class DecisionLoop {
     }
     if (p.state === "approved") {
       // Recorded as approved before a crash: finish applying it.
-      await changes.decide(p, { proposal: id, decision: "approve", by: p.decided_by ?? "operator", at: p.decided_at ?? new Date().toISOString(), ...(p.note ? { note: p.note } : {}) });
+      await changes.decide(p, { proposal: id, decision: "approve", by: p.decided_by ?? "operator", at: p.decided_at ?? new Date().toISOString(), ...(p.note ? { note: p.note } : {}), ...(p.approved_sha256 ? { sha256: p.approved_sha256 } : {}) });
       this.waiting.delete(id);
       return;
     }
     if (!p.approval_required) {
       // Proposed in autonomous mode, and the runtime died before applying it: apply it now.
-      await changes.decide(p, { proposal: id, decision: "approve", by: "autonomous", at: new Date().toISOString() });
+      // Its own approval binds to the hash recorded when it was proposed.
+      await changes.decide(p, { proposal: id, decision: "approve", by: "autonomous", at: new Date().toISOString(), ...(p.proposed_sha256 ? { sha256: p.proposed_sha256 } : {}) });
       this.waiting.delete(id);
       return;
     }

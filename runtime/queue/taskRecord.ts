@@ -4,8 +4,12 @@ export type TaskStatus = "pending" | "claimed" | "done" | "failed";
 export const TASK_STATES: TaskStatus[] = ["pending", "claimed", "done", "failed"];
 
 export interface TaskResult {
-  /** proposed: waits for a decision; applied: committed; no-changes; failed. */
-  outcome: "proposed" | "applied" | "no-changes" | "failed" | "rejected" | "conflict" | "rolled-back";
+  /**
+   * proposed: waits for a decision; applied: committed; no-changes; failed; rejected; conflict
+   * (its proposal did not apply); refused (the runtime refused to apply it: patch changed after
+   * approval, an approval without sha256, no free space); rolled-back.
+   */
+  outcome: "proposed" | "applied" | "no-changes" | "failed" | "rejected" | "conflict" | "refused" | "rolled-back";
   proposal_id?: string;
   commit?: string;
   exit_code?: number | null;

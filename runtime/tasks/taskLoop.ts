@@ -2,7 +2,8 @@ import * as path from "node:path";
 import { DEFAULT_TIMEOUT_SECONDS, EXIT_RETRY } from "../agentProgram.js";
 import { proposalIdForTask } from "../ids.js";
 import type { AgentLogger } from "../log.js";
-import { parseNumstat, type ProposalStore } from "../proposals/proposal.js";
+import { patchSha256 } from "../proposals/patchHash.js";
+import { parseNumstat, type ProposalState, type ProposalStore } from "../proposals/proposal.js";
 import type { ClaimedTask, TaskQueue } from "../queue/taskQueue.js";
 import type { TaskRecord, TaskResult } from "../queue/taskRecord.js";
 import { lastLines } from "../sandbox.js";
@@ -129,7 +130,7 @@ export class TaskLoop {
     if (existing) {
       if (existing.agent === agent && (existing.state === "pending" || existing.state === "approved")) this.o.awaitDecision(pid);
       this.finishTask(c, "done", record, {
-        outcome: existing.state === "applied" ? "applied" : existing.state === "conflict" ? "conflict" : existing.state === "rejected" ? "rejected" : "proposed",
+        outcome: outcomeOf(existing.state),
         proposal_id: pid, ...(existing.commit ? { commit: existing.commit } : {}),
       }, "finished from its existing proposal");
       return;
@@ -195,17 +196,20 @@ export class TaskLoop {
       approval_required: s.approvalRequired, state: "pending", diffstat: parseNumstat(outcome.numstat),
       patch_file: path.posix.join("proposals", `${pid}.patch`), patch_bytes: Buffer.byteLength(outcome.patch),
       decided_by: null, decided_at: null, note: null, reason: null, commit: null, applied_at: null,
-      rolled_back_at: null, rollback_commit: null, updated_at: now(),
+      rolled_back_at: null, rollback_commit: null, updated_at: now(), proposed_sha256: patchSha256(Buffer.from(outcome.patch)),
     }, outcome.patch);
     let proposal = created.proposal;
     log.info("proposal-created", { proposal: pid, task: record.id, files: proposal.diffstat.files.length, added: proposal.diffstat.added, removed: proposal.diffstat.removed, approval_required: s.approvalRequired });
     if (!s.approvalRequired && proposal.state === "pending") {
-      proposal = await this.o.changes.decide(proposal, { proposal: pid, decision: "approve", by: "autonomous", at: now() });
+      // The runtime's own approval binds to the hash it recorded when it proposed.
+      proposal = await this.o.changes.decide(proposal, { proposal: pid, decision: "approve", by: "autonomous", at: now(), ...(proposal.proposed_sha256 ? { sha256: proposal.proposed_sha256 } : {}) });
     } else if (proposal.state === "pending") {
       this.o.awaitDecision(pid);
     }
-    const resultOutcome: TaskResult["outcome"] = proposal.state === "applied" || proposal.state === "conflict" || proposal.state === "rolled-back" ? proposal.state : "proposed";
-    this.finishTask(c, "done", record, { outcome: resultOutcome, proposal_id: pid, exit_code: 0, ...(proposal.commit ? { commit: proposal.commit } : {}), output_tail: r.outputTail.slice(-2000) });
+    this.finishTask(c, "done", record, {
+      outcome: outcomeOf(proposal.state), proposal_id: pid, exit_code: 0, ...(proposal.commit ? { commit: proposal.commit } : {}),
+      ...(proposal.reason && (proposal.state === "conflict" || proposal.state === "refused") ? { error: proposal.reason } : {}), output_tail: r.outputTail.slice(-2000),
+    });
   }
 
   private finishTask(c: ClaimedTask, status: "done" | "failed", record: TaskRecord, result: TaskResult, note?: string): void {
@@ -273,4 +277,9 @@ export class TaskLoop {
   private timeoutSeconds(): number {
     return this.o.settings.taskTimeoutSeconds ?? this.o.program.program?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
   }
+}
+
+/** A task's outcome from its proposal's state (pending and approved: still `proposed`). */
+function outcomeOf(state: ProposalState): TaskResult["outcome"] {
+  return state === "pending" || state === "approved" ? "proposed" : state;
 }
