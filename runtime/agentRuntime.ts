@@ -11,7 +11,7 @@ import { StartCheck } from "./changes/startCheck.js";
 import { DecisionLoop } from "./decisions/decisionLoop.js";
 import { AppRepo } from "./repo/appRepo.js";
 import { checkDirectories, prepareScratchDir, privilegeSeparation } from "./startup/startupChecks.js";
-import { reclaimExpiredLeases } from "./tasks/janitor.js";
+import { PRUNE_EVERY_MS, pruneRejectedPatches, reclaimExpiredLeases } from "./tasks/janitor.js";
 import { TaskLoop } from "./tasks/taskLoop.js";
 import { AgentUser } from "./workspace/agentUser.js";
 import { Workspace } from "./workspace/workspace.js";
@@ -95,6 +95,9 @@ export class AgentRuntime {
     const janitorEvery = Math.max(1000, Math.floor((s.leaseSeconds * 1000) / 3));
     this.timers.push(setInterval(janitor, janitorEvery));
     janitor();
+    const prune = () => pruneRejectedPatches(this.proposals, s.agentName, s.rejectedRetentionDays, this.log);
+    this.timers.push(setInterval(prune, PRUNE_EVERY_MS));
+    prune();
     this.watch(this.layout.pending, () => loops.tasks.wake());
     this.watch(s.decisionsDir, () => loops.decisions.wake());
     await Promise.all([loops.tasks.run(), loops.decisions.run()]);
