@@ -1,6 +1,6 @@
 import type { AgentLogger } from "../log.js";
-import { readDecision } from "../proposals/decision.js";
-import type { ProposalStore } from "../proposals/proposal.js";
+import { readDecision, type Decision } from "../proposals/decision.js";
+import type { Proposal, ProposalStore } from "../proposals/proposal.js";
 import type { StatusBoard } from "../agent/statusBoard.js";
 import { WakeableSleep } from "../agent/wakeableSleep.js";
 import type { ChangeApplier } from "../changes/changeApplier.js";
@@ -13,6 +13,8 @@ export interface DecisionLoopOptions {
   changes: ChangeApplier;
   board: StatusBoard;
   log: AgentLogger;
+  /** A proposal ended `conflict` or `refused` here (its task may have been finished from it already). */
+  afterNotApplied?: (p: Proposal) => void;
 }
 
 /**
@@ -81,7 +83,12 @@ export class DecisionLoop {
   }
 
   private async check(id: string): Promise<void> {
-    const { proposals, changes, log } = this.o;
+    const { proposals, log } = this.o;
+    const changes = { decide: async (p: Proposal, d: Decision) => {
+      const out = await this.o.changes.decide(p, d);
+      if (out.state === "conflict" || out.state === "refused") this.o.afterNotApplied?.(out);
+      return out;
+    } };
     const p = proposals.get(id);
     if (!p || (p.state !== "pending" && p.state !== "approved")) {
       this.waiting.delete(id);
