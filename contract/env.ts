@@ -28,6 +28,8 @@ export const ENV = {
   logMaxBytes: "AGENT_LOG_MAX_BYTES",
   allowBinary: "AGENT_ALLOW_BINARY",
   changeMaxBytes: "AGENT_CHANGE_MAX_BYTES",
+  minFreeBytes: "AGENT_MIN_FREE_BYTES",
+  rejectedRetentionDays: "AGENT_REJECTED_RETENTION_DAYS",
 } as const;
 
 /** Binary files and symlinks in a change are refused unless the agent opts in (AGENT_ALLOW_BINARY). */

@@ -11,7 +11,7 @@ import { StartCheck } from "./changes/startCheck.js";
 import { DecisionLoop } from "./decisions/decisionLoop.js";
 import { AppRepo } from "./repo/appRepo.js";
 import { checkDirectories, prepareScratchDir, privilegeSeparation } from "./startup/startupChecks.js";
-import { reclaimExpiredLeases } from "./tasks/janitor.js";
+import { PRUNE_EVERY_MS, pruneRejectedPatches, reclaimExpiredLeases } from "./tasks/janitor.js";
 import { TaskLoop } from "./tasks/taskLoop.js";
 import { AgentUser } from "./workspace/agentUser.js";
 import { Workspace } from "./workspace/workspace.js";
@@ -70,9 +70,12 @@ export class AgentRuntime {
     const { s, log, board, program, proposals } = this;
     const workspace = new Workspace({ settings: s, sharedRoot: this.layout.root, user, appLock: this.repo.lock, signal: this.stopController.signal, log });
     const startCheck = new StartCheck({ agentName: s.agentName, appDir: s.appDir, program, workspace, log });
-    const changes = new ChangeApplier({ repo: this.repo, proposals, layout: this.layout, board, program, startCheck, log });
-    const decisions = new DecisionLoop({ agentName: s.agentName, decisionsDir: s.decisionsDir, pollMs: s.pollMs, proposals, changes, board, log });
-    const tasks = new TaskLoop({
+    const changes = new ChangeApplier({ repo: this.repo, proposals, layout: this.layout, board, program, startCheck, log, minFreeBytes: s.minFreeBytes });
+    let tasks: TaskLoop | undefined;
+    const decisions = new DecisionLoop({
+      agentName: s.agentName, decisionsDir: s.decisionsDir, pollMs: s.pollMs, proposals, changes, board, log, afterNotApplied: (p) => tasks?.afterNotApplied(p),
+    });
+    tasks = new TaskLoop({
       settings: s, queue: this.queue, proposals, program, workspace, changes, awaitDecision: (id) => decisions.track(id), board, log,
     });
     return { workspace, tasks, decisions };
@@ -82,19 +85,26 @@ export class AgentRuntime {
     const loops = this.loops;
     if (!loops) throw new Error("AgentRuntime.start() before prepare()");
     const s = this.s;
-    loops.tasks.recoverClaims();
+    this.timers.push(setInterval(() => this.board.write(), s.heartbeatSeconds * 1000));
+    // Recovery finishes before the first claim: an interrupted apply (or an autonomous proposal
+    // the runtime died before applying) moves HEAD, and a task cloned before that would propose
+    // on a stale base. Only then do this agent's leftover claims go back to the queue.
     loops.decisions.recover();
+    await loops.decisions.checkAll();
+    loops.tasks.recoverClaims();
     this.board.status.state = "running";
     this.board.write();
     this.log.info("started", {
       approval_required: s.approvalRequired, capabilities: s.capabilities, app_dir: s.appDir,
       shared_dir: s.sharedDir, decisions_dir: s.decisionsDir, scratch_dir: s.scratchDir, pid: process.pid,
     });
-    this.timers.push(setInterval(() => this.board.write(), s.heartbeatSeconds * 1000));
     const janitor = () => reclaimExpiredLeases(this.queue, this.layout, s.agentName, s.leaseSeconds, this.log);
     const janitorEvery = Math.max(1000, Math.floor((s.leaseSeconds * 1000) / 3));
     this.timers.push(setInterval(janitor, janitorEvery));
     janitor();
+    const prune = () => pruneRejectedPatches(this.proposals, s.agentName, s.rejectedRetentionDays, this.log);
+    this.timers.push(setInterval(prune, PRUNE_EVERY_MS));
+    prune();
     this.watch(this.layout.pending, () => loops.tasks.wake());
     this.watch(s.decisionsDir, () => loops.decisions.wake());
     await Promise.all([loops.tasks.run(), loops.decisions.run()]);

@@ -38,6 +38,10 @@ export interface RuntimeSettings {
   allowBinary: boolean;
   /** The most a change may write: the sum of the sizes of the files it creates or changes. */
   changeMaxBytes: number;
+  /** Free space that must remain on /app's file system after an apply. */
+  minFreeBytes: number;
+  /** Days a rejected proposal's patch is kept before the janitor removes it. */
+  rejectedRetentionDays: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -69,6 +73,8 @@ export const SETTINGS_DOC: Array<[string, string, string]> = [
   [ENV.logMaxBytes, "10485760", "log file size before it is rotated to <agent>.1.jsonl"],
   [ENV.allowBinary, String(DEFAULT_ALLOW_BINARY), "`true`: a change may hold binary files and symlinks (listed in the proposal with their sizes); a symlink pointing outside the repository or into `.git` is refused even then"],
   [ENV.changeMaxBytes, String(DEFAULT_CHANGE_MAX_BYTES), "largest total size of the files one change writes (what the patch inflates to)"],
+  [ENV.minFreeBytes, "67108864", "free space that must remain on the app dir's file system after an apply (else the proposal is refused: no-space)"],
+  [ENV.rejectedRetentionDays, "14", "days the patch of a rejected proposal is kept; then the janitor removes it (the proposal stays, marked pruned)"],
 ];
 
 function intSetting(env: Env, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -146,6 +152,8 @@ export function loadSettings(env: Env): RuntimeSettings {
     logMaxBytes: intSetting(env, ENV.logMaxBytes, 10 * 1024 * 1024, 4096),
     allowBinary: boolSetting(env, ENV.allowBinary, DEFAULT_ALLOW_BINARY),
     changeMaxBytes: intSetting(env, ENV.changeMaxBytes, DEFAULT_CHANGE_MAX_BYTES, 1024),
+    minFreeBytes: intSetting(env, ENV.minFreeBytes, 64 * 1024 * 1024, 0),
+    rejectedRetentionDays: intSetting(env, ENV.rejectedRetentionDays, 14, 0, 36500),
   };
   if (timeout !== undefined && timeout !== "") {
     s.taskTimeoutSeconds = intSetting(env, ENV.taskTimeoutSeconds, 600, 1, 7 * 86400);

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import { writeDecision } from "../../runtime/proposals/decision.js";
+import { patchSha256 } from "../../runtime/proposals/patchHash.js";
 import { ProposalStore } from "../../runtime/proposals/proposal.js";
 import { TaskQueue } from "../../runtime/queue/taskQueue.js";
 import { sharedLayout } from "../../runtime/sharedLayout.js";
@@ -27,7 +28,7 @@ export async function decisionLatency(dir: string, agentDir: string, samples: nu
       // One approval at a time, to an idle agent (the previous change's start check has run).
       await new Promise((r) => setTimeout(r, 500));
       const at = new Date();
-      writeDecision(agent.decisions, { proposal: p.id, decision: "approve", by: "bench", at: at.toISOString() });
+      writeDecision(agent.decisions, { proposal: p.id, decision: "approve", by: "bench", at: at.toISOString(), sha256: patchSha256(store.patchBytes(p.id)) });
       const applied = await until(`apply of ${p.id}`, () => { const x = store.get(p.id); return x && x.state !== "pending" && x.state !== "approved" ? x : undefined; });
       if (applied.state !== "applied" || !applied.applied_at) throw new Error(`proposal ${p.id} ended ${applied.state}: ${applied.reason}`);
       out.push(Date.parse(applied.applied_at) - at.getTime());

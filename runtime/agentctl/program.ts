@@ -9,7 +9,7 @@ import { escapeText, safeLine } from "../operator/escape.js";
 import { LogReader, type LogLine } from "../operator/logs.js";
 import { listProposals, showProposal } from "../operator/proposals.js";
 import { agentHealth, fleetStatus } from "../operator/status.js";
-import { addTask, listTasks, showTask } from "../operator/tasks.js";
+import { addTask, listTasks, retryTask, showTask } from "../operator/tasks.js";
 import type { OperatorDirs } from "../operator/dirs.js";
 import {
   MAX_TASK_ATTEMPTS, parseLineCount, parseMaxAttempts, parseName, parsePriority, parseProposalId, parseProposalState, parseSha256, parseTaskState,
@@ -184,6 +184,17 @@ export function buildProgram(io: Io): Command {
     .description("one task record (JSON)")
     .argument("<id>", "task id")
     .action(run((c, id: string) => io.out(c.p.json(showTask(c.dirs.shared, id)))));
+
+  program
+    .command("retry")
+    .description("run a finished task again on its agent's current HEAD, when its proposal did not apply (conflict or refused)")
+    .argument("<id>", "task id")
+    .action(
+      run((c, id: string) => {
+        const r = retryTask(c.dirs.shared, id, c.by);
+        io.out(c.json ? c.p.json(r) : `re-queued ${r.task.id} (proposal ${r.previous_proposal} did not apply; the re-run proposes ${r.next_proposal})\n`);
+      }),
+    );
 
   program
     .command("tasks")

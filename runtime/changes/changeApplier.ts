@@ -1,6 +1,7 @@
 import type { AgentLogger } from "../log.js";
 import type { Decision } from "../proposals/decision.js";
-import type { Proposal, ProposalStore } from "../proposals/proposal.js";
+import { patchSha256 } from "../proposals/patchHash.js";
+import type { ApplyProblem, Proposal, ProposalStore } from "../proposals/proposal.js";
 import type { AppRepo } from "../repo/appRepo.js";
 import type { SharedLayout } from "../sharedLayout.js";
 import type { CurrentProgram } from "../agent/currentProgram.js";
@@ -15,6 +16,8 @@ export interface ChangeApplierOptions {
   program: CurrentProgram;
   startCheck: StartCheck;
   log: AgentLogger;
+  /** Free space that must remain on /app's file system after an apply (AGENT_MIN_FREE_BYTES). */
+  minFreeBytes?: number;
 }
 
 /**
@@ -37,16 +40,32 @@ export class ChangeApplier {
       // "approved" is recorded before the commit, so only a proposal found in that state can
       // already be committed (the runtime died in between); only then is history searched.
       const recovering = p.state === "approved";
-      let cur = recovering ? p : proposals.update(p, { state: "approved", decided_by: d.by, decided_at: d.at, note: d.note ?? null });
+      if (recovering) {
+        const found = await repo.findApplied(p.id);
+        if (found) return proposals.update(p, { state: "applied", commit: found, applied_at: p.applied_at ?? new Date().toISOString(), reason: null, reason_code: null });
+      }
+      const expected = recovering ? (p.approved_sha256 ?? d.sha256) : d.sha256;
+      // The bytes whose hash is checked are the bytes git applies (from stdin, not the file).
+      const bound = this.bind(p, expected);
+      if ("problem" in bound) {
+        const next = proposals.update(p, { state: "refused", reason_code: bound.problem, reason: bound.reason, decided_by: d.by, decided_at: d.at });
+        log.error("proposal-refused", { proposal: p.id, reason_code: bound.problem, reason: bound.reason, by: d.by });
+        board.setError(`proposal ${p.id} refused: ${bound.reason}`);
+        return next;
+      }
+      let cur = recovering ? p : proposals.update(p, { state: "approved", decided_by: d.by, decided_at: d.at, note: d.note ?? null, approved_sha256: bound.sha256 });
       const t0 = Date.now();
-      const result = await repo.apply(cur, this.o.layout.patchFile(cur.id), recovering);
+      const result = await repo.apply(cur, bound.patch, false, this.o.minFreeBytes);
       cur = proposals.update(cur, result);
       if (cur.state === "applied") {
-        log.info("proposal-applied", { proposal: cur.id, commit: cur.commit, approved_by: d.by, decision_at: d.at, apply_ms: Date.now() - t0 });
+        log.info("proposal-applied", { proposal: cur.id, commit: cur.commit, approved_by: d.by, decision_at: d.at, sha256: bound.sha256, apply_ms: Date.now() - t0 });
         board.status.probation = { proposal_id: cur.id, commit: cur.commit!, failures: 0 };
         board.write();
+      } else if (cur.state === "refused") {
+        log.error("proposal-refused", { proposal: cur.id, reason_code: cur.reason_code, reason: cur.reason });
+        board.setError(`proposal ${cur.id} refused: ${cur.reason}`);
       } else {
-        log.warn("proposal-conflict", { proposal: cur.id, reason: cur.reason });
+        log.warn("proposal-conflict", { proposal: cur.id, reason_code: cur.reason_code, reason: cur.reason });
       }
       return cur;
     });
@@ -54,6 +73,29 @@ export class ChangeApplier {
     // Outside the lock (the next approval need not wait for it), on exactly this commit.
     const failed = await this.o.startCheck.run(applied);
     return failed === undefined ? applied : this.rollback(applied, failed);
+  }
+
+  /**
+   * The patch bytes an approval binds to: only when the decision names a sha256 and the patch
+   * file has exactly that hash now. A decision without one (written before decisions carried it)
+   * cannot be bound and is refused as `stale-decision`: the operator retries the task and
+   * approves the new proposal.
+   */
+  private bind(p: Proposal, expected: string | undefined | null): { patch: Buffer; sha256: string } | { problem: ApplyProblem; reason: string } {
+    if (!expected) {
+      return { problem: "stale-decision", reason: "the approval records no sha256 of the patch, so it cannot be bound to what is applied; retry the task (agentctl retry) and approve its new proposal" };
+    }
+    let patch: Buffer;
+    try {
+      patch = this.o.proposals.patchBytes(p.id);
+    } catch (err) {
+      return { problem: "patch-changed", reason: `the patch file cannot be read: ${(err as Error).message}` };
+    }
+    const actual = patchSha256(patch);
+    if (actual !== expected) {
+      return { problem: "patch-changed", reason: `the patch file changed after approval: its sha256 is ${actual}, the approval was for ${expected}` };
+    }
+    return { patch, sha256: actual };
   }
 
   /** Revert an applied proposal's commit, recording why; takes the repo lock. */

@@ -1,6 +1,6 @@
 import type { AgentLogger } from "../log.js";
-import { readDecision } from "../proposals/decision.js";
-import type { ProposalStore } from "../proposals/proposal.js";
+import { readDecision, type Decision } from "../proposals/decision.js";
+import type { Proposal, ProposalStore } from "../proposals/proposal.js";
 import type { StatusBoard } from "../agent/statusBoard.js";
 import { WakeableSleep } from "../agent/wakeableSleep.js";
 import type { ChangeApplier } from "../changes/changeApplier.js";
@@ -13,6 +13,8 @@ export interface DecisionLoopOptions {
   changes: ChangeApplier;
   board: StatusBoard;
   log: AgentLogger;
+  /** A proposal ended `conflict` or `refused` here (its task may have been finished from it already). */
+  afterNotApplied?: (p: Proposal) => void;
 }
 
 /**
@@ -81,7 +83,12 @@ export class DecisionLoop {
   }
 
   private async check(id: string): Promise<void> {
-    const { proposals, changes, log } = this.o;
+    const { proposals, log } = this.o;
+    const changes = { decide: async (p: Proposal, d: Decision) => {
+      const out = await this.o.changes.decide(p, d);
+      if (out.state === "conflict" || out.state === "refused") this.o.afterNotApplied?.(out);
+      return out;
+    } };
     const p = proposals.get(id);
     if (!p || (p.state !== "pending" && p.state !== "approved")) {
       this.waiting.delete(id);
@@ -89,13 +96,14 @@ export class DecisionLoop {
     }
     if (p.state === "approved") {
       // Recorded as approved before a crash: finish applying it.
-      await changes.decide(p, { proposal: id, decision: "approve", by: p.decided_by ?? "operator", at: p.decided_at ?? new Date().toISOString(), ...(p.note ? { note: p.note } : {}) });
+      await changes.decide(p, { proposal: id, decision: "approve", by: p.decided_by ?? "operator", at: p.decided_at ?? new Date().toISOString(), ...(p.note ? { note: p.note } : {}), ...(p.approved_sha256 ? { sha256: p.approved_sha256 } : {}) });
       this.waiting.delete(id);
       return;
     }
     if (!p.approval_required) {
       // Proposed in autonomous mode, and the runtime died before applying it: apply it now.
-      await changes.decide(p, { proposal: id, decision: "approve", by: "autonomous", at: new Date().toISOString() });
+      // Its own approval binds to the hash recorded when it was proposed.
+      await changes.decide(p, { proposal: id, decision: "approve", by: "autonomous", at: new Date().toISOString(), ...(p.proposed_sha256 ? { sha256: p.proposed_sha256 } : {}) });
       this.waiting.delete(id);
       return;
     }

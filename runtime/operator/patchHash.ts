@@ -1,10 +1,2 @@
-import * as crypto from "node:crypto";
-
-/**
- * The sha256 that binds an approval to a patch: of the patch file's bytes, as stored in the
- * shared dir. Kept in operator code: the runtime's start-up path does not load node:crypto (see
- * docs/runtime.md "Memory").
- */
-export function patchSha256(patch: Uint8Array): string {
-  return crypto.createHash("sha256").update(patch).digest("hex");
-}
+/** The patch hash (one definition, shared with the runtime, which checks it before applying). */
+export { patchSha256 } from "../proposals/patchHash.js";

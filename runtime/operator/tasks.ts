@@ -2,8 +2,10 @@ import * as fs from "node:fs";
 import { ensureSharedLayout } from "../sharedLayout.js";
 import { TaskQueue, type ListedTask } from "../queue/taskQueue.js";
 import type { TaskRecord, TaskStatus } from "../queue/taskRecord.js";
+import { MAX_TASK_RERUNS, proposalIdForTask } from "../ids.js";
+import { ProposalStore, type ProposalState } from "../proposals/proposal.js";
 import { openShared } from "./dirs.js";
-import { InvalidInput, NotFound } from "./errors.js";
+import { Conflict, InvalidInput, NotFound } from "./errors.js";
 import { parseMaxAttempts, parseName, parsePriority, parseTaskId } from "./validate.js";
 
 /** Operations on the task queue: add, list, show. */
@@ -82,4 +84,48 @@ export function showTask(shared: string, id: string): ListedTask {
   const t = new TaskQueue(openShared(shared)).find(id);
   if (!t) throw new NotFound(`no task ${id}`);
   return t;
+}
+
+/** Proposal states whose change did not reach /app: their task may be run again. */
+export const RETRYABLE_PROPOSAL_STATES: readonly ProposalState[] = ["conflict", "refused"];
+
+export interface RetryResult {
+  task: TaskRecord;
+  /** The proposal whose change did not apply. */
+  previous_proposal: string;
+  /** The id the re-run's proposal will have. */
+  next_proposal: string;
+}
+
+/**
+ * Run a finished task again on its agent's current HEAD, because its change did not apply: its
+ * proposal is `conflict` (HEAD moved on and a 3-way apply failed) or `refused` (patch changed
+ * after approval, an approval without sha256, no free space). The task goes back to pending
+ * with a fresh attempt budget and its re-run counted (at most MAX_TASK_RERUNS); the re-run makes
+ * a new proposal (`p-…-N`) that is reviewed like any other.
+ */
+export function retryTask(shared: string, id: string, by: string): RetryResult {
+  parseTaskId(id);
+  if (!by?.trim()) throw new InvalidInput("by", "a retry needs the name of who asks for it");
+  const layout = openShared(shared);
+  const queue = new TaskQueue(layout);
+  const t = queue.find(id);
+  if (!t) throw new NotFound(`no task ${id}`);
+  const reruns = t.reruns ?? 0;
+  const pid = proposalIdForTask(t.id, reruns);
+  const p = new ProposalStore(layout).get(pid);
+  const notRetryable = (why: string) => new Conflict(`task ${id} cannot be retried: ${why}; only a task whose proposal is ${RETRYABLE_PROPOSAL_STATES.join(" or ")} can`);
+  if (t.status !== "done") throw notRetryable(`it is ${t.status}`);
+  if (!p) throw notRetryable(`it has no proposal ${pid} (outcome ${t.result?.outcome ?? "none"})`);
+  if (!RETRYABLE_PROPOSAL_STATES.includes(p.state)) throw notRetryable(`its proposal ${pid} is ${p.state}`);
+  if (reruns >= MAX_TASK_RERUNS) throw notRetryable(`it was run again ${reruns} times already (the limit)`);
+  const { file: _file, ...rec } = t;
+  const now = new Date().toISOString();
+  const next: TaskRecord = {
+    ...rec, status: "pending", reruns: reruns + 1, attempts: 0, claimed_by: null, claimed_at: null, completed_at: null, result: null,
+    last_error: `proposal ${pid} ${p.state}: ${p.reason ?? ""}`.trim(),
+    history: [...rec.history, { at: now, event: "retry-requested", detail: `by ${by}: proposal ${pid} was ${p.state}; the re-run proposes ${proposalIdForTask(id, reruns + 1)}` }],
+  };
+  if (!queue.retryDone(next)) throw new Conflict(`task ${id} left done/ while it was being retried; look again`);
+  return { task: next, previous_proposal: pid, next_proposal: proposalIdForTask(id, reruns + 1) };
 }

@@ -3,8 +3,20 @@ import { PROPOSAL_ID_PATTERN } from "../ids.js";
 import { createFileExclusive, errnoCode, listDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from "../fsAtomic.js";
 import type { SharedLayout } from "../sharedLayout.js";
 
-export type ProposalState = "pending" | "approved" | "rejected" | "applied" | "conflict" | "rolled-back";
-export const PROPOSAL_STATES: ProposalState[] = ["pending", "approved", "rejected", "applied", "conflict", "rolled-back"];
+export type ProposalState = "pending" | "approved" | "rejected" | "applied" | "conflict" | "refused" | "rolled-back";
+export const PROPOSAL_STATES: ProposalState[] = ["pending", "approved", "rejected", "applied", "conflict", "refused", "rolled-back"];
+
+/**
+ * Why an approved proposal was not applied (with `reason`, the text for humans):
+ * - `stale-base`: its base is no longer HEAD and a 3-way apply failed (state `conflict`; in
+ *   autonomous mode the task is run again on the new HEAD, with approval the operator may retry it);
+ * - `apply-failed`: git apply failed on its own base (state `conflict`);
+ * - `patch-changed`: the patch file's sha256 is not the one approved (state `refused`);
+ * - `stale-decision`: the decision records no sha256 (written before decisions carried one), so
+ *   it cannot be bound to the patch (state `refused`; retry the task and approve the new proposal);
+ * - `no-space`: /app's file system has too little free space for it (state `refused`).
+ */
+export type ApplyProblem = "stale-base" | "apply-failed" | "patch-changed" | "stale-decision" | "no-space";
 
 export interface DiffStat {
   files: Array<{ path: string; added: number; removed: number }>;
@@ -38,6 +50,14 @@ export interface Proposal {
   rolled_back_at: string | null;
   rollback_commit: string | null;
   updated_at: string;
+  /** sha256 of the patch file as the runtime wrote it (absent in proposals made before it existed). */
+  proposed_sha256?: string | null;
+  /** sha256 the approval bound to (the decision's, or proposed_sha256 for an autonomous one). */
+  approved_sha256?: string | null;
+  /** Why it was not applied (state `conflict` or `refused`). */
+  reason_code?: ApplyProblem | null;
+  /** When the patch file of a rejected proposal was removed (AGENT_REJECTED_RETENTION_DAYS). */
+  patch_pruned_at?: string | null;
   /**
    * Binary files and symlinks the change writes (only with AGENT_ALLOW_BINARY; a reviewer must
    * see them apart from the text diff), with sizes and link targets. Absent when there are none.
@@ -91,6 +111,11 @@ export class ProposalStore {
 
   patch(id: string): string {
     return fs.readFileSync(this.layout.patchFile(id), "utf8");
+  }
+
+  /** The patch file's bytes, exactly (what is hashed and applied). */
+  patchBytes(id: string): Buffer {
+    return fs.readFileSync(this.layout.patchFile(id));
   }
 
   list(filter?: { state?: ProposalState; agent?: string }): Proposal[] {

@@ -271,6 +271,51 @@ export class TaskQueue {
     return true;
   }
 
+  /**
+   * Take a finished task back from done/ into this agent's claimed dir (one rename: if several
+   * try, one wins; the others get undefined), to run it again. Used when a proposal that a task
+   * was finished from (as `proposed`) turns out not to apply. A crash after the rename leaves an
+   * ordinary claim, which goes back to pending like any other.
+   */
+  reopenDone(agent: string, taskId: string, only: (r: TaskRecord) => boolean): ClaimedTask | undefined {
+    const from = path.join(this.layout.done, `${taskId}.json`);
+    let r: TaskRecord;
+    try {
+      r = validateTaskRecord(readJsonFile(from));
+    } catch {
+      return undefined;
+    }
+    if (!only(r)) return undefined;
+    const name = queueFileName({ priority: r.priority, id: r.id, target: targetOf(r), attempts: r.attempts });
+    try {
+      fs.renameSync(from, path.join(this.layout.claimed(agent), name));
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT") return undefined;
+      throw err;
+    }
+    return this.loadClaimed(agent, name);
+  }
+
+  /**
+   * An operator's retry of a finished task: the record is rewritten in place (with the re-run
+   * counted), then moved into pending/ with one rename. Returns false when the task left done/
+   * in between.
+   */
+  retryDone(record: TaskRecord): boolean {
+    const from = path.join(this.layout.done, `${record.id}.json`);
+    if (!exists(from)) return false;
+    writeJsonAtomic(from, record);
+    const name = queueFileName({ priority: record.priority, id: record.id, target: targetOf(record), attempts: record.attempts });
+    try {
+      fs.renameSync(from, path.join(this.layout.pending, name));
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT") return false;
+      throw err;
+    }
+    fsyncDir(this.layout.pending);
+    return true;
+  }
+
   // ---------------------------------------------------------------- janitor
 
   /**

@@ -1,11 +1,15 @@
-import { NAME_PATTERN, TASK_ID_PATTERN } from "../ids.js";
+import { MAX_TASK_RERUNS, NAME_PATTERN, TASK_ID_PATTERN } from "../ids.js";
 
 export type TaskStatus = "pending" | "claimed" | "done" | "failed";
 export const TASK_STATES: TaskStatus[] = ["pending", "claimed", "done", "failed"];
 
 export interface TaskResult {
-  /** proposed: waits for a decision; applied: committed; no-changes; failed. */
-  outcome: "proposed" | "applied" | "no-changes" | "failed" | "rejected" | "conflict" | "rolled-back";
+  /**
+   * proposed: waits for a decision; applied: committed; no-changes; failed; rejected; conflict
+   * (its proposal did not apply); refused (the runtime refused to apply it: patch changed after
+   * approval, an approval without sha256, no free space); rolled-back.
+   */
+  outcome: "proposed" | "applied" | "no-changes" | "failed" | "rejected" | "conflict" | "refused" | "rolled-back";
   proposal_id?: string;
   commit?: string;
   exit_code?: number | null;
@@ -44,6 +48,11 @@ export interface TaskRecord {
   last_error: string | null;
   result: TaskResult | null;
   history: TaskEvent[];
+  /**
+   * Times the task was run again because its change did not apply (a stale-base conflict in
+   * autonomous mode, or `agentctl retry`); its current proposal is proposalIdForTask(id, reruns).
+   */
+  reruns?: number;
 }
 
 export const MIN_PRIORITY = 0;
@@ -118,6 +127,9 @@ export function validateTaskRecord(v: unknown): TaskRecord {
   if (o.context_files !== undefined && (!Array.isArray(o.context_files) || o.context_files.some((c) => typeof c !== "string"))) {
     throw new Error(`task field "context_files" must be a list of strings`);
   }
+  if (o.reruns !== undefined && (typeof o.reruns !== "number" || !Number.isInteger(o.reruns) || o.reruns < 0 || o.reruns > MAX_TASK_RERUNS)) {
+    throw new Error(`task field "reruns" must be a whole number from 0 to ${MAX_TASK_RERUNS}`);
+  }
   for (const k of ["priority", "attempts", "max_attempts"]) {
     if (o[k] !== undefined && (typeof o[k] !== "number" || !Number.isInteger(o[k]) || (o[k] as number) < 0)) {
       throw new Error(`task field "${k}" must be a non-negative integer`);
@@ -148,5 +160,6 @@ export function validateTaskRecord(v: unknown): TaskRecord {
     last_error: (o.last_error as string | undefined) ?? null,
     result: (o.result as TaskResult | undefined) ?? null,
     history: Array.isArray(o.history) ? (o.history as TaskEvent[]) : [],
+    reruns: (o.reruns as number | undefined) ?? 0,
   };
 }

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ENV } from "../../contract/env.js";
 import { exists, listDir } from "../fsAtomic.js";
 import { git, gitEnv, gitTry, readHead } from "../git.js";
 import type { AgentLogger } from "../log.js";
@@ -78,18 +79,23 @@ export class AppRepo {
   }
 
   /**
-   * Apply a proposal's patch and commit it with its trailers (call with `lock` held). When its
-   * base is no longer HEAD the apply is 3-way, and a failed one is reset: the result is then
-   * `conflict` with git's reason. `recovering`: the proposal may already be committed (never twice).
+   * Apply a proposal's patch (`patch`: the exact bytes whose sha256 the caller checked; git reads
+   * them from stdin, so the file cannot change in between) and commit it with its trailers (call
+   * with `lock` held). When its base is no longer HEAD the apply is 3-way, and a failed one is
+   * reset: the result is then `conflict` (`stale-base`) with git's reason. `recovering`: the
+   * proposal may already be committed (never twice). `minFreeBytes`: free space that must remain
+   * on /app's file system; an apply that could leave less is refused (`no-space`).
    */
-  async apply(p: Proposal, patchFile: string, recovering: boolean): Promise<Partial<Proposal>> {
+  async apply(p: Proposal, patch: Buffer, recovering: boolean, minFreeBytes = 0): Promise<Partial<Proposal>> {
     const app = this.dir;
     const now = new Date().toISOString();
     if (recovering) {
       // Never twice: the commit's trailer is the record of truth (the state file may lag after a crash).
       const found = await this.findApplied(p.id);
-      if (found) return { state: "applied", commit: found, applied_at: p.applied_at ?? now };
+      if (found) return { state: "applied", commit: found, applied_at: p.applied_at ?? now, reason_code: null };
     }
+    const space = this.spaceProblem(patch.length, minFreeBytes);
+    if (space) return { state: "refused", reason_code: "no-space", reason: space };
     let head = await this.head();
     const threeWay = head !== p.base_commit;
     if (threeWay) {
@@ -100,20 +106,40 @@ export class AppRepo {
     }
     const args = ["apply", "--index", "--whitespace=nowarn"];
     if (threeWay) args.push("--3way");
-    const ap = await gitTry(app, [...args, patchFile]);
+    const ap = await gitTry(app, [...args, "-"], { input: patch });
     if (ap.code !== 0) {
       if (threeWay) await gitTry(app, ["reset", "-q", "--hard", "HEAD"]);
-      const why = head !== p.base_commit
-        ? `its base ${p.base_commit.slice(0, 12)} is no longer HEAD (${head.slice(0, 12)}) and a 3-way apply failed: ${ap.stderr.trim()}`
-        : `git apply failed: ${ap.stderr.trim()}`;
-      return { state: "conflict", reason: why };
+      if (head !== p.base_commit) {
+        return { state: "conflict", reason_code: "stale-base", reason: `its base ${p.base_commit.slice(0, 12)} is no longer HEAD (${head.slice(0, 12)}) and a 3-way apply failed: ${ap.stderr.trim()}` };
+      }
+      return { state: "conflict", reason_code: "apply-failed", reason: `git apply failed: ${ap.stderr.trim()}` };
     }
     await git(app, ["commit", "-q", "--allow-empty", "--no-verify", "-F", "-"], {
       input: applyMessage(p, head),
       env: gitEnv({ GIT_AUTHOR_NAME: p.agent, GIT_AUTHOR_EMAIL: `${p.agent}@agent-fleet.invalid` }),
     });
     const commit = await this.head();
-    return { state: "applied", commit, applied_at: new Date().toISOString(), reason: null };
+    return { state: "applied", commit, applied_at: new Date().toISOString(), reason: null, reason_code: null };
+  }
+
+  /**
+   * Why /app's file system cannot take a patch of `patchBytes`, or undefined. An apply writes the
+   * new files and git's objects for them: twice the patch's size is the estimate (a patch that
+   * inflates far beyond its size is refused when it is proposed), plus `minFreeBytes` that must
+   * stay free for everyone sharing the disk.
+   */
+  spaceProblem(patchBytes: number, minFreeBytes: number): string | undefined {
+    let free: number;
+    try {
+      const st = fs.statfsSync(this.dir);
+      free = st.bavail * st.bsize;
+    } catch {
+      return undefined; // no statfs (some network file systems): git's own errors still stop a full disk
+    }
+    const need = 2 * patchBytes + minFreeBytes;
+    if (free >= need) return undefined;
+    const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+    return `not enough free space on ${this.dir}'s file system: ${mib(free)} free, the apply needs ${mib(2 * patchBytes)} and ${mib(minFreeBytes)} must stay free (${ENV.minFreeBytes})`;
   }
 
   /** Revert an applied proposal's commit with its reason (call with `lock` held). */

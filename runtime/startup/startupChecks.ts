@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { randomHex } from "../ids.js";
 import type { AgentLogger } from "../log.js";
 import { resolveRunAs, type RunAs } from "../sandbox.js";
 import type { RuntimeSettings } from "../settings.js";
@@ -16,9 +17,13 @@ export function checkDirectories(s: Pick<RuntimeSettings, "appDir" | "decisionsD
     if (!st.isDirectory()) throw new StartupError(`${what} ${dir} is not a directory (${env})`);
   }
   try { fs.readdirSync(s.decisionsDir); } catch (err) { throw new StartupError(`decisions dir ${s.decisionsDir} is not readable: ${(err as Error).message}`); }
-  const probe = path.join(s.appDir, `.agent-runtime-probe-${pid}`);
+  // A fresh random name, created exclusively and never through a link: an approved change may
+  // have put a symlink named like an earlier probe into /app, and root writing through it would
+  // empty the link's target.
+  const probe = path.join(s.appDir, `.agent-runtime-probe-${pid}-${randomHex(12)}`);
   try {
-    fs.writeFileSync(probe, "");
+    const c = fs.constants;
+    fs.closeSync(fs.openSync(probe, c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, 0o600));
     fs.unlinkSync(probe);
   } catch (err) {
     throw new StartupError(`app dir ${s.appDir} is not writable by the runtime: ${(err as Error).message}`);

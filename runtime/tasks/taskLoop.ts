@@ -2,7 +2,8 @@ import * as path from "node:path";
 import { DEFAULT_TIMEOUT_SECONDS, EXIT_RETRY } from "../agentProgram.js";
 import { proposalIdForTask } from "../ids.js";
 import type { AgentLogger } from "../log.js";
-import { parseNumstat, type ProposalStore } from "../proposals/proposal.js";
+import { patchSha256 } from "../proposals/patchHash.js";
+import { parseNumstat, type Proposal, type ProposalState, type ProposalStore } from "../proposals/proposal.js";
 import type { ClaimedTask, TaskQueue } from "../queue/taskQueue.js";
 import type { TaskRecord, TaskResult } from "../queue/taskRecord.js";
 import { lastLines } from "../sandbox.js";
@@ -124,14 +125,11 @@ export class TaskLoop {
     const now = () => new Date().toISOString();
 
     // Already turned into a proposal by an earlier run (that died before finishing the task)?
-    const pid = proposalIdForTask(record.id);
+    const pid = proposalIdForTask(record.id, record.reruns ?? 0);
     const existing = proposals.get(pid);
     if (existing) {
       if (existing.agent === agent && (existing.state === "pending" || existing.state === "approved")) this.o.awaitDecision(pid);
-      this.finishTask(c, "done", record, {
-        outcome: existing.state === "applied" ? "applied" : existing.state === "conflict" ? "conflict" : existing.state === "rejected" ? "rejected" : "proposed",
-        proposal_id: pid, ...(existing.commit ? { commit: existing.commit } : {}),
-      }, "finished from its existing proposal");
+      this.finishFromProposal(c, record, existing, {}, "finished from its existing proposal");
       return;
     }
     if (record.attempts >= maxAttempts) {
@@ -199,17 +197,51 @@ export class TaskLoop {
       approval_required: s.approvalRequired, state: "pending", diffstat: parseNumstat(outcome.numstat),
       patch_file: path.posix.join("proposals", `${pid}.patch`), patch_bytes: Buffer.byteLength(outcome.patch),
       decided_by: null, decided_at: null, note: null, reason: null, commit: null, applied_at: null,
-      rolled_back_at: null, rollback_commit: null, updated_at: now(), ...(outcome.special.length > 0 ? { special_files: outcome.special } : {}),
+      rolled_back_at: null, rollback_commit: null, updated_at: now(), proposed_sha256: patchSha256(Buffer.from(outcome.patch)),
+        ...(outcome.special.length > 0 ? { special_files: outcome.special } : {}),
     }, outcome.patch);
     let proposal = created.proposal;
     log.info("proposal-created", { proposal: pid, task: record.id, files: proposal.diffstat.files.length, added: proposal.diffstat.added, removed: proposal.diffstat.removed, approval_required: s.approvalRequired });
     if (!s.approvalRequired && proposal.state === "pending") {
-      proposal = await this.o.changes.decide(proposal, { proposal: pid, decision: "approve", by: "autonomous", at: now() });
+      // The runtime's own approval binds to the hash it recorded when it proposed.
+      proposal = await this.o.changes.decide(proposal, { proposal: pid, decision: "approve", by: "autonomous", at: now(), ...(proposal.proposed_sha256 ? { sha256: proposal.proposed_sha256 } : {}) });
     } else if (proposal.state === "pending") {
       this.o.awaitDecision(pid);
     }
-    const resultOutcome: TaskResult["outcome"] = proposal.state === "applied" || proposal.state === "conflict" || proposal.state === "rolled-back" ? proposal.state : "proposed";
-    this.finishTask(c, "done", record, { outcome: resultOutcome, proposal_id: pid, exit_code: 0, ...(proposal.commit ? { commit: proposal.commit } : {}), output_tail: r.outputTail.slice(-2000) });
+    this.finishFromProposal(c, record, proposal, { exit_code: 0, output_tail: r.outputTail.slice(-2000) });
+  }
+
+  /**
+   * A task's end once it has a proposal: done with the proposal's outcome, unless the proposal
+   * was made in autonomous mode and did not apply because HEAD moved on (stale-base): then the
+   * task runs again on the new HEAD, up to AUTONOMOUS_RERUNS times, each re-run recorded in
+   * its history. (With approval on, the conflict stays for the operator: `agentctl retry`.)
+   */
+  private finishFromProposal(c: ClaimedTask, record: TaskRecord, p: Proposal, extra: Partial<TaskResult>, note?: string): void {
+    const reruns = record.reruns ?? 0;
+    if (isStaleAutonomous(p) && reruns < AUTONOMOUS_RERUNS) {
+      const detail = `proposal ${p.id} did not apply: ${p.reason ?? "conflict"}; running the task again on the new HEAD (re-run ${reruns + 1} of at most ${AUTONOMOUS_RERUNS})`;
+      const next: TaskRecord = { ...record, reruns: reruns + 1, last_error: p.reason, history: [...record.history, { at: new Date().toISOString(), event: "rerun", agent: this.o.settings.agentName, detail }] };
+      if (this.o.queue.requeue(c, next, record.attempts)) this.o.log.warn("task-rerun", { task: record.id, proposal: p.id, reruns: reruns + 1, reason: p.reason });
+      return;
+    }
+    this.finishTask(c, "done", record, {
+      outcome: outcomeOf(p.state), proposal_id: p.id, ...(p.commit ? { commit: p.commit } : {}),
+      ...(p.reason && (p.state === "conflict" || p.state === "refused") ? { error: p.reason } : {}), ...extra,
+    }, note);
+  }
+
+  /**
+   * A proposal that did not apply after its task was already finished (another agent finished
+   * the task from it while it waited, e.g. after a crash): in autonomous mode, take the task back
+   * from done/ and run it again on the new HEAD; otherwise the task's result is corrected.
+   */
+  afterNotApplied(p: Proposal): void {
+    if (p.state !== "conflict" && p.state !== "refused") return;
+    const c = this.o.queue.reopenDone(this.o.settings.agentName, p.task_id, (r) => r.result?.proposal_id === p.id && r.result.outcome !== p.state);
+    if (!c || "error" in c.record) return;
+    this.o.log.warn("task-reopened", { task: p.task_id, proposal: p.id, state: p.state });
+    this.finishFromProposal(c, c.record, p, {}, `its proposal ${p.id} did not apply`);
   }
 
   private finishTask(c: ClaimedTask, status: "done" | "failed", record: TaskRecord, result: TaskResult, note?: string): void {
@@ -277,4 +309,16 @@ export class TaskLoop {
   private timeoutSeconds(): number {
     return this.o.settings.taskTimeoutSeconds ?? this.o.program.program?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
   }
+}
+
+/** How often autonomous mode runs a task again after a stale-base conflict before it reports the conflict. */
+export const AUTONOMOUS_RERUNS = 3;
+
+function isStaleAutonomous(p: Proposal): boolean {
+  return p.state === "conflict" && p.reason_code === "stale-base" && !p.approval_required;
+}
+
+/** A task's outcome from its proposal's state (pending and approved: still `proposed`). */
+function outcomeOf(state: ProposalState): TaskResult["outcome"] {
+  return state === "pending" || state === "approved" ? "proposed" : state;
 }

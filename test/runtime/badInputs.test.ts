@@ -124,6 +124,7 @@ describe("bad inputs: each a clear error, nothing lost", () => {
       [["tasks", "--state", "finished"], /--state must be one of pending, claimed, done, failed/],
       [["proposals", "--state", "maybe"], /--state must be one of pending, approved/],
       [["approve", "nonsense"], /"nonsense" is not a proposal id/],
+      [["retry", "nonsense"], /"nonsense" is not a task id/],
       [["frobnicate"], /unknown command 'frobnicate'/],
       [["tasks", "--bogus"], /unknown option '--bogus'/],
       [["logs", "--lines", "many"], /--lines must be a whole number/],

@@ -10,6 +10,7 @@ import { DecisionLoop } from "../../../runtime/decisions/decisionLoop.js";
 import { git } from "../../../runtime/git.js";
 import { proposalIdForTask } from "../../../runtime/ids.js";
 import { AgentLogger, type LogEntry, type LogLevel } from "../../../runtime/log.js";
+import { patchSha256 } from "../../../runtime/proposals/patchHash.js";
 import { parseNumstat, ProposalStore, type Proposal } from "../../../runtime/proposals/proposal.js";
 import { TaskQueue } from "../../../runtime/queue/taskQueue.js";
 import { AppRepo } from "../../../runtime/repo/appRepo.js";
@@ -121,9 +122,10 @@ export async function makeParts(w: World): Promise<Parts> {
   const user = new AgentUser(testRunAs(), s.patchMaxBytes + 1);
   const workspace = new Workspace({ settings: s, sharedRoot: w.layout.root, user, appLock: repo.lock, signal: new AbortController().signal, log });
   const startCheck = new StartCheck({ agentName: s.agentName, appDir: s.appDir, program, workspace, log });
-  const changes = new ChangeApplier({ repo, proposals, layout: w.layout, board, program, startCheck, log });
-  const decisions = new DecisionLoop({ agentName: s.agentName, decisionsDir: s.decisionsDir, pollMs: s.pollMs, proposals, changes, board, log });
-  const tasks = new TaskLoop({ settings: s, queue, proposals, program, workspace, changes, awaitDecision: (id) => decisions.track(id), board, log });
+  const changes = new ChangeApplier({ repo, proposals, layout: w.layout, board, program, startCheck, log, minFreeBytes: s.minFreeBytes });
+  let tasks: TaskLoop | undefined;
+  const decisions = new DecisionLoop({ agentName: s.agentName, decisionsDir: s.decisionsDir, pollMs: s.pollMs, proposals, changes, board, log, afterNotApplied: (pr) => tasks?.afterNotApplied(pr) });
+  tasks = new TaskLoop({ settings: s, queue, proposals, program, workspace, changes, awaitDecision: (id) => decisions.track(id), board, log });
   return { w, log, board, program, repo, queue, proposals, workspace, changes, decisions, tasks };
 }
 
@@ -154,8 +156,13 @@ export async function proposeOnHead(p: Parts, files: Record<string, string>, ext
     id, task_id: taskId, task_title: `change ${Object.keys(files).join(", ")}`, agent: p.w.settings.agentName, base_commit: base, created_at: now,
     approval_required: true, state: "pending", diffstat: parseNumstat(numstat), patch_file: `proposals/${id}.patch`, patch_bytes: Buffer.byteLength(patch),
     decided_by: null, decided_at: null, note: null, reason: null, commit: null, applied_at: null, rolled_back_at: null, rollback_commit: null,
-    updated_at: now, ...extra,
+    updated_at: now, proposed_sha256: patchSha256(Buffer.from(patch)), ...extra,
   }, patch).proposal;
+}
+
+/** An operator's approval of `p`, bound (as agentctl binds it) to the sha256 of its patch. */
+export function approvalOf(p: Proposal, by = "alice"): { proposal: string; decision: "approve"; by: string; at: string; sha256: string } {
+  return { proposal: p.id, decision: "approve", by, at: "2026-11-29T12:00:00.000Z", sha256: p.proposed_sha256! };
 }
 
 /** Values of one trailer over a repo's whole history. */

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { makeParts, makeWorld, proposeOnHead, read, shellAgent } from "../fixtures.js";
+import { approvalOf, makeParts, makeWorld, proposeOnHead, read, shellAgent } from "../fixtures.js";
 
 const decide = (dir: string, id: string, body: unknown) => fs.writeFileSync(path.join(dir, `${id}.json`), typeof body === "string" ? body : JSON.stringify(body));
 
@@ -23,7 +23,7 @@ describe("DecisionLoop", () => {
     p.decisions.track(prop.id);
     await p.decisions.checkAll();
     expect(p.proposals.get(prop.id)?.state).toBe("pending");
-    decide(p.w.decisions, prop.id, { proposal: prop.id, decision: "approve", by: "alice", at: "2026-11-29T12:00:00.000Z" });
+    decide(p.w.decisions, prop.id, approvalOf(prop));
     await p.decisions.checkAll();
     expect(p.proposals.get(prop.id)).toMatchObject({ state: "applied", decided_by: "alice" });
     expect(read(p.w.app, "a.txt")).toBe("a\n");

@@ -57,7 +57,7 @@ describe("AppRepo.apply", () => {
   it("applies a proposal on its base and commits it, authored by the agent, with its trailers", async () => {
     const p = await makeParts(makeWorld({ files: { "a.txt": "a\n" } }));
     const prop = await proposeOnHead(p, { "a.txt": "a\nb\n" }, { decided_by: "alice" });
-    const r = await p.repo.apply(prop, p.w.layout.patchFile(prop.id), false);
+    const r = await p.repo.apply(prop, fs.readFileSync(p.w.layout.patchFile(prop.id)), false);
     expect(r).toMatchObject({ state: "applied", reason: null });
     expect(r.commit).toBe(await p.repo.head());
     expect(read(p.w.app, "a.txt")).toBe("a\nb\n");
@@ -75,7 +75,7 @@ describe("AppRepo.apply", () => {
     fs.writeFileSync(path.join(p.w.app, "a.txt"), lines({ 1: "1 committed" }));
     await p.repo.commitOutsideChanges("test");
     fs.writeFileSync(path.join(p.w.app, "a.txt"), lines({ 1: "1 committed", 5: "5 uncommitted" }));
-    const r = await p.repo.apply(prop, p.w.layout.patchFile(prop.id), false);
+    const r = await p.repo.apply(prop, fs.readFileSync(p.w.layout.patchFile(prop.id)), false);
     expect(r.reason ?? null, r.reason ?? "").toBeNull();
     expect(r.state).toBe("applied");
     expect(read(p.w.app, "a.txt")).toBe(lines({ 1: "1 committed", 5: "5 uncommitted", 12: "12 proposed" }));
@@ -91,7 +91,7 @@ describe("AppRepo.apply", () => {
     fs.writeFileSync(path.join(p.w.app, "a.txt"), "theirs\n");
     await p.repo.commitOutsideChanges("test");
     const head = await p.repo.head();
-    const r = await p.repo.apply(prop, p.w.layout.patchFile(prop.id), false);
+    const r = await p.repo.apply(prop, fs.readFileSync(p.w.layout.patchFile(prop.id)), false);
     expect(r.state).toBe("conflict");
     expect(r.reason).toMatch(new RegExp(`its base ${prop.base_commit.slice(0, 12)} is no longer HEAD \\(${head.slice(0, 12)}\\) and a 3-way apply failed`));
     expect(await p.repo.head()).toBe(head);
@@ -102,8 +102,8 @@ describe("AppRepo.apply", () => {
   it("recovering: a proposal whose commit is already in history is not applied again", async () => {
     const p = await makeParts(makeWorld({ files: { "a.txt": "a\n" } }));
     const prop = await proposeOnHead(p, { "a.txt": "a\nb\n" });
-    const first = await p.repo.apply(prop, p.w.layout.patchFile(prop.id), false);
-    const again = await p.repo.apply({ ...prop, state: "approved" }, p.w.layout.patchFile(prop.id), true);
+    const first = await p.repo.apply(prop, fs.readFileSync(p.w.layout.patchFile(prop.id)), false);
+    const again = await p.repo.apply({ ...prop, state: "approved" }, fs.readFileSync(p.w.layout.patchFile(prop.id)), true);
     expect(again).toMatchObject({ state: "applied", commit: first.commit });
     expect(await trailers(p.w.app, "Proposal-Id")).toEqual([prop.id]);
     expect(await p.repo.findApplied("p-261129-120000-zzzzzz")).toBeUndefined();
@@ -114,7 +114,7 @@ describe("AppRepo.revert", () => {
   it("reverts an applied commit with the reason and the rollback trailers", async () => {
     const p = await makeParts(makeWorld({ files: { "a.txt": "a\n" } }));
     const prop = await proposeOnHead(p, { "a.txt": "a\nb\n" });
-    const applied = { ...prop, ...(await p.repo.apply(prop, p.w.layout.patchFile(prop.id), false)) };
+    const applied = { ...prop, ...(await p.repo.apply(prop, fs.readFileSync(p.w.layout.patchFile(prop.id)), false)) };
     const r = await p.repo.revert({ ...applied, commit: applied.commit! }, "it broke");
     expect(r.ok).toBe(true);
     expect(read(p.w.app, "a.txt")).toBe("a\n");
@@ -126,7 +126,7 @@ describe("AppRepo.revert", () => {
   it("a revert that does not apply cleanly is abandoned with git's reason; /app stays clean at HEAD", async () => {
     const p = await makeParts(makeWorld({ files: { "a.txt": "a\n" } }));
     const prop = await proposeOnHead(p, { "a.txt": "b\n" });
-    const applied = { ...prop, ...(await p.repo.apply(prop, p.w.layout.patchFile(prop.id), false)) };
+    const applied = { ...prop, ...(await p.repo.apply(prop, fs.readFileSync(p.w.layout.patchFile(prop.id)), false)) };
     fs.writeFileSync(path.join(p.w.app, "a.txt"), "c\n");
     await p.repo.commitOutsideChanges("test");
     const head = await p.repo.head();

@@ -12,6 +12,16 @@ describe("checkDirectories", () => {
     expect(fs.readdirSync(w.app)).toEqual([]);
   });
 
+  it("the write probe never follows a link: an approved symlink named like the probe leaves its target intact (issue 10 §3)", () => {
+    const w = makeWorld();
+    const target = path.join(w.root, "precious.txt");
+    fs.writeFileSync(target, "keep me\n");
+    for (const name of [".agent-runtime-probe-4242", ".agent-runtime-probe-4242-x"]) fs.symlinkSync(target, path.join(w.app, name));
+    checkDirectories(w.settings, 4242);
+    expect(fs.readFileSync(target, "utf8")).toBe("keep me\n");
+    expect(fs.readdirSync(w.app).sort()).toEqual([".agent-runtime-probe-4242", ".agent-runtime-probe-4242-x"]);
+  });
+
   it("a missing or non-directory app or decisions dir is an error naming the dir and its setting", () => {
     const w = makeWorld();
     const missing = path.join(w.root, "nope");

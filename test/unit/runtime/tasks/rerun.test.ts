@@ -1,0 +1,137 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { git } from "../../../../runtime/git.js";
+import { proposalIdForTask } from "../../../../runtime/ids.js";
+import { Conflict, NotFound } from "../../../../runtime/operator/errors.js";
+import { retryTask } from "../../../../runtime/operator/tasks.js";
+import { AUTONOMOUS_RERUNS } from "../../../../runtime/tasks/taskLoop.js";
+import { approvalOf, makeParts, makeWorld, read, shellAgent, tempDir, trailers, type Parts } from "../fixtures.js";
+
+/**
+ * Issue 10 §4: a task whose change did not apply because HEAD moved on while it ran (two appends
+ * at the end of one file collide in the 3-way apply) is not lost.
+ */
+
+// The program appends its task id to log.txt, but only once the test says go: the test moves
+// HEAD in between (as an interrupted apply finished by recovery would).
+const APPEND = 'touch "$SIG/started-$TASK_ID-$$"; while [ ! -e "$SIG/go" ]; do sleep 0.05; done; printf "%s\\n" "$TASK_ID" >> log.txt';
+
+function world(approval: boolean) {
+  const sig = tempDir();
+  fs.chmodSync(sig, 0o777);
+  const files = { "agent.json": JSON.stringify({ command: ["sh", "-c", APPEND], env: { SIG: sig } }), "log.txt": "start\n" };
+  return { sig, w: makeWorld({ files, env: { APPROVAL_REQUIRED: String(approval) } }) };
+}
+
+function claim(p: Parts) {
+  const t = p.queue.addTask({ title: "append", description: "append", maxAttempts: 0, createdBy: "test" });
+  const c = p.queue.claimNext("a1", [], 0);
+  if (!c) throw new Error("nothing to claim");
+  return { id: t.id, c };
+}
+
+async function until(what: string, fn: () => boolean): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    if (fn()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Run the claimed task; once its program started, commit an outside append to log.txt, then let it go on. */
+async function runWhileHeadMoves(p: Parts, sig: string, c: Parameters<Parts["tasks"]["processTask"]>[0]): Promise<void> {
+  const run = p.tasks.processTask(c);
+  await until("the program started", () => fs.readdirSync(sig).some((n) => n.startsWith("started-")));
+  fs.appendFileSync(path.join(p.w.app, "log.txt"), "outside\n");
+  await p.repo.commitOutsideChanges("test");
+  fs.writeFileSync(path.join(sig, "go"), "");
+  await run;
+}
+
+const record = (p: Parts, dir: string, id: string) => JSON.parse(fs.readFileSync(path.join(dir, `${id}.json`), "utf8"));
+const pendingRecord = (p: Parts, id: string) => {
+  const n = fs.readdirSync(p.w.layout.pending).find((f) => f.includes(id));
+  return n ? record(p, p.w.layout.pending, n.replace(/\.json$/, "")) : undefined;
+};
+
+describe("stale-base conflicts", () => {
+  it("autonomous: the task runs again on the new HEAD (history says so) instead of ending done with outcome conflict", async () => {
+    const { sig, w } = world(false);
+    const p = await makeParts(w);
+    const { id, c } = claim(p);
+    await runWhileHeadMoves(p, sig, c);
+    expect(p.proposals.get(proposalIdForTask(id))).toMatchObject({ state: "conflict", reason_code: "stale-base" });
+    expect(fs.existsSync(path.join(p.w.layout.done, `${id}.json`))).toBe(false);
+    const again = pendingRecord(p, id);
+    expect(again).toMatchObject({ status: "pending", reruns: 1 });
+    expect(again.history.at(-1)).toMatchObject({ event: "rerun" });
+    expect(again.history.at(-1).detail).toMatch(/did not apply: its base .* 3-way apply failed.*re-run 1 of at most 3/s);
+    expect(p.log.events("task-rerun")).toHaveLength(1);
+
+    const c2 = p.queue.claimNext("a1", [], 0)!;
+    await p.tasks.processTask(c2);
+    const done = record(p, p.w.layout.done, id);
+    expect(done.result).toMatchObject({ outcome: "applied", proposal_id: proposalIdForTask(id, 1) });
+    expect(read(p.w.app, "log.txt")).toBe(`start\noutside\n${id}\n`);
+    expect(await trailers(p.w.app, "Task-Id")).toEqual([id]);
+    expect(done.history.map((h: { event: string }) => h.event)).toEqual(["queued", "claimed", "rerun", "claimed", "done"]);
+  });
+
+  it(`autonomous: the re-runs are bounded (${AUTONOMOUS_RERUNS}); then the conflict is the task's visible result`, async () => {
+    const { sig, w } = world(false);
+    const p = await makeParts(w);
+    const { id, c } = claim(p);
+    // As if it had been re-run AUTONOMOUS_RERUNS times already.
+    const rec = { ...(c.record as object), reruns: AUTONOMOUS_RERUNS } as typeof c.record;
+    await runWhileHeadMoves(p, sig, { ...c, record: rec });
+    const done = record(p, p.w.layout.done, id);
+    expect(done.result).toMatchObject({ outcome: "conflict", proposal_id: proposalIdForTask(id, AUTONOMOUS_RERUNS) });
+    expect(done.result.error).toMatch(/3-way apply failed/);
+  });
+
+  it("approval on: the conflict stays visible; agentctl retry re-queues the task, which proposes again on the new HEAD", async () => {
+    const { sig, w } = world(true);
+    fs.writeFileSync(path.join(sig, "go"), "");
+    const p = await makeParts(w);
+    const { id, c } = claim(p);
+    await p.tasks.processTask(c);
+    const first = p.proposals.get(proposalIdForTask(id))!;
+    expect(record(p, p.w.layout.done, id).result.outcome).toBe("proposed");
+    // HEAD moves before the operator approves.
+    fs.appendFileSync(path.join(p.w.app, "log.txt"), "outside\n");
+    await p.repo.commitOutsideChanges("test");
+    fs.writeFileSync(path.join(p.w.decisions, `${first.id}.json`), JSON.stringify(approvalOf(first)));
+    p.decisions.track(first.id);
+    await p.decisions.checkAll();
+    expect(p.proposals.get(first.id)).toMatchObject({ state: "conflict", reason_code: "stale-base" });
+    // The task's result now says so (it was finished as proposed before the decision).
+    const done = record(p, p.w.layout.done, id);
+    expect(done.result).toMatchObject({ outcome: "conflict", proposal_id: first.id });
+    expect(fs.readdirSync(p.w.layout.pending)).toEqual([]);
+
+    const r = retryTask(p.w.shared, id, "alice");
+    expect(r).toMatchObject({ previous_proposal: first.id, next_proposal: proposalIdForTask(id, 1), task: { reruns: 1, status: "pending", attempts: 0 } });
+    expect(fs.existsSync(path.join(p.w.layout.done, `${id}.json`))).toBe(false);
+    expect(pendingRecord(p, id).history.at(-1)).toMatchObject({ event: "retry-requested" });
+    expect(() => retryTask(p.w.shared, id, "alice")).toThrow(new Conflict(`task ${id} cannot be retried: it is pending; only a task whose proposal is conflict or refused can`));
+
+    const c2 = p.queue.claimNext("a1", [], 0)!;
+    await p.tasks.processTask(c2);
+    const second = p.proposals.get(proposalIdForTask(id, 1))!;
+    expect(second).toMatchObject({ state: "pending", base_commit: (await git(p.w.app, ["rev-parse", "HEAD"])).trim() });
+    fs.writeFileSync(path.join(p.w.decisions, `${second.id}.json`), JSON.stringify(approvalOf(second)));
+    await p.decisions.checkAll();
+    expect(p.proposals.get(second.id)?.state).toBe("applied");
+    expect(read(p.w.app, "log.txt")).toBe(`start\noutside\n${id}\n`);
+  });
+
+  it("agentctl retry: clear errors for an unknown task and for one whose change applied", async () => {
+    const { w } = world(false);
+    const p = await makeParts(w);
+    expect(() => retryTask(p.w.shared, "t-261129-120000-abcdef", "alice")).toThrow(new NotFound("no task t-261129-120000-abcdef"));
+    expect(() => retryTask(p.w.shared, "nonsense", "alice")).toThrow(/is not a task id/);
+    const { id } = claim(p);
+    expect(() => retryTask(p.w.shared, id, "alice")).toThrow(/cannot be retried: it is claimed/);
+  });
+});
