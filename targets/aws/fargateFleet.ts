@@ -139,16 +139,27 @@ export class FargateFleet extends pulumi.ComponentResource {
       .all([accountId, region, partition])
       .apply(([acc, reg, part]) => JSON.stringify(ecsTasksAssumeRolePolicy({ accountId: acc, region: reg, partition: part })));
 
-    // One task role for the whole fleet: it holds nothing but the ECS Exec channels (or nothing).
-    const taskRole = new aws.iam.Role(`${name}-task`, {
-      description: `agent-fleet ${fleet}: role of agent tasks (no AWS permissions${a.enableExecuteCommand ? " beyond ECS Exec channels" : ""})`,
-      assumeRolePolicy,
-      tags: a.tags,
-    }, parent);
-    const taskPolicy = taskRolePolicy({ enableExecuteCommand: a.enableExecuteCommand });
-    if (taskPolicy) {
-      new aws.iam.RolePolicy(`${name}-task-exec`, { role: taskRole.name, policy: JSON.stringify(taskPolicy) }, parent);
-    }
+    // One task role per task definition: each grants EFS client access through exactly the access
+    // points that task mounts (IAM authorization is on for every EFS volume), plus the ECS Exec
+    // channels when exec is on. Nothing else of AWS.
+    const taskRole = (id: string, mounts: { accessPointArn: pulumi.Output<string>; write: boolean }[]) => {
+      const role = new aws.iam.Role(`${name}-${id}-task`, {
+        description: `agent-fleet ${fleet}: task role of ${id} (its EFS access points${a.enableExecuteCommand ? ", ECS Exec channels" : ""})`,
+        assumeRolePolicy,
+        tags: a.tags,
+      }, parent);
+      const policy = new aws.iam.RolePolicy(`${name}-${id}-task`, {
+        role: role.name,
+        policy: pulumi
+          .all([storage.fileSystemArn, pulumi.all(mounts.map((m) => m.accessPointArn))])
+          .apply(([fileSystemArn, arns]) =>
+            JSON.stringify(taskRolePolicy({
+              enableExecuteCommand: a.enableExecuteCommand,
+              efs: { fileSystemArn, mounts: mounts.map((m, i) => ({ accessPointArn: arns[i]!, write: m.write })) },
+            }))),
+      }, parent);
+      return { role, policy };
+    };
 
     const executionRole = (id: string, streamPrefix: string, secretArns: pulumi.Output<string>[]) => {
       const role = new aws.iam.Role(`${name}-${id}-execution`, {
@@ -183,10 +194,10 @@ export class FargateFleet extends pulumi.ComponentResource {
           name: v.name,
           efsVolumeConfiguration: {
             fileSystemId: storage.fileSystemId,
-            // Access points require TLS; IAM authorization stays off so the task role needs no
-            // EFS permission: the NFS security group rule is what admits a task.
+            // Access points require TLS. IAM authorization: the task role must grant this access
+            // point, and the file system policy refuses any mount not made through one.
             transitEncryption: "ENABLED",
-            authorizationConfig: { accessPointId, iam: "DISABLED" },
+            authorizationConfig: { accessPointId, iam: "ENABLED" },
           },
         };
       });
@@ -205,6 +216,11 @@ export class FargateFleet extends pulumi.ComponentResource {
         }, parent));
       const secretArns = secretParams.map((p) => p.arn);
       const exec = executionRole(agent.name, agent.name, secretArns);
+      const task = taskRole(agent.name, [
+        { accessPointArn: storage.codeAccessPointArns[agent.name]!, write: true },
+        { accessPointArn: storage.sharedAccessPointArn, write: true },
+        { accessPointArn: storage.decisionsAccessPointArn, write: false },
+      ]);
       const family = agentFamily(fleet, agent.name);
       const taskDefinition = new aws.ecs.TaskDefinition(`${name}-${agent.name}`, {
         family,
@@ -214,7 +230,7 @@ export class FargateFleet extends pulumi.ComponentResource {
         memory: String(agent.size.memory),
         runtimePlatform,
         executionRoleArn: exec.role.arn,
-        taskRoleArn: taskRole.arn,
+        taskRoleArn: task.role.arn,
         volumes: ecsVolumes(agentTaskVolumes(), storage.codeAccessPointIds[agent.name]),
         containerDefinitions: agentContainerDefinitionsJson(agent, fleet, family, {
           image: image.agentImageRefs[agent.name]!,
@@ -223,7 +239,7 @@ export class FargateFleet extends pulumi.ComponentResource {
           secrets: agent.secrets.map((s, i) => ({ name: s.name, valueFrom: secretArns[i]! })),
         }),
         tags: { ...a.tags, "agent-fleet:agent": agent.name },
-      }, { parent: this, dependsOn: [exec.policy] });
+      }, { parent: this, dependsOn: [exec.policy, task.policy] });
 
       const desiredCount = a.paused ? 0 : 1;
       const service = new aws.ecs.Service(`${name}-${agent.name}`, {
@@ -255,6 +271,10 @@ export class FargateFleet extends pulumi.ComponentResource {
 
     // The operator task (not a service): started on demand to write decisions.
     const opExec = executionRole("operator", "operator", []);
+    const opTask = taskRole("operator", [
+      { accessPointArn: storage.sharedAccessPointArn, write: true },
+      { accessPointArn: storage.decisionsAccessPointArn, write: true },
+    ]);
     const opFamily = operatorFamily(fleet);
     new aws.ecs.TaskDefinition(`${name}-operator`, {
       family: opFamily,
@@ -264,7 +284,7 @@ export class FargateFleet extends pulumi.ComponentResource {
       memory: String(OPERATOR_TASK_SIZE.memory),
       runtimePlatform,
       executionRoleArn: opExec.role.arn,
-      taskRoleArn: taskRole.arn,
+      taskRoleArn: opTask.role.arn,
       volumes: ecsVolumes(operatorTaskVolumes()),
       containerDefinitions: pulumi.all([image.agentImageRef, logGroup.name, region]).apply(([img, lg, reg]) => {
         const containers = operatorContainerDefinitions({ fleet, image: img, logGroup: lg, region: reg });
@@ -272,7 +292,7 @@ export class FargateFleet extends pulumi.ComponentResource {
         return JSON.stringify(containers);
       }),
       tags: { ...a.tags, "agent-fleet:role": "operator" },
-    }, { parent: this, dependsOn: [opExec.policy] });
+    }, { parent: this, dependsOn: [opExec.policy, opTask.policy] });
 
     this.clusterName = cluster.name;
     this.clusterArn = cluster.arn;

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONTAINER_PATHS } from "../../contract/paths.js";
+import { efsFileSystemPolicy } from "./iamPolicies.js";
 
 export interface FleetStorageArgs {
   fleetName: string;
@@ -33,7 +34,9 @@ export const ACCESS_POINT_CREATION = { ownerUid: 0, ownerGid: 0, permissions: "0
  * The fleet's EFS file system: encrypted at rest (and in transit: tasks mount with TLS), one
  * mount target per subnet, access points for each agent's code, the shared dir and decisions.
  * With `retainData` the file system survives `pulumi destroy` (retainOnDelete), everything else
- * goes.
+ * goes. A file system policy denies every client access that is not TLS or not through one of
+ * these access points; tasks mount with IAM authorization, each task role granting its own
+ * access points only (iamPolicies.ts).
  */
 export class FleetStorage extends pulumi.ComponentResource {
   public readonly fileSystemId: pulumi.Output<string>;
@@ -41,6 +44,9 @@ export class FleetStorage extends pulumi.ComponentResource {
   public readonly codeAccessPointIds: Record<string, pulumi.Output<string>>;
   public readonly sharedAccessPointId: pulumi.Output<string>;
   public readonly decisionsAccessPointId: pulumi.Output<string>;
+  public readonly codeAccessPointArns: Record<string, pulumi.Output<string>>;
+  public readonly sharedAccessPointArn: pulumi.Output<string>;
+  public readonly decisionsAccessPointArn: pulumi.Output<string>;
   /** Depend on these before starting tasks: a task cannot mount EFS without a mount target. */
   public readonly mountTargets: aws.efs.MountTarget[];
 
@@ -68,11 +74,22 @@ export class FleetStorage extends pulumi.ComponentResource {
         tags: { ...args.tags, Name: `${args.fleetName}-${label}` },
       }, parent);
 
-    this.codeAccessPointIds = Object.fromEntries(
-      args.agentNames.map((agent) => [agent, accessPoint(`code-${agent}`, EFS_PATHS.agentCode(agent), `code-${agent}`).id]),
-    );
-    this.sharedAccessPointId = accessPoint("shared", EFS_PATHS.shared, "shared").id;
-    this.decisionsAccessPointId = accessPoint("decisions", EFS_PATHS.decisions, "decisions").id;
+    const code = args.agentNames.map((agent) => [agent, accessPoint(`code-${agent}`, EFS_PATHS.agentCode(agent), `code-${agent}`)] as const);
+    const shared = accessPoint("shared", EFS_PATHS.shared, "shared");
+    const decisions = accessPoint("decisions", EFS_PATHS.decisions, "decisions");
+    this.codeAccessPointIds = Object.fromEntries(code.map(([agent, ap]) => [agent, ap.id]));
+    this.codeAccessPointArns = Object.fromEntries(code.map(([agent, ap]) => [agent, ap.arn]));
+    this.sharedAccessPointId = shared.id;
+    this.sharedAccessPointArn = shared.arn;
+    this.decisionsAccessPointId = decisions.id;
+    this.decisionsAccessPointArn = decisions.arn;
+
+    const allAccessPointArns = [...code.map(([, ap]) => ap.arn), shared.arn, decisions.arn];
+    new aws.efs.FileSystemPolicy(`${name}-policy`, {
+      fileSystemId: fs.id,
+      policy: pulumi.all([fs.arn, pulumi.all(allAccessPointArns)]).apply(([fileSystemArn, accessPointArns]) =>
+        JSON.stringify(efsFileSystemPolicy({ fileSystemArn, accessPointArns }))),
+    }, parent);
     this.fileSystemId = fs.id;
     this.fileSystemArn = fs.arn;
     this.registerOutputs({

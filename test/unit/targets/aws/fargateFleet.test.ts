@@ -26,6 +26,7 @@ const T = {
   taskDef: "aws:ecs/taskDefinition:TaskDefinition",
   service: "aws:ecs/service:Service",
   param: "aws:ssm/parameter:Parameter",
+  fsPolicy: "aws:efs/fileSystemPolicy:FileSystemPolicy",
 } as const;
 
 // The agents' code folders and the build contexts FleetImage generates (project agent-fleet, stack aws).
@@ -79,8 +80,9 @@ describe("one agent, defaults", () => {
       [T.image]: 2, // the agent image + writer's image (agent image + its code)
       [T.logGroup]: 1,
       [T.cluster]: 1,
-      [T.role]: 3, // task role, writer's execution role, operator's execution role
-      [T.rolePolicy]: 3,
+      [T.role]: 4, // writer's and the operator's task and execution roles
+      [T.rolePolicy]: 4,
+      [T.fsPolicy]: 1,
       [T.taskDef]: 2, // writer + operator
       [T.service]: 1,
     });
@@ -160,10 +162,13 @@ describe("one agent, defaults", () => {
       memory: "1024",
       runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
       executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/fleet-writer-execution`,
-      taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/fleet-task`,
+      taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/fleet-writer-task`,
     });
     const efs = (name: string) => td.inputs.volumes.find((v: any) => v.name === name).efsVolumeConfiguration;
-    expect(efs("agent-code")).toEqual({ fileSystemId: "fleet-storage-fs-id", transitEncryption: "ENABLED", authorizationConfig: { accessPointId: "fleet-storage-code-writer-id", iam: "DISABLED" } });
+    expect(efs("agent-code")).toEqual({ fileSystemId: "fleet-storage-fs-id", transitEncryption: "ENABLED", authorizationConfig: { accessPointId: "fleet-storage-code-writer-id", iam: "ENABLED" } });
+    for (const v of td.inputs.volumes.filter((x: any) => x.efsVolumeConfiguration)) {
+      expect(v.efsVolumeConfiguration).toMatchObject({ transitEncryption: "ENABLED", authorizationConfig: { iam: "ENABLED" } });
+    }
     expect(efs("shared").authorizationConfig.accessPointId).toBe("fleet-storage-shared-id");
     expect(efs("decisions").authorizationConfig.accessPointId).toBe("fleet-storage-decisions-id");
     expect(td.inputs.volumes.filter((v: any) => !v.efsVolumeConfiguration).map((v: any) => v.name)).toEqual(["scratch", "tmp", "ssm-lib", "ssm-log"]);
@@ -219,7 +224,7 @@ describe("three agents", () => {
     const run = await runFleet(three());
     expect(run.byType(T.service).map((s) => s.inputs.name)).toEqual(["alpha", "beta", "gamma"]);
     expect(run.byType(T.taskDef).map((t) => t.inputs.family).sort()).toEqual(["demo-alpha", "demo-beta", "demo-gamma", "demo-operator"]);
-    expect(run.byType(T.role)).toHaveLength(5);
+    expect(run.byType(T.role)).toHaveLength(8); // a task and an execution role per agent and for the operator
     expect(run.byType(T.ap)).toHaveLength(5);
     expect(run.byType(T.mount)).toHaveLength(2);
     expect(run.byType(T.image).map((i) => i.name)).toEqual(["fleet-image-agent", "fleet-image-alpha", "fleet-image-beta", "fleet-image-gamma"]);
@@ -351,14 +356,36 @@ describe("security", () => {
       expect(trust.Statement[0].Condition.StringEquals["aws:SourceAccount"]).toBe(ACCOUNT);
     }
     const policies = Object.fromEntries(run.byType(T.rolePolicy).map((p) => [p.name, { role: p.inputs.role, doc: JSON.parse(p.inputs.policy) }]));
-    expect(Object.keys(policies).sort()).toEqual(["fleet-alpha-execution", "fleet-beta-execution", "fleet-gamma-execution", "fleet-operator-execution", "fleet-task-exec"]);
+    expect(Object.keys(policies).sort()).toEqual([
+      "fleet-alpha-execution", "fleet-alpha-task", "fleet-beta-execution", "fleet-beta-task",
+      "fleet-gamma-execution", "fleet-gamma-task", "fleet-operator-execution", "fleet-operator-task",
+    ]);
 
-    // Task role: the four ECS Exec channel actions, nothing else.
-    expect(policies["fleet-task-exec"]!.role).toBe("fleet-task");
-    expect(policies["fleet-task-exec"]!.doc.Statement).toEqual([{
+    // Task roles: EFS through the task's own access points, and the four ECS Exec channel actions.
+    const fsArn = run.one(T.fs, "fleet-storage-fs").state.arn;
+    const apArn = (n: string) => run.one(T.ap, `fleet-storage-${n}`).state.arn;
+    const exec = {
       Sid: "EcsExecChannels", Effect: "Allow", Resource: "*",
       Action: ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
-    }]);
+    };
+    const viaAps = (sid: string, actions: string[], aps: string[]) => ({
+      Sid: sid, Effect: "Allow", Action: actions, Resource: fsArn,
+      Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": aps.map(apArn).sort() } },
+    });
+    const RW = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"];
+    const RO = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"];
+    for (const who of ["alpha", "beta", "gamma"]) {
+      expect(policies[`fleet-${who}-task`]!.role).toBe(`fleet-${who}-task`);
+      // Its own code and the shared dir read-write; decisions mount only, never ClientWrite.
+      expect(policies[`fleet-${who}-task`]!.doc.Statement).toEqual([
+        viaAps("EfsReadWriteViaAccessPoints", RW, [`code-${who}`, "shared"]),
+        viaAps("EfsReadOnlyViaAccessPoints", RO, ["decisions"]),
+        exec,
+      ]);
+      expect(run.one(T.taskDef, `fleet-${who}`).inputs.taskRoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/fleet-${who}-task`);
+    }
+    expect(policies["fleet-operator-task"]!.doc.Statement).toEqual([viaAps("EfsReadWriteViaAccessPoints", RW, ["shared", "decisions"]), exec]);
+    expect(run.one(T.taskDef, "fleet-operator").inputs.taskRoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/fleet-operator-task`);
 
     const repoArn = `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/agent-fleet/demo`;
     const logArn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/agent-fleet/demo`;
@@ -383,10 +410,49 @@ describe("security", () => {
     }
   });
 
-  test("ECS Exec off: the task role has no policy at all and services do not enable exec", async () => {
+  test("ECS Exec off: task roles keep only their EFS grants and services do not enable exec", async () => {
     const run = await runFleet(three({ enableExecuteCommand: false }));
-    expect(run.byType(T.rolePolicy).map((p) => p.name)).not.toContain("fleet-task-exec");
+    for (const p of run.byType(T.rolePolicy).filter((x) => x.name.endsWith("-task"))) {
+      const actions = JSON.parse(p.inputs.policy).Statement.flatMap((s: any) => s.Action);
+      expect(actions.every((a: string) => a.startsWith("elasticfilesystem:Client"))).toBe(true);
+    }
     expect(run.byType(T.service).map((s) => s.inputs.enableExecuteCommand)).toEqual([false, false, false]);
+  });
+});
+
+describe("EFS cannot be mounted around the access points", () => {
+  test("the file system policy denies non-TLS, mounts without an access point, and foreign access points", async () => {
+    const run = await runFleet(three());
+    const fsArn = run.one(T.fs, "fleet-storage-fs").state.arn;
+    const policy = run.one(T.fsPolicy, "fleet-storage-policy");
+    expect(policy.inputs.fileSystemId).toBe("fleet-storage-fs-id");
+    const doc = JSON.parse(policy.inputs.policy);
+    // Only denies: nothing is granted to anyone by the resource policy (anonymous NFS clients
+    // are refused once a policy exists); access comes from each task role alone.
+    expect(doc.Statement.map((s: any) => s.Effect)).toEqual(["Deny", "Deny", "Deny"]);
+    const ACTIONS = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"];
+    for (const s of doc.Statement) {
+      expect(s.Principal).toEqual({ AWS: "*" });
+      expect(s.Action).toEqual(ACTIONS);
+      expect(s.Resource).toBe(fsArn);
+    }
+    const bySid = Object.fromEntries(doc.Statement.map((s: any) => [s.Sid, s.Condition]));
+    expect(bySid.DenyWithoutTls).toEqual({ Bool: { "aws:SecureTransport": "false" } });
+    expect(bySid.DenyWithoutAccessPoint).toEqual({ Null: { "elasticfilesystem:AccessPointArn": "true" } });
+    const aps = run.byType(T.ap).map((a) => a.state.arn).sort();
+    expect(aps).toHaveLength(5);
+    expect(bySid.DenyOtherAccessPoints).toEqual({ StringNotEquals: { "elasticfilesystem:AccessPointArn": aps } });
+  });
+
+  test("every EFS volume of every task definition requires IAM authorization and TLS", async () => {
+    const run = await runFleet(three());
+    const volumes = run.byType(T.taskDef).flatMap((td) => td.inputs.volumes.filter((v: any) => v.efsVolumeConfiguration));
+    expect(volumes).toHaveLength(3 * 3 + 2);
+    for (const v of volumes) {
+      expect(v.efsVolumeConfiguration.transitEncryption).toBe("ENABLED");
+      expect(v.efsVolumeConfiguration.authorizationConfig.iam).toBe("ENABLED");
+      expect(v.efsVolumeConfiguration.authorizationConfig.accessPointId).toMatch(/^fleet-storage-/);
+    }
   });
 });
 

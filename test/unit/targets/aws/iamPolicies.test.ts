@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import {
   ECS_EXEC_ACTIONS,
+  efsFileSystemPolicy,
   ecsTasksAssumeRolePolicy,
   executionRolePolicy,
   taskRolePolicy,
@@ -52,9 +53,35 @@ describe("task role policy", () => {
     expect(d.Statement[0]?.Action).toEqual(ECS_EXEC_ACTIONS);
     expect(d.Statement[0]?.Action.every((a) => a.startsWith("ssmmessages:"))).toBe(true);
   });
-  test("ECS Exec off: no policy at all", () => {
+  test("ECS Exec off and no EFS: no policy at all", () => {
     expect(taskRolePolicy({ enableExecuteCommand: false })).toBeUndefined();
   });
+  test("EFS: only through the given access points; read-only ones never get ClientWrite", () => {
+    const FS = "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-1";
+    const AP = (n: string) => `arn:aws:elasticfilesystem:eu-west-1:123456789012:access-point/fsap-${n}`;
+    const d = parsed(taskRolePolicy({
+      enableExecuteCommand: false,
+      efs: { fileSystemArn: FS, mounts: [{ accessPointArn: AP("shared"), write: true }, { accessPointArn: AP("code"), write: true }, { accessPointArn: AP("dec"), write: false }] },
+    })!);
+    assertNoWildcardActions(d);
+    expect(d.Statement).toEqual([
+      { Sid: "EfsReadWriteViaAccessPoints", Effect: "Allow", Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"], Resource: FS, Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": [AP("code"), AP("shared")] } } },
+      { Sid: "EfsReadOnlyViaAccessPoints", Effect: "Allow", Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"], Resource: FS, Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": [AP("dec")] } } },
+    ]);
+    // Every grant is conditioned on an access point: none reaches the file system's root.
+    for (const s of d.Statement) expect(s.Condition?.StringEquals?.["elasticfilesystem:AccessPointArn"]).toBeDefined();
+  });
+});
+
+test("file system policy: deny without TLS, without an access point, or through another access point", () => {
+  const FS = "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-1";
+  const d = parsed(efsFileSystemPolicy({ fileSystemArn: FS, accessPointArns: ["b", "a"] }));
+  expect(d.Statement.map((s) => [s.Sid, s.Effect, s.Condition])).toEqual([
+    ["DenyWithoutTls", "Deny", { Bool: { "aws:SecureTransport": "false" } }],
+    ["DenyWithoutAccessPoint", "Deny", { Null: { "elasticfilesystem:AccessPointArn": "true" } }],
+    ["DenyOtherAccessPoints", "Deny", { StringNotEquals: { "elasticfilesystem:AccessPointArn": ["a", "b"] } }],
+  ]);
+  expect(d.Statement.every((s) => s.Effect === "Deny")).toBe(true);
 });
 
 test("assume-role policy admits ECS tasks of this account and region only", () => {

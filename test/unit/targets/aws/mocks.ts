@@ -43,6 +43,8 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
       return { arn: arn("ecs", `task-definition/${inputs.family}:1`), revision: 1 };
     case "aws:ecs/service:Service":
       return { arn: arn("ecs", `service/${inputs.name}`) };
+    case "aws:efs/accessPoint:AccessPoint":
+      return { arn: arn("elasticfilesystem", `access-point/fsap-${short(name).slice(0, 8)}`) };
     case "aws:efs/fileSystem:FileSystem":
       return { arn: arn("elasticfilesystem", `file-system/fs-${short(name).slice(0, 8)}`) };
     default:
