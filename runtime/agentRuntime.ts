@@ -71,11 +71,11 @@ export class AgentRuntime {
     const workspace = new Workspace({ settings: s, sharedRoot: this.layout.root, user, appLock: this.repo.lock, signal: this.stopController.signal, log });
     const startCheck = new StartCheck({ agentName: s.agentName, appDir: s.appDir, program, workspace, log });
     const changes = new ChangeApplier({ repo: this.repo, proposals, layout: this.layout, board, program, startCheck, log, minFreeBytes: s.minFreeBytes });
-    let tasks: TaskLoop | undefined;
     const decisions = new DecisionLoop({
-      agentName: s.agentName, decisionsDir: s.decisionsDir, pollMs: s.pollMs, proposals, changes, board, log, afterNotApplied: (p) => tasks?.afterNotApplied(p),
+      agentName: s.agentName, decisionsDir: s.decisionsDir, pollMs: s.pollMs, proposals, changes, board, log, afterNotApplied: (p) => tasks.afterNotApplied(p),
     });
-    tasks = new TaskLoop({
+    // The decision loop calls back into the task loop only once both run.
+    const tasks = new TaskLoop({
       settings: s, queue: this.queue, proposals, program, workspace, changes, awaitDecision: (id) => decisions.track(id), board, log,
     });
     return { workspace, tasks, decisions };

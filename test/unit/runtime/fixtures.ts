@@ -123,9 +123,9 @@ export async function makeParts(w: World): Promise<Parts> {
   const workspace = new Workspace({ settings: s, sharedRoot: w.layout.root, user, appLock: repo.lock, signal: new AbortController().signal, log });
   const startCheck = new StartCheck({ agentName: s.agentName, appDir: s.appDir, program, workspace, log });
   const changes = new ChangeApplier({ repo, proposals, layout: w.layout, board, program, startCheck, log, minFreeBytes: s.minFreeBytes });
-  let tasks: TaskLoop | undefined;
-  const decisions = new DecisionLoop({ agentName: s.agentName, decisionsDir: s.decisionsDir, pollMs: s.pollMs, proposals, changes, board, log, afterNotApplied: (pr) => tasks?.afterNotApplied(pr) });
-  tasks = new TaskLoop({ settings: s, queue, proposals, program, workspace, changes, awaitDecision: (id) => decisions.track(id), board, log });
+  const decisions = new DecisionLoop({ agentName: s.agentName, decisionsDir: s.decisionsDir, pollMs: s.pollMs, proposals, changes, board, log, afterNotApplied: (pr) => tasks.afterNotApplied(pr) });
+  // The decision loop calls back into the task loop only once both run.
+  const tasks = new TaskLoop({ settings: s, queue, proposals, program, workspace, changes, awaitDecision: (id) => decisions.track(id), board, log });
   return { w, log, board, program, repo, queue, proposals, workspace, changes, decisions, tasks };
 }
 

@@ -6,7 +6,7 @@ import { proposalIdForTask } from "../../../../runtime/ids.js";
 import { Conflict, NotFound } from "../../../../runtime/operator/errors.js";
 import { retryTask } from "../../../../runtime/operator/tasks.js";
 import { AUTONOMOUS_RERUNS } from "../../../../runtime/tasks/taskLoop.js";
-import { approvalOf, makeParts, makeWorld, read, shellAgent, tempDir, trailers, type Parts } from "../fixtures.js";
+import { approvalOf, makeParts, makeWorld, read, tempDir, trailers, type Parts } from "../fixtures.js";
 
 /**
  * Issue 10 §4: a task whose change did not apply because HEAD moved on while it ran (two appends
