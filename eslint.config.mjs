@@ -9,7 +9,15 @@ import tseslint from "typescript-eslint";
 export default tseslint.config(
   {
     // Build output, installed packages, Go module pins, local state.
-    ignores: ["dist/", "node_modules/", "tools/pulumi-engine/", ".ci/reports/", ".pulumi-state/", ".agent-fleet/", ".test-tmp/"],
+    ignores: [
+      "dist/",
+      "node_modules/",
+      "tools/pulumi-engine/",
+      ".ci/reports/",
+      ".pulumi-state/",
+      ".agent-fleet/",
+      ".test-tmp/",
+    ],
   },
   js.configs.recommended,
   tseslint.configs.recommended,

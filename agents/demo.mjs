@@ -26,17 +26,28 @@ for (const d of [shared, decisions, scratch]) fs.mkdirSync(d);
 fs.chmodSync(scratch, 0o1777);
 
 const isRoot = process.getuid?.() === 0;
-const hasAgentUser = fs.readFileSync("/etc/passwd", "utf8").split("\n").some((l) => l.startsWith("agent:"));
+const hasAgentUser = fs
+  .readFileSync("/etc/passwd", "utf8")
+  .split("\n")
+  .some((l) => l.startsWith("agent:"));
 const runAs = isRoot ? (hasAgentUser ? "agent" : "nobody") : undefined;
 
 const say = (s) => console.log(`\n\x1b[1m== ${s}\x1b[0m`);
-const ctlEnv = { ...process.env, AGENT_SHARED_DIR: shared, AGENT_DECISIONS_DIR: decisions, AGENTCTL_USER: "demo-operator" };
+const ctlEnv = {
+  ...process.env,
+  AGENT_SHARED_DIR: shared,
+  AGENT_DECISIONS_DIR: decisions,
+  AGENTCTL_USER: "demo-operator",
+};
 function ctl(args, input) {
   const r = spawnSync(process.execPath, [agentctlBin, ...args], { env: ctlEnv, input: input ?? "", encoding: "utf8" });
   if (r.status !== 0) throw new Error(`agentctl ${args.join(" ")}: ${r.stderr}`);
   return r.stdout;
 }
-const show = (args) => { console.log(`$ agentctl ${args.join(" ")}`); process.stdout.write(ctl(args)); };
+const show = (args) => {
+  console.log(`$ agentctl ${args.join(" ")}`);
+  process.stdout.write(ctl(args));
+};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function until(what, fn, ms = 60000) {
   const end = Date.now() + ms;
@@ -57,8 +68,14 @@ function start(name, approvalRequired) {
   const child = spawn(process.execPath, [runtimeBin], {
     stdio: ["ignore", log, log],
     env: {
-      PATH: process.env.PATH, AGENT_NAME: name, APPROVAL_REQUIRED: String(approvalRequired), AGENT_APP_DIR: app,
-      AGENT_SHARED_DIR: shared, AGENT_DECISIONS_DIR: decisions, AGENT_SCRATCH_DIR: scratch, AGENT_POLL_MS: "300",
+      PATH: process.env.PATH,
+      AGENT_NAME: name,
+      APPROVAL_REQUIRED: String(approvalRequired),
+      AGENT_APP_DIR: app,
+      AGENT_SHARED_DIR: shared,
+      AGENT_DECISIONS_DIR: decisions,
+      AGENT_SCRATCH_DIR: scratch,
+      AGENT_POLL_MS: "300",
       ...(runAs ? { AGENT_RUN_AS: runAs } : {}),
     },
   });
@@ -68,16 +85,22 @@ function start(name, approvalRequired) {
 
 try {
   say(`Fleet folders in ${dir}`);
-  console.log(`shared: ${shared}\ndecisions: ${decisions}\nagent code: ${path.join(dir, "agents")}/<name> (each a git repo)`);
+  console.log(
+    `shared: ${shared}\ndecisions: ${decisions}\nagent code: ${path.join(dir, "agents")}/<name> (each a git repo)`,
+  );
   if (runAs) console.log(`running as root: agent programs run as "${runAs}"`);
   const alphaApp = start("alpha", false);
   const betaApp = start("beta", true);
 
   say("Queue a task for each agent (instructions: markdown with an edit block, see agents/agent-1/README.md)");
-  const t1 = ctl(["task", "add", "--title", "Add a greeting", "--agent", "alpha", "--instructions", "-"],
-    '# Add a greeting\n\n```json\n{"edits": [{"write": {"path": "greetings/hello.txt", "content": "Hello from alpha\\n"}}]}\n```\n').trim();
-  const t2 = ctl(["task", "add", "--title", "Document the agent", "--agent", "beta", "--priority", "7", "--instructions", "-"],
-    '# Document the agent\n\n```json\n{"edits": [{"append": {"path": "README.md", "content": "\\nThis agent needs approval for every change.\\n"}}]}\n```\n').trim();
+  const t1 = ctl(
+    ["task", "add", "--title", "Add a greeting", "--agent", "alpha", "--instructions", "-"],
+    '# Add a greeting\n\n```json\n{"edits": [{"write": {"path": "greetings/hello.txt", "content": "Hello from alpha\\n"}}]}\n```\n',
+  ).trim();
+  const t2 = ctl(
+    ["task", "add", "--title", "Document the agent", "--agent", "beta", "--priority", "7", "--instructions", "-"],
+    '# Document the agent\n\n```json\n{"edits": [{"append": {"path": "README.md", "content": "\\nThis agent needs approval for every change.\\n"}}]}\n```\n',
+  ).trim();
   console.log(`queued ${t1} (for alpha) and ${t2} (for beta)`);
 
   await until("both tasks", () => JSON.parse(ctl(["tasks", "--state", "done", "--json"])).length === 2);
@@ -86,7 +109,12 @@ try {
   show(["status"]);
 
   say("alpha is autonomous: its change is already a commit");
-  console.log(spawnSync("git", ["-c", "safe.directory=*", "log", "-1", "--format=%h %an: %s%n%n%b"], { cwd: alphaApp, encoding: "utf8" }).stdout.trim());
+  console.log(
+    spawnSync("git", ["-c", "safe.directory=*", "log", "-1", "--format=%h %an: %s%n%n%b"], {
+      cwd: alphaApp,
+      encoding: "utf8",
+    }).stdout.trim(),
+  );
 
   say("beta needs approval: its change waits as a proposal");
   const proposal = JSON.parse(ctl(["proposals", "--state", "pending", "--json"]))[0];
@@ -95,13 +123,23 @@ try {
 
   say(`The operator approves it (on a host: ssh ops@host agentctl approve ${proposal.id})`);
   show(["approve", proposal.id, "--note", "reviewed in the demo"]);
-  await until("the commit", () => JSON.parse(ctl(["proposals", "--json"])).find((p) => p.id === proposal.id)?.state === "applied");
-  console.log(spawnSync("git", ["-c", "safe.directory=*", "log", "-1", "--format=%h %an: %s%n%n%b"], { cwd: betaApp, encoding: "utf8" }).stdout.trim());
+  await until(
+    "the commit",
+    () => JSON.parse(ctl(["proposals", "--json"])).find((p) => p.id === proposal.id)?.state === "applied",
+  );
+  console.log(
+    spawnSync("git", ["-c", "safe.directory=*", "log", "-1", "--format=%h %an: %s%n%n%b"], {
+      cwd: betaApp,
+      encoding: "utf8",
+    }).stdout.trim(),
+  );
 
   say("Merged logs (last 8 lines)");
   show(["logs", "--lines", "8"]);
   say("Done");
-  console.log(`Explore: AGENT_SHARED_DIR=${shared} AGENT_DECISIONS_DIR=${decisions} node ${path.relative(process.cwd(), agentctlBin)} tasks`);
+  console.log(
+    `Explore: AGENT_SHARED_DIR=${shared} AGENT_DECISIONS_DIR=${decisions} node ${path.relative(process.cwd(), agentctlBin)} tasks`,
+  );
 } catch (err) {
   console.error(err.message);
   process.exitCode = 1;

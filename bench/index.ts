@@ -34,9 +34,18 @@ async function main(): Promise<void> {
       runs.sort((a, b) => a.rate - b.rate);
       const r = runs[1]!;
       const ratio = r.rate / raw;
-      const parallel = procs === 1 ? raw : median([await rawParallelRenameRate(base, procs, N_CLAIMS), await rawParallelRenameRate(base, procs, N_CLAIMS), await rawParallelRenameRate(base, procs, N_CLAIMS)]);
-      console.log(`claim throughput, ${String(procs).padStart(2)} process(es): ${r.rate.toFixed(0)} claims/s = ${ratio.toFixed(2)} x raw rename` +
-        ` (file system alone with ${procs} renaming processes: ${parallel.toFixed(0)}/s = ${(parallel / raw).toFixed(2)} x; claims per process: ${r.perProcess.join(" ")})`);
+      const parallel =
+        procs === 1
+          ? raw
+          : median([
+              await rawParallelRenameRate(base, procs, N_CLAIMS),
+              await rawParallelRenameRate(base, procs, N_CLAIMS),
+              await rawParallelRenameRate(base, procs, N_CLAIMS),
+            ]);
+      console.log(
+        `claim throughput, ${String(procs).padStart(2)} process(es): ${r.rate.toFixed(0)} claims/s = ${ratio.toFixed(2)} x raw rename` +
+          ` (file system alone with ${procs} renaming processes: ${parallel.toFixed(0)}/s = ${(parallel / raw).toFixed(2)} x; claims per process: ${r.perProcess.join(" ")})`,
+      );
       summary[`rawParallelRenameRatio${procs}`] = Number((parallel / raw).toFixed(3));
       summary[`claimRatio${procs}`] = Number(ratio.toFixed(3));
       summary[`claimsPerSecond${procs}`] = Math.round(r.rate);
@@ -48,7 +57,8 @@ async function main(): Promise<void> {
     console.log(`decision-to-commit latency (${lat.length} approvals): p50 ${p50} ms, p99 ${p99} ms`);
     summary.decisionToCommitMs = { p50, p99, samples: lat.length };
     const mem = await idleRss(path.join(base, "idle"), agent1, 3000);
-    const f = (r: { rss: number; anon: number; file: number }) => `${r.rss.toFixed(1)} MiB (anon ${r.anon.toFixed(1)}, file ${r.file.toFixed(1)})`;
+    const f = (r: { rss: number; anon: number; file: number }) =>
+      `${r.rss.toFixed(1)} MiB (anon ${r.anon.toFixed(1)}, file ${r.file.toFixed(1)})`;
     console.log(`idle runtime resident memory: ${f(mem.runtime)}; bare node with one timer: ${f(mem.bareNode)}`);
     summary.idleRssMiB = Number(mem.runtime.rss.toFixed(1));
     summary.idleRssAnonMiB = Number(mem.runtime.anon.toFixed(1));

@@ -82,11 +82,16 @@ function stackFilesToCheck(fileArg: string | undefined, opts: CheckOptions): str
   const dir = stackConfigDir(opts.projectDir);
   if (opts.stack !== undefined) {
     const file = path.join(dir, `Pulumi.${opts.stack}.yaml`);
-    if (!fs.existsSync(file)) throw new StackFileError(`stack "${opts.stack}": ${path.relative(process.cwd(), file) || file} does not exist`);
+    if (!fs.existsSync(file))
+      throw new StackFileError(`stack "${opts.stack}": ${path.relative(process.cwd(), file) || file} does not exist`);
     return [file];
   }
   const files = fs.existsSync(dir)
-    ? fs.readdirSync(dir).filter((f) => STACK_FILE_NAME.test(f)).sort().map((f) => path.join(dir, f))
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => STACK_FILE_NAME.test(f))
+        .sort()
+        .map((f) => path.join(dir, f))
     : [];
   if (files.length === 0) throw new StackFileError(`no stack files (Pulumi.<stack>.yaml) in ${dir}`);
   return files;
@@ -122,7 +127,10 @@ export function runCheck(fileArg: string | undefined, opts: CheckOptions, io: Io
 }
 
 /** The `agent-fleet` command line; returns the exit code. */
-export async function main(argv: string[], io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) },
+): Promise<number> {
   let code = 0;
   const program = new Command("agent-fleet")
     .description("Tools for agent-fleet stacks")

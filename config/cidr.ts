@@ -63,8 +63,11 @@ function fromBigInt(n: bigint, family: 4 | 6): string {
   for (let i = 7; i >= 0; i--) groups.push(((n >> BigInt(i * 16)) & 0xffffn).toString(16));
   // Compress the longest run of zero groups, as RFC 5952 says.
   let best = { at: -1, len: 0 };
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== "0") { i++; continue; }
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== "0") {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === "0") j++;
     if (j - i > best.len && j - i > 1) best = { at: i, len: j - i };

@@ -25,7 +25,8 @@ export { DEFAULTS } from "./defaults.js";
 export const PROJECT = "agent-fleet";
 
 const POSIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
-const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
+const SSH_PUBLIC_KEY =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
 const CONFIG_KEY = /^([A-Za-z0-9_.-]+:)?[A-Za-z0-9_.-]+$/;
 
 // --- small building blocks -------------------------------------------------------------------
@@ -44,7 +45,10 @@ export function parseMemoryMb(v: unknown): number | undefined {
 const memory = z.unknown().transform((v, ctx) => {
   const mb = parseMemoryMb(v);
   if (mb === undefined) {
-    ctx.addIssue({ code: "custom", message: `must be a size in MiB such as 512, "512m" or "2g", got ${JSON.stringify(v)}` });
+    ctx.addIssue({
+      code: "custom",
+      message: `must be a size in MiB such as 512, "512m" or "2g", got ${JSON.stringify(v)}`,
+    });
     return z.NEVER;
   }
   if (mb < 64) {
@@ -68,32 +72,39 @@ const agentSecretSchema = z.union(
 );
 
 const resourcesSchema = z.strictObject({
-  cpus: numeric(z.number({ error: "must be a number" }).positive({ error: "must be greater than 0" }).max(64, { error: "must be at most 64" })).optional(),
+  cpus: numeric(
+    z
+      .number({ error: "must be a number" })
+      .positive({ error: "must be greater than 0" })
+      .max(64, { error: "must be at most 64" }),
+  ).optional(),
   memory: memory.optional(),
   pids: positiveInt(16, 65536).optional(),
 });
 
 const agentSchema = z.strictObject(
   {
-  name: dnsLabel(),
-  code: z.string({ error: "must be a path to the agent's code folder" }).min(1).optional(),
-  capabilities: z
-    .array(z.string().regex(CAPABILITY, { error: `a capability is ${CAPABILITY_RULE}` }), {
-      error: "must be a list of capability names",
-    })
-    .default([]),
-  env: z
-    .record(
-      z.string(),
-      z.union([z.string(), z.number(), z.boolean()], { error: "an env value must be a string, number or boolean" }),
-      { error: "must be a map of environment variables" },
-    )
-    .default({}),
-  secrets: z.array(agentSecretSchema, { error: "must be a list of secret names" }).default([]),
-  resources: resourcesSchema.default({}),
-  taskTimeoutSeconds: positiveInt(1, 86_400).optional(),
-  approvalRequired: bool().optional(),
-  codeRevision: text(z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(128)).optional(),
+    name: dnsLabel(),
+    code: z.string({ error: "must be a path to the agent's code folder" }).min(1).optional(),
+    capabilities: z
+      .array(z.string().regex(CAPABILITY, { error: `a capability is ${CAPABILITY_RULE}` }), {
+        error: "must be a list of capability names",
+      })
+      .default([]),
+    env: z
+      .record(
+        z.string(),
+        z.union([z.string(), z.number(), z.boolean()], { error: "an env value must be a string, number or boolean" }),
+        { error: "must be a map of environment variables" },
+      )
+      .default({}),
+    secrets: z.array(agentSecretSchema, { error: "must be a list of secret names" }).default([]),
+    resources: resourcesSchema.default({}),
+    taskTimeoutSeconds: positiveInt(1, 86_400).optional(),
+    approvalRequired: bool().optional(),
+    codeRevision: text(
+      z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(128),
+    ).optional(),
   },
   { error: (iss) => (iss.code === "invalid_type" ? "each agent must be a mapping with at least a name" : undefined) },
 );
@@ -106,8 +117,13 @@ const sshSchema = z.strictObject({
   bootstrapUser: z.string().regex(POSIX_USER, { error: "must be a user name" }).optional(),
   port: positiveInt(1, 65535).default(DEFAULTS.sshPort),
   privateKey: z.unknown().optional(),
-  publicKey: z.string().regex(SSH_PUBLIC_KEY, { error: 'must be an OpenSSH public key line, e.g. "ssh-ed25519 AAAA… you@laptop"' }).optional(),
-  allowedCidrs: z.array(z.string({ error: "each entry must be a CIDR string" }), { error: "must be a list of CIDR blocks" }).optional(),
+  publicKey: z
+    .string()
+    .regex(SSH_PUBLIC_KEY, { error: 'must be an OpenSSH public key line, e.g. "ssh-ed25519 AAAA… you@laptop"' })
+    .optional(),
+  allowedCidrs: z
+    .array(z.string({ error: "each entry must be a CIDR string" }), { error: "must be a list of CIDR blocks" })
+    .optional(),
   hostKey: z
     .string()
     .regex(SSH_PUBLIC_KEY, { error: 'must be the host\'s public key, e.g. "ssh-ed25519 AAAA…" (from ssh-keyscan)' })
@@ -115,9 +131,20 @@ const sshSchema = z.strictObject({
 });
 
 const imageSchema = z.strictObject({
-  ref: z.string().regex(/^[a-z0-9][^\s]*$/, { error: "must be an image reference such as registry.example.com/agents:1.2" }).optional(),
-  baseImage: z.string().regex(/^[a-zA-Z0-9][^\s]*$/, { error: "must be an image reference such as node:22-bookworm-slim" }).optional(),
-  buildArgs: z.record(z.string().regex(ENV_NAME, { error: "a build arg name is letters, digits and _" }), text(z.string({ error: "must be a string" }))).optional(),
+  ref: z
+    .string()
+    .regex(/^[a-z0-9][^\s]*$/, { error: "must be an image reference such as registry.example.com/agents:1.2" })
+    .optional(),
+  baseImage: z
+    .string()
+    .regex(/^[a-zA-Z0-9][^\s]*$/, { error: "must be an image reference such as node:22-bookworm-slim" })
+    .optional(),
+  buildArgs: z
+    .record(
+      z.string().regex(ENV_NAME, { error: "a build arg name is letters, digits and _" }),
+      text(z.string({ error: "must be a string" })),
+    )
+    .optional(),
 });
 /**
  * The common settings of the `agent-fleet` namespace (besides `target` and the targets' own
@@ -132,9 +159,17 @@ export const SETTINGS = {
   purgeOnDestroy: bool().default(DEFAULTS.purgeOnDestroy),
   hostRoot: z.preprocess(
     (v) => (v === "" ? undefined : v),
-    z.string({ error: "must be an absolute path" }).refine((p) => p.startsWith("/"), { error: "must be an absolute path" }).optional(),
+    z
+      .string({ error: "must be an absolute path" })
+      .refine((p) => p.startsWith("/"), { error: "must be an absolute path" })
+      .optional(),
   ),
-  agents: z.array(agentSchema, { error: (iss) => (iss.input === undefined ? "is required: list at least one agent" : "must be a list of agents") }).min(1, { error: "must list at least one agent" }).max(500),
+  agents: z
+    .array(agentSchema, {
+      error: (iss) => (iss.input === undefined ? "is required: list at least one agent" : "must be a list of agents"),
+    })
+    .min(1, { error: "must list at least one agent" })
+    .max(500),
   ssh: sshSchema.default({ user: DEFAULTS.sshUser, port: DEFAULTS.sshPort }),
   image: imageSchema.default({}),
 } as const;
@@ -148,7 +183,10 @@ export function settingNames(parts: ReadonlyArray<TargetConfigPart>): string[] {
 
 function targetSchema(names: string[]) {
   return z.enum(names as [string, ...string[]], {
-    error: (iss) => (iss.input === undefined ? `is required: one of ${names.join(", ")}` : `must be one of ${names.join(", ")}, got ${JSON.stringify(iss.input)}`),
+    error: (iss) =>
+      iss.input === undefined
+        ? `is required: one of ${names.join(", ")}`
+        : `must be one of ${names.join(", ")}, got ${JSON.stringify(iss.input)}`,
   });
 }
 
@@ -352,9 +390,15 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
   // Fleet name: prefixes container names, so it must be a DNS label too.
   const fleetName = s.fleetName ?? `${PROJECT}-${ctx.stack}`;
   if (s.fleetName === undefined && !DNS_LABEL.test(fleetName)) {
-    add(["fleetName"], `the default "${fleetName}" (from the stack name) is not a lowercase DNS label; set fleetName explicitly`);
+    add(
+      ["fleetName"],
+      `the default "${fleetName}" (from the stack name) is not a lowercase DNS label; set fleetName explicitly`,
+    );
   } else if (part?.nameLimit && !isLabel(fleetName, maxName)) {
-    add(["fleetName"], `${s.fleetName === undefined ? `the default "${fleetName}" (from the stack name)` : `"${fleetName}"`} is longer than ${maxName} characters, the limit of target ${part.name} (${part.nameLimit.reason}); set a shorter fleetName`);
+    add(
+      ["fleetName"],
+      `${s.fleetName === undefined ? `the default "${fleetName}" (from the stack name)` : `"${fleetName}"`} is longer than ${maxName} characters, the limit of target ${part.name} (${part.nameLimit.reason}); set a shorter fleetName`,
+    );
   }
 
   // Agents.
@@ -362,10 +406,14 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
   const agents: ResolvedAgent[] = [];
   validAgents.forEach(({ index: i, agent: a }) => {
     const first = seen.get(a.name);
-    if (first !== undefined) add(["agents", i, "name"], `"${a.name}" is already used by agents[${first}]; agent names must be unique`);
+    if (first !== undefined)
+      add(["agents", i, "name"], `"${a.name}" is already used by agents[${first}]; agent names must be unique`);
     else seen.set(a.name, i);
     if (part?.nameLimit && !isLabel(a.name, maxName)) {
-      add(["agents", i, "name"], `"${a.name}" is ${a.name.length} characters; target ${part.name} allows at most ${maxName} (${part.nameLimit.reason})`);
+      add(
+        ["agents", i, "name"],
+        `"${a.name}" is ${a.name.length} characters; target ${part.name} allows at most ${maxName} (${part.nameLimit.reason})`,
+      );
     }
     agents.push(resolveAgent(a, i, { raw, ctx, part, stackApproval: s.approvalRequired }, add));
   });
@@ -374,7 +422,10 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
   const ssh = s.ssh ?? { user: DEFAULTS.sshUser, port: DEFAULTS.sshPort, privateKey: undefined };
   const hasPrivateKey = isSecretValue(ssh.privateKey);
   if (s.ssh && ssh.privateKey !== undefined && !hasPrivateKey) {
-    add(["ssh", "privateKey"], "must be stored as a secret, not in plain text; set it with `pulumi config set --secret --path ssh.privateKey < ~/.ssh/id_ed25519`");
+    add(
+      ["ssh", "privateKey"],
+      "must be stored as a secret, not in plain text; set it with `pulumi config set --secret --path ssh.privateKey < ~/.ssh/id_ed25519`",
+    );
   }
   const cidrs = ssh.allowedCidrs ?? [];
   cidrs.forEach((c, i) => {
@@ -389,7 +440,10 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
   }
   if (usesSsh && s.ssh) {
     if (ssh.privateKey === undefined) {
-      add(["ssh", "privateKey"], `is required for target ${s.target}; set it with \`pulumi config set --secret --path ssh.privateKey < ~/.ssh/id_ed25519\``);
+      add(
+        ["ssh", "privateKey"],
+        `is required for target ${s.target}; set it with \`pulumi config set --secret --path ssh.privateKey < ~/.ssh/id_ed25519\``,
+      );
     }
     if (cidrs.length === 0) {
       add(
@@ -406,14 +460,22 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
   }
 
   if (s.image && s.image.ref !== undefined && (s.image.baseImage !== undefined || s.image.buildArgs !== undefined)) {
-    add(["image", "ref"], "a registry image is used as is; remove baseImage and buildArgs, or remove ref to build the image");
+    add(
+      ["image", "ref"],
+      "a registry image is used as is; remove baseImage and buildArgs, or remove ref to build the image",
+    );
   }
-  if (s.hostRoot !== undefined && part && !onDockerHost) add(["hostRoot"], `does not apply to target ${part.name} (it runs no Docker host)`);
+  if (s.hostRoot !== undefined && part && !onDockerHost)
+    add(["hostRoot"], `does not apply to target ${part.name} (it runs no Docker host)`);
   const hostRoot = path.posix.normalize(
-    s.hostRoot ?? (part?.hostRoot === "project" ? path.join(ctx.projectDir, ".agent-fleet", ctx.stack) : DEFAULT_REMOTE_ROOT),
+    s.hostRoot ??
+      (part?.hostRoot === "project" ? path.join(ctx.projectDir, ".agent-fleet", ctx.stack) : DEFAULT_REMOTE_ROOT),
   );
   if (onDockerHost && (hostRoot === "/" || /[\s'"\\$`]/.test(hostRoot))) {
-    add(["hostRoot"], `"${hostRoot}" cannot be used as the fleet's root: use a dedicated folder without spaces or quotes`);
+    add(
+      ["hostRoot"],
+      `"${hostRoot}" cannot be used as the fleet's root: use a dedicated folder without spaces or quotes`,
+    );
   }
 
   if (!part || !s.image) return { ok: false, problems: dedupe(problems) };
@@ -454,7 +516,12 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
 function resolveAgent(
   a: z.output<typeof agentSchema>,
   i: number,
-  o: { raw: Record<string, unknown>; ctx: ConfigContext; part: TargetConfigPart<CommonFleetConfig> | undefined; stackApproval: boolean | undefined },
+  o: {
+    raw: Record<string, unknown>;
+    ctx: ConfigContext;
+    part: TargetConfigPart<CommonFleetConfig> | undefined;
+    stackApproval: boolean | undefined;
+  },
   add: AddProblem,
 ): ResolvedAgent {
   const { raw, ctx, part, stackApproval } = o;
@@ -463,12 +530,18 @@ function resolveAgent(
   const codeProblem = codeFolderProblem(code, codeDir);
   if (codeProblem) add(["agents", i, "code"], codeProblem);
 
-  if (new Set(a.capabilities).size !== a.capabilities.length) add(["agents", i, "capabilities"], "lists a capability twice");
+  if (new Set(a.capabilities).size !== a.capabilities.length)
+    add(["agents", i, "capabilities"], "lists a capability twice");
 
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(a.env)) {
-    if (!ENV_NAME.test(k)) add(["agents", i, "env", k], "is not a valid environment variable name (A-Z, 0-9, _; not starting with a digit)");
-    else if (isReservedEnvName(k)) add(["agents", i, "env", k], "is set by agent-fleet itself (use approvalRequired, capabilities or taskTimeoutSeconds instead)");
+    if (!ENV_NAME.test(k))
+      add(["agents", i, "env", k], "is not a valid environment variable name (A-Z, 0-9, _; not starting with a digit)");
+    else if (isReservedEnvName(k))
+      add(
+        ["agents", i, "env", k],
+        "is set by agent-fleet itself (use approvalRequired, capabilities or taskTimeoutSeconds instead)",
+      );
     env[k] = String(v);
   }
 
@@ -477,16 +550,25 @@ function resolveAgent(
     const ref = secretRef(entry);
     if (!ref) return; // the schema admits only shapes secretRef reads
     if (isReservedEnvName(ref.env)) add(["agents", i, "secrets", j], `${ref.env} is set by agent-fleet itself`);
-    if (ref.env in env) add(["agents", i, "secrets", j], `${ref.env} is also in env; a variable is either plain or secret`);
+    if (ref.env in env)
+      add(["agents", i, "secrets", j], `${ref.env} is also in env; a variable is either plain or secret`);
     if (secrets.some((x) => x.env === ref.env)) add(["agents", i, "secrets", j], `${ref.env} is listed twice`);
     const value = lookup(ref.key, raw, ctx);
     const hint = `pulumi config set --secret ${ref.key.startsWith(`${PROJECT}:`) ? ref.key.slice(PROJECT.length + 1) : ref.key} <value>`;
-    if (value === undefined) add(["agents", i, "secrets", j], `config key ${ref.key} is not set; set it with \`${hint}\``);
-    else if (!isSecretValue(value)) add(["agents", i, "secrets", j], `config key ${ref.key} is stored in plain text; store it as a secret with \`${hint}\``);
+    if (value === undefined)
+      add(["agents", i, "secrets", j], `config key ${ref.key} is not set; set it with \`${hint}\``);
+    else if (!isSecretValue(value))
+      add(
+        ["agents", i, "secrets", j],
+        `config key ${ref.key} is stored in plain text; store it as a secret with \`${hint}\``,
+      );
     secrets.push(ref);
   });
 
-  const asked = { cpus: a.resources.cpus ?? DEFAULT_RESOURCES.cpus, ...(a.resources.memory !== undefined ? { memoryMb: a.resources.memory } : {}) };
+  const asked = {
+    cpus: a.resources.cpus ?? DEFAULT_RESOURCES.cpus,
+    ...(a.resources.memory !== undefined ? { memoryMb: a.resources.memory } : {}),
+  };
   const sized = part?.agentResources ? part.agentResources(asked, ["agents", i, "resources"], add) : asked;
   const cpus = sized.cpus;
   const memoryMb = sized.memoryMb ?? DEFAULT_RESOURCES.memoryMb;
@@ -522,7 +604,10 @@ function lookup(fullKey: string, raw: Record<string, unknown>, ctx: ConfigContex
 }
 
 /** The keys a nested object accepts, for "did you mean" hints. */
-function knownKeysAt(p: ReadonlyArray<PropertyKey>, targetSections: ReadonlyMap<string, { schema: z.ZodObject }>): string[] {
+function knownKeysAt(
+  p: ReadonlyArray<PropertyKey>,
+  targetSections: ReadonlyMap<string, { schema: z.ZodObject }>,
+): string[] {
   const [head, second, third] = p;
   if (head === "agents" && typeof second === "number") {
     return third === "resources" ? Object.keys(resourcesSchema.shape) : Object.keys(agentSchema.shape);

@@ -49,8 +49,9 @@ export function rawConfigFromPulumi(): RawStackConfig {
 function isConfigSecret(fullKey: string): boolean {
   const mod = pulumiRuntimeConfig as unknown as { isConfigSecret?: (k: string) => boolean };
   if (typeof mod.isConfigSecret !== "function") {
-    throw new Error("@pulumi/pulumi no longer exposes runtime/config isConfigSecret; agent-fleet cannot tell secrets apart");
+    throw new Error(
+      "@pulumi/pulumi no longer exposes runtime/config isConfigSecret; agent-fleet cannot tell secrets apart",
+    );
   }
   return mod.isConfigSecret(fullKey);
 }
-

@@ -26,9 +26,11 @@ export const text = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (typeof v === "number" || typeof v === "boolean" ? String(v) : v), schema);
 
 export const dnsLabel = () =>
-  text(z.string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") }).regex(DNS_LABEL, {
-    error: `must be a lowercase DNS label: 1-${DNS_LABEL_MAX} characters a-z, 0-9 and "-", not starting or ending with "-"`,
-  }));
+  text(
+    z.string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") }).regex(DNS_LABEL, {
+      error: `must be a lowercase DNS label: 1-${DNS_LABEL_MAX} characters a-z, 0-9 and "-", not starting or ending with "-"`,
+    }),
+  );
 
 export const positiveInt = (min: number, max: number) =>
   numeric(

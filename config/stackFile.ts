@@ -34,7 +34,8 @@ export function rawConfigFromStackFile(file: string): RawStackConfig {
     throw new StackFileError(`${file} is not valid YAML: ${(e as Error).message}`);
   }
   if (doc === null || doc === undefined) doc = {};
-  if (typeof doc !== "object" || Array.isArray(doc)) throw new StackFileError(`${file}: expected a YAML mapping with a "config" key`);
+  if (typeof doc !== "object" || Array.isArray(doc))
+    throw new StackFileError(`${file}: expected a YAML mapping with a "config" key`);
   const config = (doc as { config?: unknown }).config ?? {};
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
     throw new StackFileError(`${file}: "config" must be a mapping of keys to values`);

@@ -33,7 +33,11 @@ export interface TargetConfigPart<C extends CommonFleetConfig = CommonFleetConfi
    * The resources an agent gets from what it asked for (memory undefined when not set): a target
    * with fixed sizes checks them and picks its own default. Default: as asked, 1 GiB memory.
    */
-  agentResources?(asked: { cpus: number; memoryMb?: number }, at: ReadonlyArray<PropertyKey>, add: AddProblem): { cpus: number; memoryMb?: number };
+  agentResources?(
+    asked: { cpus: number; memoryMb?: number },
+    at: ReadonlyArray<PropertyKey>,
+    add: AddProblem,
+  ): { cpus: number; memoryMb?: number };
   /** The target's config from the common part and its parsed section; undefined after reporting problems. */
   build(common: CommonFleetConfig, section: unknown, add: AddProblem, given: GivenSettings): C | undefined;
 }

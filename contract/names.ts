@@ -13,7 +13,8 @@ export const DNS_LABEL_MAX = 63;
  * refused used to stop the container at start.
  */
 export const CAPABILITY = DNS_LABEL;
-export const CAPABILITY_RULE = "lowercase letters, digits and dashes, at most 63 characters, not starting or ending with a dash";
+export const CAPABILITY_RULE =
+  "lowercase letters, digits and dashes, at most 63 characters, not starting or ending with a dash";
 
 /** The longest agent or fleet name a target accepts, and why (for the error message). */
 export interface NameLimit {

@@ -27,13 +27,24 @@ export function agentctlWrapperScript(o: AgentctlWrapperOptions): string {
   const layout = hostLayout(o.hostRoot);
   const docker = o.docker ?? "docker";
   const fixed = quote([
-    "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL",
-    "--security-opt", "no-new-privileges",
-    "--mount", `type=bind,source=${layout.sharedDir},target=${CONTAINER_PATHS.shared}`,
-    "--mount", `type=bind,source=${layout.decisionsDir},target=${CONTAINER_PATHS.decisions}`,
-    "--env", `${ENV.sharedDir}=${CONTAINER_PATHS.shared}`,
-    "--env", `${ENV.decisionsDir}=${CONTAINER_PATHS.decisions}`,
-    "--entrypoint", "agentctl",
+    "--rm",
+    "--network",
+    "none",
+    "--read-only",
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
+    "--mount",
+    `type=bind,source=${layout.sharedDir},target=${CONTAINER_PATHS.shared}`,
+    "--mount",
+    `type=bind,source=${layout.decisionsDir},target=${CONTAINER_PATHS.decisions}`,
+    "--env",
+    `${ENV.sharedDir}=${CONTAINER_PATHS.shared}`,
+    "--env",
+    `${ENV.decisionsDir}=${CONTAINER_PATHS.decisions}`,
+    "--entrypoint",
+    "agentctl",
   ]);
   // Decisions and tasks record who made them; inside the container $USER is unset, so the
   // operator's name is passed in (sudo keeps the real person in SUDO_USER).
@@ -46,7 +57,7 @@ export function agentctlWrapperScript(o: AgentctlWrapperOptions): string {
     "set -eu",
     'tty=""',
     'if [ -t 0 ] && [ -t 1 ]; then tty="-t"; fi',
-    'cwd=$(pwd -P)',
+    "cwd=$(pwd -P)",
     `exec ${quote([docker])} run -i $tty ${fixed} ${who} \\`,
     '  --mount "type=bind,source=$cwd,target=$cwd,readonly" --workdir "$cwd" \\',
     `  ${quote([o.image])} "$@"`,

@@ -91,7 +91,10 @@ export function writeArchive(set: FileSet, outDir: string, baseName: string, has
   const stamp = `${file}.sha256`;
   if (fs.existsSync(file) && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === hash) return file;
   const tmp = `${file}.${process.pid}.tmp`;
-  tar.create({ sync: true, file: tmp, cwd: set.baseDir, portable: true, mtime: new Date(0), noDirRecurse: true }, set.files);
+  tar.create(
+    { sync: true, file: tmp, cwd: set.baseDir, portable: true, mtime: new Date(0), noDirRecurse: true },
+    set.files,
+  );
   fs.renameSync(tmp, file);
   fs.writeFileSync(stamp, hash);
   return file;

@@ -53,7 +53,9 @@ export function envFileContent(entries: ReadonlyArray<{ name: string; value: str
   return entries
     .map(({ name, value }) => {
       if (/[\r\n\0]/.test(value)) {
-        throw new Error(`secret ${name} of agent ${agent} contains a line break or NUL; a Docker env-file cannot carry it`);
+        throw new Error(
+          `secret ${name} of agent ${agent} contains a line break or NUL; a Docker env-file cannot carry it`,
+        );
       }
       return `${name}=${value}\n`;
     })

@@ -184,9 +184,12 @@ export class DockerHostFleet extends pulumi.ComponentResource {
       if (agent.secrets.length > 0) {
         const file = layout.secretsFile(agent.name);
         const names = agent.secrets.map((s) => s.name);
-        const content = pulumi
-          .all(agent.secrets.map((s) => pulumi.output(s.value)))
-          .apply((values) => envFileContent(values.map((value, i) => ({ name: names[i]!, value })), agent.name));
+        const content = pulumi.all(agent.secrets.map((s) => pulumi.output(s.value))).apply((values) =>
+          envFileContent(
+            values.map((value, i) => ({ name: names[i]!, value })),
+            agent.name,
+          ),
+        );
         secretsFile = host.command(
           `${prefix}-secrets`,
           {
@@ -254,7 +257,14 @@ export class DockerHostFleet extends pulumi.ComponentResource {
     this.agents = pulumi.output(outputs);
     this.agentctl = pulumi
       .all([host.operatorPrefix, ...Object.values(this.containers).map((c) => c.urn)])
-      .apply(([prefix]) => operatorCommands(prefix as string, host.kind === "local" ? host.agentctlPath : "agentctl", fleetName, args.agents));
+      .apply(([prefix]) =>
+        operatorCommands(
+          prefix as string,
+          host.kind === "local" ? host.agentctlPath : "agentctl",
+          fleetName,
+          args.agents,
+        ),
+      );
 
     this.registerOutputs({ image: this.image, agents: this.agents, agentctl: this.agentctl });
   }
@@ -276,7 +286,11 @@ function agentImageStep(
   if ("ref" in spec) {
     return {
       image: spec.ref,
-      step: host.command(`${name}-image`, { create: shellProgram(fleetScript("pull-image.sh"), { AF_IMAGE: spec.ref }) }, opts),
+      step: host.command(
+        `${name}-image`,
+        { create: shellProgram(fleetScript("pull-image.sh"), { AF_IMAGE: spec.ref }) },
+        opts,
+      ),
     };
   }
   const b = spec.build;
@@ -286,14 +300,22 @@ function agentImageStep(
     .map(([k, v]) => `${k}=${v}`);
   const context = dockerContextFiles(b.context);
   if (!context.files.includes(dockerfile)) {
-    throw new Error(`DockerHostFleet ${name}: ${dockerfile} is not in the build context ${b.context} (missing, or excluded by .dockerignore)`);
+    throw new Error(
+      `DockerHostFleet ${name}: ${dockerfile} is not in the build context ${b.context} (missing, or excluded by .dockerignore)`,
+    );
   }
   const hash = hashFileSet(context, [dockerfile, ...buildArgs]);
   const image = builtImageTag(fleetName, hash);
   const build = (env: Record<string, string>, buildOpts: pulumi.CustomResourceOptions) =>
     host.command(
       `${name}-image`,
-      { create: shellProgram(fleetScript("build-image.sh"), { AF_IMAGE: image, AF_DOCKERFILE: dockerfile, ...env }, buildArgs) },
+      {
+        create: shellProgram(
+          fleetScript("build-image.sh"),
+          { AF_IMAGE: image, AF_DOCKERFILE: dockerfile, ...env },
+          buildArgs,
+        ),
+      },
       buildOpts,
     );
   if (host.seesLocalFiles) return { image, step: build({ AF_CONTEXT: b.context }, opts) };

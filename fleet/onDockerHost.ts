@@ -62,4 +62,3 @@ export function dockerHostOutputs(cfg: CommonFleetConfig, host: DockerHost, opts
     }),
   };
 }
-

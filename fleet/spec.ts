@@ -133,11 +133,16 @@ export function dockerRunArgs(spec: ContainerSpec): string[] {
   for (const c of spec.capAdd) args.push("--cap-add", c);
   for (const o of spec.securityOpt) args.push("--security-opt", o);
   args.push(
-    "--cpus", String(spec.cpus),
-    "--memory", `${spec.memoryMb}m`,
-    "--memory-swap", `${spec.memoryMb}m`,
-    "--pids-limit", String(spec.pidsLimit),
-    "--log-driver", spec.logDriver,
+    "--cpus",
+    String(spec.cpus),
+    "--memory",
+    `${spec.memoryMb}m`,
+    "--memory-swap",
+    `${spec.memoryMb}m`,
+    "--pids-limit",
+    String(spec.pidsLimit),
+    "--log-driver",
+    spec.logDriver,
   );
   for (const [k, v] of Object.entries(spec.logOptions)) args.push("--log-opt", `${k}=${v}`);
   args.push("--restart", spec.restart);

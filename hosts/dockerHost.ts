@@ -71,7 +71,12 @@ export interface UploadingHost extends DockerHostBase {
   /** Folder on the host that `upload` writes into. */
   readonly uploadDir: string;
   /** Copies one local file to the host. */
-  upload(name: string, localFile: string, remotePath: string, opts?: pulumi.CustomResourceOptions): pulumi.CustomResource;
+  upload(
+    name: string,
+    localFile: string,
+    remotePath: string,
+    opts?: pulumi.CustomResourceOptions,
+  ): pulumi.CustomResource;
 }
 
 /** Where a fleet runs: narrowing on `seesLocalFiles` tells whether files have to be uploaded. */

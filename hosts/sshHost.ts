@@ -64,7 +64,9 @@ export class SshHost extends pulumi.ComponentResource implements UploadingHost {
   constructor(name: string, args: SshHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-fleet:hosts:SshHost", name, {}, opts);
     if (args.allowedCidrs.length === 0) {
-      throw new Error("SshHost: allowedCidrs must list at least one network (write 0.0.0.0/0 yourself to allow everyone)");
+      throw new Error(
+        "SshHost: allowedCidrs must list at least one network (write 0.0.0.0/0 yourself to allow everyone)",
+      );
     }
     if (args.bootstrapUser !== undefined && args.publicKey === undefined) {
       throw new Error("SshHost: publicKey is required with bootstrapUser");
@@ -76,7 +78,8 @@ export class SshHost extends pulumi.ComponentResource implements UploadingHost {
     this.uploadDir = this.layout.uploadDir;
     this.address = pulumi.output(args.host);
     const target = pulumi.interpolate`${user}@${args.host}`;
-    this.sshCommand = port === DEFAULTS.sshPort ? pulumi.interpolate`ssh ${target}` : pulumi.interpolate`ssh -p ${port} ${target}`;
+    this.sshCommand =
+      port === DEFAULTS.sshPort ? pulumi.interpolate`ssh ${target}` : pulumi.interpolate`ssh -p ${port} ${target}`;
     this.operatorPrefix = this.sshCommand.apply((c) => `${c} `);
 
     const connectionFor = (login: string): types.input.remote.ConnectionArgs => ({
@@ -91,7 +94,10 @@ export class SshHost extends pulumi.ComponentResource implements UploadingHost {
     this.connection = connectionFor(user);
     const world = args.allowedCidrs.filter((c) => (WORLD_CIDRS as readonly string[]).includes(c));
     if (world.length > 0) {
-      pulumi.log.warn(`ssh.allowedCidrs includes ${world.join(" and ")}: SSH on this host is open to the whole internet (key-only).`, this);
+      pulumi.log.warn(
+        `ssh.allowedCidrs includes ${world.join(" and ")}: SSH on this host is open to the whole internet (key-only).`,
+        this,
+      );
     }
     const firstLogin = args.bootstrapUser ?? user;
     // Warned in the preview only: `pulumi up` evaluates the program twice (preview, then update),
@@ -126,7 +132,13 @@ export class SshHost extends pulumi.ComponentResource implements UploadingHost {
     const ready = step("wait-ready", firstLogin, "wait-ready.sh", {}, args.after ?? []);
     let last: pulumi.Resource = ready;
     if (args.bootstrapUser !== undefined) {
-      last = step("ensure-user", args.bootstrapUser, "ensure-user.sh", { AF_USER: user, AF_PUBLIC_KEY: args.publicKey! }, [last]);
+      last = step(
+        "ensure-user",
+        args.bootstrapUser,
+        "ensure-user.sh",
+        { AF_USER: user, AF_PUBLIC_KEY: args.publicKey! },
+        [last],
+      );
     }
     const docker = step("docker", user, "install-docker.sh", { AF_USER: user }, [last]);
     const dirs = step("host-dirs", user, "host-dirs.sh", { AF_ROOT: this.layout.root, AF_USER: user }, [docker]);
@@ -159,7 +171,12 @@ export class SshHost extends pulumi.ComponentResource implements UploadingHost {
     );
   }
 
-  upload(name: string, localFile: string, remotePath: string, opts?: pulumi.CustomResourceOptions): pulumi.CustomResource {
+  upload(
+    name: string,
+    localFile: string,
+    remotePath: string,
+    opts?: pulumi.CustomResourceOptions,
+  ): pulumi.CustomResource {
     return new remote.CopyToRemote(
       name,
       { connection: this.connection, source: new pulumi.asset.FileAsset(localFile), remotePath },

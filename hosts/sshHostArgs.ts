@@ -18,4 +18,3 @@ export function sshHostArgs(cfg: CommonFleetConfig) {
 export function sshPrivateKey(): pulumi.Output<string> {
   return new pulumi.Config(PROJECT).requireSecretObject<{ privateKey: string }>("ssh").apply((s) => s.privateKey);
 }
-

@@ -35,7 +35,8 @@ function argv(v: unknown, field: string): string[] {
 
 function seconds(v: unknown, field: string, def: number): number {
   if (v === undefined) return def;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new Error(`agent.json: "${field}" must be a whole number of seconds >= 1`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
+    throw new Error(`agent.json: "${field}" must be a whole number of seconds >= 1`);
   return v;
 }
 
@@ -52,7 +53,8 @@ export function parseAgentProgram(text: string): AgentProgram {
   for (const k of Object.keys(o)) if (!known.has(k)) throw new Error(`agent.json: unknown field "${k}"`);
   const env: Record<string, string> = {};
   if (o.env !== undefined) {
-    if (typeof o.env !== "object" || o.env === null || Array.isArray(o.env)) throw new Error(`agent.json: "env" must be an object of strings`);
+    if (typeof o.env !== "object" || o.env === null || Array.isArray(o.env))
+      throw new Error(`agent.json: "env" must be an object of strings`);
     for (const [k, val] of Object.entries(o.env)) {
       if (typeof val !== "string") throw new Error(`agent.json: env.${k} must be a string`);
       env[k] = val;
@@ -73,7 +75,9 @@ export function loadAgentProgram(appDir: string): AgentProgram {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
-    throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist (the agent program needs an agent.json naming its command)" : (err as Error).message}`);
+    throw new Error(
+      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist (the agent program needs an agent.json naming its command)" : (err as Error).message}`,
+    );
   }
   return parseAgentProgram(text);
 }

@@ -41,7 +41,10 @@ export class AgentRuntime {
   private timers: NodeJS.Timeout[] = [];
   private watchers: fs.FSWatcher[] = [];
 
-  constructor(readonly s: RuntimeSettings, readonly log: AgentLogger) {
+  constructor(
+    readonly s: RuntimeSettings,
+    readonly log: AgentLogger,
+  ) {
     this.layout = sharedLayout(s.sharedDir);
     this.queue = new TaskQueue(this.layout);
     this.proposals = new ProposalStore(this.layout);
@@ -60,7 +63,12 @@ export class AgentRuntime {
     this.log.open();
     const runAs = privilegeSeparation(s, this.board, this.log);
     prepareScratchDir(s, runAs !== undefined);
-    await this.repo.ensure(this.proposals.list({ agent: s.agentName }).filter((p) => p.state === "approved").map((p) => p.id));
+    await this.repo.ensure(
+      this.proposals
+        .list({ agent: s.agentName })
+        .filter((p) => p.state === "approved")
+        .map((p) => p.id),
+    );
     this.program.reload();
     this.loops = this.compose(new AgentUser(runAs, s.patchMaxBytes + 1));
     await this.loops.workspace.removeLeftovers();
@@ -68,15 +76,46 @@ export class AgentRuntime {
 
   private compose(user: AgentUser): Loops {
     const { s, log, board, program, proposals } = this;
-    const workspace = new Workspace({ settings: s, sharedRoot: this.layout.root, user, appLock: this.repo.lock, signal: this.stopController.signal, log });
+    const workspace = new Workspace({
+      settings: s,
+      sharedRoot: this.layout.root,
+      user,
+      appLock: this.repo.lock,
+      signal: this.stopController.signal,
+      log,
+    });
     const startCheck = new StartCheck({ agentName: s.agentName, appDir: s.appDir, program, workspace, log });
-    const changes = new ChangeApplier({ repo: this.repo, proposals, layout: this.layout, board, program, startCheck, log, minFreeBytes: s.minFreeBytes });
+    const changes = new ChangeApplier({
+      repo: this.repo,
+      proposals,
+      layout: this.layout,
+      board,
+      program,
+      startCheck,
+      log,
+      minFreeBytes: s.minFreeBytes,
+    });
     const decisions = new DecisionLoop({
-      agentName: s.agentName, decisionsDir: s.decisionsDir, pollMs: s.pollMs, proposals, changes, board, log, afterNotApplied: (p) => tasks.afterNotApplied(p),
+      agentName: s.agentName,
+      decisionsDir: s.decisionsDir,
+      pollMs: s.pollMs,
+      proposals,
+      changes,
+      board,
+      log,
+      afterNotApplied: (p) => tasks.afterNotApplied(p),
     });
     // The decision loop calls back into the task loop only once both run.
     const tasks = new TaskLoop({
-      settings: s, queue: this.queue, proposals, program, workspace, changes, awaitDecision: (id) => decisions.track(id), board, log,
+      settings: s,
+      queue: this.queue,
+      proposals,
+      program,
+      workspace,
+      changes,
+      awaitDecision: (id) => decisions.track(id),
+      board,
+      log,
     });
     return { workspace, tasks, decisions };
   }
@@ -95,8 +134,13 @@ export class AgentRuntime {
     this.board.status.state = "running";
     this.board.write();
     this.log.info("started", {
-      approval_required: s.approvalRequired, capabilities: s.capabilities, app_dir: s.appDir,
-      shared_dir: s.sharedDir, decisions_dir: s.decisionsDir, scratch_dir: s.scratchDir, pid: process.pid,
+      approval_required: s.approvalRequired,
+      capabilities: s.capabilities,
+      app_dir: s.appDir,
+      shared_dir: s.sharedDir,
+      decisions_dir: s.decisionsDir,
+      scratch_dir: s.scratchDir,
+      pid: process.pid,
     });
     const janitor = () => reclaimExpiredLeases(this.queue, this.layout, s.agentName, s.leaseSeconds, this.log);
     const janitorEvery = Math.max(1000, Math.floor((s.leaseSeconds * 1000) / 3));
@@ -134,7 +178,9 @@ export class AgentRuntime {
   private watch(dir: string, onChange: () => void): void {
     try {
       const w = fs.watch(dir, { persistent: false }, onChange);
-      w.on("error", () => { /* polling still runs */ });
+      w.on("error", () => {
+        /* polling still runs */
+      });
       this.watchers.push(w);
     } catch {
       // NFS and some overlay setups have no change notification: the poll interval covers them.

@@ -45,7 +45,11 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o64
     writeAndSync(tmp, data, mode);
     fs.renameSync(tmp, file);
   } catch (err) {
-    try { fs.unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw err;
   }
   fsyncDir(dir);
@@ -71,7 +75,11 @@ export function createFileExclusive(file: string, data: string | Buffer, mode = 
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw err;
   } finally {
-    try { fs.unlinkSync(tmp); } catch { /* ignore */ }
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* ignore */
+    }
   }
 }
 

@@ -81,19 +81,33 @@ export function run(cmd: string, args: string[], o: RunOptions): Promise<RunResu
       out.push(b);
       outLen += b.length;
     });
-    child.stderr.on("data", (b: Buffer) => { if (err.length < 256) err.push(b); });
+    child.stderr.on("data", (b: Buffer) => {
+      if (err.length < 256) err.push(b);
+    });
     child.on("error", reject);
     child.on("close", (code, signal) => {
       const bytes = Buffer.concat(out);
-      resolve({ code, signal, stdout: bytes.toString("utf8"), stdoutBytes: bytes, stderr: Buffer.concat(err).toString("utf8"), truncated });
+      resolve({
+        code,
+        signal,
+        stdout: bytes.toString("utf8"),
+        stdoutBytes: bytes,
+        stderr: Buffer.concat(err).toString("utf8"),
+        truncated,
+      });
     });
-    child.stdin.on("error", () => { /* the command may exit before reading its input */ });
+    child.stdin.on("error", () => {
+      /* the command may exit before reading its input */
+    });
     child.stdin.end(o.input ?? "");
   });
 }
 
 export class GitError extends Error {
-  constructor(readonly args: string[], readonly result: RunResult) {
+  constructor(
+    readonly args: string[],
+    readonly result: RunResult,
+  ) {
     super(`git ${args.join(" ")} failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`);
   }
 }

@@ -1,4 +1,3 @@
-
 /**
  * Task and proposal ids: safe as file names, sortable by creation time, short enough to type.
  * Shape: `t-YYMMDD-HHMMSS-xxxxxx` (UTC) where x is from an alphabet without look-alikes
@@ -34,7 +33,6 @@ export function newTaskId(now = new Date()): string {
 export function proposalIdForTask(taskId: string, reruns = 0): string {
   return "p-" + taskId.slice(2) + (reruns > 0 ? `-${reruns}` : "");
 }
-
 
 /** Agent names and capabilities: lowercase DNS labels (they appear in file names). */
 export { DNS_LABEL as NAME_PATTERN } from "../contract/names.js";

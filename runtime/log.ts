@@ -56,8 +56,16 @@ export class AgentLogger {
     }
   }
 
-  info(event: string, fields?: Record<string, unknown>): void { this.log("info", event, fields); }
-  warn(event: string, fields?: Record<string, unknown>): void { this.log("warn", event, fields); }
-  error(event: string, fields?: Record<string, unknown>): void { this.log("error", event, fields); }
-  debug(event: string, fields?: Record<string, unknown>): void { this.log("debug", event, fields); }
+  info(event: string, fields?: Record<string, unknown>): void {
+    this.log("info", event, fields);
+  }
+  warn(event: string, fields?: Record<string, unknown>): void {
+    this.log("warn", event, fields);
+  }
+  error(event: string, fields?: Record<string, unknown>): void {
+    this.log("error", event, fields);
+  }
+  debug(event: string, fields?: Record<string, unknown>): void {
+    this.log("debug", event, fields);
+  }
 }

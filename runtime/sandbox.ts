@@ -77,7 +77,14 @@ export function runProgram(o: ProgramOptions): Promise<ProgramRun> {
         ...(o.runAs ? { uid: o.runAs.uid, gid: o.runAs.gid } : {}),
       });
     } catch (err) {
-      resolve({ code: 127, signal: null, timedOut: false, aborted: false, outputTail: `cannot start ${cmd}: ${(err as Error).message}`, outputBytes: 0 });
+      resolve({
+        code: 127,
+        signal: null,
+        timedOut: false,
+        aborted: false,
+        outputTail: `cannot start ${cmd}: ${(err as Error).message}`,
+        outputBytes: 0,
+      });
       return;
     }
     let tail = "";
@@ -89,14 +96,24 @@ export function runProgram(o: ProgramOptions): Promise<ProgramRun> {
     const pid = child.pid;
     const killGroup = (sig: NodeJS.Signals) => {
       if (pid === undefined) return;
-      try { process.kill(-pid, sig); } catch { /* group already gone */ }
+      try {
+        process.kill(-pid, sig);
+      } catch {
+        /* group already gone */
+      }
     };
     const stop = () => {
       killGroup("SIGTERM");
       killTimer = setTimeout(() => killGroup("SIGKILL"), KILL_AFTER_TERM_MS);
     };
-    const timer = setTimeout(() => { timedOut = true; stop(); }, o.timeoutMs);
-    const onAbort = () => { aborted = true; stop(); };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, o.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      stop();
+    };
     o.signal?.addEventListener("abort", onAbort, { once: true });
     const partial: Record<"stdout" | "stderr", string> = { stdout: "", stderr: "" };
     const feed = (stream: "stdout" | "stderr", b: Buffer) => {
@@ -115,18 +132,30 @@ export function runProgram(o: ProgramOptions): Promise<ProgramRun> {
     };
     child.stdout!.on("data", (b: Buffer) => feed("stdout", b));
     child.stderr!.on("data", (b: Buffer) => feed("stderr", b));
-    child.stdin!.on("error", () => { /* the program need not read its input */ });
+    child.stdin!.on("error", () => {
+      /* the program need not read its input */
+    });
     child.stdin!.end(o.stdin ?? "");
     let spawnError: Error | undefined;
-    child.on("error", (err) => { spawnError = err; });
+    child.on("error", (err) => {
+      spawnError = err;
+    });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       o.signal?.removeEventListener("abort", onAbort);
       killGroup("SIGKILL"); // leftovers of the program's group
-      for (const s of ["stdout", "stderr"] as const) if (partial[s] && passed < o.maxOutputBytes) o.onLine?.(s, partial[s]);
+      for (const s of ["stdout", "stderr"] as const)
+        if (partial[s] && passed < o.maxOutputBytes) o.onLine?.(s, partial[s]);
       if (spawnError) {
-        resolve({ code: 127, signal: null, timedOut, aborted, outputTail: `cannot start ${cmd}: ${spawnError.message}`, outputBytes: total });
+        resolve({
+          code: 127,
+          signal: null,
+          timedOut,
+          aborted,
+          outputTail: `cannot start ${cmd}: ${spawnError.message}`,
+          outputBytes: total,
+        });
         return;
       }
       resolve({ code, signal, timedOut, aborted, outputTail: tail, outputBytes: total });

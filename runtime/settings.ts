@@ -56,10 +56,18 @@ export const SETTINGS_DOC: Array<[string, string, string]> = [
   [ENV.appDir, CONTAINER_PATHS.app, "the agent's code, a git repo the runtime commits to"],
   [ENV.sharedDir, CONTAINER_PATHS.shared, "tasks, proposals, status, logs"],
   [ENV.decisionsDir, CONTAINER_PATHS.decisions, "operator decisions (read-only for the runtime)"],
-  [ENV.scratchDir, "<os.tmpdir()>/agent-fleet-scratch", `per-task working copies (${CONTAINER_PATHS.scratch} in containers)`],
+  [
+    ENV.scratchDir,
+    "<os.tmpdir()>/agent-fleet-scratch",
+    `per-task working copies (${CONTAINER_PATHS.scratch} in containers)`,
+  ],
   [ENV.taskTimeoutSeconds, "agent.json timeoutSeconds, else 600", "time budget of one program run"],
   [ENV.runAs, "agent", "user (name or uid:gid) that runs the agent program when the runtime is root"],
-  [ENV.exclusiveRunAs, "false (the image sets true)", "the AGENT_RUN_AS user runs nothing but this agent's programs (one agent per container): after every run, every process it still owns (one that escaped the program's process group with setsid or a double fork) is killed"],
+  [
+    ENV.exclusiveRunAs,
+    "false (the image sets true)",
+    "the AGENT_RUN_AS user runs nothing but this agent's programs (one agent per container): after every run, every process it still owns (one that escaped the program's process group with setsid or a double fork) is killed",
+  ],
   [ENV.leaseSeconds, "30", "a claim whose agent's heartbeat is older than this goes back to pending"],
   [ENV.heartbeatSeconds, "5", "how often the status file (and so every lease) is renewed"],
   [ENV.pollMs, "1000", "queue/decision poll interval (file watches wake it earlier)"],
@@ -67,14 +75,34 @@ export const SETTINGS_DOC: Array<[string, string, string]> = [
   [ENV.backoffBaseMs, "1000", "pause after the first failed run, doubled per further failure in a row"],
   [ENV.backoffMaxMs, "60000", "longest pause between failing runs"],
   [ENV.stopGraceSeconds, "8", "on SIGTERM: how long the current run may finish before it is killed and handed back"],
-  [ENV.rollbackAfterFailures, "3", "revert an applied change when this many runs in a row fail right after it (0: off)"],
+  [
+    ENV.rollbackAfterFailures,
+    "3",
+    "revert an applied change when this many runs in a row fail right after it (0: off)",
+  ],
   [ENV.outputMaxBytes, "65536", "program output kept in the log per run (the rest is counted, not kept)"],
   [ENV.patchMaxBytes, "10485760", "largest change a run may propose"],
   [ENV.logMaxBytes, "10485760", "log file size before it is rotated to <agent>.1.jsonl"],
-  [ENV.allowBinary, String(DEFAULT_ALLOW_BINARY), "`true`: a change may hold binary files and symlinks (listed in the proposal with their sizes); a symlink pointing outside the repository or into `.git` is refused even then"],
-  [ENV.changeMaxBytes, String(DEFAULT_CHANGE_MAX_BYTES), "largest total size of the files one change writes (what the patch inflates to)"],
-  [ENV.minFreeBytes, "67108864", "free space that must remain on the app dir's file system after an apply (else the proposal is refused: no-space)"],
-  [ENV.rejectedRetentionDays, "14", "days the patch of a rejected proposal is kept; then the janitor removes it (the proposal stays, marked pruned)"],
+  [
+    ENV.allowBinary,
+    String(DEFAULT_ALLOW_BINARY),
+    "`true`: a change may hold binary files and symlinks (listed in the proposal with their sizes); a symlink pointing outside the repository or into `.git` is refused even then",
+  ],
+  [
+    ENV.changeMaxBytes,
+    String(DEFAULT_CHANGE_MAX_BYTES),
+    "largest total size of the files one change writes (what the patch inflates to)",
+  ],
+  [
+    ENV.minFreeBytes,
+    "67108864",
+    "free space that must remain on the app dir's file system after an apply (else the proposal is refused: no-space)",
+  ],
+  [
+    ENV.rejectedRetentionDays,
+    "14",
+    "days the patch of a rejected proposal is kept; then the janitor removes it (the proposal stays, marked pruned)",
+  ],
 ];
 
 function intSetting(env: Env, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -104,7 +132,10 @@ export function parseApprovalRequired(raw: string | undefined): boolean {
 }
 
 export function parseCapabilities(raw: string | undefined): string[] {
-  const caps = (raw ?? "").split(",").map((c) => c.trim()).filter((c) => c !== "");
+  const caps = (raw ?? "")
+    .split(",")
+    .map((c) => c.trim())
+    .filter((c) => c !== "");
   for (const c of caps) {
     if (!CAPABILITY.test(c)) {
       throw new SettingsError(`${ENV.capabilities}: "${c}" is not a valid capability (${CAPABILITY_RULE})`);
@@ -116,7 +147,9 @@ export function parseCapabilities(raw: string | undefined): string[] {
 export function validateAgentName(name: string | undefined, source: string = ENV.agentName): string {
   if (name === undefined || name === "") throw new SettingsError(`${source} is not set`);
   if (!NAME_PATTERN.test(name)) {
-    throw new SettingsError(`${source} "${name}" is not valid: use lowercase letters, digits and dashes (max ${DNS_LABEL_MAX})`);
+    throw new SettingsError(
+      `${source} "${name}" is not valid: use lowercase letters, digits and dashes (max ${DNS_LABEL_MAX})`,
+    );
   }
   return name;
 }

@@ -44,7 +44,9 @@ export function listStatuses(l: SharedLayout): AgentStatus[] {
     try {
       const s = readStatus(l, a);
       if (s) out.push(s);
-    } catch { /* being replaced; atomic writes make this rare */ }
+    } catch {
+      /* being replaced; atomic writes make this rare */
+    }
   }
   return out.sort((a, b) => (a.agent < b.agent ? -1 : 1));
 }

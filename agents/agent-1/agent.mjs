@@ -45,7 +45,9 @@ function readTask() {
       fail(`the edit block in the task's ${where} is not valid JSON: ${err.message}`);
     }
   }
-  fail("the task has no edit block: put a ```json block with {\"edits\": [...]} in its instructions or description (see agents/agent-1/README.md)");
+  fail(
+    'the task has no edit block: put a ```json block with {"edits": [...]} in its instructions or description (see agents/agent-1/README.md)',
+  );
 }
 
 function safePath(p) {

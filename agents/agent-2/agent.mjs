@@ -20,7 +20,10 @@ if (process.argv.includes("--check")) {
 
 const cli = process.env.AGENT_2_CLI || "claude";
 if (!process.env.ANTHROPIC_API_KEY) {
-  fail("ANTHROPIC_API_KEY is not set: this agent runs `claude -p`, which needs it. Add it to the agent's secrets (secrets/<agent>.env) and restart the agent.", EX_CONFIG);
+  fail(
+    "ANTHROPIC_API_KEY is not set: this agent runs `claude -p`, which needs it. Add it to the agent's secrets (secrets/<agent>.env) and restart the agent.",
+    EX_CONFIG,
+  );
 }
 
 const instructions = process.env.TASK_INSTRUCTIONS ? fs.readFileSync(process.env.TASK_INSTRUCTIONS, "utf8") : "";
@@ -30,13 +33,18 @@ const prompt = [
   `You are working in a git working copy of your own code. Task: ${task.title ?? process.env.TASK_TITLE ?? ""}`,
   task.description ? `\nDescription:\n${task.description}` : "",
   instructions ? `\nInstructions:\n${instructions}` : "",
-  contextDir && fs.existsSync(contextDir) && fs.readdirSync(contextDir).length > 0 ? `\nContext files are in ${contextDir} (read-only).` : "",
+  contextDir && fs.existsSync(contextDir) && fs.readdirSync(contextDir).length > 0
+    ? `\nContext files are in ${contextDir} (read-only).`
+    : "",
   "\nMake the change by editing files in the current directory. Do not commit; your changes are reviewed as a diff.",
 ].join("\n");
 
-const r = spawnSync(cli, ["-p", prompt, "--permission-mode", "acceptEdits", "--output-format", "text"], { stdio: ["ignore", "inherit", "inherit"] });
+const r = spawnSync(cli, ["-p", prompt, "--permission-mode", "acceptEdits", "--output-format", "text"], {
+  stdio: ["ignore", "inherit", "inherit"],
+});
 if (r.error) {
-  if (r.error.code === "ENOENT") fail(`the coding CLI "${cli}" is not installed in this image (PATH=${process.env.PATH})`, EX_UNAVAILABLE);
+  if (r.error.code === "ENOENT")
+    fail(`the coding CLI "${cli}" is not installed in this image (PATH=${process.env.PATH})`, EX_UNAVAILABLE);
   fail(`cannot run ${cli}: ${r.error.message}`, EX_TEMPFAIL);
 }
 if (r.status !== 0) fail(`${cli} exited with ${r.status ?? r.signal}`, r.signal ? EX_TEMPFAIL : 1);

@@ -37,11 +37,18 @@ export async function rawParallelRenameRate(dir: string, procs: number, n: numbe
 }
 
 /** Start `procs` workers, wait until all are ready, say go, collect their last JSON lines. */
-async function race(procs: number, args: (i: number) => string[]): Promise<{ start: number; end: number; results: Array<Record<string, number>> }> {
-  const children = Array.from({ length: procs }, (_, i) => spawn(process.execPath, args(i), { stdio: ["pipe", "pipe", "inherit"] }));
+async function race(
+  procs: number,
+  args: (i: number) => string[],
+): Promise<{ start: number; end: number; results: Array<Record<string, number>> }> {
+  const children = Array.from({ length: procs }, (_, i) =>
+    spawn(process.execPath, args(i), { stdio: ["pipe", "pipe", "inherit"] }),
+  );
   const outputs = children.map((c) => {
     let out = "";
-    c.stdout!.on("data", (b: Buffer) => { out += b.toString(); });
+    c.stdout!.on("data", (b: Buffer) => {
+      out += b.toString();
+    });
     return { text: () => out, exit: new Promise<void>((r) => c.on("exit", () => r())) };
   });
   while (!outputs.every((o) => o.text().includes("ready"))) await new Promise((r) => setTimeout(r, 5));
@@ -60,23 +67,47 @@ function fillQueue(shared: string, n: number): void {
   for (let i = 0; i < n; i++) {
     const id = newTaskId();
     const r: TaskRecord = {
-      id, title: `bench ${i}`, description: "", instruction_file: null, context_files: [], status: "pending", priority: 5,
-      agent: null, capability: null, attempts: 0, max_attempts: 0, claimed_by: null, claimed_at: null, completed_at: null,
-      created_at: now, created_by: "bench", last_error: null, result: null, history: [],
+      id,
+      title: `bench ${i}`,
+      description: "",
+      instruction_file: null,
+      context_files: [],
+      status: "pending",
+      priority: 5,
+      agent: null,
+      capability: null,
+      attempts: 0,
+      max_attempts: 0,
+      claimed_by: null,
+      claimed_at: null,
+      completed_at: null,
+      created_at: now,
+      created_by: "bench",
+      last_error: null,
+      result: null,
+      history: [],
     };
-    fs.writeFileSync(path.join(l.pending, queueFileName({ priority: 5, id, target: { kind: "any" }, attempts: 0 })), JSON.stringify(r));
+    fs.writeFileSync(
+      path.join(l.pending, queueFileName({ priority: 5, id, target: { kind: "any" }, attempts: 0 })),
+      JSON.stringify(r),
+    );
   }
 }
 
 /** Claims per second with `procs` processes racing on one queue of n tasks. */
-export async function claimThroughput(dir: string, procs: number, n: number): Promise<{ rate: number; perProcess: number[] }> {
+export async function claimThroughput(
+  dir: string,
+  procs: number,
+  n: number,
+): Promise<{ rate: number; perProcess: number[] }> {
   const shared = path.join(dir, `claim-${procs}`);
   fs.mkdirSync(shared, { recursive: true });
   fillQueue(shared, n);
   const worker = path.join(path.dirname(process.argv[1]!), "runtime", "claimWorker.js");
   const r = await race(procs, (i) => [worker, shared, `bench-${i}`]);
   const total = r.results.reduce((a, x) => a + x.claims!, 0);
-  if (total !== n) throw new Error(`claim benchmark: ${total} claims for ${n} tasks (each task must be claimed exactly once)`);
+  if (total !== n)
+    throw new Error(`claim benchmark: ${total} claims for ${n} tasks (each task must be claimed exactly once)`);
   const perProcess = r.results.map((x) => x.claims!);
   const rate = n / ((r.end - r.start) / 1000);
   fs.rmSync(shared, { recursive: true, force: true });

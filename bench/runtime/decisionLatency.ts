@@ -20,17 +20,40 @@ export async function decisionLatency(dir: string, agentDir: string, samples: nu
     const store = new ProposalStore(layout);
     for (let i = 0; i < samples; i++) {
       const edit = { edits: [{ write: { path: `bench/f${i}.txt`, content: `${i}\n` } }] };
-      queue.addTask({ title: `latency ${i}`, instructions: "```json\n" + JSON.stringify(edit) + "\n```\n", maxAttempts: 0, createdBy: "bench" });
+      queue.addTask({
+        title: `latency ${i}`,
+        instructions: "```json\n" + JSON.stringify(edit) + "\n```\n",
+        maxAttempts: 0,
+        createdBy: "bench",
+      });
     }
-    const pending = await until("proposals", () => { const p = store.list({ state: "pending" }); return p.length === samples ? p : undefined; }, 300_000, 100);
+    const pending = await until(
+      "proposals",
+      () => {
+        const p = store.list({ state: "pending" });
+        return p.length === samples ? p : undefined;
+      },
+      300_000,
+      100,
+    );
     const out: number[] = [];
     for (const p of pending) {
       // One approval at a time, to an idle agent (the previous change's start check has run).
       await new Promise((r) => setTimeout(r, 500));
       const at = new Date();
-      writeDecision(agent.decisions, { proposal: p.id, decision: "approve", by: "bench", at: at.toISOString(), sha256: patchSha256(store.patchBytes(p.id)) });
-      const applied = await until(`apply of ${p.id}`, () => { const x = store.get(p.id); return x && x.state !== "pending" && x.state !== "approved" ? x : undefined; });
-      if (applied.state !== "applied" || !applied.applied_at) throw new Error(`proposal ${p.id} ended ${applied.state}: ${applied.reason}`);
+      writeDecision(agent.decisions, {
+        proposal: p.id,
+        decision: "approve",
+        by: "bench",
+        at: at.toISOString(),
+        sha256: patchSha256(store.patchBytes(p.id)),
+      });
+      const applied = await until(`apply of ${p.id}`, () => {
+        const x = store.get(p.id);
+        return x && x.state !== "pending" && x.state !== "approved" ? x : undefined;
+      });
+      if (applied.state !== "applied" || !applied.applied_at)
+        throw new Error(`proposal ${p.id} ended ${applied.state}: ${applied.reason}`);
       out.push(Date.parse(applied.applied_at) - at.getTime());
     }
     return out;
@@ -43,4 +66,3 @@ export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
-

@@ -30,15 +30,36 @@ export function startBenchAgent(dir: string, name: string, agentDir: string, env
   const child = spawn(process.execPath, [runtimeBin()], {
     stdio: ["ignore", "ignore", "inherit"],
     env: {
-      PATH: process.env.PATH, AGENT_NAME: name, APPROVAL_REQUIRED: "true", AGENT_APP_DIR: app, AGENT_SHARED_DIR: shared,
-      AGENT_DECISIONS_DIR: decisions, AGENT_SCRATCH_DIR: scratch, ...(process.getuid?.() === 0 ? { AGENT_RUN_AS: "nobody" } : {}), ...env,
+      PATH: process.env.PATH,
+      AGENT_NAME: name,
+      APPROVAL_REQUIRED: "true",
+      AGENT_APP_DIR: app,
+      AGENT_SHARED_DIR: shared,
+      AGENT_DECISIONS_DIR: decisions,
+      AGENT_SCRATCH_DIR: scratch,
+      ...(process.getuid?.() === 0 ? { AGENT_RUN_AS: "nobody" } : {}),
+      ...env,
     },
   });
   const exited = new Promise<void>((r) => child.on("exit", () => r()));
-  return { child, app, shared, decisions, stop: async () => { child.kill("SIGTERM"); await exited; } };
+  return {
+    child,
+    app,
+    shared,
+    decisions,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
 }
 
-export async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 120_000, everyMs = 5): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => T | undefined | false,
+  timeoutMs = 120_000,
+  everyMs = 5,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = fn();

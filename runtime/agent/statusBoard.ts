@@ -16,10 +16,25 @@ export class StatusBoard {
   ) {
     const now = new Date().toISOString();
     this.status = {
-      agent: s.agentName, pid: process.pid, hostname: os.hostname(), state: "starting", started_at: now, heartbeat_at: now,
-      approval_required: s.approvalRequired, capabilities: s.capabilities, privilege_separation: false, run_as: null,
-      current_task: null, current_task_started_at: null, last_error: null, last_error_at: null, consecutive_failures: 0,
-      probation: null, tasks_done: 0, tasks_failed: 0, lease_seconds: s.leaseSeconds,
+      agent: s.agentName,
+      pid: process.pid,
+      hostname: os.hostname(),
+      state: "starting",
+      started_at: now,
+      heartbeat_at: now,
+      approval_required: s.approvalRequired,
+      capabilities: s.capabilities,
+      privilege_separation: false,
+      run_as: null,
+      current_task: null,
+      current_task_started_at: null,
+      last_error: null,
+      last_error_at: null,
+      consecutive_failures: 0,
+      probation: null,
+      tasks_done: 0,
+      tasks_failed: 0,
+      lease_seconds: s.leaseSeconds,
     };
   }
 

@@ -12,7 +12,15 @@ import { agentHealth, fleetStatus } from "../operator/status.js";
 import { addTask, listTasks, retryTask, showTask } from "../operator/tasks.js";
 import type { OperatorDirs } from "../operator/dirs.js";
 import {
-  MAX_TASK_ATTEMPTS, parseLineCount, parseMaxAttempts, parseName, parsePriority, parseProposalId, parseProposalState, parseSha256, parseTaskState,
+  MAX_TASK_ATTEMPTS,
+  parseLineCount,
+  parseMaxAttempts,
+  parseName,
+  parsePriority,
+  parseProposalId,
+  parseProposalState,
+  parseSha256,
+  parseTaskState,
 } from "../operator/validate.js";
 import { SERVE_HELP } from "../console/serveOptions.js";
 import { age, Presenter, table } from "./present.js";
@@ -85,7 +93,9 @@ function readInstructions(file: string, io: Io): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (err) {
-    throw new Error(`cannot read --instructions ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+    throw new Error(
+      `cannot read --instructions ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`,
+    );
   }
 }
 
@@ -108,7 +118,12 @@ export function buildProgram(io: Io): Command {
     .addOption(new Option("--shared <dir>", "shared dir (default: $AGENT_SHARED_DIR or /shared)"))
     .addOption(new Option("--decisions <dir>", "decisions dir (default: $AGENT_DECISIONS_DIR or /decisions)"))
     .option("--json", "machine-readable output")
-    .addOption(new Option("--by <name>", "who decides or queues (default: $AGENTCTL_USER, $SUDO_USER, $USER, or the login name)"))
+    .addOption(
+      new Option(
+        "--by <name>",
+        "who decides or queues (default: $AGENTCTL_USER, $SUDO_USER, $USER, or the login name)",
+      ),
+    )
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .configureOutput({
       writeOut: (s) => io.out(s),
@@ -156,28 +171,68 @@ export function buildProgram(io: Io): Command {
     .option("--title <text>", "short title (required)")
     .option("--instructions <file>", "instructions file (markdown), or - for standard input")
     .option("--description <text>", "short instructions, instead of --instructions")
-    .option("--context <path>", "file or directory copied into the task's context (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
-    .addOption(new Option("--agent <name>", "only this agent may take it").argParser(typed(parseName, "--agent")).conflicts("capability"))
-    .addOption(new Option("--capability <name>", "only an agent with this capability may take it").argParser(typed(parseName, "--capability")))
-    .addOption(new Option(`--priority <${MIN_PRIORITY}-${MAX_PRIORITY}>`, `${MAX_PRIORITY} is the most urgent (default 5)`).argParser(typed(parsePriority, "--priority")))
-    .addOption(new Option(`--max-attempts <1-${MAX_TASK_ATTEMPTS}>`, "attempt limit (default: the agent's AGENT_MAX_ATTEMPTS)").argParser(typed(parseMaxAttempts, "--max-attempts")))
+    .option(
+      "--context <path>",
+      "file or directory copied into the task's context (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .addOption(
+      new Option("--agent <name>", "only this agent may take it")
+        .argParser(typed(parseName, "--agent"))
+        .conflicts("capability"),
+    )
+    .addOption(
+      new Option("--capability <name>", "only an agent with this capability may take it").argParser(
+        typed(parseName, "--capability"),
+      ),
+    )
+    .addOption(
+      new Option(
+        `--priority <${MIN_PRIORITY}-${MAX_PRIORITY}>`,
+        `${MAX_PRIORITY} is the most urgent (default 5)`,
+      ).argParser(typed(parsePriority, "--priority")),
+    )
+    .addOption(
+      new Option(
+        `--max-attempts <1-${MAX_TASK_ATTEMPTS}>`,
+        "attempt limit (default: the agent's AGENT_MAX_ATTEMPTS)",
+      ).argParser(typed(parseMaxAttempts, "--max-attempts")),
+    )
     .action(
-      run((c, o: { title?: string; instructions?: string; description?: string; context?: string[]; agent?: string; capability?: string; priority?: number; maxAttempts?: number }) => {
-        if (!o.title?.trim()) throw new InvalidInput("title", "task add needs --title");
-        if (o.instructions === undefined && !o.description) throw new InvalidInput("instructions", "task add needs --instructions FILE (or - for stdin) or --description TEXT");
-        const record = addTask(c.dirs.shared, {
-          title: o.title,
-          createdBy: c.by,
-          contextPaths: o.context ?? [],
-          ...(o.description !== undefined ? { description: o.description } : {}),
-          ...(o.instructions !== undefined ? { instructions: readInstructions(o.instructions, io) } : {}),
-          ...(o.agent !== undefined ? { agent: o.agent } : {}),
-          ...(o.capability !== undefined ? { capability: o.capability } : {}),
-          ...(o.priority !== undefined ? { priority: o.priority } : {}),
-          ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
-        });
-        io.out(c.json ? c.p.json(record) : `${record.id}\n`);
-      }),
+      run(
+        (
+          c,
+          o: {
+            title?: string;
+            instructions?: string;
+            description?: string;
+            context?: string[];
+            agent?: string;
+            capability?: string;
+            priority?: number;
+            maxAttempts?: number;
+          },
+        ) => {
+          if (!o.title?.trim()) throw new InvalidInput("title", "task add needs --title");
+          if (o.instructions === undefined && !o.description)
+            throw new InvalidInput(
+              "instructions",
+              "task add needs --instructions FILE (or - for stdin) or --description TEXT",
+            );
+          const record = addTask(c.dirs.shared, {
+            title: o.title,
+            createdBy: c.by,
+            contextPaths: o.context ?? [],
+            ...(o.description !== undefined ? { description: o.description } : {}),
+            ...(o.instructions !== undefined ? { instructions: readInstructions(o.instructions, io) } : {}),
+            ...(o.agent !== undefined ? { agent: o.agent } : {}),
+            ...(o.capability !== undefined ? { capability: o.capability } : {}),
+            ...(o.priority !== undefined ? { priority: o.priority } : {}),
+            ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
+          });
+          io.out(c.json ? c.p.json(record) : `${record.id}\n`);
+        },
+      ),
     );
   task
     .command("show")
@@ -187,23 +242,38 @@ export function buildProgram(io: Io): Command {
 
   program
     .command("retry")
-    .description("run a finished task again on its agent's current HEAD, when its proposal did not apply (conflict or refused)")
+    .description(
+      "run a finished task again on its agent's current HEAD, when its proposal did not apply (conflict or refused)",
+    )
     .argument("<id>", "task id")
     .action(
       run((c, id: string) => {
         const r = retryTask(c.dirs.shared, id, c.by);
-        io.out(c.json ? c.p.json(r) : `re-queued ${r.task.id} (proposal ${r.previous_proposal} did not apply; the re-run proposes ${r.next_proposal})\n`);
+        io.out(
+          c.json
+            ? c.p.json(r)
+            : `re-queued ${r.task.id} (proposal ${r.previous_proposal} did not apply; the re-run proposes ${r.next_proposal})\n`,
+        );
       }),
     );
 
   program
     .command("tasks")
     .description("the queue, oldest first")
-    .addOption(new Option("--state <state>", "only tasks in this state").choices(TASK_STATES).argParser(typed(parseTaskState, "--state")))
-    .addOption(new Option("--agent <name>", "only tasks for or claimed by this agent").argParser(typed(parseName, "--agent")))
+    .addOption(
+      new Option("--state <state>", "only tasks in this state")
+        .choices(TASK_STATES)
+        .argParser(typed(parseTaskState, "--state")),
+    )
+    .addOption(
+      new Option("--agent <name>", "only tasks for or claimed by this agent").argParser(typed(parseName, "--agent")),
+    )
     .action(
       run((c, o: { state?: (typeof TASK_STATES)[number]; agent?: string }) => {
-        const list = listTasks(c.dirs.shared, { ...(o.state ? { state: o.state } : {}), ...(o.agent ? { agent: o.agent } : {}) });
+        const list = listTasks(c.dirs.shared, {
+          ...(o.state ? { state: o.state } : {}),
+          ...(o.agent ? { agent: o.agent } : {}),
+        });
         if (c.json) return io.out(c.p.json(list));
         const rows = [["ID", "STATUS", "PRI", "TRY", "FOR", "AGENT", "TITLE", "RESULT"]];
         for (const t of list) {
@@ -213,7 +283,16 @@ export function buildProgram(io: Io): Command {
             : t.last_error
               ? `last error: ${c.p.cell(t.last_error, 40)}`
               : "-";
-          rows.push([c.p.cell(t.id), t.status, String(t.priority), String(t.attempts), c.p.cell(target), c.p.cell(t.claimed_by), c.p.cell(t.title, 40), c.p.cell(res)]);
+          rows.push([
+            c.p.cell(t.id),
+            t.status,
+            String(t.priority),
+            String(t.attempts),
+            c.p.cell(target),
+            c.p.cell(t.claimed_by),
+            c.p.cell(t.title, 40),
+            c.p.cell(res),
+          ]);
         }
         io.out(list.length === 0 ? "no tasks\n" : table(rows));
       }),
@@ -272,17 +351,33 @@ export function buildProgram(io: Io): Command {
   program
     .command("proposals")
     .description("proposals with their decision, oldest first")
-    .addOption(new Option("--state <state>", "only proposals in this (stored) state").choices(PROPOSAL_STATES).argParser(typed(parseProposalState, "--state")))
+    .addOption(
+      new Option("--state <state>", "only proposals in this (stored) state")
+        .choices(PROPOSAL_STATES)
+        .argParser(typed(parseProposalState, "--state")),
+    )
     .addOption(new Option("--agent <name>", "only this agent's proposals").argParser(typed(parseName, "--agent")))
     .action(
       run((c, o: { state?: (typeof PROPOSAL_STATES)[number]; agent?: string }) => {
-        const list = listProposals(c.dirs, { ...(o.state ? { state: o.state } : {}), ...(o.agent ? { agent: o.agent } : {}) });
+        const list = listProposals(c.dirs, {
+          ...(o.state ? { state: o.state } : {}),
+          ...(o.agent ? { agent: o.agent } : {}),
+        });
         if (c.json) return io.out(c.p.json(list));
         const rows = [["ID", "STATE", "AGENT", "TASK", "CHANGE", "AGE", "TITLE / REASON"]];
         for (const p of list) {
-          const st = p.state === "pending" && p.decision ? `pending (${p.decision.decision}d, not yet applied)` : p.state;
+          const st =
+            p.state === "pending" && p.decision ? `pending (${p.decision.decision}d, not yet applied)` : p.state;
           const change = `${p.diffstat.files.length} file(s) +${p.diffstat.added} -${p.diffstat.removed}`;
-          rows.push([c.p.cell(p.id), c.p.cell(st), c.p.cell(p.agent), c.p.cell(p.task_id), change, age(p.created_at), c.p.cell(p.reason ? `${p.task_title}: ${p.reason}` : p.task_title, 70)]);
+          rows.push([
+            c.p.cell(p.id),
+            c.p.cell(st),
+            c.p.cell(p.agent),
+            c.p.cell(p.task_id),
+            change,
+            age(p.created_at),
+            c.p.cell(p.reason ? `${p.task_title}: ${p.reason}` : p.task_title, 70),
+          ]);
         }
         io.out(list.length === 0 ? "no proposals\n" : table(rows));
       }),
@@ -301,8 +396,12 @@ export function buildProgram(io: Io): Command {
           `# base ${c.p.cell(p.base_commit)}`,
           `# sha256 ${p.sha256}  (approve exactly this patch: agentctl approve ${p.id} --sha256 ${p.sha256})`,
         ];
-        if (c.p.bidi > 0) header.push(`# WARNING: ${c.p.bidi} bidirectional control character(s), shown as [BIDI U+XXXX NAME]`);
-        if (c.p.escaped > 0) header.push(`# note: ${c.p.escaped} control or invisible character(s) or invalid UTF-8 byte(s) shown as escapes (\\xNN, \\uNNNN)`);
+        if (c.p.bidi > 0)
+          header.push(`# WARNING: ${c.p.bidi} bidirectional control character(s), shown as [BIDI U+XXXX NAME]`);
+        if (c.p.escaped > 0)
+          header.push(
+            `# note: ${c.p.escaped} control or invisible character(s) or invalid UTF-8 byte(s) shown as escapes (\\xNN, \\uNNNN)`,
+          );
         io.out(header.join("\n") + "\n" + body + (body === "" || body.endsWith("\n") ? "" : "\n"));
       }),
     );
@@ -311,11 +410,23 @@ export function buildProgram(io: Io): Command {
     .description("approve a pending proposal, bound to its patch's sha256")
     .argument("<id>", "proposal id", typed(parseProposalId, "ID"))
     .option("--note <text>", "a note recorded with the decision")
-    .addOption(new Option("--sha256 <hex>", "refuse unless the patch's sha256 is this one (as printed by diff)").argParser(typed(parseSha256, "--sha256")))
+    .addOption(
+      new Option("--sha256 <hex>", "refuse unless the patch's sha256 is this one (as printed by diff)").argParser(
+        typed(parseSha256, "--sha256"),
+      ),
+    )
     .action(
       run((c, id: string, o: { note?: string; sha256?: string }) => {
-        const d = decide(c.dirs, { id, decision: "approve", by: c.by, ...(o.note ? { note: o.note } : {}), ...(o.sha256 ? { sha256: o.sha256 } : {}) });
-        io.out(c.json ? c.p.json(d) : `approved ${d.proposal} (sha256 ${d.sha256}; its agent applies it at its next poll)\n`);
+        const d = decide(c.dirs, {
+          id,
+          decision: "approve",
+          by: c.by,
+          ...(o.note ? { note: o.note } : {}),
+          ...(o.sha256 ? { sha256: o.sha256 } : {}),
+        });
+        io.out(
+          c.json ? c.p.json(d) : `approved ${d.proposal} (sha256 ${d.sha256}; its agent applies it at its next poll)\n`,
+        );
       }),
     );
   program
@@ -340,7 +451,10 @@ export function buildProgram(io: Io): Command {
     .addOption(new Option("--lines <n>", "only the last N lines").argParser(typed(parseLineCount, "--lines")))
     .action(
       run(async (c, o: { agent?: string; follow?: boolean; lines?: number }) => {
-        const reader = new LogReader(c.dirs.shared, { ...(o.agent ? { agent: o.agent } : {}), ...(o.lines !== undefined ? { lines: o.lines } : {}) });
+        const reader = new LogReader(c.dirs.shared, {
+          ...(o.agent ? { agent: o.agent } : {}),
+          ...(o.lines !== undefined ? { lines: o.lines } : {}),
+        });
         for (const l of reader.read()) io.out(formatLog(c, l));
         if (!o.follow) return;
         const stop = io.signal ?? signalOnTermination();
@@ -360,7 +474,12 @@ export function buildProgram(io: Io): Command {
     .description(SERVE_HELP.description)
     .requiredOption("--listen <host:port>", SERVE_HELP.listen)
     .requiredOption("--tokens <file>", SERVE_HELP.tokens)
-    .addOption(new Option("--allow-host <name>", SERVE_HELP.allowHost).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
+    .addOption(
+      new Option("--allow-host <name>", SERVE_HELP.allowHost).argParser((v: string, prev: string[] | undefined) => [
+        ...(prev ?? []),
+        v,
+      ]),
+    )
     .option("--request-timeout <seconds>", SERVE_HELP.requestTimeout)
     .action(
       run(async (c, o: { listen: string; tokens: string; allowHost?: string[]; requestTimeout?: string }) => {

@@ -52,8 +52,13 @@ async function main(): Promise<number> {
   }
   const env: Env = { ...process.env };
   const map: Array<[keyof typeof flags, string]> = [
-    ["name", "AGENT_NAME"], ["approval-required", "APPROVAL_REQUIRED"], ["app", "AGENT_APP_DIR"], ["shared", "AGENT_SHARED_DIR"],
-    ["decisions", "AGENT_DECISIONS_DIR"], ["scratch", "AGENT_SCRATCH_DIR"], ["capabilities", "AGENT_CAPABILITIES"],
+    ["name", "AGENT_NAME"],
+    ["approval-required", "APPROVAL_REQUIRED"],
+    ["app", "AGENT_APP_DIR"],
+    ["shared", "AGENT_SHARED_DIR"],
+    ["decisions", "AGENT_DECISIONS_DIR"],
+    ["scratch", "AGENT_SCRATCH_DIR"],
+    ["capabilities", "AGENT_CAPABILITIES"],
   ];
   for (const [flag, key] of map) {
     const v = flags[flag];
@@ -69,7 +74,11 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const logger = new AgentLogger(settings.agentName, sharedLayout(settings.sharedDir).logFile(settings.agentName), settings.logMaxBytes);
+  const logger = new AgentLogger(
+    settings.agentName,
+    sharedLayout(settings.sharedDir).logFile(settings.agentName),
+    settings.logMaxBytes,
+  );
   const runtime = new AgentRuntime(settings, logger);
   try {
     await runtime.prepare();

@@ -32,7 +32,12 @@ export class ChangeApplier {
   async decide(p: Proposal, d: Decision): Promise<Proposal> {
     const { proposals, repo, board, log } = this.o;
     if (d.decision === "reject") {
-      const next = proposals.update(p, { state: "rejected", decided_by: d.by, decided_at: d.at, reason: d.reason ?? null });
+      const next = proposals.update(p, {
+        state: "rejected",
+        decided_by: d.by,
+        decided_at: d.at,
+        reason: d.reason ?? null,
+      });
       log.info("proposal-rejected", { proposal: p.id, by: d.by, reason: d.reason });
       return next;
     }
@@ -42,23 +47,51 @@ export class ChangeApplier {
       const recovering = p.state === "approved";
       if (recovering) {
         const found = await repo.findApplied(p.id);
-        if (found) return proposals.update(p, { state: "applied", commit: found, applied_at: p.applied_at ?? new Date().toISOString(), reason: null, reason_code: null });
+        if (found)
+          return proposals.update(p, {
+            state: "applied",
+            commit: found,
+            applied_at: p.applied_at ?? new Date().toISOString(),
+            reason: null,
+            reason_code: null,
+          });
       }
       const expected = recovering ? (p.approved_sha256 ?? d.sha256) : d.sha256;
       // The bytes whose hash is checked are the bytes git applies (from stdin, not the file).
       const bound = this.bind(p, expected);
       if ("problem" in bound) {
-        const next = proposals.update(p, { state: "refused", reason_code: bound.problem, reason: bound.reason, decided_by: d.by, decided_at: d.at });
+        const next = proposals.update(p, {
+          state: "refused",
+          reason_code: bound.problem,
+          reason: bound.reason,
+          decided_by: d.by,
+          decided_at: d.at,
+        });
         log.error("proposal-refused", { proposal: p.id, reason_code: bound.problem, reason: bound.reason, by: d.by });
         board.setError(`proposal ${p.id} refused: ${bound.reason}`);
         return next;
       }
-      let cur = recovering ? p : proposals.update(p, { state: "approved", decided_by: d.by, decided_at: d.at, note: d.note ?? null, approved_sha256: bound.sha256 });
+      let cur = recovering
+        ? p
+        : proposals.update(p, {
+            state: "approved",
+            decided_by: d.by,
+            decided_at: d.at,
+            note: d.note ?? null,
+            approved_sha256: bound.sha256,
+          });
       const t0 = Date.now();
       const result = await repo.apply(cur, bound.patch, false, this.o.minFreeBytes);
       cur = proposals.update(cur, result);
       if (cur.state === "applied") {
-        log.info("proposal-applied", { proposal: cur.id, commit: cur.commit, approved_by: d.by, decision_at: d.at, sha256: bound.sha256, apply_ms: Date.now() - t0 });
+        log.info("proposal-applied", {
+          proposal: cur.id,
+          commit: cur.commit,
+          approved_by: d.by,
+          decision_at: d.at,
+          sha256: bound.sha256,
+          apply_ms: Date.now() - t0,
+        });
         board.status.probation = { proposal_id: cur.id, commit: cur.commit!, failures: 0 };
         board.write();
       } else if (cur.state === "refused") {
@@ -81,9 +114,16 @@ export class ChangeApplier {
    * cannot be bound and is refused as `stale-decision`: the operator retries the task and
    * approves the new proposal.
    */
-  private bind(p: Proposal, expected: string | undefined | null): { patch: Buffer; sha256: string } | { problem: ApplyProblem; reason: string } {
+  private bind(
+    p: Proposal,
+    expected: string | undefined | null,
+  ): { patch: Buffer; sha256: string } | { problem: ApplyProblem; reason: string } {
     if (!expected) {
-      return { problem: "stale-decision", reason: "the approval records no sha256 of the patch, so it cannot be bound to what is applied; retry the task (agentctl retry) and approve its new proposal" };
+      return {
+        problem: "stale-decision",
+        reason:
+          "the approval records no sha256 of the patch, so it cannot be bound to what is applied; retry the task (agentctl retry) and approve its new proposal",
+      };
     }
     let patch: Buffer;
     try {
@@ -93,7 +133,10 @@ export class ChangeApplier {
     }
     const actual = patchSha256(patch);
     if (actual !== expected) {
-      return { problem: "patch-changed", reason: `the patch file changed after approval: its sha256 is ${actual}, the approval was for ${expected}` };
+      return {
+        problem: "patch-changed",
+        reason: `the patch file changed after approval: its sha256 is ${actual}, the approval was for ${expected}`,
+      };
     }
     return { patch, sha256: actual };
   }
@@ -113,7 +156,12 @@ export class ChangeApplier {
       board.setError(`rollback of ${p.id} failed: ${rv.error}`);
       return p;
     }
-    const next = proposals.update(p, { state: "rolled-back", reason, rolled_back_at: new Date().toISOString(), rollback_commit: rv.commit });
+    const next = proposals.update(p, {
+      state: "rolled-back",
+      reason,
+      rolled_back_at: new Date().toISOString(),
+      rollback_commit: rv.commit,
+    });
     board.setError(`rolled back ${p.id}: ${reason}`);
     board.status.probation = null;
     this.o.program.reload();

@@ -5,15 +5,36 @@ import * as path from "node:path";
 import type { Decision } from "../proposals/decision.js";
 import type { TaskRecord } from "../queue/taskRecord.js";
 import {
-  addTask, decide, fleetStatus, listProposals, listTasks, LogReader, parseLineCount, parseName, parseProposalId,
-  parseProposalState, parseTaskId, parseTaskState, showProposal, showTask,
-  type AgentStatusView, type OperatorDirs, type ProposalView,
+  addTask,
+  decide,
+  fleetStatus,
+  listProposals,
+  listTasks,
+  LogReader,
+  parseLineCount,
+  parseName,
+  parseProposalId,
+  parseProposalState,
+  parseTaskId,
+  parseTaskState,
+  showProposal,
+  showTask,
+  type AgentStatusView,
+  type OperatorDirs,
+  type ProposalView,
 } from "../operator/index.js";
 import { EventStream } from "./eventStream.js";
 import { Fields, queryParams, readJsonBody } from "./httpIo.js";
 import {
-  DEFAULT_STREAM_LINES, MAX_BODY_BYTES, MAX_CONTEXT_FILES, MAX_CONTEXT_NAME_LENGTH, MAX_NOTE_LENGTH, MAX_STREAM_LINES,
-  MAX_STREAMS, MAX_TITLE_LENGTH, STREAM_POLL_MS,
+  DEFAULT_STREAM_LINES,
+  MAX_BODY_BYTES,
+  MAX_CONTEXT_FILES,
+  MAX_CONTEXT_NAME_LENGTH,
+  MAX_NOTE_LENGTH,
+  MAX_STREAM_LINES,
+  MAX_STREAMS,
+  MAX_TITLE_LENGTH,
+  STREAM_POLL_MS,
 } from "./limits.js";
 import { HttpError, badRequest } from "./problem.js";
 
@@ -63,7 +84,8 @@ export function tasksList(c: ApiContext): ApiResult {
     ...(q.agent !== undefined ? { agent: parseName(q.agent, "agent") } : {}),
   });
   // Task records carry a project once the runtime has projects; until then no task matches one.
-  const byProject = project === undefined ? list : list.filter((t) => (t as TaskRecord & { project?: unknown }).project === project);
+  const byProject =
+    project === undefined ? list : list.filter((t) => (t as TaskRecord & { project?: unknown }).project === project);
   return { status: 200, body: byProject };
 }
 
@@ -88,9 +110,14 @@ export async function taskAdd(c: ApiContext): Promise<ApiResult> {
   const maxAttempts = f.raw("max_attempts");
   const context = f.raw("context");
   f.noOthers();
-  if (project !== undefined) throw badRequest("project", "this fleet's runtime has no projects yet: leave \"project\" out");
-  for (const [k, v] of [["priority", priority], ["max_attempts", maxAttempts]] as const) {
-    if (v !== undefined && v !== null && (typeof v !== "number" || !Number.isInteger(v))) throw badRequest(k, `"${k}" must be a whole number`);
+  if (project !== undefined)
+    throw badRequest("project", 'this fleet\'s runtime has no projects yet: leave "project" out');
+  for (const [k, v] of [
+    ["priority", priority],
+    ["max_attempts", maxAttempts],
+  ] as const) {
+    if (v !== undefined && v !== null && (typeof v !== "number" || !Number.isInteger(v)))
+      throw badRequest(k, `"${k}" must be a whole number`);
   }
   const files = contextFiles(context);
   const staging = files.length > 0 ? fs.mkdtempSync(path.join(os.tmpdir(), "agent-console-context-")) : undefined;
@@ -101,7 +128,9 @@ export async function taskAdd(c: ApiContext): Promise<ApiResult> {
       return p;
     });
     const record = addTask(c.dirs.shared, {
-      title, createdBy: c.operator, contextPaths,
+      title,
+      createdBy: c.operator,
+      contextPaths,
       ...(instructions !== undefined ? { instructions } : {}),
       ...(description !== undefined ? { description } : {}),
       ...(agent !== undefined ? { agent } : {}),
@@ -123,11 +152,17 @@ function contextFiles(v: unknown): Array<{ name: string; content: string }> {
   const seen = new Set<string>();
   return v.map((item, i) => {
     const field = `context[${i}]`;
-    if (typeof item !== "object" || item === null || Array.isArray(item)) throw badRequest(field, `"${field}" must be an object with "name" and "content"`);
+    if (typeof item !== "object" || item === null || Array.isArray(item))
+      throw badRequest(field, `"${field}" must be an object with "name" and "content"`);
     const o = item as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (k !== "name" && k !== "content") throw badRequest(`${field}.${k}`, `unknown field "${k.slice(0, 80)}" in "${field}"`);
+    for (const k of Object.keys(o))
+      if (k !== "name" && k !== "content")
+        throw badRequest(`${field}.${k}`, `unknown field "${k.slice(0, 80)}" in "${field}"`);
     if (typeof o.name !== "string" || !CONTEXT_NAME.test(o.name) || o.name.length > MAX_CONTEXT_NAME_LENGTH) {
-      throw badRequest(`${field}.name`, `"${field}.name" must be a file name (letters, digits, . _ -; not . or ..; at most ${MAX_CONTEXT_NAME_LENGTH})`);
+      throw badRequest(
+        `${field}.name`,
+        `"${field}.name" must be a file name (letters, digits, . _ -; not . or ..; at most ${MAX_CONTEXT_NAME_LENGTH})`,
+      );
     }
     if (seen.has(o.name)) throw badRequest(`${field}.name`, `two context files are named "${o.name}"`);
     seen.add(o.name);
@@ -150,7 +185,10 @@ export function proposalGet(c: ApiContext, id: string): ApiResult {
   const { patchBytes, ...p } = showProposal(c.dirs, parseProposalId(id));
   // The patch as text for readers, and its exact bytes (base64) for whoever must hash or show
   // every byte: the UI hashes and renders the bytes, so what it binds an approval to is what it showed.
-  return { status: 200, body: { ...p, patch: patchBytes.toString("utf8"), patch_base64: patchBytes.toString("base64") } };
+  return {
+    status: 200,
+    body: { ...p, patch: patchBytes.toString("utf8"), patch_base64: patchBytes.toString("base64") },
+  };
 }
 
 export async function proposalDecide(c: ApiContext, id: string, decision: "approve" | "reject"): Promise<ApiResult> {
@@ -163,7 +201,9 @@ export async function proposalDecide(c: ApiContext, id: string, decision: "appro
   const reason = decision === "reject" ? f.string("reason", { required: true, max: MAX_NOTE_LENGTH }) : undefined;
   f.noOthers();
   const d: Decision = decide(c.dirs, {
-    id: pid, decision, by: c.operator,
+    id: pid,
+    decision,
+    by: c.operator,
     ...(sha256 !== undefined ? { sha256 } : {}),
     ...(note !== undefined && note.trim() !== "" ? { note } : {}),
     ...(reason !== undefined ? { reason } : {}),
@@ -185,10 +225,15 @@ function streamLines(v: string | undefined): number {
 }
 
 function openStream(c: ApiContext): EventStream {
-  if (c.streams.open >= MAX_STREAMS) throw new HttpError(503, `${MAX_STREAMS} event streams are open already; close one and retry`, undefined, { "Retry-After": "5" });
+  if (c.streams.open >= MAX_STREAMS)
+    throw new HttpError(503, `${MAX_STREAMS} event streams are open already; close one and retry`, undefined, {
+      "Retry-After": "5",
+    });
   c.streams.open++;
   const s = new EventStream(c.res);
-  s.whenClosed(() => { c.streams.open--; });
+  s.whenClosed(() => {
+    c.streams.open--;
+  });
   return s;
 }
 
@@ -205,7 +250,8 @@ export function logs(c: ApiContext): void {
   const reader = new LogReader(c.dirs.shared, { ...(agent ? { agent } : {}), lines });
   const initial = reader.read();
   const s = openStream(c);
-  const send = (l: { text: string; entry: Record<string, unknown> | null }) => s.send("log", l.entry ?? { raw: l.text });
+  const send = (l: { text: string; entry: Record<string, unknown> | null }) =>
+    s.send("log", l.entry ?? { raw: l.text });
   for (const l of initial) send(l);
   if (!follow) {
     s.send("end", {});

@@ -8,9 +8,16 @@ import { HttpError, badRequest } from "./problem.js";
  */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "Content-Security-Policy": [
-    "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "connect-src 'self'",
-    "form-action 'none'", "base-uri 'none'", "frame-ancestors 'none'",
-    "require-trusted-types-for 'script'", "trusted-types 'none'",
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    "form-action 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "require-trusted-types-for 'script'",
+    "trusted-types 'none'",
   ].join("; "),
   "X-Content-Type-Options": "nosniff",
   "X-Frame-Options": "DENY",
@@ -20,9 +27,18 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "Cache-Control": "no-store",
 };
 
-export function sendJson(res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   const body = JSON.stringify(value);
-  res.writeHead(status, { ...headers, "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(body) });
+  res.writeHead(status, {
+    ...headers,
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -36,7 +52,11 @@ export function sendJson(res: http.ServerResponse, status: number, value: unknow
 export async function readJsonBody(req: http.IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== "application/json") {
-    throw new HttpError(415, `the body must be JSON (Content-Type: application/json), got ${type ? JSON.stringify(type) : "no Content-Type"}`, "Content-Type");
+    throw new HttpError(
+      415,
+      `the body must be JSON (Content-Type: application/json), got ${type ? JSON.stringify(type) : "no Content-Type"}`,
+      "Content-Type",
+    );
   }
   const tooLarge = () => new HttpError(413, `the body is larger than ${maxBytes} bytes`);
   const declared = req.headers["content-length"];
@@ -66,7 +86,8 @@ export async function readJsonBody(req: http.IncomingMessage, maxBytes: number):
   } catch (err) {
     throw badRequest("body", `the body is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw badRequest("body", "the body must be a JSON object");
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw badRequest("body", "the body must be a JSON object");
   return value as Record<string, unknown>;
 }
 
@@ -76,7 +97,10 @@ export class Fields {
 
   constructor(private readonly o: Record<string, unknown>) {}
 
-  string(name: string, opts: { required?: boolean; max?: number; pattern?: RegExp; patternHelp?: string; nonEmpty?: boolean } = {}): string | undefined {
+  string(
+    name: string,
+    opts: { required?: boolean; max?: number; pattern?: RegExp; patternHelp?: string; nonEmpty?: boolean } = {},
+  ): string | undefined {
     this.used.add(name);
     const v = this.o[name];
     if (v === undefined || v === null) {
@@ -85,8 +109,10 @@ export class Fields {
     }
     if (typeof v !== "string") throw badRequest(name, `"${name}" must be a string`);
     if ((opts.required || opts.nonEmpty) && v.trim() === "") throw badRequest(name, `"${name}" must not be empty`);
-    if (opts.max !== undefined && v.length > opts.max) throw badRequest(name, `"${name}" is longer than ${opts.max} characters`);
-    if (opts.pattern && !opts.pattern.test(v)) throw badRequest(name, `"${name}" ${opts.patternHelp ?? `must match ${opts.pattern.source}`}`);
+    if (opts.max !== undefined && v.length > opts.max)
+      throw badRequest(name, `"${name}" is longer than ${opts.max} characters`);
+    if (opts.pattern && !opts.pattern.test(v))
+      throw badRequest(name, `"${name}" ${opts.patternHelp ?? `must match ${opts.pattern.source}`}`);
     return v;
   }
 
@@ -94,7 +120,8 @@ export class Fields {
     this.used.add(name);
     const v = this.o[name];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw badRequest(name, `"${name}" must be a whole number from ${min} to ${max}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
+      throw badRequest(name, `"${name}" must be a whole number from ${min} to ${max}`);
     return v;
   }
 
@@ -115,7 +142,11 @@ export class Fields {
 export function queryParams(url: URL, allowed: readonly string[]): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const key of new Set(url.searchParams.keys())) {
-    if (!allowed.includes(key)) throw badRequest(key, `unknown query parameter "${key.slice(0, 80)}"${allowed.length ? ` (known: ${allowed.join(", ")})` : ""}`);
+    if (!allowed.includes(key))
+      throw badRequest(
+        key,
+        `unknown query parameter "${key.slice(0, 80)}"${allowed.length ? ` (known: ${allowed.join(", ")})` : ""}`,
+      );
     const all = url.searchParams.getAll(key);
     if (all.length > 1) throw badRequest(key, `query parameter "${key}" is given more than once`);
     out[key] = all[0];

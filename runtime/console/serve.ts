@@ -13,7 +13,8 @@ import { loadTokens } from "./tokens.js";
  */
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(s.trim());
-  if (!m) throw new InvalidInput("--listen", `--listen must be HOST:PORT (e.g. 127.0.0.1:8080), got ${JSON.stringify(s)}`);
+  if (!m)
+    throw new InvalidInput("--listen", `--listen must be HOST:PORT (e.g. 127.0.0.1:8080), got ${JSON.stringify(s)}`);
   const port = Number(m[3]);
   if (port > 65535) throw new InvalidInput("--listen", `--listen port must be 0 to 65535, got ${port}`);
   return { host: m[1] ?? m[2]!, port };
@@ -38,21 +39,40 @@ export async function serve(o: ServeOptions, out: (s: string) => void, err: (s: 
   if (o.requestTimeout !== undefined) {
     requestTimeoutSeconds = Number(o.requestTimeout);
     if (!/^\d+$/.test(o.requestTimeout) || requestTimeoutSeconds < 1 || requestTimeoutSeconds > 3600) {
-      throw new InvalidInput("--request-timeout", `--request-timeout must be whole seconds from 1 to 3600, got ${JSON.stringify(o.requestTimeout)}`);
+      throw new InvalidInput(
+        "--request-timeout",
+        `--request-timeout must be whole seconds from 1 to 3600, got ${JSON.stringify(o.requestTimeout)}`,
+      );
     }
   }
   const tokens = loadTokens(o.tokens);
   const st = fs.statSync(o.tokens);
-  if ((st.mode & 0o077) !== 0) err(`agentctl serve: warning: tokens file ${o.tokens} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it\n`);
+  if ((st.mode & 0o077) !== 0)
+    err(
+      `agentctl serve: warning: tokens file ${o.tokens} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it\n`,
+    );
   const dirs: OperatorDirs = { shared: dir(o.shared, "--shared"), decisions: dir(o.decisions, "--decisions") };
-  const server = createConsoleServer({ dirs, tokens, requestTimeoutSeconds, allowedHosts: o.allowHost ?? [], log: (line) => err(line + "\n") });
+  const server = createConsoleServer({
+    dirs,
+    tokens,
+    requestTimeoutSeconds,
+    allowedHosts: o.allowHost ?? [],
+    log: (line) => err(line + "\n"),
+  });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${o.listen}: ${err.code ?? err.message}`)));
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot listen on ${o.listen}: ${err.code ?? err.message}`)),
+    );
     server.listen(port, host, () => resolve());
   });
   const addr = server.address();
-  const shown = typeof addr === "object" && addr ? `${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}` : o.listen;
-  out(`agentctl serve: listening on http://${shown}/ (${tokens.length} token${tokens.length === 1 ? "" : "s"}; shared ${dirs.shared}, decisions ${dirs.decisions})\n`);
+  const shown =
+    typeof addr === "object" && addr
+      ? `${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`
+      : o.listen;
+  out(
+    `agentctl serve: listening on http://${shown}/ (${tokens.length} token${tokens.length === 1 ? "" : "s"}; shared ${dirs.shared}, decisions ${dirs.decisions})\n`,
+  );
   const stop = () => {
     server.close();
     server.closeAllConnections();

@@ -2,7 +2,12 @@ import * as http from "node:http";
 import { OperatorError, type OperatorDirs } from "../operator/index.js";
 import * as api from "./api.js";
 import { SECURITY_HEADERS, sendJson } from "./httpIo.js";
-import { DEFAULT_REQUEST_TIMEOUT_SECONDS, KEEP_ALIVE_TIMEOUT_MS, MAX_CONNECTIONS, TOO_LARGE_LINGER_MS } from "./limits.js";
+import {
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  MAX_CONNECTIONS,
+  TOO_LARGE_LINGER_MS,
+} from "./limits.js";
 import { HttpError, sendProblem } from "./problem.js";
 import { identify, type TokenEntry } from "./tokens.js";
 import { loadUi } from "./uiFiles.js";
@@ -33,7 +38,12 @@ const API = "/api/v1";
 const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1"];
 
 type Handler = (c: api.ApiContext, id: string) => api.ApiResult | Promise<api.ApiResult> | void;
-interface Route { method: "GET" | "POST"; path: RegExp; handler: Handler; public?: boolean }
+interface Route {
+  method: "GET" | "POST";
+  path: RegExp;
+  handler: Handler;
+  public?: boolean;
+}
 
 const ROUTES: Route[] = [
   { method: "GET", path: /^\/health$/, handler: () => ({ status: 200, body: { status: "ok" } }), public: true },
@@ -59,7 +69,8 @@ const OPERATOR_STATUS: Record<OperatorError["kind"], number> = {
 function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof HttpError) return err;
   if (err instanceof OperatorError) {
-    const field = "field" in err ? String((err as { field: unknown }).field) : err.kind === "hash-mismatch" ? "sha256" : undefined;
+    const field =
+      "field" in err ? String((err as { field: unknown }).field) : err.kind === "hash-mismatch" ? "sha256" : undefined;
     return new HttpError(OPERATOR_STATUS[err.kind], err.message, field);
   }
   return undefined;
@@ -93,29 +104,32 @@ export function createConsoleServer(o: ConsoleOptions): http.Server {
   const streams = { open: 0 };
   const timeoutMs = (o.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS) * 1000;
 
-  const server = http.createServer({
-    requestTimeout: timeoutMs,
-    headersTimeout: timeoutMs,
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    // How often Node looks for requests past their deadline (its default is 30 s).
-    connectionsCheckingInterval: Math.min(1000, timeoutMs),
-    maxHeaderSize: 16 * 1024,
-  }, (req, res) => {
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
-    handle(req, res).catch((err: unknown) => {
-      const e = toHttpError(err);
-      if (e) {
-        if (e.status === 413) {
-          answered.add(req.socket);
-          res.on("finish", () => dropRestOfBody(req));
+  const server = http.createServer(
+    {
+      requestTimeout: timeoutMs,
+      headersTimeout: timeoutMs,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      // How often Node looks for requests past their deadline (its default is 30 s).
+      connectionsCheckingInterval: Math.min(1000, timeoutMs),
+      maxHeaderSize: 16 * 1024,
+    },
+    (req, res) => {
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+      handle(req, res).catch((err: unknown) => {
+        const e = toHttpError(err);
+        if (e) {
+          if (e.status === 413) {
+            answered.add(req.socket);
+            res.on("finish", () => dropRestOfBody(req));
+          }
+          sendProblem(res, e);
+          return;
         }
-        sendProblem(res, e);
-        return;
-      }
-      log(`agentctl serve: ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
-      sendProblem(res, new HttpError(500, `internal error: ${(err as Error).message}`));
-    });
-  });
+        log(`agentctl serve: ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
+        sendProblem(res, new HttpError(500, `internal error: ${(err as Error).message}`));
+      });
+    },
+  );
   server.maxConnections = MAX_CONNECTIONS;
   /** Sockets that were answered while their request was still arriving (413). */
   const answered = new WeakSet<object>();
@@ -127,14 +141,25 @@ export function createConsoleServer(o: ConsoleOptions): http.Server {
       return;
     }
     const status = err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : err.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
-    const body = JSON.stringify({ type: "about:blank", title: status === 408 ? "Request Timeout" : status === 431 ? "Request Header Fields Too Large" : "Bad Request", status, detail: `malformed or incomplete request: ${err.code ?? err.message}` });
-    socket.end(`HTTP/1.1 ${status} ${status === 408 ? "Request Timeout" : status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    const body = JSON.stringify({
+      type: "about:blank",
+      title: status === 408 ? "Request Timeout" : status === 431 ? "Request Header Fields Too Large" : "Bad Request",
+      status,
+      detail: `malformed or incomplete request: ${err.code ?? err.message}`,
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 408 ? "Request Timeout" : status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const host = req.headers.host;
     if (!host || !allowedHosts.has(hostName(host))) {
-      throw new HttpError(403, `Host ${JSON.stringify((host ?? "").slice(0, 100))} is not this console's (reach it through its loopback address, e.g. an SSH tunnel to 127.0.0.1)`, "Host");
+      throw new HttpError(
+        403,
+        `Host ${JSON.stringify((host ?? "").slice(0, 100))} is not this console's (reach it through its loopback address, e.g. an SSH tunnel to 127.0.0.1)`,
+        "Host",
+      );
     }
     let url: URL;
     try {
@@ -155,7 +180,9 @@ export function createConsoleServer(o: ConsoleOptions): http.Server {
     if (matching.length === 0) throw new HttpError(404, `no such endpoint: ${url.pathname.slice(0, 200)}`);
     const hit = matching.find((x) => x.r.method === req.method);
     if (!hit) {
-      throw new HttpError(405, `${req.method} is not allowed on ${url.pathname.slice(0, 200)}`, undefined, { Allow: matching.map((x) => x.r.method).join(", ") });
+      throw new HttpError(405, `${req.method} is not allowed on ${url.pathname.slice(0, 200)}`, undefined, {
+        Allow: matching.map((x) => x.r.method).join(", "),
+      });
     }
     const operator = hit.r.public ? "" : authenticate(req);
     let id = "";
@@ -174,7 +201,13 @@ export function createConsoleServer(o: ConsoleOptions): http.Server {
   function authenticate(req: http.IncomingMessage): string {
     const challenge = { "WWW-Authenticate": 'Bearer realm="agent-fleet console"' };
     const header = req.headers.authorization;
-    if (!header) throw new HttpError(401, "this endpoint needs a token: send Authorization: Bearer TOKEN", "Authorization", challenge);
+    if (!header)
+      throw new HttpError(
+        401,
+        "this endpoint needs a token: send Authorization: Bearer TOKEN",
+        "Authorization",
+        challenge,
+      );
     const m = /^Bearer +(\S+) *$/i.exec(header);
     if (!m) throw new HttpError(401, "the Authorization header must be: Bearer TOKEN", "Authorization", challenge);
     const name = identify(o.tokens, m[1]!);
@@ -191,7 +224,10 @@ export function createConsoleServer(o: ConsoleOptions): http.Server {
     }
     const file = ui.get(url.pathname);
     if (!file) throw new HttpError(404, `no such page: ${url.pathname.slice(0, 200)}`);
-    if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, `${req.method} is not allowed on ${url.pathname.slice(0, 200)}`, undefined, { Allow: "GET, HEAD" });
+    if (req.method !== "GET" && req.method !== "HEAD")
+      throw new HttpError(405, `${req.method} is not allowed on ${url.pathname.slice(0, 200)}`, undefined, {
+        Allow: "GET, HEAD",
+      });
     res.writeHead(200, { "Content-Type": file.type, "Content-Length": file.body.length });
     res.end(req.method === "HEAD" ? undefined : file.body);
   }

@@ -34,12 +34,15 @@ export function parseTokens(text: string, file: string): TokenEntry[] {
     const n = i + 1;
     const line = raw.replace(/\r$/, "").trim();
     if (line === "" || line.startsWith("#")) return;
-    const bad = (why: string): never => { throw new TokensFileError(`tokens file ${file} line ${n}: ${why}`); };
+    const bad = (why: string): never => {
+      throw new TokensFileError(`tokens file ${file} line ${n}: ${why}`);
+    };
     const colon = line.indexOf(":");
     if (colon < 0) bad(`expected name:token, found no ":"`);
     const name = line.slice(0, colon).trim();
     const token = line.slice(colon + 1).trim();
-    if (!TOKEN_NAME_PATTERN.test(name)) bad(`name ${JSON.stringify(name.slice(0, 70))} is not valid (letters, digits, . _ @ -, at most 64)`);
+    if (!TOKEN_NAME_PATTERN.test(name))
+      bad(`name ${JSON.stringify(name.slice(0, 70))} is not valid (letters, digits, . _ @ -, at most 64)`);
     if (!TOKEN_PATTERN.test(token)) bad(`the token of "${name}" is empty or has spaces or non-ASCII characters`);
     if (token.length < MIN_TOKEN_LENGTH) bad(`the token of "${name}" is shorter than ${MIN_TOKEN_LENGTH} characters`);
     if (names.has(name)) bad(`name "${name}" is already used on line ${names.get(name)}`);
@@ -59,7 +62,9 @@ export function loadTokens(file: string): TokenEntry[] {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
-    throw new TokensFileError(`cannot read tokens file ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+    throw new TokensFileError(
+      `cannot read tokens file ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`,
+    );
   }
   return parseTokens(text, file);
 }

@@ -32,10 +32,13 @@ function read(file: string): Buffer {
 /** The compiled CommonJS module, run in a function scope with its own `exports`. */
 function browserEscapeModule(): Buffer {
   const source = read(ESCAPE_MODULE).toString("utf8");
-  if (/\brequire\(/.test(source)) throw new Error(`${ESCAPE_MODULE} imports other modules: it can no longer be served to the browser as it is`);
+  if (/\brequire\(/.test(source))
+    throw new Error(`${ESCAPE_MODULE} imports other modules: it can no longer be served to the browser as it is`);
   return Buffer.from(
     "// runtime/operator/escape.ts, as compiled: the escaping rules agentctl uses, for the console UI.\n" +
-      "(function () {\n\"use strict\";\nvar exports = {};\n" + source + "\n" +
+      '(function () {\n"use strict";\nvar exports = {};\n' +
+      source +
+      "\n" +
       "self.AgentFleetEscape = Object.freeze({ escapeText: exports.escapeText, escapeBytes: exports.escapeBytes });\n})();\n",
   );
 }
@@ -43,7 +46,8 @@ function browserEscapeModule(): Buffer {
 /** URL path → file, for GET and HEAD. */
 export function loadUi(): Map<string, UiFile> {
   const files = new Map<string, UiFile>();
-  for (const [name, type] of Object.entries(STATIC)) files.set(`/ui/${name}`, { type, body: read(path.join(UI_DIR, name)) });
+  for (const [name, type] of Object.entries(STATIC))
+    files.set(`/ui/${name}`, { type, body: read(path.join(UI_DIR, name)) });
   files.set("/", files.get("/ui/index.html")!);
   files.set("/ui/escape.js", { type: "text/javascript; charset=utf-8", body: browserEscapeModule() });
   return files;

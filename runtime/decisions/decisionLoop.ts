@@ -84,11 +84,13 @@ export class DecisionLoop {
 
   private async check(id: string): Promise<void> {
     const { proposals, log } = this.o;
-    const changes = { decide: async (p: Proposal, d: Decision) => {
-      const out = await this.o.changes.decide(p, d);
-      if (out.state === "conflict" || out.state === "refused") this.o.afterNotApplied?.(out);
-      return out;
-    } };
+    const changes = {
+      decide: async (p: Proposal, d: Decision) => {
+        const out = await this.o.changes.decide(p, d);
+        if (out.state === "conflict" || out.state === "refused") this.o.afterNotApplied?.(out);
+        return out;
+      },
+    };
     const p = proposals.get(id);
     if (!p || (p.state !== "pending" && p.state !== "approved")) {
       this.waiting.delete(id);
@@ -96,14 +98,27 @@ export class DecisionLoop {
     }
     if (p.state === "approved") {
       // Recorded as approved before a crash: finish applying it.
-      await changes.decide(p, { proposal: id, decision: "approve", by: p.decided_by ?? "operator", at: p.decided_at ?? new Date().toISOString(), ...(p.note ? { note: p.note } : {}), ...(p.approved_sha256 ? { sha256: p.approved_sha256 } : {}) });
+      await changes.decide(p, {
+        proposal: id,
+        decision: "approve",
+        by: p.decided_by ?? "operator",
+        at: p.decided_at ?? new Date().toISOString(),
+        ...(p.note ? { note: p.note } : {}),
+        ...(p.approved_sha256 ? { sha256: p.approved_sha256 } : {}),
+      });
       this.waiting.delete(id);
       return;
     }
     if (!p.approval_required) {
       // Proposed in autonomous mode, and the runtime died before applying it: apply it now.
       // Its own approval binds to the hash recorded when it was proposed.
-      await changes.decide(p, { proposal: id, decision: "approve", by: "autonomous", at: new Date().toISOString(), ...(p.proposed_sha256 ? { sha256: p.proposed_sha256 } : {}) });
+      await changes.decide(p, {
+        proposal: id,
+        decision: "approve",
+        by: "autonomous",
+        at: new Date().toISOString(),
+        ...(p.proposed_sha256 ? { sha256: p.proposed_sha256 } : {}),
+      });
       this.waiting.delete(id);
       return;
     }

@@ -43,7 +43,10 @@ export function decide(dirs: OperatorDirs, d: DecideInput): Decision {
     sha256: p.sha256,
   };
   const prev = readDecision(decisionsDir, p.id);
-  if (prev.kind === "decided") throw new Conflict(`proposal ${p.id} already has a decision (${prev.decision.decision} by ${prev.decision.by} at ${prev.decision.at})`);
+  if (prev.kind === "decided")
+    throw new Conflict(
+      `proposal ${p.id} already has a decision (${prev.decision.decision} by ${prev.decision.by} at ${prev.decision.at})`,
+    );
   try {
     writeDecision(decisionsDir, decision);
   } catch (err) {

@@ -55,7 +55,11 @@ function readLines(file: string, from: number): { lines: LogLine[]; size: number
     fs.readSync(fd, buf, 0, buf.length, from);
     const end = buf.lastIndexOf(0x0a);
     const lines: LogLine[] = [];
-    for (const l of buf.subarray(0, end + 1).toString("utf8").split("\n")) if (l) lines.push(parseLine(l));
+    for (const l of buf
+      .subarray(0, end + 1)
+      .toString("utf8")
+      .split("\n"))
+      if (l) lines.push(parseLine(l));
     return { lines, size: from + end + 1 };
   } finally {
     fs.closeSync(fd);

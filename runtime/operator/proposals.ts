@@ -43,7 +43,8 @@ function readPatch(layout: SharedLayout, id: string): Buffer {
 function viewOf(p: Proposal, decisions: string, patch: Buffer | null): ProposalView {
   const r = readDecision(decisions, p.id);
   const decision = r.kind === "decided" ? r.decision : null;
-  const effective: ProposalState = p.state === "pending" && decision ? (decision.decision === "approve" ? "approved" : "rejected") : p.state;
+  const effective: ProposalState =
+    p.state === "pending" && decision ? (decision.decision === "approve" ? "approved" : "rejected") : p.state;
   return { ...p, decision, effective_state: effective, sha256: patch ? patchSha256(patch) : null };
 }
 
@@ -51,7 +52,10 @@ export function listProposals(dirs: OperatorDirs, filter: ProposalFilter = {}): 
   const layout = openShared(dirs.shared);
   const store = new ProposalStore(layout);
   const out: ProposalView[] = [];
-  for (const p of store.list({ ...(filter.state ? { state: filter.state } : {}), ...(filter.agent ? { agent: filter.agent } : {}) })) {
+  for (const p of store.list({
+    ...(filter.state ? { state: filter.state } : {}),
+    ...(filter.agent ? { agent: filter.agent } : {}),
+  })) {
     let patch: Buffer | null;
     try {
       patch = readPatch(layout, p.id);

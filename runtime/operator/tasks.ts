@@ -43,12 +43,14 @@ export interface TaskFilter {
 export function addTask(shared: string, t: AddTaskInput): TaskRecord {
   const title = t.title?.trim();
   if (!title) throw new InvalidInput("title", "a task needs a title");
-  if (t.agent !== undefined && t.capability !== undefined) throw new InvalidInput("agent", "give agent or capability, not both");
+  if (t.agent !== undefined && t.capability !== undefined)
+    throw new InvalidInput("agent", "give agent or capability, not both");
   if (t.agent !== undefined) parseName(t.agent, "agent");
   if (t.capability !== undefined) parseName(t.capability, "capability");
   if (t.priority !== undefined) parsePriority(t.priority);
   if (t.maxAttempts !== undefined) parseMaxAttempts(t.maxAttempts);
-  if (t.instructions === undefined && !t.description) throw new InvalidInput("instructions", "a task needs instructions or a description");
+  if (t.instructions === undefined && !t.description)
+    throw new InvalidInput("instructions", "a task needs instructions or a description");
   if (!t.createdBy?.trim()) throw new InvalidInput("created_by", "a task needs the name of who queues it");
   for (const p of t.contextPaths ?? []) {
     if (!fs.existsSync(p)) throw new NotFound(`context ${p}: no such file or directory`);
@@ -114,7 +116,10 @@ export function retryTask(shared: string, id: string, by: string): RetryResult {
   const reruns = t.reruns ?? 0;
   const pid = proposalIdForTask(t.id, reruns);
   const p = new ProposalStore(layout).get(pid);
-  const notRetryable = (why: string) => new Conflict(`task ${id} cannot be retried: ${why}; only a task whose proposal is ${RETRYABLE_PROPOSAL_STATES.join(" or ")} can`);
+  const notRetryable = (why: string) =>
+    new Conflict(
+      `task ${id} cannot be retried: ${why}; only a task whose proposal is ${RETRYABLE_PROPOSAL_STATES.join(" or ")} can`,
+    );
   if (t.status !== "done") throw notRetryable(`it is ${t.status}`);
   if (!p) throw notRetryable(`it has no proposal ${pid} (outcome ${t.result?.outcome ?? "none"})`);
   if (!RETRYABLE_PROPOSAL_STATES.includes(p.state)) throw notRetryable(`its proposal ${pid} is ${p.state}`);
@@ -122,9 +127,23 @@ export function retryTask(shared: string, id: string, by: string): RetryResult {
   const { file: _file, ...rec } = t;
   const now = new Date().toISOString();
   const next: TaskRecord = {
-    ...rec, status: "pending", reruns: reruns + 1, attempts: 0, claimed_by: null, claimed_at: null, completed_at: null, result: null,
+    ...rec,
+    status: "pending",
+    reruns: reruns + 1,
+    attempts: 0,
+    claimed_by: null,
+    claimed_at: null,
+    completed_at: null,
+    result: null,
     last_error: `proposal ${pid} ${p.state}: ${p.reason ?? ""}`.trim(),
-    history: [...rec.history, { at: now, event: "retry-requested", detail: `by ${by}: proposal ${pid} was ${p.state}; the re-run proposes ${proposalIdForTask(id, reruns + 1)}` }],
+    history: [
+      ...rec.history,
+      {
+        at: now,
+        event: "retry-requested",
+        detail: `by ${by}: proposal ${pid} was ${p.state}; the re-run proposes ${proposalIdForTask(id, reruns + 1)}`,
+      },
+    ],
   };
   if (!queue.retryDone(next)) throw new Conflict(`task ${id} left done/ while it was being retried; look again`);
   return { task: next, previous_proposal: pid, next_proposal: proposalIdForTask(id, reruns + 1) };

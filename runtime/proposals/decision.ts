@@ -37,21 +37,29 @@ export function decisionFile(dir: string, proposalId: string): string {
 export function validateDecision(v: unknown, proposalId: string): Decision {
   if (typeof v !== "object" || v === null) throw new Error("decision file is not a JSON object");
   const o = v as Record<string, unknown>;
-  if (o.proposal !== proposalId) throw new Error(`decision names proposal ${JSON.stringify(o.proposal)}, expected ${proposalId}`);
-  if (o.decision !== "approve" && o.decision !== "reject") throw new Error(`"decision" must be "approve" or "reject", got ${JSON.stringify(o.decision)}`);
+  if (o.proposal !== proposalId)
+    throw new Error(`decision names proposal ${JSON.stringify(o.proposal)}, expected ${proposalId}`);
+  if (o.decision !== "approve" && o.decision !== "reject")
+    throw new Error(`"decision" must be "approve" or "reject", got ${JSON.stringify(o.decision)}`);
   if (typeof o.by !== "string" || o.by.trim() === "") throw new Error(`"by" must name who decided`);
   if (typeof o.at !== "string") throw new Error(`"at" must be a timestamp`);
-  if (o.decision === "reject" && (typeof o.reason !== "string" || o.reason.trim() === "")) throw new Error("a rejection needs a reason");
-  if (o.sha256 !== undefined && (typeof o.sha256 !== "string" || !SHA256_PATTERN.test(o.sha256))) throw new Error(`"sha256" must be 64 lowercase hexadecimal digits, got ${JSON.stringify(o.sha256)}`);
+  if (o.decision === "reject" && (typeof o.reason !== "string" || o.reason.trim() === ""))
+    throw new Error("a rejection needs a reason");
+  if (o.sha256 !== undefined && (typeof o.sha256 !== "string" || !SHA256_PATTERN.test(o.sha256)))
+    throw new Error(`"sha256" must be 64 lowercase hexadecimal digits, got ${JSON.stringify(o.sha256)}`);
   return {
-    proposal: proposalId, decision: o.decision, by: o.by, at: o.at,
+    proposal: proposalId,
+    decision: o.decision,
+    by: o.by,
+    at: o.at,
     ...(typeof o.note === "string" ? { note: o.note } : {}),
     ...(typeof o.reason === "string" ? { reason: o.reason } : {}),
     ...(typeof o.sha256 === "string" ? { sha256: o.sha256 } : {}),
   };
 }
 
-export type ReadDecision = { kind: "none" } | { kind: "invalid"; error: string } | { kind: "decided"; decision: Decision };
+export type ReadDecision =
+  { kind: "none" } | { kind: "invalid"; error: string } | { kind: "decided"; decision: Decision };
 
 export function readDecision(dir: string, proposalId: string): ReadDecision {
   let text: string;
@@ -73,7 +81,10 @@ export function writeDecision(dir: string, d: Decision): void {
   if (!PROPOSAL_ID_PATTERN.test(d.proposal)) throw new Error(`"${d.proposal}" is not a proposal id`);
   if (!createFileExclusive(decisionFile(dir, d.proposal), JSON.stringify(d, null, 2) + "\n")) {
     const prev = readDecision(dir, d.proposal);
-    const what = prev.kind === "decided" ? `${prev.decision.decision} by ${prev.decision.by} at ${prev.decision.at}` : "an unreadable decision file";
+    const what =
+      prev.kind === "decided"
+        ? `${prev.decision.decision} by ${prev.decision.by} at ${prev.decision.at}`
+        : "an unreadable decision file";
     throw new Error(`proposal ${d.proposal} already has a decision (${what})`);
   }
 }

@@ -1,10 +1,25 @@
 import * as fs from "node:fs";
 import { PROPOSAL_ID_PATTERN } from "../ids.js";
-import { createFileExclusive, errnoCode, listDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from "../fsAtomic.js";
+import {
+  createFileExclusive,
+  errnoCode,
+  listDir,
+  readJsonFile,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from "../fsAtomic.js";
 import type { SharedLayout } from "../sharedLayout.js";
 
 export type ProposalState = "pending" | "approved" | "rejected" | "applied" | "conflict" | "refused" | "rolled-back";
-export const PROPOSAL_STATES: ProposalState[] = ["pending", "approved", "rejected", "applied", "conflict", "refused", "rolled-back"];
+export const PROPOSAL_STATES: ProposalState[] = [
+  "pending",
+  "approved",
+  "rejected",
+  "applied",
+  "conflict",
+  "refused",
+  "rolled-back",
+];
 
 /**
  * Why an approved proposal was not applied (with `reason`, the text for humans):

@@ -4,8 +4,16 @@ import { newTaskId } from "../ids.js";
 import { errnoCode, exists, fsyncDir, listDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from "../fsAtomic.js";
 import type { SharedLayout } from "../sharedLayout.js";
 import {
-  DEFAULT_PRIORITY, eligible, parseQueueFileName, queueFileName, targetOf, validateTaskRecord,
-  type QueueName, type TaskRecord, type TaskResult, type TaskStatus,
+  DEFAULT_PRIORITY,
+  eligible,
+  parseQueueFileName,
+  queueFileName,
+  targetOf,
+  validateTaskRecord,
+  type QueueName,
+  type TaskRecord,
+  type TaskResult,
+  type TaskStatus,
 } from "./taskRecord.js";
 
 export interface NewTask {
@@ -129,7 +137,11 @@ export class TaskQueue {
         this.pos = -1;
         if (this.cache.length === 0) return undefined;
       }
-      if (this.pos < 0 || this.pos >= this.cache.length || this.cache[this.pos]!.charAt(0) !== this.cache[0]!.charAt(0)) {
+      if (
+        this.pos < 0 ||
+        this.pos >= this.cache.length ||
+        this.cache[this.pos]!.charAt(0) !== this.cache[0]!.charAt(0)
+      ) {
         this.pos = Math.floor(Math.random() * this.window());
         this.inARow = 0;
       }
@@ -185,7 +197,8 @@ export class TaskQueue {
     } catch (err) {
       if (errnoCode(err) !== "ENOENT") throw err;
       if (!this.claimedDirChecked) {
-        if (!exists(this.layout.claimed(agent))) throw new Error(`claimed dir ${this.layout.claimed(agent)} does not exist`);
+        if (!exists(this.layout.claimed(agent)))
+          throw new Error(`claimed dir ${this.layout.claimed(agent)} does not exist`);
         this.claimedDirChecked = true;
       }
       // NFS replays a retransmitted rename and reports ENOENT although it succeeded the first
@@ -198,13 +211,17 @@ export class TaskQueue {
   loadClaimed(agent: string, name: string): ClaimedTask {
     const file = path.join(this.layout.claimed(agent), name);
     const queueName = parseQueueFileName(name) ?? {
-      priority: DEFAULT_PRIORITY, id: "", target: { kind: "any" as const }, attempts: 0,
+      priority: DEFAULT_PRIORITY,
+      id: "",
+      target: { kind: "any" as const },
+      attempts: 0,
     };
     let raw = "";
     let record: ClaimedTask["record"];
     try {
       raw = fs.readFileSync(file, "utf8");
-      if (!parseQueueFileName(name)) throw new Error(`"${name}" is not a queue file name (queue tasks with \`agentctl task add\`)`);
+      if (!parseQueueFileName(name))
+        throw new Error(`"${name}" is not a queue file name (queue tasks with \`agentctl task add\`)`);
       const r = validateTaskRecord(JSON.parse(raw));
       if (r.id !== queueName.id) throw new Error(`task id ${r.id} does not match its file name ${name}`);
       record = r;
@@ -242,15 +259,27 @@ export class TaskQueue {
 
   /** A claimed file that could not be read as a task: keep its bytes, in failed/, with the reason. */
   failUnreadable(c: ClaimedTask, agent: string, error: string, raw: string): string {
-    const base = c.queueName.id || `bad-${Date.now()}-${c.name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/\.json$/, "")}`;
+    const base =
+      c.queueName.id || `bad-${Date.now()}-${c.name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/\.json$/, "")}`;
     const target = path.join(this.layout.failed, `${base}.json`);
     const now = new Date().toISOString();
     writeJsonAtomic(target, {
-      id: base, title: "(unreadable task file)", status: "failed", claimed_by: agent, claimed_at: c.claimedAt,
-      completed_at: now, original_name: c.name, last_error: error,
-      result: { outcome: "failed", error } satisfies TaskResult, raw,
+      id: base,
+      title: "(unreadable task file)",
+      status: "failed",
+      claimed_by: agent,
+      claimed_at: c.claimedAt,
+      completed_at: now,
+      original_name: c.name,
+      last_error: error,
+      result: { outcome: "failed", error } satisfies TaskResult,
+      raw,
     });
-    try { fs.unlinkSync(c.file); } catch { /* gone already */ }
+    try {
+      fs.unlinkSync(c.file);
+    } catch {
+      /* gone already */
+    }
     return target;
   }
 
@@ -305,7 +334,12 @@ export class TaskQueue {
     const from = path.join(this.layout.done, `${record.id}.json`);
     if (!exists(from)) return false;
     writeJsonAtomic(from, record);
-    const name = queueFileName({ priority: record.priority, id: record.id, target: targetOf(record), attempts: record.attempts });
+    const name = queueFileName({
+      priority: record.priority,
+      id: record.id,
+      target: targetOf(record),
+      attempts: record.attempts,
+    });
     try {
       fs.renameSync(from, path.join(this.layout.pending, name));
     } catch (err) {
@@ -323,7 +357,11 @@ export class TaskQueue {
    * with one rename each (several janitors may race: exactly one rename wins). A leftover whose
    * task already reached done/ or failed/ is removed. Also removes stale temporary files.
    */
-  reclaimExpired(isDead: (agent: string) => boolean, onReturn: (agent: string, name: string) => void, selfAgent?: string): number {
+  reclaimExpired(
+    isDead: (agent: string) => boolean,
+    onReturn: (agent: string, name: string) => void,
+    selfAgent?: string,
+  ): number {
     let n = 0;
     for (const agent of listDir(this.layout.claimedRoot)) {
       if (agent === selfAgent || !isDead(agent)) continue;
@@ -339,8 +377,15 @@ export class TaskQueue {
     for (const name of listDir(this.layout.claimed(agent))) {
       const from = path.join(this.layout.claimed(agent), name);
       const q = parseQueueFileName(name);
-      if (q && (exists(path.join(this.layout.done, `${q.id}.json`)) || exists(path.join(this.layout.failed, `${q.id}.json`)))) {
-        try { fs.unlinkSync(from); } catch { /* someone else did */ }
+      if (
+        q &&
+        (exists(path.join(this.layout.done, `${q.id}.json`)) || exists(path.join(this.layout.failed, `${q.id}.json`)))
+      ) {
+        try {
+          fs.unlinkSync(from);
+        } catch {
+          /* someone else did */
+        }
         continue;
       }
       const to = path.join(this.layout.pending, q ? queueFileName({ ...q, attempts: q.attempts + 1 }) : name);
@@ -357,13 +402,19 @@ export class TaskQueue {
 
   private sweepTmp(maxAgeMs = 3600_000): void {
     let names: string[];
-    try { names = fs.readdirSync(this.layout.tasksTmp); } catch { return; }
+    try {
+      names = fs.readdirSync(this.layout.tasksTmp);
+    } catch {
+      return;
+    }
     const now = Date.now();
     for (const n of names) {
       const p = path.join(this.layout.tasksTmp, n);
       try {
         if (now - fs.lstatSync(p).mtimeMs > maxAgeMs) fs.rmSync(p, { recursive: true, force: true });
-      } catch { /* raced */ }
+      } catch {
+        /* raced */
+      }
     }
   }
 
@@ -411,10 +462,19 @@ export class TaskQueue {
     try {
       r = validateTaskRecord(raw);
     } catch (err) {
-      if (status === "failed" && typeof raw === "object" && raw !== null && typeof (raw as { id?: unknown }).id === "string") {
+      if (
+        status === "failed" &&
+        typeof raw === "object" &&
+        raw !== null &&
+        typeof (raw as { id?: unknown }).id === "string"
+      ) {
         // An unreadable task kept in failed/ with its reason (see failUnreadable).
         const o = raw as Record<string, unknown>;
-        return { ...brokenListing(file, status, name, String(o.last_error ?? "")), ...(o as object), file } as ListedTask;
+        return {
+          ...brokenListing(file, status, name, String(o.last_error ?? "")),
+          ...(o as object),
+          file,
+        } as ListedTask;
       }
       return brokenListing(file, status, name, (err as Error).message);
     }
@@ -431,9 +491,25 @@ export class TaskQueue {
 
 function brokenListing(file: string, status: TaskStatus, name: string, error: string): ListedTask {
   return {
-    id: parseQueueFileName(name)?.id ?? name.replace(/\.json$/, ""), title: "(unreadable task file)", description: "",
-    instruction_file: null, context_files: [], status, priority: DEFAULT_PRIORITY, agent: null, capability: null,
-    attempts: 0, max_attempts: 0, claimed_by: null, claimed_at: null, completed_at: null, created_at: "", created_by: "",
-    last_error: error, result: null, history: [], file,
+    id: parseQueueFileName(name)?.id ?? name.replace(/\.json$/, ""),
+    title: "(unreadable task file)",
+    description: "",
+    instruction_file: null,
+    context_files: [],
+    status,
+    priority: DEFAULT_PRIORITY,
+    agent: null,
+    capability: null,
+    attempts: 0,
+    max_attempts: 0,
+    claimed_by: null,
+    claimed_at: null,
+    completed_at: null,
+    created_at: "",
+    created_by: "",
+    last_error: error,
+    result: null,
+    history: [],
+    file,
   };
 }

@@ -115,19 +115,27 @@ export function validateTaskRecord(v: unknown): TaskRecord {
     if (typeof o[k] !== "string") throw new Error(`task field "${k}" must be a string`);
   };
   str("id");
-  if (!TASK_ID_PATTERN.test(o.id as string)) throw new Error(`task field "id" is not a task id: ${JSON.stringify(o.id)}`);
+  if (!TASK_ID_PATTERN.test(o.id as string))
+    throw new Error(`task field "id" is not a task id: ${JSON.stringify(o.id)}`);
   str("title");
   if ((o.title as string).trim() === "") throw new Error(`task field "title" is empty`);
   str("description", true);
   str("instruction_file", true);
   for (const k of ["agent", "capability"]) {
     str(k, true);
-    if (typeof o[k] === "string" && !NAME_PATTERN.test(o[k] as string)) throw new Error(`task field "${k}" is not a valid name`);
+    if (typeof o[k] === "string" && !NAME_PATTERN.test(o[k] as string))
+      throw new Error(`task field "${k}" is not a valid name`);
   }
-  if (o.context_files !== undefined && (!Array.isArray(o.context_files) || o.context_files.some((c) => typeof c !== "string"))) {
+  if (
+    o.context_files !== undefined &&
+    (!Array.isArray(o.context_files) || o.context_files.some((c) => typeof c !== "string"))
+  ) {
     throw new Error(`task field "context_files" must be a list of strings`);
   }
-  if (o.reruns !== undefined && (typeof o.reruns !== "number" || !Number.isInteger(o.reruns) || o.reruns < 0 || o.reruns > MAX_TASK_RERUNS)) {
+  if (
+    o.reruns !== undefined &&
+    (typeof o.reruns !== "number" || !Number.isInteger(o.reruns) || o.reruns < 0 || o.reruns > MAX_TASK_RERUNS)
+  ) {
     throw new Error(`task field "reruns" must be a whole number from 0 to ${MAX_TASK_RERUNS}`);
   }
   for (const k of ["priority", "attempts", "max_attempts"]) {

@@ -5,7 +5,13 @@ import { exists, listDir } from "../fsAtomic.js";
 import { git, gitEnv, gitTry, readHead } from "../git.js";
 import type { AgentLogger } from "../log.js";
 import type { Proposal } from "../proposals/proposal.js";
-import { applyMessage, INITIAL_IMPORT_MESSAGE, outsideChangesMessage, rollbackMessage, TRAILER } from "./commitMessages.js";
+import {
+  applyMessage,
+  INITIAL_IMPORT_MESSAGE,
+  outsideChangesMessage,
+  rollbackMessage,
+  TRAILER,
+} from "./commitMessages.js";
 import { Mutex } from "./mutex.js";
 
 /** What reverting a commit did: the revert commit, or why it was abandoned (the tree is clean either way). */
@@ -44,17 +50,26 @@ export class AppRepo {
     }
     // A runtime killed while applying leaves lock files and a half-written working tree: that is
     // not an outside change, it is discarded, and the approved proposal is applied again.
-    const leftovers = ["index.lock", "HEAD.lock", "REVERT_HEAD", "MERGE_HEAD"].filter((f) => exists(path.join(app, ".git", f)));
+    const leftovers = ["index.lock", "HEAD.lock", "REVERT_HEAD", "MERGE_HEAD"].filter((f) =>
+      exists(path.join(app, ".git", f)),
+    );
     for (const f of leftovers) if (f.endsWith(".lock")) fs.rmSync(path.join(app, ".git", f), { force: true });
     for (const ref of listDir(path.join(app, ".git", "refs", "heads"))) {
-      if (ref.endsWith(".lock")) { fs.rmSync(path.join(app, ".git", "refs", "heads", ref), { force: true }); leftovers.push(ref); }
+      if (ref.endsWith(".lock")) {
+        fs.rmSync(path.join(app, ".git", "refs", "heads", ref), { force: true });
+        leftovers.push(ref);
+      }
     }
     if (leftovers.length > 0 || approvedNotApplied.length > 0) {
       const dirty = (await git(app, ["status", "--porcelain", "--untracked-files=all"])).trim();
       if (dirty !== "") {
         await git(app, ["reset", "-q", "--hard", "HEAD"]);
         await git(app, ["clean", "-q", "-fd"]);
-        this.log.warn("interrupted-apply-discarded", { leftovers, proposals: [...approvedNotApplied], files: dirty.split("\n").length });
+        this.log.warn("interrupted-apply-discarded", {
+          leftovers,
+          proposals: [...approvedNotApplied],
+          files: dirty.split("\n").length,
+        });
       }
     }
     await this.commitOutsideChanges("start");
@@ -74,7 +89,11 @@ export class AppRepo {
 
   /** The commit that applied a proposal, found by its trailer (the record of truth after a crash). */
   async findApplied(proposalId: string): Promise<string | undefined> {
-    const found = (await git(this.dir, ["log", "--format=%H", "-F", `--grep=${TRAILER.proposal}: ${proposalId}`, "HEAD"])).trim().split("\n")[0];
+    const found = (
+      await git(this.dir, ["log", "--format=%H", "-F", `--grep=${TRAILER.proposal}: ${proposalId}`, "HEAD"])
+    )
+      .trim()
+      .split("\n")[0];
     return found || undefined;
   }
 
@@ -110,7 +129,11 @@ export class AppRepo {
     if (ap.code !== 0) {
       if (threeWay) await gitTry(app, ["reset", "-q", "--hard", "HEAD"]);
       if (head !== p.base_commit) {
-        return { state: "conflict", reason_code: "stale-base", reason: `its base ${p.base_commit.slice(0, 12)} is no longer HEAD (${head.slice(0, 12)}) and a 3-way apply failed: ${ap.stderr.trim()}` };
+        return {
+          state: "conflict",
+          reason_code: "stale-base",
+          reason: `its base ${p.base_commit.slice(0, 12)} is no longer HEAD (${head.slice(0, 12)}) and a 3-way apply failed: ${ap.stderr.trim()}`,
+        };
       }
       return { state: "conflict", reason_code: "apply-failed", reason: `git apply failed: ${ap.stderr.trim()}` };
     }

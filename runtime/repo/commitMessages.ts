@@ -21,9 +21,13 @@ export function outsideChangesMessage(when: string): string {
 /** The commit of an applied proposal; `head` is what it was applied onto. */
 export function applyMessage(p: Proposal, head: string): string {
   const title = p.task_title.split("\n")[0]!.slice(0, 72) || p.task_id;
-  const moved = head !== p.base_commit ? ` (3-way applied onto ${head.slice(0, 12)}; proposed on ${p.base_commit.slice(0, 12)})` : "";
+  const moved =
+    head !== p.base_commit
+      ? ` (3-way applied onto ${head.slice(0, 12)}; proposed on ${p.base_commit.slice(0, 12)})`
+      : "";
   return [
-    title, "",
+    title,
+    "",
     `Change proposed by agent ${p.agent} for task ${p.task_id}${moved}.`,
     "",
     `${TRAILER.proposal}: ${p.id}`,
@@ -36,7 +40,13 @@ export function applyMessage(p: Proposal, head: string): string {
 /** The commit that reverts an applied proposal (`p.commit`), with the reason. */
 export function rollbackMessage(p: Proposal, reason: string): string {
   return [
-    `Roll back "${p.task_title.split("\n")[0]!.slice(0, 60)}"`, "", reason, "",
-    `${TRAILER.reverts}: ${p.commit}`, `${TRAILER.rolledBack}: ${p.id}`, `${TRAILER.approvedBy}: runtime`, "",
+    `Roll back "${p.task_title.split("\n")[0]!.slice(0, 60)}"`,
+    "",
+    reason,
+    "",
+    `${TRAILER.reverts}: ${p.commit}`,
+    `${TRAILER.rolledBack}: ${p.id}`,
+    `${TRAILER.approvedBy}: runtime`,
+    "",
   ].join("\n");
 }

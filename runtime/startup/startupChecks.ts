@@ -11,12 +11,23 @@ export class StartupError extends Error {}
 
 /** The app and decisions dirs exist, the decisions dir is readable and the app dir writable. */
 export function checkDirectories(s: Pick<RuntimeSettings, "appDir" | "decisionsDir">, pid = process.pid): void {
-  for (const [what, dir, env] of [["app dir", s.appDir, "AGENT_APP_DIR"], ["decisions dir", s.decisionsDir, "AGENT_DECISIONS_DIR"]] as const) {
+  for (const [what, dir, env] of [
+    ["app dir", s.appDir, "AGENT_APP_DIR"],
+    ["decisions dir", s.decisionsDir, "AGENT_DECISIONS_DIR"],
+  ] as const) {
     let st: fs.Stats;
-    try { st = fs.statSync(dir); } catch { throw new StartupError(`${what} ${dir} does not exist (set ${env})`); }
+    try {
+      st = fs.statSync(dir);
+    } catch {
+      throw new StartupError(`${what} ${dir} does not exist (set ${env})`);
+    }
     if (!st.isDirectory()) throw new StartupError(`${what} ${dir} is not a directory (${env})`);
   }
-  try { fs.readdirSync(s.decisionsDir); } catch (err) { throw new StartupError(`decisions dir ${s.decisionsDir} is not readable: ${(err as Error).message}`); }
+  try {
+    fs.readdirSync(s.decisionsDir);
+  } catch (err) {
+    throw new StartupError(`decisions dir ${s.decisionsDir} is not readable: ${(err as Error).message}`);
+  }
   // A fresh random name, created exclusively and never through a link: an approved change may
   // have put a symlink named like an earlier probe into /app, and root writing through it would
   // empty the link's target.
@@ -35,7 +46,10 @@ export function checkDirectories(s: Pick<RuntimeSettings, "appDir" | "decisionsD
  * switch to and the runtime says so. Recorded in the status either way.
  */
 export function privilegeSeparation(
-  s: Pick<RuntimeSettings, "runAs">, board: StatusBoard, log: AgentLogger, uid = process.getuid?.(),
+  s: Pick<RuntimeSettings, "runAs">,
+  board: StatusBoard,
+  log: AgentLogger,
+  uid = process.getuid?.(),
 ): RunAs | undefined {
   if (uid === 0) {
     const runAs = resolveRunAs(s.runAs);
@@ -56,6 +70,8 @@ export function prepareScratchDir(s: Pick<RuntimeSettings, "scratchDir">, separa
     fs.mkdirSync(s.scratchDir, { recursive: true, mode: 0o1777 });
     if (separated && (fs.statSync(s.scratchDir).mode & 0o1777) !== 0o1777) fs.chmodSync(s.scratchDir, 0o1777);
   } catch (err) {
-    throw new StartupError(`scratch dir ${s.scratchDir} cannot be created: ${(err as Error).message} (AGENT_SCRATCH_DIR)`);
+    throw new StartupError(
+      `scratch dir ${s.scratchDir} cannot be created: ${(err as Error).message} (AGENT_SCRATCH_DIR)`,
+    );
   }
 }

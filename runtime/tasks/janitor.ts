@@ -11,7 +11,13 @@ import { leaseAlive, readStatus, type AgentStatus } from "../status.js";
  * `leaseSeconds`, or they stopped). Every agent runs this every lease/3; several may race, one
  * rename wins. Never throws: a failure is logged and the next round tries again.
  */
-export function reclaimExpiredLeases(queue: TaskQueue, layout: SharedLayout, selfAgent: string, leaseSeconds: number, log: AgentLogger): void {
+export function reclaimExpiredLeases(
+  queue: TaskQueue,
+  layout: SharedLayout,
+  selfAgent: string,
+  leaseSeconds: number,
+  log: AgentLogger,
+): void {
   try {
     queue.reclaimExpired(
       (agent) => !leaseAlive(safeStatus(layout, agent), leaseSeconds),
@@ -40,7 +46,13 @@ export const PRUNE_EVERY_MS = 3600_000;
  * rejection), so rejected changes do not fill the shared disk. The proposal JSON stays, marked
  * `patch_pruned_at`, as the record of what was proposed and why it was rejected. Never throws.
  */
-export function pruneRejectedPatches(proposals: ProposalStore, agent: string, retentionDays: number, log: AgentLogger, now = Date.now()): number {
+export function pruneRejectedPatches(
+  proposals: ProposalStore,
+  agent: string,
+  retentionDays: number,
+  log: AgentLogger,
+  now = Date.now(),
+): number {
   let pruned = 0;
   try {
     const cutoff = now - retentionDays * 86400_000;

@@ -16,9 +16,19 @@ import type { RunOutcome, Workspace } from "../workspace/workspace.js";
 import { Backoff } from "./backoff.js";
 
 export interface TaskLoopOptions {
-  settings: Pick<RuntimeSettings,
-    "agentName" | "capabilities" | "approvalRequired" | "pollMs" | "maxAttempts" | "backoffBaseMs" | "backoffMaxMs" |
-    "rollbackAfterFailures" | "patchMaxBytes" | "taskTimeoutSeconds">;
+  settings: Pick<
+    RuntimeSettings,
+    | "agentName"
+    | "capabilities"
+    | "approvalRequired"
+    | "pollMs"
+    | "maxAttempts"
+    | "backoffBaseMs"
+    | "backoffMaxMs"
+    | "rollbackAfterFailures"
+    | "patchMaxBytes"
+    | "taskTimeoutSeconds"
+  >;
   queue: TaskQueue;
   proposals: ProposalStore;
   program: CurrentProgram;
@@ -51,7 +61,9 @@ export class TaskLoop {
    * if one already has a proposal, whoever claims it next finishes it without running it again.
    */
   recoverClaims(): void {
-    const n = this.o.queue.returnAll(this.o.settings.agentName, (_a, name) => this.o.log.warn("task-returned", { name, reason: "left claimed by an earlier run of this agent" }));
+    const n = this.o.queue.returnAll(this.o.settings.agentName, (_a, name) =>
+      this.o.log.warn("task-returned", { name, reason: "left claimed by an earlier run of this agent" }),
+    );
     if (n > 0) this.o.log.info("recovered-claims", { returned: n });
   }
 
@@ -120,7 +132,12 @@ export class TaskLoop {
       board.status.tasks_failed++;
       return;
     }
-    const record: TaskRecord = { ...c.record, attempts: Math.max(c.record.attempts, c.queueName.attempts), claimed_by: agent, claimed_at: c.claimedAt };
+    const record: TaskRecord = {
+      ...c.record,
+      attempts: Math.max(c.record.attempts, c.queueName.attempts),
+      claimed_by: agent,
+      claimed_at: c.claimedAt,
+    };
     const maxAttempts = record.max_attempts > 0 ? record.max_attempts : s.maxAttempts;
     const now = () => new Date().toISOString();
 
@@ -128,12 +145,16 @@ export class TaskLoop {
     const pid = proposalIdForTask(record.id, record.reruns ?? 0);
     const existing = proposals.get(pid);
     if (existing) {
-      if (existing.agent === agent && (existing.state === "pending" || existing.state === "approved")) this.o.awaitDecision(pid);
+      if (existing.agent === agent && (existing.state === "pending" || existing.state === "approved"))
+        this.o.awaitDecision(pid);
       this.finishFromProposal(c, record, existing, {}, "finished from its existing proposal");
       return;
     }
     if (record.attempts >= maxAttempts) {
-      this.finishTask(c, "failed", record, { outcome: "failed", error: `gave up after ${record.attempts} attempts; last error: ${record.last_error ?? "its agent stopped heartbeating while running it"}` });
+      this.finishTask(c, "failed", record, {
+        outcome: "failed",
+        error: `gave up after ${record.attempts} attempts; last error: ${record.last_error ?? "its agent stopped heartbeating while running it"}`,
+      });
       return;
     }
 
@@ -174,37 +195,81 @@ export class TaskLoop {
       if (r.timedOut || r.code === EXIT_RETRY) {
         this.transientFailure(c, record, detail);
       } else {
-        this.finishTask(c, "failed", { ...record, attempts: record.attempts + 1 }, { outcome: "failed", exit_code: r.code, error: detail, output_tail: r.outputTail.slice(-2000) });
+        this.finishTask(
+          c,
+          "failed",
+          { ...record, attempts: record.attempts + 1 },
+          { outcome: "failed", exit_code: r.code, error: detail, output_tail: r.outputTail.slice(-2000) },
+        );
       }
       await this.afterFailure();
       return;
     }
     this.programSucceeded();
     if (outcome.patch.trim() === "") {
-      this.finishTask(c, "done", record, { outcome: "no-changes", exit_code: 0, output_tail: r.outputTail.slice(-2000) });
+      this.finishTask(c, "done", record, {
+        outcome: "no-changes",
+        exit_code: 0,
+        output_tail: r.outputTail.slice(-2000),
+      });
       return;
     }
     if (Buffer.byteLength(outcome.patch) > s.patchMaxBytes) {
-      this.finishTask(c, "failed", record, { outcome: "failed", error: `the change is larger than AGENT_PATCH_MAX_BYTES (${s.patchMaxBytes})` });
+      this.finishTask(c, "failed", record, {
+        outcome: "failed",
+        error: `the change is larger than AGENT_PATCH_MAX_BYTES (${s.patchMaxBytes})`,
+      });
       return;
     }
     if (outcome.refused) {
       this.finishTask(c, "failed", record, { outcome: "failed", error: `change refused: ${outcome.refused}` });
       return;
     }
-    const created = proposals.create({
-      id: pid, task_id: record.id, task_title: record.title, agent, base_commit: outcome.base, created_at: now(),
-      approval_required: s.approvalRequired, state: "pending", diffstat: parseNumstat(outcome.numstat),
-      patch_file: path.posix.join("proposals", `${pid}.patch`), patch_bytes: Buffer.byteLength(outcome.patch),
-      decided_by: null, decided_at: null, note: null, reason: null, commit: null, applied_at: null,
-      rolled_back_at: null, rollback_commit: null, updated_at: now(), proposed_sha256: patchSha256(Buffer.from(outcome.patch)),
+    const created = proposals.create(
+      {
+        id: pid,
+        task_id: record.id,
+        task_title: record.title,
+        agent,
+        base_commit: outcome.base,
+        created_at: now(),
+        approval_required: s.approvalRequired,
+        state: "pending",
+        diffstat: parseNumstat(outcome.numstat),
+        patch_file: path.posix.join("proposals", `${pid}.patch`),
+        patch_bytes: Buffer.byteLength(outcome.patch),
+        decided_by: null,
+        decided_at: null,
+        note: null,
+        reason: null,
+        commit: null,
+        applied_at: null,
+        rolled_back_at: null,
+        rollback_commit: null,
+        updated_at: now(),
+        proposed_sha256: patchSha256(Buffer.from(outcome.patch)),
         ...(outcome.special.length > 0 ? { special_files: outcome.special } : {}),
-    }, outcome.patch);
+      },
+      outcome.patch,
+    );
     let proposal = created.proposal;
-    log.info("proposal-created", { proposal: pid, task: record.id, files: proposal.diffstat.files.length, added: proposal.diffstat.added, removed: proposal.diffstat.removed, approval_required: s.approvalRequired });
+    log.info("proposal-created", {
+      proposal: pid,
+      task: record.id,
+      files: proposal.diffstat.files.length,
+      added: proposal.diffstat.added,
+      removed: proposal.diffstat.removed,
+      approval_required: s.approvalRequired,
+    });
     if (!s.approvalRequired && proposal.state === "pending") {
       // The runtime's own approval binds to the hash it recorded when it proposed.
-      proposal = await this.o.changes.decide(proposal, { proposal: pid, decision: "approve", by: "autonomous", at: now(), ...(proposal.proposed_sha256 ? { sha256: proposal.proposed_sha256 } : {}) });
+      proposal = await this.o.changes.decide(proposal, {
+        proposal: pid,
+        decision: "approve",
+        by: "autonomous",
+        at: now(),
+        ...(proposal.proposed_sha256 ? { sha256: proposal.proposed_sha256 } : {}),
+      });
     } else if (proposal.state === "pending") {
       this.o.awaitDecision(pid);
     }
@@ -217,18 +282,42 @@ export class TaskLoop {
    * task runs again on the new HEAD, up to AUTONOMOUS_RERUNS times, each re-run recorded in
    * its history. (With approval on, the conflict stays for the operator: `agentctl retry`.)
    */
-  private finishFromProposal(c: ClaimedTask, record: TaskRecord, p: Proposal, extra: Partial<TaskResult>, note?: string): void {
+  private finishFromProposal(
+    c: ClaimedTask,
+    record: TaskRecord,
+    p: Proposal,
+    extra: Partial<TaskResult>,
+    note?: string,
+  ): void {
     const reruns = record.reruns ?? 0;
     if (isStaleAutonomous(p) && reruns < AUTONOMOUS_RERUNS) {
       const detail = `proposal ${p.id} did not apply: ${p.reason ?? "conflict"}; running the task again on the new HEAD (re-run ${reruns + 1} of at most ${AUTONOMOUS_RERUNS})`;
-      const next: TaskRecord = { ...record, reruns: reruns + 1, last_error: p.reason, history: [...record.history, { at: new Date().toISOString(), event: "rerun", agent: this.o.settings.agentName, detail }] };
-      if (this.o.queue.requeue(c, next, record.attempts)) this.o.log.warn("task-rerun", { task: record.id, proposal: p.id, reruns: reruns + 1, reason: p.reason });
+      const next: TaskRecord = {
+        ...record,
+        reruns: reruns + 1,
+        last_error: p.reason,
+        history: [
+          ...record.history,
+          { at: new Date().toISOString(), event: "rerun", agent: this.o.settings.agentName, detail },
+        ],
+      };
+      if (this.o.queue.requeue(c, next, record.attempts))
+        this.o.log.warn("task-rerun", { task: record.id, proposal: p.id, reruns: reruns + 1, reason: p.reason });
       return;
     }
-    this.finishTask(c, "done", record, {
-      outcome: outcomeOf(p.state), proposal_id: p.id, ...(p.commit ? { commit: p.commit } : {}),
-      ...(p.reason && (p.state === "conflict" || p.state === "refused") ? { error: p.reason } : {}), ...extra,
-    }, note);
+    this.finishTask(
+      c,
+      "done",
+      record,
+      {
+        outcome: outcomeOf(p.state),
+        proposal_id: p.id,
+        ...(p.commit ? { commit: p.commit } : {}),
+        ...(p.reason && (p.state === "conflict" || p.state === "refused") ? { error: p.reason } : {}),
+        ...extra,
+      },
+      note,
+    );
   }
 
   /**
@@ -238,27 +327,50 @@ export class TaskLoop {
    */
   afterNotApplied(p: Proposal): void {
     if (p.state !== "conflict" && p.state !== "refused") return;
-    const c = this.o.queue.reopenDone(this.o.settings.agentName, p.task_id, (r) => r.result?.proposal_id === p.id && r.result.outcome !== p.state);
+    const c = this.o.queue.reopenDone(
+      this.o.settings.agentName,
+      p.task_id,
+      (r) => r.result?.proposal_id === p.id && r.result.outcome !== p.state,
+    );
     if (!c || "error" in c.record) return;
     this.o.log.warn("task-reopened", { task: p.task_id, proposal: p.id, state: p.state });
     this.finishFromProposal(c, c.record, p, {}, `its proposal ${p.id} did not apply`);
   }
 
-  private finishTask(c: ClaimedTask, status: "done" | "failed", record: TaskRecord, result: TaskResult, note?: string): void {
+  private finishTask(
+    c: ClaimedTask,
+    status: "done" | "failed",
+    record: TaskRecord,
+    result: TaskResult,
+    note?: string,
+  ): void {
     const { settings: s, board, log } = this.o;
     const now = new Date().toISOString();
     const final: TaskRecord = {
-      ...record, status, result, completed_at: now, claimed_by: s.agentName, claimed_at: record.claimed_at ?? c.claimedAt,
+      ...record,
+      status,
+      result,
+      completed_at: now,
+      claimed_by: s.agentName,
+      claimed_at: record.claimed_at ?? c.claimedAt,
       last_error: status === "failed" ? (result.error ?? record.last_error) : record.last_error,
       history: [...record.history, { at: now, event: status, agent: s.agentName, ...(note ? { detail: note } : {}) }],
     };
     const ok = this.o.queue.finish(c, status, final);
     if (!ok) {
-      log.warn("lease-lost", { task: record.id, detail: "the task was returned to the queue while this agent held it" });
+      log.warn("lease-lost", {
+        task: record.id,
+        detail: "the task was returned to the queue while this agent held it",
+      });
       return;
     }
-    if (status === "done") board.status.tasks_done++; else board.status.tasks_failed++;
-    log.log(status === "done" ? "info" : "error", status === "done" ? "task-done" : "task-failed", { task: record.id, ...result, output_tail: undefined });
+    if (status === "done") board.status.tasks_done++;
+    else board.status.tasks_failed++;
+    log.log(status === "done" ? "info" : "error", status === "done" ? "task-done" : "task-failed", {
+      task: record.id,
+      ...result,
+      output_tail: undefined,
+    });
   }
 
   /** Back to pending with attempts + 1, or failed when that was the last attempt. */
@@ -267,10 +379,20 @@ export class TaskLoop {
     const attempts = record.attempts + 1;
     const maxAttempts = record.max_attempts > 0 ? record.max_attempts : s.maxAttempts;
     if (attempts >= maxAttempts) {
-      this.finishTask(c, "failed", { ...record, attempts }, { outcome: "failed", error: `gave up after ${attempts} attempts; last error: ${error}` });
+      this.finishTask(
+        c,
+        "failed",
+        { ...record, attempts },
+        { outcome: "failed", error: `gave up after ${attempts} attempts; last error: ${error}` },
+      );
       return;
     }
-    const next: TaskRecord = { ...record, attempts, last_error: error, history: [...record.history, { at: new Date().toISOString(), event: "retry", agent: s.agentName, detail: error }] };
+    const next: TaskRecord = {
+      ...record,
+      attempts,
+      last_error: error,
+      history: [...record.history, { at: new Date().toISOString(), event: "retry", agent: s.agentName, detail: error }],
+    };
     this.o.queue.requeue(c, next, attempts);
     this.o.log.warn("task-retry", { task: record.id, attempts, error });
   }
@@ -302,7 +424,10 @@ export class TaskLoop {
     const proposal = this.o.proposals.get(p.proposal_id);
     st.probation = null;
     if (proposal && proposal.state === "applied") {
-      await this.o.changes.rollback(proposal, `the agent program failed ${p.failures} runs in a row right after this change (last: ${st.last_error ?? "?"})`);
+      await this.o.changes.rollback(
+        proposal,
+        `the agent program failed ${p.failures} runs in a row right after this change (last: ${st.last_error ?? "?"})`,
+      );
     }
   }
 

@@ -21,9 +21,19 @@ export class AgentUser {
    * A short command as the agent user, in git's fixed environment with `home` as HOME (plus
    * `extra` variables), `input` on its stdin.
    */
-  run(cmd: string, args: string[], cwd: string, home?: string, extra: Record<string, string> = {}, input?: string): Promise<RunResult> {
+  run(
+    cmd: string,
+    args: string[],
+    cwd: string,
+    home?: string,
+    extra: Record<string, string> = {},
+    input?: string,
+  ): Promise<RunResult> {
     return run(cmd, args, {
-      cwd, env: gitEnv(extra, home), ...(this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {}), maxStdout: this.maxStdout,
+      cwd,
+      env: gitEnv(extra, home),
+      ...(this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {}),
+      maxStdout: this.maxStdout,
       ...(input !== undefined ? { input } : {}),
     });
   }
@@ -35,6 +45,11 @@ export class AgentUser {
    */
   async killAll(): Promise<RunResult | undefined> {
     if (!this.runAs) return undefined;
-    return run("sh", ["-c", "kill -KILL -1 2>/dev/null; exit 0"], { cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, uid: this.runAs.uid, gid: this.runAs.gid });
+    return run("sh", ["-c", "kill -KILL -1 2>/dev/null; exit 0"], {
+      cwd: "/",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      uid: this.runAs.uid,
+      gid: this.runAs.gid,
+    });
   }
 }

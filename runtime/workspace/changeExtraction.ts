@@ -37,8 +37,20 @@ export const FIXED_ATTRIBUTES = "* !diff -text !eol -filter -ident !working-tree
  * nothing external runs.
  */
 const SAFE_CONFIG = [
-  "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-c", "core.attributesFile=/dev/null",
-  "-c", "core.autocrlf=false", "-c", "core.safecrlf=false", "-c", "core.symlinks=true", "-c", "diff.external=",
+  "-c",
+  "core.fsmonitor=false",
+  "-c",
+  "core.hooksPath=/dev/null",
+  "-c",
+  "core.attributesFile=/dev/null",
+  "-c",
+  "core.autocrlf=false",
+  "-c",
+  "core.safecrlf=false",
+  "-c",
+  "core.symlinks=true",
+  "-c",
+  "diff.external=",
 ];
 const DIFF_FLAGS = ["--no-ext-diff", "--no-textconv", "--no-renames", "--no-color"];
 
@@ -51,13 +63,32 @@ const DIFF_FLAGS = ["--no-ext-diff", "--no-textconv", "--no-renames", "--no-colo
  * starts anything the agent chose, and the patch is rendered the same way whatever the tree says.
  * Throws with git's reason, or when the patch is longer than `patchMaxBytes`.
  */
-export async function extractChange(user: AgentUser, work: string, home: string, base: string, patchMaxBytes: number, appObjects: string): Promise<ExtractedChange> {
+export async function extractChange(
+  user: AgentUser,
+  work: string,
+  home: string,
+  base: string,
+  patchMaxBytes: number,
+  appObjects: string,
+): Promise<ExtractedChange> {
   // Beside the working copy, in the agent's part of the run dir; a fresh name, created exclusively.
   const gitDir = path.join(path.dirname(work), `.extract-${randomHex(8)}`);
-  const setup = await user.run("sh", ["-c", [
-    'set -e; mkdir -m 700 -- "$1"; git init -q --bare --template= -- "$1"',
-    'mkdir -p -- "$1/objects/info" "$1/info"; printf "%s\\n" "$2" > "$1/objects/info/alternates"; printf "%s\\n" "$3" > "$1/info/attributes"',
-  ].join("\n"), "sh", gitDir, appObjects, FIXED_ATTRIBUTES], path.dirname(work), home);
+  const setup = await user.run(
+    "sh",
+    [
+      "-c",
+      [
+        'set -e; mkdir -m 700 -- "$1"; git init -q --bare --template= -- "$1"',
+        'mkdir -p -- "$1/objects/info" "$1/info"; printf "%s\\n" "$2" > "$1/objects/info/alternates"; printf "%s\\n" "$3" > "$1/info/attributes"',
+      ].join("\n"),
+      "sh",
+      gitDir,
+      appObjects,
+      FIXED_ATTRIBUTES,
+    ],
+    path.dirname(work),
+    home,
+  );
   if (setup.code !== 0) throw new Error(`preparing the change's git dir failed: ${setup.stderr.trim()}`);
   const env = { GIT_DIR: gitDir, GIT_WORK_TREE: work, GIT_ATTR_NOSYSTEM: "1" };
   const git = (args: string[], input?: string) => user.run("git", [...SAFE_CONFIG, ...args], work, home, env, input);
@@ -84,7 +115,10 @@ export async function extractChange(user: AgentUser, work: string, home: string,
   const written = entries.filter((e) => e.status !== "D" && e.mode !== "160000");
   const sizes = new Map<string, number>();
   if (written.length > 0) {
-    const check = await git(["cat-file", "--batch-check=%(objectname) %(objectsize)"], written.map((e) => e.sha).join("\n") + "\n");
+    const check = await git(
+      ["cat-file", "--batch-check=%(objectname) %(objectsize)"],
+      written.map((e) => e.sha).join("\n") + "\n",
+    );
     if (check.code !== 0) throw new Error(`git cat-file failed: ${check.stderr.trim()}`);
     for (const line of check.stdout.split("\n")) {
       const [sha, size] = line.split(" ");
@@ -158,18 +192,31 @@ export interface ChangePolicy {
  * or into `.git`; what the change writes is at most AGENT_CHANGE_MAX_BYTES.
  */
 export function refusal(c: ExtractedChange, policy: ChangePolicy): string | undefined {
-  const list = (fs: SpecialFile[]) => fs.slice(0, 5).map((f) => JSON.stringify(f.path)).join(", ") + (fs.length > 5 ? `, … (${fs.length} in all)` : "");
+  const list = (fs: SpecialFile[]) =>
+    fs
+      .slice(0, 5)
+      .map((f) => JSON.stringify(f.path))
+      .join(", ") + (fs.length > 5 ? `, … (${fs.length} in all)` : "");
   const submodules = c.special.filter((f) => f.kind === "submodule");
-  if (submodules.length > 0) return `the change adds submodule entries (a nested git repository), which are never accepted: ${list(submodules)}`;
+  if (submodules.length > 0)
+    return `the change adds submodule entries (a nested git repository), which are never accepted: ${list(submodules)}`;
   const outward = c.special.filter((f) => f.kind === "symlink" && escapes(f.path, f.target ?? ""));
   if (outward.length > 0) {
-    return `the change makes symlinks that point outside the repository or into .git, which are never accepted: ${outward.slice(0, 5).map((f) => `${JSON.stringify(f.path)} -> ${JSON.stringify(f.target)}`).join(", ")}`;
+    return `the change makes symlinks that point outside the repository or into .git, which are never accepted: ${outward
+      .slice(0, 5)
+      .map((f) => `${JSON.stringify(f.path)} -> ${JSON.stringify(f.target)}`)
+      .join(", ")}`;
   }
   const other = c.special.filter((f) => f.kind !== "submodule");
   if (other.length > 0 && !policy.allowBinary) {
     const binaries = other.filter((f) => f.kind === "binary");
     const links = other.filter((f) => f.kind === "symlink");
-    const what = [binaries.length > 0 ? `binary files ${list(binaries)}` : "", links.length > 0 ? `symlinks ${list(links)}` : ""].filter(Boolean).join(" and ");
+    const what = [
+      binaries.length > 0 ? `binary files ${list(binaries)}` : "",
+      links.length > 0 ? `symlinks ${list(links)}` : "",
+    ]
+      .filter(Boolean)
+      .join(" and ");
     return `the change holds ${what}, which this agent may not propose (${ENV.allowBinary} is false)`;
   }
   if (c.writeBytes > policy.changeMaxBytes) {

@@ -51,7 +51,8 @@ export async function createRunDir(d: RunDir, task: TaskRecord, sharedRoot: stri
   fs.mkdirSync(d.agentDir);
   fs.chmodSync(d.agentDir, 0o1777);
   fs.writeFileSync(d.taskFile, JSON.stringify(task, null, 2) + "\n", { mode: 0o644, flag: "wx" });
-  if (task.instruction_file) fs.copyFileSync(path.join(sharedRoot, task.instruction_file), d.instructions, fs.constants.COPYFILE_EXCL);
+  if (task.instruction_file)
+    fs.copyFileSync(path.join(sharedRoot, task.instruction_file), d.instructions, fs.constants.COPYFILE_EXCL);
   else fs.writeFileSync(d.instructions, `# ${task.title}\n\n${task.description}\n`, { flag: "wx" });
   fs.chmodSync(d.instructions, 0o644);
   fs.mkdirSync(d.context, { mode: 0o755 });
@@ -69,13 +70,21 @@ export async function createRunDir(d: RunDir, task: TaskRecord, sharedRoot: stri
  * runtime removes the rest with removeOwnTree, which never enters a directory the agent can
  * change (see there). What the agent left that the runtime may not enter stays, with a warning.
  */
-export async function removeRunDir(dir: string, user: AgentUser, scratchDir: string, log: AgentLogger, killAgent: () => Promise<void> = async () => {}): Promise<void> {
+export async function removeRunDir(
+  dir: string,
+  user: AgentUser,
+  scratchDir: string,
+  log: AgentLogger,
+  killAgent: () => Promise<void> = async () => {},
+): Promise<void> {
   if (user.runAs) {
     // Removes everything the agent made anywhere in the run's dir (made writable first, so a
     // read-only dir of its own does not stop it); the runtime's own files and dirs are refused
     // ("Operation not permitted", "Permission denied") and removed below.
     const r = await user.run("sh", ["-c", 'chmod -R u+rwX -- "$1" 2>/dev/null; rm -rf -- "$1"', "sh", dir], scratchDir);
-    const other = r.stderr.split("\n").filter((l) => l.trim() !== "" && !l.includes("Operation not permitted") && !l.includes("Permission denied"));
+    const other = r.stderr
+      .split("\n")
+      .filter((l) => l.trim() !== "" && !l.includes("Operation not permitted") && !l.includes("Permission denied"));
     if (other.length > 0) log.warn("scratch-cleanup", { dir, error: other.join("; ") });
   }
   await killAgent();
@@ -135,7 +144,9 @@ export function removeOwnTree(p: string, me: number, separated: boolean, left: s
 /** Run dirs of this agent in the scratch dir (left by an earlier run of it when it died). */
 export function ownRunDirs(scratchDir: string, agentName: string): string[] {
   const prefix = `${agentName}--`;
-  return listDir(scratchDir).filter((n) => n.startsWith(prefix)).map((n) => path.join(scratchDir, n));
+  return listDir(scratchDir)
+    .filter((n) => n.startsWith(prefix))
+    .map((n) => path.join(scratchDir, n));
 }
 
 function walk(dir: string): Array<{ path: string; dir: boolean }> {

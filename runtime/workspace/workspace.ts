@@ -21,7 +21,18 @@ export interface RunOutcome extends ExtractedChange {
 }
 
 export interface WorkspaceOptions {
-  settings: Pick<RuntimeSettings, "agentName" | "appDir" | "scratchDir" | "capabilities" | "outputMaxBytes" | "patchMaxBytes" | "exclusiveRunAs" | "allowBinary" | "changeMaxBytes">;
+  settings: Pick<
+    RuntimeSettings,
+    | "agentName"
+    | "appDir"
+    | "scratchDir"
+    | "capabilities"
+    | "outputMaxBytes"
+    | "patchMaxBytes"
+    | "exclusiveRunAs"
+    | "allowBinary"
+    | "changeMaxBytes"
+  >;
   /** The shared dir's root (task instruction and context files are relative to it). */
   sharedRoot: string;
   user: AgentUser;
@@ -60,7 +71,13 @@ export class Workspace {
    * HEAD, or at `atCommit`. Throws when the workspace cannot be set up or the change cannot be
    * read; a program that fails is an outcome, not an error.
    */
-  async run(task: TaskRecord, program: AgentProgram, command: string[], timeoutSeconds: number, atCommit?: string): Promise<RunOutcome> {
+  async run(
+    task: TaskRecord,
+    program: AgentProgram,
+    command: string[],
+    timeoutSeconds: number,
+    atCommit?: string,
+  ): Promise<RunOutcome> {
     const { settings: s, user, log } = this.o;
     const d = runDirFor(s.scratchDir, s.agentName, task.id);
     try {
@@ -73,15 +90,34 @@ export class Workspace {
       }
       const started = Date.now();
       const run = await runProgram({
-        command, cwd: d.work, env: programEnv(s, task, program, d), timeoutMs: timeoutSeconds * 1000, stdin: JSON.stringify(task) + "\n",
-        maxOutputBytes: s.outputMaxBytes, signal: this.o.signal,
+        command,
+        cwd: d.work,
+        env: programEnv(s, task, program, d),
+        timeoutMs: timeoutSeconds * 1000,
+        stdin: JSON.stringify(task) + "\n",
+        maxOutputBytes: s.outputMaxBytes,
+        signal: this.o.signal,
         ...(user.runAs ? { runAs: user.runAs } : {}),
         onLine: (stream, line) => log.info("program-output", { task: task.id, stream, line }),
       });
-      log.info("program-exited", { task: task.id, code: run.code, signal: run.signal, timed_out: run.timedOut, ms: Date.now() - started, output_bytes: run.outputBytes });
+      log.info("program-exited", {
+        task: task.id,
+        code: run.code,
+        signal: run.signal,
+        timed_out: run.timedOut,
+        ms: Date.now() - started,
+        output_bytes: run.outputBytes,
+      });
       await this.killLeftovers(task.id);
       if (run.code !== 0 || run.aborted || run.timedOut) return { run, base: baseCommit, ...NO_CHANGE };
-      const change = await extractChange(user, d.work, d.home, baseCommit, s.patchMaxBytes, path.join(s.appDir, ".git", "objects"));
+      const change = await extractChange(
+        user,
+        d.work,
+        d.home,
+        baseCommit,
+        s.patchMaxBytes,
+        path.join(s.appDir, ".git", "objects"),
+      );
       const refused = refusal(change, s);
       return { run, base: baseCommit, ...change, ...(refused ? { refused } : {}) };
     } finally {
@@ -95,17 +131,30 @@ export class Workspace {
   private async cloneAtHead(d: RunDir): Promise<string> {
     const { settings: s, user } = this.o;
     const head = await readHead(s.appDir);
-    const cl = await user.run("git", [
-      // The transport clears GIT_CONFIG_* for the serving side: trust /app there explicitly.
-      "clone", "-q", "--shared", "--upload-pack", "git -c safe.directory='*' upload-pack", s.appDir, d.work,
-    ], s.scratchDir, d.home);
+    const cl = await user.run(
+      "git",
+      [
+        // The transport clears GIT_CONFIG_* for the serving side: trust /app there explicitly.
+        "clone",
+        "-q",
+        "--shared",
+        "--upload-pack",
+        "git -c safe.directory='*' upload-pack",
+        s.appDir,
+        d.work,
+      ],
+      s.scratchDir,
+      d.home,
+    );
     if (cl.code !== 0) throw new Error(`git clone of ${s.appDir} as ${user.name} failed: ${cl.stderr.trim()}`);
     return head;
   }
 
   /** Remove a run dir: the agent user's part, every process it still runs, then the runtime's part. */
   private remove(dir: string): Promise<void> {
-    return removeRunDir(dir, this.o.user, this.o.settings.scratchDir, this.o.log, () => this.killAll(path.basename(dir)));
+    return removeRunDir(dir, this.o.user, this.o.settings.scratchDir, this.o.log, () =>
+      this.killAll(path.basename(dir)),
+    );
   }
 
   /**
@@ -122,13 +171,17 @@ export class Workspace {
   private async killAll(what: string): Promise<void> {
     if (!this.o.user.runAs || !this.o.settings.exclusiveRunAs) return;
     const r = await this.o.user.killAll();
-    if (r && r.code !== 0) this.o.log.warn("leftover-kill-failed", { task: what, code: r.code, signal: r.signal, error: r.stderr.trim() });
+    if (r && r.code !== 0)
+      this.o.log.warn("leftover-kill-failed", { task: what, code: r.code, signal: r.signal, error: r.stderr.trim() });
   }
 }
 
 /** The program's environment: the runtime's own, agent.json's `env`, then the task's variables. */
 export function programEnv(
-  s: Pick<RuntimeSettings, "agentName" | "capabilities">, task: TaskRecord, program: AgentProgram, d: RunDir,
+  s: Pick<RuntimeSettings, "agentName" | "capabilities">,
+  task: TaskRecord,
+  program: AgentProgram,
+  d: RunDir,
 ): NodeJS.ProcessEnv {
   return {
     ...process.env,

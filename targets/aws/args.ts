@@ -131,14 +131,19 @@ export interface ResolvedFleetArgs {
 export function resolveFargateFleetArgs(a: FargateFleetArgs): ResolvedFleetArgs {
   const problems: string[] = [];
   if (!isLabel(a.fleetName, FARGATE_NAME_LIMIT.max)) {
-    problems.push(`fleetName "${a.fleetName}" must be a lowercase DNS label of at most ${FARGATE_NAME_LIMIT.max} characters on Fargate (letters, digits, hyphens)`);
+    problems.push(
+      `fleetName "${a.fleetName}" must be a lowercase DNS label of at most ${FARGATE_NAME_LIMIT.max} characters on Fargate (letters, digits, hyphens)`,
+    );
   }
   if (a.agents.length === 0) problems.push("agents: a fleet needs at least one agent");
   const seen = new Set<string>();
   const agents: ResolvedAgent[] = [];
   for (const agent of a.agents) {
     const where = `agent "${agent.name}"`;
-    if (!isLabel(agent.name, FARGATE_NAME_LIMIT.max)) problems.push(`${where}: name must be a lowercase DNS label of at most ${FARGATE_NAME_LIMIT.max} characters on Fargate (IAM role names derive from it)`);
+    if (!isLabel(agent.name, FARGATE_NAME_LIMIT.max))
+      problems.push(
+        `${where}: name must be a lowercase DNS label of at most ${FARGATE_NAME_LIMIT.max} characters on Fargate (IAM role names derive from it)`,
+      );
     if (seen.has(agent.name)) problems.push(`${where}: name is used twice`);
     seen.add(agent.name);
     for (const k of Object.keys(agent.env)) {
@@ -161,7 +166,11 @@ export function resolveFargateFleetArgs(a: FargateFleetArgs): ResolvedFleetArgs 
       problems.push(`${where}: resources.pids must be a positive whole number, got ${agent.resources.pids}`);
     }
     try {
-      agents.push({ ...agent, codeDir, size: fargateTaskSize(agent.name, agent.resources.cpus, agent.resources.memoryMb) });
+      agents.push({
+        ...agent,
+        codeDir,
+        size: fargateTaskSize(agent.name, agent.resources.cpus, agent.resources.memoryMb),
+      });
     } catch (e) {
       problems.push((e as Error).message);
     }
@@ -177,25 +186,38 @@ export function resolveFargateFleetArgs(a: FargateFleetArgs): ResolvedFleetArgs 
   let network: ResolvedFleetArgs["network"];
   if (n.vpcId !== undefined || n.subnetIds !== undefined) {
     if (!n.vpcId) problems.push("network.vpcId is required when network.subnetIds is given");
-    if (!n.subnetIds || n.subnetIds.length === 0) problems.push("network.subnetIds: give at least one subnet of network.vpcId");
-    if (n.subnetIds && new Set(n.subnetIds).size !== n.subnetIds.length) problems.push("network.subnetIds: a subnet is listed twice");
-    network = { kind: "existing", vpcId: n.vpcId ?? "", subnetIds: n.subnetIds ?? [], assignPublicIp: n.assignPublicIp ?? false };
+    if (!n.subnetIds || n.subnetIds.length === 0)
+      problems.push("network.subnetIds: give at least one subnet of network.vpcId");
+    if (n.subnetIds && new Set(n.subnetIds).size !== n.subnetIds.length)
+      problems.push("network.subnetIds: a subnet is listed twice");
+    network = {
+      kind: "existing",
+      vpcId: n.vpcId ?? "",
+      subnetIds: n.subnetIds ?? [],
+      assignPublicIp: n.assignPublicIp ?? false,
+    };
   } else {
     const count = n.availabilityZoneCount ?? DEFAULTS.availabilityZoneCount;
-    if (!Number.isInteger(count) || count < 1 || count > 6) problems.push(`network.availabilityZoneCount must be 1 to 6, got ${count}`);
+    if (!Number.isInteger(count) || count < 1 || count > 6)
+      problems.push(`network.availabilityZoneCount must be 1 to 6, got ${count}`);
     const cidr = n.cidrBlock ?? DEFAULTS.vpcCidr;
     if (newVpcCidrProblem(cidr) !== undefined) {
-      problems.push(`network.cidrBlock "${cidr}" must be an IPv4 CIDR from /${NEW_VPC_PREFIX.min} to /${NEW_VPC_PREFIX.max}`);
+      problems.push(
+        `network.cidrBlock "${cidr}" must be an IPv4 CIDR from /${NEW_VPC_PREFIX.min} to /${NEW_VPC_PREFIX.max}`,
+      );
     }
     network = { kind: "new", cidrBlock: cidr, availabilityZoneCount: count, assignPublicIp: n.assignPublicIp ?? true };
   }
 
   const logRetentionDays = a.logRetentionDays ?? DEFAULTS.logRetentionDays;
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
-    problems.push(`logRetentionDays ${logRetentionDays} is not accepted by CloudWatch; use one of ${LOG_RETENTION_DAYS.join(", ")}`);
+    problems.push(
+      `logRetentionDays ${logRetentionDays} is not accepted by CloudWatch; use one of ${LOG_RETENTION_DAYS.join(", ")}`,
+    );
   }
   const cpuArchitecture = a.cpuArchitecture ?? DEFAULTS.cpuArchitecture;
-  if (cpuArchitecture !== "X86_64" && cpuArchitecture !== "ARM64") problems.push(`cpuArchitecture must be X86_64 or ARM64, got "${cpuArchitecture}"`);
+  if (cpuArchitecture !== "X86_64" && cpuArchitecture !== "ARM64")
+    problems.push(`cpuArchitecture must be X86_64 or ARM64, got "${cpuArchitecture}"`);
 
   const defaultPlatform = cpuArchitecture === "ARM64" ? "linux/arm64" : "linux/amd64";
   let image: ResolvedFleetArgs["image"];

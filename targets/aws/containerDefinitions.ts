@@ -69,11 +69,42 @@ export const SSM_AGENT_PATHS = { lib: "/var/lib/amazon", log: "/var/log/amazon" 
 
 /** Every Linux capability name the ECS API accepts in `linuxParameters.capabilities`. */
 export const ECS_CAPABILITIES = [
-  "AUDIT_CONTROL", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH",
-  "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE", "LINUX_IMMUTABLE", "MAC_ADMIN",
-  "MAC_OVERRIDE", "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_RAW", "SETFCAP",
-  "SETGID", "SETPCAP", "SETUID", "SYS_ADMIN", "SYS_BOOT", "SYS_CHROOT", "SYS_MODULE", "SYS_NICE",
-  "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO", "SYS_RESOURCE", "SYS_TIME", "SYS_TTYCONFIG", "SYSLOG",
+  "AUDIT_CONTROL",
+  "AUDIT_WRITE",
+  "BLOCK_SUSPEND",
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "DAC_READ_SEARCH",
+  "FOWNER",
+  "FSETID",
+  "IPC_LOCK",
+  "IPC_OWNER",
+  "KILL",
+  "LEASE",
+  "LINUX_IMMUTABLE",
+  "MAC_ADMIN",
+  "MAC_OVERRIDE",
+  "MKNOD",
+  "NET_ADMIN",
+  "NET_BIND_SERVICE",
+  "NET_BROADCAST",
+  "NET_RAW",
+  "SETFCAP",
+  "SETGID",
+  "SETPCAP",
+  "SETUID",
+  "SYS_ADMIN",
+  "SYS_BOOT",
+  "SYS_CHROOT",
+  "SYS_MODULE",
+  "SYS_NICE",
+  "SYS_PACCT",
+  "SYS_PTRACE",
+  "SYS_RAWIO",
+  "SYS_RESOURCE",
+  "SYS_TIME",
+  "SYS_TTYCONFIG",
+  "SYSLOG",
   "WAKE_ALARM",
 ] as const;
 
@@ -99,8 +130,10 @@ export const HEALTH_CHECK = {
 /** Seconds between SIGTERM and SIGKILL: time for the runtime to stop agent programs cleanly. */
 export const STOP_TIMEOUT_SECONDS = 60;
 
-export interface AgentTaskInput
-  extends Pick<AgentContainerSettings, "name" | "approvalRequired" | "capabilities" | "env" | "taskTimeoutSeconds"> {
+export interface AgentTaskInput extends Pick<
+  AgentContainerSettings,
+  "name" | "approvalRequired" | "capabilities" | "env" | "taskTimeoutSeconds"
+> {
   fleet: string;
   /** Image reference (the fleet image, by digest). */
   image: string;
@@ -212,7 +245,12 @@ export const OPERATOR_LIFETIME_SECONDS = 3600;
  * mount /decisions read-only, so decisions are written from this separate, on-demand task (ECS
  * Exec into it, `agentctl approve <id>`). It runs no agent code and has no secrets.
  */
-export function operatorContainerDefinitions(i: { fleet: string; image: string; logGroup: string; region: string }): EcsContainerDefinition[] {
+export function operatorContainerDefinitions(i: {
+  fleet: string;
+  image: string;
+  logGroup: string;
+  region: string;
+}): EcsContainerDefinition[] {
   return [
     {
       name: CONTAINER_NAMES.operator,

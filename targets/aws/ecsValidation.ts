@@ -24,11 +24,32 @@ const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FARGATE_LOG_DRIVERS = ["awslogs", "splunk", "awsfirelens"];
 const DEPENDENCY_CONDITIONS = ["START", "COMPLETE", "SUCCESS", "HEALTHY"];
 const ULIMIT_NAMES = [
-  "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
-  "rtprio", "rttime", "sigpending", "stack",
+  "core",
+  "cpu",
+  "data",
+  "fsize",
+  "locks",
+  "memlock",
+  "msgqueue",
+  "nice",
+  "nofile",
+  "nproc",
+  "rss",
+  "rtprio",
+  "rttime",
+  "sigpending",
+  "stack",
 ];
 /** Container definition keys Fargate rejects outright. */
-const FARGATE_UNSUPPORTED = ["links", "hostname", "dockerSecurityOptions", "privileged", "extraHosts", "ipcMode", "pidMode"];
+const FARGATE_UNSUPPORTED = [
+  "links",
+  "hostname",
+  "dockerSecurityOptions",
+  "privileged",
+  "extraHosts",
+  "ipcMode",
+  "pidMode",
+];
 
 /** Every problem found, each naming the task and the field; empty when ECS would accept it. */
 export function fargateTaskDefinitionProblems(t: FargateTaskDefinitionInput): string[] {
@@ -53,8 +74,10 @@ export function fargateTaskDefinitionProblems(t: FargateTaskDefinitionInput): st
 
   t.containers.forEach((c, i) => {
     const p = `containerDefinitions[${i}]`;
-    const has = (k: string) => Object.prototype.hasOwnProperty.call(c, k) && (c as unknown as Record<string, unknown>)[k] !== undefined;
-    if (typeof c.name !== "string" || !NAME_RE.test(c.name)) at(`${p}.name`, "must be 1-255 letters, digits, hyphens or underscores");
+    const has = (k: string) =>
+      Object.prototype.hasOwnProperty.call(c, k) && (c as unknown as Record<string, unknown>)[k] !== undefined;
+    if (typeof c.name !== "string" || !NAME_RE.test(c.name))
+      at(`${p}.name`, "must be 1-255 letters, digits, hyphens or underscores");
     if (names.has(c.name)) at(`${p}.name`, `"${c.name}" is used twice`);
     names.add(c.name);
     if (typeof c.image !== "string" || c.image.length === 0 || c.image.length > 255 || /\s/.test(c.image)) {
@@ -62,11 +85,14 @@ export function fargateTaskDefinitionProblems(t: FargateTaskDefinitionInput): st
     }
     if (typeof c.essential !== "boolean") at(`${p}.essential`, "must be a boolean");
     for (const k of FARGATE_UNSUPPORTED) if (has(k)) at(`${p}.${k}`, "is not supported on Fargate");
-    if (c.portMappings !== undefined && c.portMappings.length > 0) at(`${p}.portMappings`, "must be empty: agents publish no port");
-    if (c.user !== undefined && (typeof c.user !== "string" || c.user.length === 0)) at(`${p}.user`, "must be a non-empty string");
+    if (c.portMappings !== undefined && c.portMappings.length > 0)
+      at(`${p}.portMappings`, "must be empty: agents publish no port");
+    if (c.user !== undefined && (typeof c.user !== "string" || c.user.length === 0))
+      at(`${p}.user`, "must be a non-empty string");
     for (const k of ["entryPoint", "command"] as const) {
       const v = c[k];
-      if (v !== undefined && (!Array.isArray(v) || v.some((s) => typeof s !== "string"))) at(`${p}.${k}`, "must be a list of strings");
+      if (v !== undefined && (!Array.isArray(v) || v.some((s) => typeof s !== "string")))
+        at(`${p}.${k}`, "must be a list of strings");
     }
     for (const k of ["cpu", "memory", "memoryReservation"] as const) {
       const v = c[k];
@@ -78,13 +104,15 @@ export function fargateTaskDefinitionProblems(t: FargateTaskDefinitionInput): st
 
     const envNames = new Set<string>();
     (c.environment ?? []).forEach((e, j) => {
-      if (typeof e.name !== "string" || !ENV_NAME_RE.test(e.name)) at(`${p}.environment[${j}].name`, `"${e.name}" is not a valid variable name`);
+      if (typeof e.name !== "string" || !ENV_NAME_RE.test(e.name))
+        at(`${p}.environment[${j}].name`, `"${e.name}" is not a valid variable name`);
       if (typeof e.value !== "string") at(`${p}.environment[${j}].value`, "must be a string");
       if (envNames.has(e.name)) at(`${p}.environment[${j}].name`, `"${e.name}" is set twice`);
       envNames.add(e.name);
     });
     (c.secrets ?? []).forEach((s, j) => {
-      if (typeof s.name !== "string" || !ENV_NAME_RE.test(s.name)) at(`${p}.secrets[${j}].name`, `"${s.name}" is not a valid variable name`);
+      if (typeof s.name !== "string" || !ENV_NAME_RE.test(s.name))
+        at(`${p}.secrets[${j}].name`, `"${s.name}" is not a valid variable name`);
       if (envNames.has(s.name)) at(`${p}.secrets[${j}].name`, `"${s.name}" is also set in environment`);
       envNames.add(s.name);
       if (typeof s.valueFrom !== "string" || !/^arn:aws[\w-]*:(ssm|secretsmanager):/.test(s.valueFrom)) {
@@ -93,8 +121,10 @@ export function fargateTaskDefinitionProblems(t: FargateTaskDefinitionInput): st
     });
 
     (c.mountPoints ?? []).forEach((m, j) => {
-      if (!volumeNames.has(m.sourceVolume)) at(`${p}.mountPoints[${j}].sourceVolume`, `"${m.sourceVolume}" is not a volume of the task`);
-      if (typeof m.containerPath !== "string" || !m.containerPath.startsWith("/")) at(`${p}.mountPoints[${j}].containerPath`, "must be an absolute path");
+      if (!volumeNames.has(m.sourceVolume))
+        at(`${p}.mountPoints[${j}].sourceVolume`, `"${m.sourceVolume}" is not a volume of the task`);
+      if (typeof m.containerPath !== "string" || !m.containerPath.startsWith("/"))
+        at(`${p}.mountPoints[${j}].containerPath`, "must be an absolute path");
       if (typeof m.readOnly !== "boolean") at(`${p}.mountPoints[${j}].readOnly`, "must be a boolean");
     });
     const paths = (c.mountPoints ?? []).map((m) => m.containerPath);
@@ -103,10 +133,12 @@ export function fargateTaskDefinitionProblems(t: FargateTaskDefinitionInput): st
     const caps = c.linuxParameters?.capabilities;
     if (caps) {
       for (const cap of caps.add ?? []) {
-        if (cap !== "SYS_PTRACE") at(`${p}.linuxParameters.capabilities.add`, `"${cap}": Fargate only allows adding SYS_PTRACE`);
+        if (cap !== "SYS_PTRACE")
+          at(`${p}.linuxParameters.capabilities.add`, `"${cap}": Fargate only allows adding SYS_PTRACE`);
       }
       for (const cap of caps.drop ?? []) {
-        if (cap !== "ALL" && !(ECS_CAPABILITIES as readonly string[]).includes(cap)) at(`${p}.linuxParameters.capabilities.drop`, `"${cap}" is not a capability ECS knows`);
+        if (cap !== "ALL" && !(ECS_CAPABILITIES as readonly string[]).includes(cap))
+          at(`${p}.linuxParameters.capabilities.drop`, `"${cap}" is not a capability ECS knows`);
       }
     }
     const lp = c.linuxParameters as Record<string, unknown> | undefined;
@@ -116,7 +148,12 @@ export function fargateTaskDefinitionProblems(t: FargateTaskDefinitionInput): st
 
     (c.ulimits ?? []).forEach((u, j) => {
       if (!ULIMIT_NAMES.includes(u.name)) at(`${p}.ulimits[${j}].name`, `"${u.name}" is not a ulimit ECS knows`);
-      if (!Number.isInteger(u.softLimit) || !Number.isInteger(u.hardLimit) || u.softLimit > u.hardLimit || u.softLimit < 0) {
+      if (
+        !Number.isInteger(u.softLimit) ||
+        !Number.isInteger(u.hardLimit) ||
+        u.softLimit > u.hardLimit ||
+        u.softLimit < 0
+      ) {
         at(`${p}.ulimits[${j}]`, "needs whole softLimit <= hardLimit");
       }
     });
@@ -129,7 +166,8 @@ export function fargateTaskDefinitionProblems(t: FargateTaskDefinitionInput): st
       }
       const within = (k: "interval" | "timeout" | "retries" | "startPeriod", lo: number, hi: number) => {
         const v = hc[k];
-        if (v !== undefined && (!Number.isInteger(v) || v < lo || v > hi)) at(`${p}.healthCheck.${k}`, `must be a whole number from ${lo} to ${hi}`);
+        if (v !== undefined && (!Number.isInteger(v) || v < lo || v > hi))
+          at(`${p}.healthCheck.${k}`, `must be a whole number from ${lo} to ${hi}`);
       };
       within("interval", 5, 300);
       within("timeout", 2, 120);
@@ -140,7 +178,8 @@ export function fargateTaskDefinitionProblems(t: FargateTaskDefinitionInput): st
 
     const log = c.logConfiguration;
     if (log) {
-      if (!FARGATE_LOG_DRIVERS.includes(log.logDriver)) at(`${p}.logConfiguration.logDriver`, `"${log.logDriver}" is not supported on Fargate`);
+      if (!FARGATE_LOG_DRIVERS.includes(log.logDriver))
+        at(`${p}.logConfiguration.logDriver`, `"${log.logDriver}" is not supported on Fargate`);
       if (log.logDriver === "awslogs") {
         for (const k of ["awslogs-group", "awslogs-region", "awslogs-stream-prefix"]) {
           if (!log.options?.[k]) at(`${p}.logConfiguration.options`, `needs "${k}" (Fargate requires a stream prefix)`);
@@ -160,17 +199,21 @@ export function fargateTaskDefinitionProblems(t: FargateTaskDefinitionInput): st
     (c.dependsOn ?? []).forEach((d, j) => {
       const p = `containerDefinitions[${i}].dependsOn[${j}]`;
       const target = t.containers.find((o) => o.name === d.containerName);
-      if (!target || d.containerName === c.name) at(`${p}.containerName`, `"${d.containerName}" is not another container of the task`);
-      if (!DEPENDENCY_CONDITIONS.includes(d.condition)) at(`${p}.condition`, `must be one of ${DEPENDENCY_CONDITIONS.join(", ")}`);
+      if (!target || d.containerName === c.name)
+        at(`${p}.containerName`, `"${d.containerName}" is not another container of the task`);
+      if (!DEPENDENCY_CONDITIONS.includes(d.condition))
+        at(`${p}.condition`, `must be one of ${DEPENDENCY_CONDITIONS.join(", ")}`);
       if (target && (d.condition === "SUCCESS" || d.condition === "COMPLETE") && target.essential) {
         at(`${p}.condition`, `${d.condition} needs "${d.containerName}" to be non-essential (it exits)`);
       }
-      if (target && d.condition === "HEALTHY" && !target.healthCheck) at(`${p}.condition`, `HEALTHY needs a health check on "${d.containerName}"`);
+      if (target && d.condition === "HEALTHY" && !target.healthCheck)
+        at(`${p}.condition`, `HEALTHY needs a health check on "${d.containerName}"`);
     });
   });
 
   if (cpuSum > t.cpu) at("containerDefinitions", `container cpu (${cpuSum}) exceeds the task's ${t.cpu}`);
-  if (memSum > t.memory) at("containerDefinitions", `container memory (${memSum} MiB) exceeds the task's ${t.memory} MiB`);
+  if (memSum > t.memory)
+    at("containerDefinitions", `container memory (${memSum} MiB) exceeds the task's ${t.memory} MiB`);
   const json = JSON.stringify(t.containers);
   if (json.length > 65536) at("containerDefinitions", `are ${json.length} bytes; ECS allows 64 KiB`);
   return problems;

@@ -46,9 +46,26 @@ export interface OperatorTaskTarget extends ExecTarget {
 export function operatorStartCommand(t: OperatorTaskTarget): string {
   const network = `awsvpcConfiguration={subnets=[${t.subnetIds.join(",")}],securityGroups=[${t.securityGroupId}],assignPublicIp=${t.assignPublicIp ? "ENABLED" : "DISABLED"}}`;
   const run = quote([
-    "aws", "ecs", "run-task", "--region", t.region, "--cluster", t.cluster, "--task-definition", t.family,
-    "--launch-type", "FARGATE", "--enable-execute-command", "--started-by", "agentctl",
-    "--network-configuration", network, "--query", "tasks[0].taskArn", "--output", "text",
+    "aws",
+    "ecs",
+    "run-task",
+    "--region",
+    t.region,
+    "--cluster",
+    t.cluster,
+    "--task-definition",
+    t.family,
+    "--launch-type",
+    "FARGATE",
+    "--enable-execute-command",
+    "--started-by",
+    "agentctl",
+    "--network-configuration",
+    network,
+    "--query",
+    "tasks[0].taskArn",
+    "--output",
+    "text",
   ]);
   return `task=$(${run}) && ${quote(["aws", "ecs", "wait", "tasks-running", "--region", t.region, "--cluster", t.cluster])} --tasks "$task" && echo "operator task running: $task"`;
 }

@@ -10,12 +10,7 @@ import {
 } from "./containerDefinitions.js";
 import { estimateMonthlyCost, type FleetCostEstimate } from "./cost.js";
 import { assertValidFargateTaskDefinition } from "./ecsValidation.js";
-import {
-  agentExecCommand,
-  operatorExecCommand,
-  operatorStartCommand,
-  operatorStopCommand,
-} from "./execCommands.js";
+import { agentExecCommand, operatorExecCommand, operatorStartCommand, operatorStopCommand } from "./execCommands.js";
 import { ecsTasksAssumeRolePolicy, executionRolePolicy, taskRolePolicy } from "./iamPolicies.js";
 import { FleetImage } from "./image.js";
 import { FleetNetwork } from "./network.js";
@@ -105,80 +100,127 @@ export class FargateFleet extends pulumi.ComponentResource {
     const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
     const partition = aws.getPartitionOutput({}, parent).partition;
 
-    const network = new FleetNetwork(`${name}-network`, {
-      fleetName: fleet, network: a.network, egressPorts: a.egressPorts, tags: a.tags,
-    }, parent);
-    const storage = new FleetStorage(`${name}-storage`, {
-      fleetName: fleet,
-      agentNames: a.agents.map((g) => g.name),
-      subnetIds: network.subnetIds,
-      efsSecurityGroupId: network.efsSecurityGroupId,
-      retainData: a.retainData,
-      tags: a.tags,
-    }, parent);
-    const image = new FleetImage(`${name}-image`, {
-      fleetName: fleet,
-      image: a.image,
-      agents: a.agents.map((g) => ({ name: g.name, codeDir: g.codeDir })),
-      tags: a.tags,
-    }, parent);
+    const network = new FleetNetwork(
+      `${name}-network`,
+      {
+        fleetName: fleet,
+        network: a.network,
+        egressPorts: a.egressPorts,
+        tags: a.tags,
+      },
+      parent,
+    );
+    const storage = new FleetStorage(
+      `${name}-storage`,
+      {
+        fleetName: fleet,
+        agentNames: a.agents.map((g) => g.name),
+        subnetIds: network.subnetIds,
+        efsSecurityGroupId: network.efsSecurityGroupId,
+        retainData: a.retainData,
+        tags: a.tags,
+      },
+      parent,
+    );
+    const image = new FleetImage(
+      `${name}-image`,
+      {
+        fleetName: fleet,
+        image: a.image,
+        agents: a.agents.map((g) => ({ name: g.name, codeDir: g.codeDir })),
+        tags: a.tags,
+      },
+      parent,
+    );
 
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-      name: `/agent-fleet/${fleet}`,
-      retentionInDays: a.logRetentionDays,
-      tags: a.tags,
-    }, parent);
-    const cluster = new aws.ecs.Cluster(`${name}-cluster`, {
-      name: fleet,
-      // Container Insights is billed per metric; logs and ECS Exec cover what operators need.
-      settings: [{ name: "containerInsights", value: "disabled" }],
-      tags: a.tags,
-    }, parent);
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      {
+        name: `/agent-fleet/${fleet}`,
+        retentionInDays: a.logRetentionDays,
+        tags: a.tags,
+      },
+      parent,
+    );
+    const cluster = new aws.ecs.Cluster(
+      `${name}-cluster`,
+      {
+        name: fleet,
+        // Container Insights is billed per metric; logs and ECS Exec cover what operators need.
+        settings: [{ name: "containerInsights", value: "disabled" }],
+        tags: a.tags,
+      },
+      parent,
+    );
 
     const assumeRolePolicy = pulumi
       .all([accountId, region, partition])
-      .apply(([acc, reg, part]) => JSON.stringify(ecsTasksAssumeRolePolicy({ accountId: acc, region: reg, partition: part })));
+      .apply(([acc, reg, part]) =>
+        JSON.stringify(ecsTasksAssumeRolePolicy({ accountId: acc, region: reg, partition: part })),
+      );
 
     // One task role per task definition: each grants EFS client access through exactly the access
     // points that task mounts (IAM authorization is on for every EFS volume), plus the ECS Exec
     // channels when exec is on. Nothing else of AWS.
     const taskRole = (id: string, mounts: { accessPointArn: pulumi.Output<string>; write: boolean }[]) => {
-      const role = new aws.iam.Role(`${name}-${id}-task`, {
-        description: `agent-fleet ${fleet}: task role of ${id} (its EFS access points${a.enableExecuteCommand ? ", ECS Exec channels" : ""})`,
-        assumeRolePolicy,
-        tags: a.tags,
-      }, parent);
-      const policy = new aws.iam.RolePolicy(`${name}-${id}-task`, {
-        role: role.name,
-        policy: pulumi
-          .all([storage.fileSystemArn, pulumi.all(mounts.map((m) => m.accessPointArn))])
-          .apply(([fileSystemArn, arns]) =>
-            JSON.stringify(taskRolePolicy({
-              enableExecuteCommand: a.enableExecuteCommand,
-              efs: { fileSystemArn, mounts: mounts.map((m, i) => ({ accessPointArn: arns[i]!, write: m.write })) },
-            }))),
-      }, parent);
+      const role = new aws.iam.Role(
+        `${name}-${id}-task`,
+        {
+          description: `agent-fleet ${fleet}: task role of ${id} (its EFS access points${a.enableExecuteCommand ? ", ECS Exec channels" : ""})`,
+          assumeRolePolicy,
+          tags: a.tags,
+        },
+        parent,
+      );
+      const policy = new aws.iam.RolePolicy(
+        `${name}-${id}-task`,
+        {
+          role: role.name,
+          policy: pulumi
+            .all([storage.fileSystemArn, pulumi.all(mounts.map((m) => m.accessPointArn))])
+            .apply(([fileSystemArn, arns]) =>
+              JSON.stringify(
+                taskRolePolicy({
+                  enableExecuteCommand: a.enableExecuteCommand,
+                  efs: { fileSystemArn, mounts: mounts.map((m, i) => ({ accessPointArn: arns[i]!, write: m.write })) },
+                }),
+              ),
+            ),
+        },
+        parent,
+      );
       return { role, policy };
     };
 
     const executionRole = (id: string, streamPrefix: string, secretArns: pulumi.Output<string>[]) => {
-      const role = new aws.iam.Role(`${name}-${id}-execution`, {
-        description: `agent-fleet ${fleet}: ECS execution role of ${id} (pull image, write its logs, read its secrets)`,
-        assumeRolePolicy,
-        tags: a.tags,
-      }, parent);
-      const policy = new aws.iam.RolePolicy(`${name}-${id}-execution`, {
-        role: role.name,
-        policy: pulumi
-          .all([image.repositoryArn, logGroup.arn, pulumi.all(secretArns)])
-          .apply(([repoArn, logArn, secrets]) =>
-            JSON.stringify(executionRolePolicy({
-              ecrRepositoryArn: repoArn,
-              logGroupArn: logArn,
-              logStreamPrefix: streamPrefix,
-              secretParameterArns: secrets,
-            }))),
-      }, parent);
+      const role = new aws.iam.Role(
+        `${name}-${id}-execution`,
+        {
+          description: `agent-fleet ${fleet}: ECS execution role of ${id} (pull image, write its logs, read its secrets)`,
+          assumeRolePolicy,
+          tags: a.tags,
+        },
+        parent,
+      );
+      const policy = new aws.iam.RolePolicy(
+        `${name}-${id}-execution`,
+        {
+          role: role.name,
+          policy: pulumi
+            .all([image.repositoryArn, logGroup.arn, pulumi.all(secretArns)])
+            .apply(([repoArn, logArn, secrets]) =>
+              JSON.stringify(
+                executionRolePolicy({
+                  ecrRepositoryArn: repoArn,
+                  logGroupArn: logArn,
+                  logStreamPrefix: streamPrefix,
+                  secretParameterArns: secrets,
+                }),
+              ),
+            ),
+        },
+        parent,
+      );
       return { role, policy };
     };
 
@@ -186,9 +228,11 @@ export class FargateFleet extends pulumi.ComponentResource {
       volumes.map((v) => {
         if (!v.efs) return { name: v.name };
         const accessPointId =
-          v.efs.accessPoint === "code" ? codeAccessPointId
-          : v.efs.accessPoint === "shared" ? storage.sharedAccessPointId
-          : storage.decisionsAccessPointId;
+          v.efs.accessPoint === "code"
+            ? codeAccessPointId
+            : v.efs.accessPoint === "shared"
+              ? storage.sharedAccessPointId
+              : storage.decisionsAccessPointId;
         if (!accessPointId) throw new Error(`volume "${v.name}" needs an access point`);
         return {
           name: v.name,
@@ -206,14 +250,20 @@ export class FargateFleet extends pulumi.ComponentResource {
     const serviceEntries: pulumi.Output<[string, AgentService]>[] = [];
 
     for (const agent of a.agents) {
-      const secretParams = agent.secrets.map((s) =>
-        new aws.ssm.Parameter(`${name}-${agent.name}-${s.name}`, {
-          name: `/agent-fleet/${fleet}/${agent.name}/${s.name}`,
-          description: `agent-fleet ${fleet}: secret ${s.name} of agent ${agent.name}`,
-          type: "SecureString",
-          value: pulumi.secret(s.value),
-          tags: a.tags,
-        }, parent));
+      const secretParams = agent.secrets.map(
+        (s) =>
+          new aws.ssm.Parameter(
+            `${name}-${agent.name}-${s.name}`,
+            {
+              name: `/agent-fleet/${fleet}/${agent.name}/${s.name}`,
+              description: `agent-fleet ${fleet}: secret ${s.name} of agent ${agent.name}`,
+              type: "SecureString",
+              value: pulumi.secret(s.value),
+              tags: a.tags,
+            },
+            parent,
+          ),
+      );
       const secretArns = secretParams.map((p) => p.arn);
       const exec = executionRole(agent.name, agent.name, secretArns);
       const task = taskRole(agent.name, [
@@ -222,50 +272,62 @@ export class FargateFleet extends pulumi.ComponentResource {
         { accessPointArn: storage.decisionsAccessPointArn, write: false },
       ]);
       const family = agentFamily(fleet, agent.name);
-      const taskDefinition = new aws.ecs.TaskDefinition(`${name}-${agent.name}`, {
-        family,
-        requiresCompatibilities: ["FARGATE"],
-        networkMode: "awsvpc",
-        cpu: String(agent.size.cpu),
-        memory: String(agent.size.memory),
-        runtimePlatform,
-        executionRoleArn: exec.role.arn,
-        taskRoleArn: task.role.arn,
-        volumes: ecsVolumes(agentTaskVolumes(), storage.codeAccessPointIds[agent.name]),
-        containerDefinitions: agentContainerDefinitionsJson(agent, fleet, family, {
-          image: image.agentImageRefs[agent.name]!,
-          logGroup: logGroup.name,
-          region,
-          secrets: agent.secrets.map((s, i) => ({ name: s.name, valueFrom: secretArns[i]! })),
-        }),
-        tags: { ...a.tags, "agent-fleet:agent": agent.name },
-      }, { parent: this, dependsOn: [exec.policy, task.policy] });
+      const taskDefinition = new aws.ecs.TaskDefinition(
+        `${name}-${agent.name}`,
+        {
+          family,
+          requiresCompatibilities: ["FARGATE"],
+          networkMode: "awsvpc",
+          cpu: String(agent.size.cpu),
+          memory: String(agent.size.memory),
+          runtimePlatform,
+          executionRoleArn: exec.role.arn,
+          taskRoleArn: task.role.arn,
+          volumes: ecsVolumes(agentTaskVolumes(), storage.codeAccessPointIds[agent.name]),
+          containerDefinitions: agentContainerDefinitionsJson(agent, fleet, family, {
+            image: image.agentImageRefs[agent.name]!,
+            logGroup: logGroup.name,
+            region,
+            secrets: agent.secrets.map((s, i) => ({ name: s.name, valueFrom: secretArns[i]! })),
+          }),
+          tags: { ...a.tags, "agent-fleet:agent": agent.name },
+        },
+        { parent: this, dependsOn: [exec.policy, task.policy] },
+      );
 
       const desiredCount = a.paused ? 0 : 1;
-      const service = new aws.ecs.Service(`${name}-${agent.name}`, {
-        name: agent.name,
-        cluster: cluster.arn,
-        taskDefinition: taskDefinition.arn,
-        desiredCount,
-        launchType: "FARGATE",
-        platformVersion: "LATEST",
-        enableExecuteCommand: a.enableExecuteCommand,
-        networkConfiguration: {
-          subnets: network.subnetIds,
-          securityGroups: [network.taskSecurityGroupId],
-          assignPublicIp: network.assignPublicIp,
+      const service = new aws.ecs.Service(
+        `${name}-${agent.name}`,
+        {
+          name: agent.name,
+          cluster: cluster.arn,
+          taskDefinition: taskDefinition.arn,
+          desiredCount,
+          launchType: "FARGATE",
+          platformVersion: "LATEST",
+          enableExecuteCommand: a.enableExecuteCommand,
+          networkConfiguration: {
+            subnets: network.subnetIds,
+            securityGroups: [network.taskSecurityGroupId],
+            assignPublicIp: network.assignPublicIp,
+          },
+          // Never two tasks of one agent at once: both would write the same /app. A deployment
+          // stops the old task before it starts the new one.
+          deploymentMinimumHealthyPercent: 0,
+          deploymentMaximumPercent: 100,
+          propagateTags: "SERVICE",
+          tags: { ...a.tags, "agent-fleet:agent": agent.name },
         },
-        // Never two tasks of one agent at once: both would write the same /app. A deployment
-        // stops the old task before it starts the new one.
-        deploymentMinimumHealthyPercent: 0,
-        deploymentMaximumPercent: 100,
-        propagateTags: "SERVICE",
-        tags: { ...a.tags, "agent-fleet:agent": agent.name },
-      }, { parent: this, dependsOn: storage.mountTargets });
+        { parent: this, dependsOn: storage.mountTargets },
+      );
 
       serviceEntries.push(
-        pulumi.all([service.name, service.arn, taskDefinition.arn]).apply(([serviceName, serviceArn, taskDefinitionArn]) =>
-          [agent.name, { serviceName, serviceArn, taskDefinitionArn, desiredCount }] as [string, AgentService]),
+        pulumi
+          .all([service.name, service.arn, taskDefinition.arn])
+          .apply(
+            ([serviceName, serviceArn, taskDefinitionArn]) =>
+              [agent.name, { serviceName, serviceArn, taskDefinitionArn, desiredCount }] as [string, AgentService],
+          ),
       );
     }
 
@@ -276,23 +338,32 @@ export class FargateFleet extends pulumi.ComponentResource {
       { accessPointArn: storage.decisionsAccessPointArn, write: true },
     ]);
     const opFamily = operatorFamily(fleet);
-    new aws.ecs.TaskDefinition(`${name}-operator`, {
-      family: opFamily,
-      requiresCompatibilities: ["FARGATE"],
-      networkMode: "awsvpc",
-      cpu: String(OPERATOR_TASK_SIZE.cpu),
-      memory: String(OPERATOR_TASK_SIZE.memory),
-      runtimePlatform,
-      executionRoleArn: opExec.role.arn,
-      taskRoleArn: opTask.role.arn,
-      volumes: ecsVolumes(operatorTaskVolumes()),
-      containerDefinitions: pulumi.all([image.agentImageRef, logGroup.name, region]).apply(([img, lg, reg]) => {
-        const containers = operatorContainerDefinitions({ fleet, image: img, logGroup: lg, region: reg });
-        assertValidFargateTaskDefinition({ family: opFamily, ...OPERATOR_TASK_SIZE, volumes: operatorTaskVolumes(), containers });
-        return JSON.stringify(containers);
-      }),
-      tags: { ...a.tags, "agent-fleet:role": "operator" },
-    }, { parent: this, dependsOn: [opExec.policy, opTask.policy] });
+    new aws.ecs.TaskDefinition(
+      `${name}-operator`,
+      {
+        family: opFamily,
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: String(OPERATOR_TASK_SIZE.cpu),
+        memory: String(OPERATOR_TASK_SIZE.memory),
+        runtimePlatform,
+        executionRoleArn: opExec.role.arn,
+        taskRoleArn: opTask.role.arn,
+        volumes: ecsVolumes(operatorTaskVolumes()),
+        containerDefinitions: pulumi.all([image.agentImageRef, logGroup.name, region]).apply(([img, lg, reg]) => {
+          const containers = operatorContainerDefinitions({ fleet, image: img, logGroup: lg, region: reg });
+          assertValidFargateTaskDefinition({
+            family: opFamily,
+            ...OPERATOR_TASK_SIZE,
+            volumes: operatorTaskVolumes(),
+            containers,
+          });
+          return JSON.stringify(containers);
+        }),
+        tags: { ...a.tags, "agent-fleet:role": "operator" },
+      },
+      { parent: this, dependsOn: [opExec.policy, opTask.policy] },
+    );
 
     this.clusterName = cluster.name;
     this.clusterArn = cluster.arn;
@@ -303,17 +374,28 @@ export class FargateFleet extends pulumi.ComponentResource {
     this.repositoryUrl = image.repositoryUrl;
     this.services = pulumi.all(serviceEntries).apply((e) => Object.fromEntries(e));
     this.execCommands = pulumi.all([region, cluster.name]).apply(([reg, cl]) =>
-      Object.fromEntries(a.agents.map((g) => [g.name, {
-        proposals: agentExecCommand({ region: reg, cluster: cl }, g.name, "proposals"),
-        status: agentExecCommand({ region: reg, cluster: cl }, g.name, "status"),
-        health: agentExecCommand({ region: reg, cluster: cl }, g.name, "health"),
-      }])));
+      Object.fromEntries(
+        a.agents.map((g) => [
+          g.name,
+          {
+            proposals: agentExecCommand({ region: reg, cluster: cl }, g.name, "proposals"),
+            status: agentExecCommand({ region: reg, cluster: cl }, g.name, "status"),
+            health: agentExecCommand({ region: reg, cluster: cl }, g.name, "health"),
+          },
+        ]),
+      ),
+    );
     this.operatorCommands = pulumi
       .all([region, cluster.name, pulumi.all(network.subnetIds), network.taskSecurityGroupId])
       .apply(([reg, cl, subnets, sg]) => {
         const t = { region: reg, cluster: cl, family: opFamily };
         return {
-          start: operatorStartCommand({ ...t, subnetIds: subnets, securityGroupId: sg, assignPublicIp: network.assignPublicIp }),
+          start: operatorStartCommand({
+            ...t,
+            subnetIds: subnets,
+            securityGroupId: sg,
+            assignPublicIp: network.assignPublicIp,
+          }),
           proposals: operatorExecCommand(t, "proposals"),
           diff: operatorExecCommand(t, "diff <proposal-id>"),
           approve: operatorExecCommand(t, "approve <proposal-id>"),
@@ -368,7 +450,13 @@ function agentContainerDefinitionsJson(
       logGroup,
       region,
     });
-    assertValidFargateTaskDefinition({ family, cpu: agent.size.cpu, memory: agent.size.memory, volumes: agentTaskVolumes(), containers });
+    assertValidFargateTaskDefinition({
+      family,
+      cpu: agent.size.cpu,
+      memory: agent.size.memory,
+      volumes: agentTaskVolumes(),
+      containers,
+    });
     return JSON.stringify(containers);
   });
 }

@@ -58,14 +58,10 @@ export function fargateTaskSize(agent: string, cpus: number, memoryMb: number): 
   const row = FARGATE_SIZES.find((r) => r.cpu === cpu);
   if (!row) {
     const allowed = FARGATE_SIZES.map((r) => r.cpu / 1024).join(", ");
-    throw new Error(
-      `${where}.cpus ${cpus} is not a Fargate task size; Fargate accepts cpus ${allowed} (vCPU)`,
-    );
+    throw new Error(`${where}.cpus ${cpus} is not a Fargate task size; Fargate accepts cpus ${allowed} (vCPU)`);
   }
   if (!row.memory.includes(memoryMb)) {
-    const nearest = row.memory.reduce((best, m) =>
-      Math.abs(m - memoryMb) < Math.abs(best - memoryMb) ? m : best,
-    );
+    const nearest = row.memory.reduce((best, m) => (Math.abs(m - memoryMb) < Math.abs(best - memoryMb) ? m : best));
     throw new Error(
       `${where}: Fargate does not accept memoryMb ${memoryMb} with cpus ${cpus}; ` +
         `with ${cpus} vCPU memoryMb must be ${describeRow(row)} (nearest: ${nearest})`,

@@ -120,7 +120,11 @@ export interface TaskRolePolicyInput {
 export function taskRolePolicy(o: TaskRolePolicyInput): PolicyDocument | undefined {
   const statements: PolicyStatement[] = [];
   if (o.efs && o.efs.mounts.length > 0) {
-    const arns = (write: boolean) => o.efs!.mounts.filter((m) => m.write === write).map((m) => m.accessPointArn).sort();
+    const arns = (write: boolean) =>
+      o
+        .efs!.mounts.filter((m) => m.write === write)
+        .map((m) => m.accessPointArn)
+        .sort();
     const rw = arns(true);
     const ro = arns(false);
     const grant = (sid: string, actions: string[], aps: string[]): PolicyStatement => ({
@@ -131,7 +135,13 @@ export function taskRolePolicy(o: TaskRolePolicyInput): PolicyDocument | undefin
       Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": aps } },
     });
     if (rw.length > 0) {
-      statements.push(grant("EfsReadWriteViaAccessPoints", [EFS_CLIENT_ACTIONS.mount, EFS_CLIENT_ACTIONS.write, EFS_CLIENT_ACTIONS.root], rw));
+      statements.push(
+        grant(
+          "EfsReadWriteViaAccessPoints",
+          [EFS_CLIENT_ACTIONS.mount, EFS_CLIENT_ACTIONS.write, EFS_CLIENT_ACTIONS.root],
+          rw,
+        ),
+      );
     }
     if (ro.length > 0) {
       statements.push(grant("EfsReadOnlyViaAccessPoints", [EFS_CLIENT_ACTIONS.mount, EFS_CLIENT_ACTIONS.root], ro));
@@ -166,7 +176,9 @@ export function efsFileSystemPolicy(o: { fileSystemArn: string; accessPointArns:
     Statement: [
       deny("DenyWithoutTls", { Bool: { "aws:SecureTransport": "false" } }),
       deny("DenyWithoutAccessPoint", { Null: { "elasticfilesystem:AccessPointArn": "true" } }),
-      deny("DenyOtherAccessPoints", { StringNotEquals: { "elasticfilesystem:AccessPointArn": [...o.accessPointArns].sort() } }),
+      deny("DenyOtherAccessPoints", {
+        StringNotEquals: { "elasticfilesystem:AccessPointArn": [...o.accessPointArns].sort() },
+      }),
     ],
   };
 }

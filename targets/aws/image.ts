@@ -41,27 +41,43 @@ export class FleetImage extends pulumi.ComponentResource {
     super("agent-fleet:aws:FleetImage", name, {}, opts);
     const parent = { parent: this };
     const img = args.image;
-    const buildRoot = args.buildRoot ?? path.join(os.tmpdir(), "agent-fleet-build", `${pulumi.getProject()}.${pulumi.getStack()}`);
-    const repo = new aws.ecr.Repository(`${name}-repo`, {
-      name: `agent-fleet/${args.fleetName}`,
-      imageTagMutability: "MUTABLE",
-      imageScanningConfiguration: { scanOnPush: true },
-      encryptionConfigurations: [{ encryptionType: "AES256" }],
-      // `pulumi destroy` removes everything, images included.
-      forceDelete: true,
-      tags: args.tags,
-    }, parent);
-    new aws.ecr.LifecyclePolicy(`${name}-expire`, {
-      repository: repo.name,
-      policy: JSON.stringify({
-        rules: [{
-          rulePriority: 1,
-          description: `expire replaced (untagged) images after ${ECR_UNTAGGED_EXPIRY_DAYS} days`,
-          selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: ECR_UNTAGGED_EXPIRY_DAYS },
-          action: { type: "expire" },
-        }],
-      }),
-    }, parent);
+    const buildRoot =
+      args.buildRoot ?? path.join(os.tmpdir(), "agent-fleet-build", `${pulumi.getProject()}.${pulumi.getStack()}`);
+    const repo = new aws.ecr.Repository(
+      `${name}-repo`,
+      {
+        name: `agent-fleet/${args.fleetName}`,
+        imageTagMutability: "MUTABLE",
+        imageScanningConfiguration: { scanOnPush: true },
+        encryptionConfigurations: [{ encryptionType: "AES256" }],
+        // `pulumi destroy` removes everything, images included.
+        forceDelete: true,
+        tags: args.tags,
+      },
+      parent,
+    );
+    new aws.ecr.LifecyclePolicy(
+      `${name}-expire`,
+      {
+        repository: repo.name,
+        policy: JSON.stringify({
+          rules: [
+            {
+              rulePriority: 1,
+              description: `expire replaced (untagged) images after ${ECR_UNTAGGED_EXPIRY_DAYS} days`,
+              selection: {
+                tagStatus: "untagged",
+                countType: "sinceImagePushed",
+                countUnit: "days",
+                countNumber: ECR_UNTAGGED_EXPIRY_DAYS,
+              },
+              action: { type: "expire" },
+            },
+          ],
+        }),
+      },
+      parent,
+    );
     const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, parent);
     const registry = {
       server: repo.repositoryUrl.apply((u) => u.split("/")[0] ?? u),
@@ -72,39 +88,62 @@ export class FleetImage extends pulumi.ComponentResource {
     let agentImage: docker.Image;
     if (img.kind === "build") {
       const context = path.resolve(img.context);
-      agentImage = new docker.Image(`${name}-agent`, {
-        imageName: pulumi.interpolate`${repo.repositoryUrl}:agent`,
-        build: { context, dockerfile: path.join(context, img.dockerfile), platform: img.platform },
-        registry,
-      }, parent);
+      agentImage = new docker.Image(
+        `${name}-agent`,
+        {
+          imageName: pulumi.interpolate`${repo.repositoryUrl}:agent`,
+          build: { context, dockerfile: path.join(context, img.dockerfile), platform: img.platform },
+          registry,
+        },
+        parent,
+      );
     } else {
       const context = seedContextDir(args.fleetName, "_agent", buildRoot);
       writeRetagContext(context);
-      agentImage = new docker.Image(`${name}-agent`, {
-        imageName: pulumi.interpolate`${repo.repositoryUrl}:agent`,
-        build: { context, dockerfile: path.join(context, "Dockerfile"), platform: img.platform, args: { AGENT_IMAGE: img.ref } },
-        registry,
-      }, parent);
+      agentImage = new docker.Image(
+        `${name}-agent`,
+        {
+          imageName: pulumi.interpolate`${repo.repositoryUrl}:agent`,
+          build: {
+            context,
+            dockerfile: path.join(context, "Dockerfile"),
+            platform: img.platform,
+            args: { AGENT_IMAGE: img.ref },
+          },
+          registry,
+        },
+        parent,
+      );
     }
 
-    this.agentImageRefs = Object.fromEntries(args.agents.map((agent) => {
-      const context = seedContextDir(args.fleetName, agent.name, buildRoot);
-      writeSeedContext({ dir: context, agent: agent.name, codeDir: agent.codeDir });
-      const image = new docker.Image(`${name}-${agent.name}`, {
-        imageName: pulumi.interpolate`${repo.repositoryUrl}:${agent.name}`,
-        build: {
-          context,
-          dockerfile: path.join(context, "Dockerfile"),
-          platform: img.platform,
-          args: { AGENT_IMAGE: agentImage.repoDigest },
-        },
-        registry,
-      }, parent);
-      return [agent.name, image.repoDigest];
-    }));
+    this.agentImageRefs = Object.fromEntries(
+      args.agents.map((agent) => {
+        const context = seedContextDir(args.fleetName, agent.name, buildRoot);
+        writeSeedContext({ dir: context, agent: agent.name, codeDir: agent.codeDir });
+        const image = new docker.Image(
+          `${name}-${agent.name}`,
+          {
+            imageName: pulumi.interpolate`${repo.repositoryUrl}:${agent.name}`,
+            build: {
+              context,
+              dockerfile: path.join(context, "Dockerfile"),
+              platform: img.platform,
+              args: { AGENT_IMAGE: agentImage.repoDigest },
+            },
+            registry,
+          },
+          parent,
+        );
+        return [agent.name, image.repoDigest];
+      }),
+    );
     this.agentImageRef = agentImage.repoDigest;
     this.repositoryArn = repo.arn;
     this.repositoryUrl = repo.repositoryUrl;
-    this.registerOutputs({ agentImageRef: this.agentImageRef, agentImageRefs: this.agentImageRefs, repositoryArn: this.repositoryArn });
+    this.registerOutputs({
+      agentImageRef: this.agentImageRef,
+      agentImageRefs: this.agentImageRefs,
+      repositoryArn: this.repositoryArn,
+    });
   }
 }

@@ -7,7 +7,14 @@ export const awsTarget: Target<AwsFleetConfig> = { config: awsConfig, deploy: de
 
 // The components and helpers, for programs that use them on their own.
 export * from "./fargateFleet.js";
-export { resolveFargateFleetArgs, type FargateFleetArgs, type FargateAgentArgs, type FargateNetworkArgs, type FargateImageArgs, type ResolvedFleetArgs } from "./args.js";
+export {
+  resolveFargateFleetArgs,
+  type FargateFleetArgs,
+  type FargateAgentArgs,
+  type FargateNetworkArgs,
+  type FargateImageArgs,
+  type ResolvedFleetArgs,
+} from "./args.js";
 export { AWS_DEFAULTS, LOG_RETENTION_DAYS } from "./limits.js";
 export { estimateMonthlyCost, PRICES_AS_OF, PRICES_REGION, FARGATE_PRICES, type FleetCostEstimate } from "./cost.js";
 export { fargateTaskSize, FARGATE_SIZES } from "./fargateSizing.js";

@@ -40,35 +40,58 @@ export class FleetNetwork extends pulumi.ComponentResource {
       this.vpcId = pulumi.output(n.vpcId);
       this.subnetIds = n.subnetIds.map((s) => pulumi.output(s));
     } else {
-      const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
-        cidrBlock: n.cidrBlock,
-        // EFS mount targets are found by DNS name: both settings are required.
-        enableDnsSupport: true,
-        enableDnsHostnames: true,
-        tags: tags(`${args.fleetName}-vpc`),
-      }, parent);
-      const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags(`${args.fleetName}-igw`) }, parent);
-      const routes = new aws.ec2.RouteTable(`${name}-public`, {
-        vpcId: vpc.id,
-        routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
-        tags: tags(`${args.fleetName}-public`),
-      }, parent);
+      const vpc = new aws.ec2.Vpc(
+        `${name}-vpc`,
+        {
+          cidrBlock: n.cidrBlock,
+          // EFS mount targets are found by DNS name: both settings are required.
+          enableDnsSupport: true,
+          enableDnsHostnames: true,
+          tags: tags(`${args.fleetName}-vpc`),
+        },
+        parent,
+      );
+      const igw = new aws.ec2.InternetGateway(
+        `${name}-igw`,
+        { vpcId: vpc.id, tags: tags(`${args.fleetName}-igw`) },
+        parent,
+      );
+      const routes = new aws.ec2.RouteTable(
+        `${name}-public`,
+        {
+          vpcId: vpc.id,
+          routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
+          tags: tags(`${args.fleetName}-public`),
+        },
+        parent,
+      );
       const zones = aws.getAvailabilityZonesOutput({ state: "available" }, parent);
       this.vpcId = vpc.id;
       this.subnetIds = subnetCidrs(n.cidrBlock, n.availabilityZoneCount).map((cidr, i) => {
-        const subnet = new aws.ec2.Subnet(`${name}-public-${i}`, {
-          vpcId: vpc.id,
-          cidrBlock: cidr,
-          availabilityZone: zones.names.apply((z) => {
-            const zone = z[i];
-            if (!zone) throw new Error(`the region has ${z.length} availability zones; network.availabilityZoneCount is ${n.availabilityZoneCount}`);
-            return zone;
-          }),
-          // Tasks get a public IP from the service's assignPublicIp, nothing else should.
-          mapPublicIpOnLaunch: false,
-          tags: tags(`${args.fleetName}-public-${i}`),
-        }, parent);
-        new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
+        const subnet = new aws.ec2.Subnet(
+          `${name}-public-${i}`,
+          {
+            vpcId: vpc.id,
+            cidrBlock: cidr,
+            availabilityZone: zones.names.apply((z) => {
+              const zone = z[i];
+              if (!zone)
+                throw new Error(
+                  `the region has ${z.length} availability zones; network.availabilityZoneCount is ${n.availabilityZoneCount}`,
+                );
+              return zone;
+            }),
+            // Tasks get a public IP from the service's assignPublicIp, nothing else should.
+            mapPublicIpOnLaunch: false,
+            tags: tags(`${args.fleetName}-public-${i}`),
+          },
+          parent,
+        );
+        new aws.ec2.RouteTableAssociation(
+          `${name}-public-${i}`,
+          { subnetId: subnet.id, routeTableId: routes.id },
+          parent,
+        );
         return subnet.id;
       });
     }
@@ -76,43 +99,63 @@ export class FleetNetwork extends pulumi.ComponentResource {
 
     // Inline `ingress`/`egress` are left out on purpose: the provider then removes AWS's default
     // allow-all egress, and every rule is a separate resource that tests can see.
-    const taskSg = new aws.ec2.SecurityGroup(`${name}-tasks`, {
-      vpcId: this.vpcId,
-      description: `agent-fleet ${args.fleetName}: agent tasks (no ingress)`,
-      tags: tags(`${args.fleetName}-tasks`),
-    }, parent);
-    const efsSg = new aws.ec2.SecurityGroup(`${name}-efs`, {
-      vpcId: this.vpcId,
-      description: `agent-fleet ${args.fleetName}: EFS mount targets (NFS from agent tasks only)`,
-      tags: tags(`${args.fleetName}-efs`),
-    }, parent);
+    const taskSg = new aws.ec2.SecurityGroup(
+      `${name}-tasks`,
+      {
+        vpcId: this.vpcId,
+        description: `agent-fleet ${args.fleetName}: agent tasks (no ingress)`,
+        tags: tags(`${args.fleetName}-tasks`),
+      },
+      parent,
+    );
+    const efsSg = new aws.ec2.SecurityGroup(
+      `${name}-efs`,
+      {
+        vpcId: this.vpcId,
+        description: `agent-fleet ${args.fleetName}: EFS mount targets (NFS from agent tasks only)`,
+        tags: tags(`${args.fleetName}-efs`),
+      },
+      parent,
+    );
 
     for (const port of args.egressPorts) {
-      new aws.vpc.SecurityGroupEgressRule(`${name}-tasks-egress-${port}`, {
-        securityGroupId: taskSg.id,
-        description: `agents out to TCP ${port}`,
-        ipProtocol: "tcp",
-        fromPort: port,
-        toPort: port,
-        cidrIpv4: "0.0.0.0/0",
-      }, parent);
+      new aws.vpc.SecurityGroupEgressRule(
+        `${name}-tasks-egress-${port}`,
+        {
+          securityGroupId: taskSg.id,
+          description: `agents out to TCP ${port}`,
+          ipProtocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          cidrIpv4: "0.0.0.0/0",
+        },
+        parent,
+      );
     }
-    new aws.vpc.SecurityGroupEgressRule(`${name}-tasks-egress-nfs`, {
-      securityGroupId: taskSg.id,
-      description: "agents to their EFS mount targets",
-      ipProtocol: "tcp",
-      fromPort: NFS_PORT,
-      toPort: NFS_PORT,
-      referencedSecurityGroupId: efsSg.id,
-    }, parent);
-    new aws.vpc.SecurityGroupIngressRule(`${name}-efs-ingress-nfs`, {
-      securityGroupId: efsSg.id,
-      description: "NFS from agent tasks only",
-      ipProtocol: "tcp",
-      fromPort: NFS_PORT,
-      toPort: NFS_PORT,
-      referencedSecurityGroupId: taskSg.id,
-    }, parent);
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-tasks-egress-nfs`,
+      {
+        securityGroupId: taskSg.id,
+        description: "agents to their EFS mount targets",
+        ipProtocol: "tcp",
+        fromPort: NFS_PORT,
+        toPort: NFS_PORT,
+        referencedSecurityGroupId: efsSg.id,
+      },
+      parent,
+    );
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-efs-ingress-nfs`,
+      {
+        securityGroupId: efsSg.id,
+        description: "NFS from agent tasks only",
+        ipProtocol: "tcp",
+        fromPort: NFS_PORT,
+        toPort: NFS_PORT,
+        referencedSecurityGroupId: taskSg.id,
+      },
+      parent,
+    );
 
     this.taskSecurityGroupId = taskSg.id;
     this.efsSecurityGroupId = efsSg.id;

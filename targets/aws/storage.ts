@@ -53,28 +53,44 @@ export class FleetStorage extends pulumi.ComponentResource {
   constructor(name: string, args: FleetStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-fleet:aws:FleetStorage", name, {}, opts);
     const parent = { parent: this };
-    const fs = new aws.efs.FileSystem(`${name}-fs`, {
-      encrypted: true,
-      performanceMode: "generalPurpose",
-      throughputMode: "bursting",
-      tags: { ...args.tags, Name: `${args.fleetName}-data` },
-    }, { parent: this, retainOnDelete: args.retainData });
+    const fs = new aws.efs.FileSystem(
+      `${name}-fs`,
+      {
+        encrypted: true,
+        performanceMode: "generalPurpose",
+        throughputMode: "bursting",
+        tags: { ...args.tags, Name: `${args.fleetName}-data` },
+      },
+      { parent: this, retainOnDelete: args.retainData },
+    );
 
-    this.mountTargets = args.subnetIds.map((subnetId, i) =>
-      new aws.efs.MountTarget(`${name}-mount-${i}`, {
-        fileSystemId: fs.id,
-        subnetId,
-        securityGroups: [args.efsSecurityGroupId],
-      }, parent));
+    this.mountTargets = args.subnetIds.map(
+      (subnetId, i) =>
+        new aws.efs.MountTarget(
+          `${name}-mount-${i}`,
+          {
+            fileSystemId: fs.id,
+            subnetId,
+            securityGroups: [args.efsSecurityGroupId],
+          },
+          parent,
+        ),
+    );
 
     const accessPoint = (id: string, path: string, label: string) =>
-      new aws.efs.AccessPoint(`${name}-${id}`, {
-        fileSystemId: fs.id,
-        rootDirectory: { path, creationInfo: { ...ACCESS_POINT_CREATION } },
-        tags: { ...args.tags, Name: `${args.fleetName}-${label}` },
-      }, parent);
+      new aws.efs.AccessPoint(
+        `${name}-${id}`,
+        {
+          fileSystemId: fs.id,
+          rootDirectory: { path, creationInfo: { ...ACCESS_POINT_CREATION } },
+          tags: { ...args.tags, Name: `${args.fleetName}-${label}` },
+        },
+        parent,
+      );
 
-    const code = args.agentNames.map((agent) => [agent, accessPoint(`code-${agent}`, EFS_PATHS.agentCode(agent), `code-${agent}`)] as const);
+    const code = args.agentNames.map(
+      (agent) => [agent, accessPoint(`code-${agent}`, EFS_PATHS.agentCode(agent), `code-${agent}`)] as const,
+    );
     const shared = accessPoint("shared", EFS_PATHS.shared, "shared");
     const decisions = accessPoint("decisions", EFS_PATHS.decisions, "decisions");
     this.codeAccessPointIds = Object.fromEntries(code.map(([agent, ap]) => [agent, ap.id]));
@@ -85,11 +101,18 @@ export class FleetStorage extends pulumi.ComponentResource {
     this.decisionsAccessPointArn = decisions.arn;
 
     const allAccessPointArns = [...code.map(([, ap]) => ap.arn), shared.arn, decisions.arn];
-    new aws.efs.FileSystemPolicy(`${name}-policy`, {
-      fileSystemId: fs.id,
-      policy: pulumi.all([fs.arn, pulumi.all(allAccessPointArns)]).apply(([fileSystemArn, accessPointArns]) =>
-        JSON.stringify(efsFileSystemPolicy({ fileSystemArn, accessPointArns }))),
-    }, parent);
+    new aws.efs.FileSystemPolicy(
+      `${name}-policy`,
+      {
+        fileSystemId: fs.id,
+        policy: pulumi
+          .all([fs.arn, pulumi.all(allAccessPointArns)])
+          .apply(([fileSystemArn, accessPointArns]) =>
+            JSON.stringify(efsFileSystemPolicy({ fileSystemArn, accessPointArns })),
+          ),
+      },
+      parent,
+    );
     this.fileSystemId = fs.id;
     this.fileSystemArn = fs.arn;
     this.registerOutputs({

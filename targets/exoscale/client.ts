@@ -47,7 +47,12 @@ export interface PollPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 20_000 };
-export const DEFAULT_POLL: PollPolicy = { initialIntervalMs: 3_000, maxIntervalMs: 60_000, factor: 1.5, timeoutMs: 15 * 60_000 };
+export const DEFAULT_POLL: PollPolicy = {
+  initialIntervalMs: 3_000,
+  maxIntervalMs: 60_000,
+  factor: 1.5,
+  timeoutMs: 15 * 60_000,
+};
 
 export interface ExoscaleClientOptions {
   zone: ExoscaleZone;
@@ -102,7 +107,12 @@ export class ExoscaleOperationError extends Error {
 
 /** Duck-typed rather than `instanceof`, so it holds across serialized copies of this module. */
 export function isNotFound(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { name?: unknown }).name === "ExoscaleApiError" && (err as { status?: unknown }).status === 404;
+  return (
+    typeof err === "object" &&
+    err !== null &&
+    (err as { name?: unknown }).name === "ExoscaleApiError" &&
+    (err as { status?: unknown }).status === 404
+  );
 }
 
 type Query = Record<string, string>;
@@ -121,7 +131,9 @@ export class ExoscaleClient {
 
   constructor(o: ExoscaleClientOptions) {
     if (!o.credentials.apiKey || !o.credentials.apiSecret) {
-      throw new Error("Exoscale credentials are missing: set exoscale:key and exoscale:secret (or EXOSCALE_API_KEY / EXOSCALE_API_SECRET)");
+      throw new Error(
+        "Exoscale credentials are missing: set exoscale:key and exoscale:secret (or EXOSCALE_API_KEY / EXOSCALE_API_SECRET)",
+      );
     }
     this.zone = o.zone;
     this.baseUrl = apiEndpoint(o.zone, o.endpoint);
@@ -225,7 +237,12 @@ export class ExoscaleClient {
     } catch (err) {
       // Keep what the operation referenced, so a caller can clean up a half-created resource.
       // Duck-typed: in a serialized provider the class identity is not guaranteed.
-      if (typeof err === "object" && err !== null && (err as { name?: unknown }).name === "ExoscaleOperationError" && op.reference?.id) {
+      if (
+        typeof err === "object" &&
+        err !== null &&
+        (err as { name?: unknown }).name === "ExoscaleOperationError" &&
+        op.reference?.id
+      ) {
         (err as ExoscaleOperationError).referenceId = op.reference.id;
       }
       throw err;
@@ -317,10 +334,14 @@ export class ExoscaleClient {
         .filter((t) => t.zones === undefined || t.zones.includes(this.zone))
         .map((t) => `${t.family}.${t.size}`)
         .sort();
-      throw new Error(`Exoscale instance type "${familySize}" is not offered in zone ${this.zone}; offered: ${offered.join(", ")}`);
+      throw new Error(
+        `Exoscale instance type "${familySize}" is not offered in zone ${this.zone}; offered: ${offered.join(", ")}`,
+      );
     }
     if (found.authorized === false) {
-      throw new Error(`Exoscale instance type "${familySize}" needs an authorization on your organization first (ask Exoscale support), or pick another type`);
+      throw new Error(
+        `Exoscale instance type "${familySize}" needs an authorization on your organization first (ask Exoscale support), or pick another type`,
+      );
     }
     return found;
   }
@@ -397,7 +418,8 @@ export class ExoscaleClient {
       (err as Error).message += ` (the half-created ${what} ${id} was deleted)`;
     } catch (cleanup) {
       if (!isNotFound(cleanup)) {
-        (err as Error).message += ` (the half-created ${what} ${id} could not be deleted: ${cleanup instanceof Error ? cleanup.message : String(cleanup)}; delete it in the Exoscale portal)`;
+        (err as Error).message +=
+          ` (the half-created ${what} ${id} could not be deleted: ${cleanup instanceof Error ? cleanup.message : String(cleanup)}; delete it in the Exoscale portal)`;
       }
     }
     return err;
@@ -419,7 +441,8 @@ export class ExoscaleClient {
 /** `standard.small` → ["standard", "small"], with a clear error otherwise. */
 export function splitInstanceType(familySize: string): [string, string] {
   const m = /^([a-z0-9]+)\.([a-z0-9-]+)$/.exec(familySize);
-  if (!m) throw new Error(`Exoscale instance type must look like "family.size" (e.g. "standard.small"), got "${familySize}"`);
+  if (!m)
+    throw new Error(`Exoscale instance type must look like "family.size" (e.g. "standard.small"), got "${familySize}"`);
   return [m[1]!, m[2]!];
 }
 

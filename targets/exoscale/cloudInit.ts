@@ -23,7 +23,6 @@ export interface CloudInitOptions {
   extraPackages?: string[];
 }
 
-
 /**
  * The `#cloud-config` document that turns a fresh Ubuntu/Debian instance into an agent-fleet Docker
  * host: an ops user (key only, passwordless sudo, docker group), no root or password SSH login,
@@ -39,11 +38,16 @@ export interface CloudInitOptions {
  */
 export function buildCloudConfig(o: CloudInitOptions): string {
   const opsUser = o.opsUser ?? "ops";
-  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(opsUser)) throw new Error(`ops user "${opsUser}" is not a valid Linux user name`);
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(opsUser))
+    throw new Error(`ops user "${opsUser}" is not a valid Linux user name`);
   if (opsUser === "root") throw new Error("ops user must not be root (root login is disabled)");
   if (o.sshPublicKeys.length === 0) throw new Error("cloud-init needs at least one SSH public key for the ops user");
   for (const k of o.sshPublicKeys) {
-    if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/=]+( [^\n]*)?$/.test(k.trim())) {
+    if (
+      !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/=]+( [^\n]*)?$/.test(
+        k.trim(),
+      )
+    ) {
       throw new Error(`not an OpenSSH public key: "${k.slice(0, 40)}..."`);
     }
   }
@@ -86,7 +90,9 @@ export function buildCloudConfig(o: CloudInitOptions): string {
     writeFiles.push({
       path: "/etc/netplan/60-agent-fleet-elastic-ip.yaml",
       permissions: "0600",
-      content: stringify({ network: { version: 2, ethernets: { lo: { match: { name: "lo" }, addresses: [`${o.elasticIp}/32`] } } } }),
+      content: stringify({
+        network: { version: 2, ethernets: { lo: { match: { name: "lo" }, addresses: [`${o.elasticIp}/32`] } } },
+      }),
     });
   }
 
@@ -108,7 +114,20 @@ export function buildCloudConfig(o: CloudInitOptions): string {
     packages: ["docker.io", "unattended-upgrades", "nftables", "git", ...(o.extraPackages ?? [])],
     write_files: writeFiles,
     runcmd: [
-      ["install", "-d", "-m", "0755", "-o", "root", "-g", "root", layout.root, layout.agentsDir, layout.sharedDir, layout.decisionsDir],
+      [
+        "install",
+        "-d",
+        "-m",
+        "0755",
+        "-o",
+        "root",
+        "-g",
+        "root",
+        layout.root,
+        layout.agentsDir,
+        layout.sharedDir,
+        layout.decisionsDir,
+      ],
       ["install", "-d", "-m", "0700", "-o", "root", "-g", "root", layout.secretsDir],
       // The docker group exists once docker.io is installed (packages run before runcmd).
       ["usermod", "-aG", "docker", opsUser],

@@ -31,8 +31,9 @@ export function deployExoscale(cfg: ExoscaleFleetConfig, opts: DeployContext): S
   return {
     ...out,
     sshCommand: vps.sshCommand,
-    details: pulumi.all([out.details, vps.instanceId, vps.zone, vps.monthlyCostEstimate, vps.costBasis]).apply(
-      ([d, instanceId, zone, monthlyCostEstimateEur, costBasis]) => ({
+    details: pulumi
+      .all([out.details, vps.instanceId, vps.zone, vps.monthlyCostEstimate, vps.costBasis])
+      .apply(([d, instanceId, zone, monthlyCostEstimateEur, costBasis]) => ({
         ...d,
         // The machine is this stack's own: destroy deletes it with its disk, whatever purgeOnDestroy says.
         onDestroy: ON_DESTROY,
@@ -40,8 +41,6 @@ export function deployExoscale(cfg: ExoscaleFleetConfig, opts: DeployContext): S
         zone,
         monthlyCostEstimateEur,
         costBasis,
-      }),
-    ),
+      })),
   };
 }
-

@@ -39,7 +39,11 @@ export interface CostEstimate {
   basis: string;
 }
 
-export function monthlyCostEstimate(o: { instanceType: string; diskSizeGb: number; elasticIp?: boolean }): CostEstimate {
+export function monthlyCostEstimate(o: {
+  instanceType: string;
+  diskSizeGb: number;
+  elasticIp?: boolean;
+}): CostEstimate {
   const hourly = INSTANCE_HOURLY_EUR[o.instanceType];
   if (hourly === undefined) {
     return {

@@ -19,7 +19,11 @@ export interface ExoscaleSettings {
 }
 
 export const CONFIG_KEYS = { key: "exoscale:key", secret: "exoscale:secret", endpoint: "exoscale:endpoint" } as const;
-export const ENV_KEYS = { key: "EXOSCALE_API_KEY", secret: "EXOSCALE_API_SECRET", endpoint: "EXOSCALE_API_ENDPOINT" } as const;
+export const ENV_KEYS = {
+  key: "EXOSCALE_API_KEY",
+  secret: "EXOSCALE_API_SECRET",
+  endpoint: "EXOSCALE_API_ENDPOINT",
+} as const;
 
 export function resolveExoscaleSettings(
   config: ConfigSource | undefined,

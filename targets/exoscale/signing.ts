@@ -37,7 +37,9 @@ export function signatureMessage(input: SignInput): SignedMessage {
   const query = input.query ?? {};
   const names = Object.keys(query).sort();
   const values = names.map((n) => query[n]).join("");
-  const message = [`${input.method.toUpperCase()} ${input.path}`, input.body, values, "", String(input.expires)].join("\n");
+  const message = [`${input.method.toUpperCase()} ${input.path}`, input.body, values, "", String(input.expires)].join(
+    "\n",
+  );
   return { signedQueryArgs: names, message };
 }
 

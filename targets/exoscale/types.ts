@@ -65,7 +65,7 @@ export interface InstanceType {
 }
 
 export type InstanceState =
-  | "expunging" | "starting" | "destroying" | "running" | "stopping" | "stopped" | "migrating" | "error" | "destroyed";
+  "expunging" | "starting" | "destroying" | "running" | "stopping" | "stopped" | "migrating" | "error" | "destroyed";
 
 export interface Instance {
   id?: string;

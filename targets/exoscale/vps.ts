@@ -81,20 +81,37 @@ export class ExoscaleVps extends pulumi.ComponentResource {
     const diskSizeGb = args.diskSizeGb ?? EXOSCALE_DEFAULTS.diskSizeGb;
     const opsUser = args.opsUser ?? DEFAULTS.sshUser;
     if (args.allowedCidrs.length === 0) {
-      throw new Error("ExoscaleVps: allowedCidrs must list at least one network (write 0.0.0.0/0 yourself to allow everyone)");
+      throw new Error(
+        "ExoscaleVps: allowedCidrs must list at least one network (write 0.0.0.0/0 yourself to allow everyone)",
+      );
     }
-    const prefix = (args.namePrefix ?? `agent-fleet-${pulumi.getStack()}`).toLowerCase().replace(/[^a-z0-9.-]+/g, "-").replace(/^[^a-z0-9]+/, "");
+    const prefix = (args.namePrefix ?? `agent-fleet-${pulumi.getStack()}`)
+      .toLowerCase()
+      .replace(/[^a-z0-9.-]+/g, "-")
+      .replace(/^[^a-z0-9]+/, "");
     if (prefix === "") throw new Error("ExoscaleVps: namePrefix must contain letters or digits");
     const labels = { ...args.labels, "managed-by": "agent-fleet", stack: pulumi.getStack() };
     const child = { parent: this };
 
-    const sshKey = new ExoscaleSshKey(`${name}-ssh-key`, { zone, name: `${prefix}-${name}`, publicKey: args.sshPublicKey }, child);
-    const securityGroup = new ExoscaleSecurityGroup(
-      `${name}-sg`,
-      { zone, name: `${prefix}-${name}`, description: "agent-fleet: SSH only, from the allowed networks", allowedCidrs: args.allowedCidrs, port: DEFAULTS.sshPort },
+    const sshKey = new ExoscaleSshKey(
+      `${name}-ssh-key`,
+      { zone, name: `${prefix}-${name}`, publicKey: args.sshPublicKey },
       child,
     );
-    const eip = args.elasticIp ? new ExoscaleElasticIp(`${name}-eip`, { zone, description: `agent-fleet ${prefix}-${name}`, labels }, child) : undefined;
+    const securityGroup = new ExoscaleSecurityGroup(
+      `${name}-sg`,
+      {
+        zone,
+        name: `${prefix}-${name}`,
+        description: "agent-fleet: SSH only, from the allowed networks",
+        allowedCidrs: args.allowedCidrs,
+        port: DEFAULTS.sshPort,
+      },
+      child,
+    );
+    const eip = args.elasticIp
+      ? new ExoscaleElasticIp(`${name}-eip`, { zone, description: `agent-fleet ${prefix}-${name}`, labels }, child)
+      : undefined;
 
     // The document is built from plain values (and the elastic IP once known), so a change shows
     // in `pulumi preview` as a diff of `userData`.
@@ -104,7 +121,9 @@ export class ExoscaleVps extends pulumi.ComponentResource {
       hostRoot: args.hostRoot ?? DEFAULT_REMOTE_ROOT,
       ...(args.agentImage !== undefined ? { agentImage: args.agentImage } : {}),
     };
-    const userData = eip ? eip.ip.apply((ip) => buildCloudConfig({ ...baseCloudInit, elasticIp: ip })) : pulumi.output(buildCloudConfig(baseCloudInit));
+    const userData = eip
+      ? eip.ip.apply((ip) => buildCloudConfig({ ...baseCloudInit, elasticIp: ip }))
+      : pulumi.output(buildCloudConfig(baseCloudInit));
 
     const instance = new ExoscaleInstance(
       `${name}-instance`,
@@ -122,7 +141,11 @@ export class ExoscaleVps extends pulumi.ComponentResource {
       child,
     );
     const attachment = eip
-      ? new ExoscaleElasticIpAttachment(`${name}-eip-attachment`, { zone, elasticIpId: eip.elasticIpId, instanceId: instance.instanceId }, child)
+      ? new ExoscaleElasticIpAttachment(
+          `${name}-eip-attachment`,
+          { zone, elasticIpId: eip.elasticIpId, instanceId: instance.instanceId },
+          child,
+        )
       : undefined;
 
     this.zone = pulumi.output(zone);

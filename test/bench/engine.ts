@@ -14,7 +14,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { buildBaseImage, docker, dockerEnv, dockerTry, ensureDockerEngine, type DockerTarget } from "../harness/docker/index.js";
+import {
+  buildBaseImage,
+  docker,
+  dockerEnv,
+  dockerTry,
+  ensureDockerEngine,
+  type DockerTarget,
+} from "../harness/docker/index.js";
 import { CliStack, copyProject } from "../harness/engine/cliProject.js";
 import { prepareEngine, type EngineContext } from "../harness/engine/engineContext.js";
 import { hostPiecesLine } from "../harness/engine/hostPieces.js";
@@ -32,7 +39,14 @@ interface Row {
 
 const seconds = (ms: number) => ms / 1000;
 
-async function measure(engine: EngineContext, docker_: DockerTarget, projectDir: string, baseImage: string, agents: number, label: string): Promise<Row> {
+async function measure(
+  engine: EngineContext,
+  docker_: DockerTarget,
+  projectDir: string,
+  baseImage: string,
+  agents: number,
+  label: string,
+): Promise<Row> {
   const denv = dockerEnv(docker_);
   const stack = new CliStack({
     engine,
@@ -64,13 +78,17 @@ async function measure(engine: EngineContext, docker_: DockerTarget, projectDir:
 }
 
 async function main(): Promise<void> {
-  const sizes = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
   const pulumiHome = mkdtempSync(path.join(tmpdir(), "agent-fleet-bench-pulumi-home-"));
   const work = mkdtempSync(path.join("/var/tmp", "agent-fleet-bench-engine-"));
   const dockerEngine = await ensureDockerEngine({ instance: "e2e" });
   try {
     const engine = prepareEngine(pulumiHome);
-    if (engine.hostPieces.missing.length > 0) throw new Error(`bench:engine needs the real engine: ${hostPiecesLine(engine.hostPieces)}`);
+    if (engine.hostPieces.missing.length > 0)
+      throw new Error(`bench:engine needs the real engine: ${hostPiecesLine(engine.hostPieces)}`);
     const base = await buildBaseImage(dockerEngine);
     const projectDir = copyProject(path.join(work, "project"));
 
@@ -80,12 +98,21 @@ async function main(): Promise<void> {
     for (const n of sizes.length > 0 ? sizes : DEFAULT_SIZES) {
       const row = await measure(engine, dockerEngine, projectDir, base.tag, n, `n${n}`);
       rows.push(row);
-      console.log(`${n} agents: up ${row.upS.toFixed(1)} s, no-op up ${row.noopUpS.toFixed(1)} s, destroy ${row.destroyS.toFixed(1)} s (${row.resources} resources)`);
+      console.log(
+        `${n} agents: up ${row.upS.toFixed(1)} s, no-op up ${row.noopUpS.toFixed(1)} s, destroy ${row.destroyS.toFixed(1)} s (${row.resources} resources)`,
+      );
     }
     console.log("\nagents | resources | up (s) | no-op up (s) | destroy (s)");
-    for (const r of rows) console.log(`${r.agents} | ${r.resources} | ${r.upS.toFixed(1)} | ${r.noopUpS.toFixed(1)} | ${r.destroyS.toFixed(1)}`);
+    for (const r of rows)
+      console.log(
+        `${r.agents} | ${r.resources} | ${r.upS.toFixed(1)} | ${r.noopUpS.toFixed(1)} | ${r.destroyS.toFixed(1)}`,
+      );
   } finally {
-    const images = (await docker(dockerEngine, ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `${FLEET}/agent`])).split("\n").filter(Boolean);
+    const images = (
+      await docker(dockerEngine, ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `${FLEET}/agent`])
+    )
+      .split("\n")
+      .filter(Boolean);
     if (images.length > 0) await dockerTry(dockerEngine, ["image", "rm", ...images], { timeoutMs: 120_000 });
     await dockerEngine.stop();
     rmSync(pulumiHome, { recursive: true, force: true });

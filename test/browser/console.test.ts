@@ -4,7 +4,16 @@ import * as path from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
 import { TOKENS, eventually, request, startConsole, type RunningConsole } from "../runtime/consoleHelpers.js";
-import { git, makeApp, makeWorld, startAgent, tearDown, trailers, type RunningAgent, type World } from "../runtime/helpers.js";
+import {
+  git,
+  makeApp,
+  makeWorld,
+  startAgent,
+  tearDown,
+  trailers,
+  type RunningAgent,
+  type World,
+} from "../runtime/helpers.js";
 
 /**
  * The console's web UI in Debian's headless Chromium, against `agentctl serve` and a real agent
@@ -12,7 +21,16 @@ import { git, makeApp, makeWorld, startAgent, tearDown, trailers, type RunningAg
  * committed by the runtime; a hostile proposal and hostile log lines render as inert text.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 let w: World | undefined;
 let c: RunningConsole | undefined;
@@ -74,7 +92,10 @@ describe("console UI in Chromium", () => {
 
     await page.click("nav a[data-view=queue]");
     await page.fill("#task-title", "Say hello from the browser");
-    await page.fill("#task-instructions", instructions([{ write: { path: "hello.txt", content: "hello from the browser\n" } }]));
+    await page.fill(
+      "#task-instructions",
+      instructions([{ write: { path: "hello.txt", content: "hello from the browser\n" } }]),
+    );
     await page.selectOption("#task-target-kind", "agent");
     await page.fill("#task-target", "a1");
     await page.click("#task-submit");
@@ -118,11 +139,30 @@ describe("console UI in Chromium", () => {
     const pwn = "window.__pwned=1;alert(document.domain)";
     const title = `<img src=x onerror="${pwn}"><script>${pwn}</script>`;
     const content = `<script>${pwn}</script>\n<img src=x onerror="${pwn}">\n\x1b[1A\x1b[2K+ looks harmless\r\n\u202eevil\u202c\x1b]8;;http://attacker.example\x07link\x1b]8;;\x07\n`;
-    const t1 = (await request(c, "POST", "/api/v1/tasks", { body: { title, instructions: instructions([{ write: { path: "<svg onload=alert(1)>.html", content } }]) } })).json.id as string;
-    const t2 = (await request(c, "POST", "/api/v1/tasks", { body: { title: "noisy", instructions: instructions([{ fail: { message: `<img src=x onerror="${pwn}">\x1b[31mRED\u202e`, exitCode: 3 } }]) } })).json.id as string;
+    const t1 = (
+      await request(c, "POST", "/api/v1/tasks", {
+        body: { title, instructions: instructions([{ write: { path: "<svg onload=alert(1)>.html", content } }]) },
+      })
+    ).json.id as string;
+    const t2 = (
+      await request(c, "POST", "/api/v1/tasks", {
+        body: {
+          title: "noisy",
+          instructions: instructions([
+            { fail: { message: `<img src=x onerror="${pwn}">\x1b[31mRED\u202e`, exitCode: 3 } },
+          ]),
+        },
+      })
+    ).json.id as string;
     const p = `p-${t1.slice(2)}`;
-    await eventually("proposal", async () => (await request(c!, "GET", `/api/v1/proposals/${p}`, { check: false })).status === 200);
-    await eventually("failed task", async () => (await request(c!, "GET", `/api/v1/tasks/${t2}`)).json.status === "failed");
+    await eventually(
+      "proposal",
+      async () => (await request(c!, "GET", `/api/v1/proposals/${p}`, { check: false })).status === 200,
+    );
+    await eventually(
+      "failed task",
+      async () => (await request(c!, "GET", `/api/v1/tasks/${t2}`)).json.status === "failed",
+    );
 
     const { page, incidents } = await openConsole();
     await page.goto(`${c.url}/#proposal/${p}`);
@@ -152,13 +192,18 @@ describe("console UI in Chromium", () => {
     await page.keyboard.type("hostile");
     await page.keyboard.press("Enter");
     await page.waitForSelector("#message:text-matches('Rejected')");
-    await eventually("rejected", async () => (await request(c!, "GET", `/api/v1/proposals/${p}`)).json.state === "rejected");
+    await eventually(
+      "rejected",
+      async () => (await request(c!, "GET", `/api/v1/proposals/${p}`)).json.state === "rejected",
+    );
     expect(trailers(app, "Task-Id")).toEqual([]);
 
     // The queue and the logs show the same text inertly.
     await page.click("nav a[data-view=queue]");
     await page.waitForSelector(`#tasks tr[data-task="${t2}"]`);
-    expect(await page.textContent(`#tasks tr[data-task="${t2}"]`)).toContain(`<img src=x onerror="${pwn}">\\x1b[31mRED[BIDI U+202E RLO]`);
+    expect(await page.textContent(`#tasks tr[data-task="${t2}"]`)).toContain(
+      `<img src=x onerror="${pwn}">\\x1b[31mRED[BIDI U+202E RLO]`,
+    );
     await page.click("nav a[data-view=logs]");
     await page.waitForSelector("#log div:has-text('RED')");
     const logText = (await page.textContent("#log"))!;

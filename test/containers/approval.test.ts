@@ -36,9 +36,11 @@ describe("approval gate in real containers", () => {
     }
 
     const headBefore = (await fleet.git("agent-1", ["rev-parse", "HEAD"])).trim();
-    const taskId = await fleet.addTask("Add a greeting", agent1Instructions([
-      { write: { path: "greeting.txt", content: "hello from a container\n" } },
-    ]), { agent: "agent-1" });
+    const taskId = await fleet.addTask(
+      "Add a greeting",
+      agent1Instructions([{ write: { path: "greeting.txt", content: "hello from a container\n" } }]),
+      { agent: "agent-1" },
+    );
 
     const proposal = await fleet.waitProposal(taskId, ["pending"]);
     expect(proposal.agent).toBe("agent-1");
@@ -118,9 +120,11 @@ describe("approval gate in real containers", () => {
 
     const headBefore = (await fleet.git("agent-1", ["rev-parse", "HEAD"])).trim();
     const decisionsBefore = readdirSync(fleet.layout.decisionsDir).sort();
-    const taskId = await fleet.addTask("Autonomous edit", agent1Instructions([
-      { append: { path: "greeting.txt", content: "and now without asking\n" } },
-    ]), { capability: "edit" });
+    const taskId = await fleet.addTask(
+      "Autonomous edit",
+      agent1Instructions([{ append: { path: "greeting.txt", content: "and now without asking\n" } }]),
+      { capability: "edit" },
+    );
     const applied = await fleet.waitProposal(taskId, ["applied"]);
     expect(applied.approval_required).toBe(false);
     expect(fleet.readAgentFile("agent-1", "greeting.txt")).toBe("hello from a container\nand now without asking\n");

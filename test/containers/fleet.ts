@@ -5,12 +5,7 @@ import * as path from "node:path";
 import { inject } from "vitest";
 import { agentctlWrapperScript } from "../../fleet/agentctlWrapper.js";
 import { hostLayout, type HostLayout } from "../../hosts/hostLayout.js";
-import {
-  containerSpec,
-  dockerRunArgs,
-  type AgentContainerSettings,
-  type ContainerSpec,
-} from "../../fleet/spec.js";
+import { containerSpec, dockerRunArgs, type AgentContainerSettings, type ContainerSpec } from "../../fleet/spec.js";
 import { docker, dockerEnv, dockerTry, run, type DockerTarget, type RunResult } from "../harness/docker/index.js";
 import { REPO_ROOT } from "../harness/docker/agentImage.js";
 import { TEST_FLEET_LABEL, TEST_FLEET_PREFIX } from "./constants.js";
@@ -36,7 +31,12 @@ export function sleep(ms: number): Promise<void> {
 /** Thrown by a probe when the awaited state can no longer be reached: waitFor stops at once. */
 export class FinalStateError extends Error {}
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000, everyMs = 500): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 120_000,
+  everyMs = 500,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -48,7 +48,9 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `; last error: ${(last as Error).message}` : ""}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `; last error: ${(last as Error).message}` : ""}`,
+      );
     }
     await sleep(everyMs);
   }
@@ -80,20 +82,34 @@ export class TestFleet {
   readonly agentctlPath: string;
   private readonly agents = new Map<string, AgentOptions>();
 
-  private constructor(readonly fleet: string, readonly root: string) {
+  private constructor(
+    readonly fleet: string,
+    readonly root: string,
+  ) {
     const ctx = inject("containers");
     this.target = { host: ctx.dockerHost, cli: ctx.dockerCli };
     this.image = ctx.image;
     this.layout = hostLayout(path.join(root, "srv"));
     this.opsDir = path.join(root, "ops");
     const bin = path.join(root, "bin");
-    for (const d of [this.layout.agentsDir, this.layout.sharedDir, this.layout.decisionsDir, this.layout.secretsDir, this.opsDir, bin]) {
+    for (const d of [
+      this.layout.agentsDir,
+      this.layout.sharedDir,
+      this.layout.decisionsDir,
+      this.layout.secretsDir,
+      this.opsDir,
+      bin,
+    ]) {
       mkdirSync(d, { recursive: true, mode: 0o755 });
     }
     chmodSync(this.layout.secretsDir, 0o700);
     // The real host-side wrapper, talking to the test engine through DOCKER_HOST.
     this.agentctlPath = path.join(bin, "agentctl");
-    writeFileSync(this.agentctlPath, agentctlWrapperScript({ image: this.image, hostRoot: this.layout.root, docker: this.target.cli }), { mode: 0o755 });
+    writeFileSync(
+      this.agentctlPath,
+      agentctlWrapperScript({ image: this.image, hostRoot: this.layout.root, docker: this.target.cli }),
+      { mode: 0o755 },
+    );
   }
 
   static create(name: string): TestFleet {
@@ -135,7 +151,10 @@ export class TestFleet {
   }
 
   /** `docker run` with the spec's argv; returns the spec and the time the run was issued. */
-  async start(name: string, over: Partial<AgentContainerSettings> = {}): Promise<{ spec: ContainerSpec; issuedAt: number }> {
+  async start(
+    name: string,
+    over: Partial<AgentContainerSettings> = {},
+  ): Promise<{ spec: ContainerSpec; issuedAt: number }> {
     const spec = this.spec(name, over);
     const issuedAt = Date.now();
     await docker(this.target, dockerRunArgs(spec), { timeoutMs: 120_000 });
@@ -152,19 +171,31 @@ export class TestFleet {
   }
 
   async health(name: string): Promise<string> {
-    return (await docker(this.target, ["inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", this.containerName(name)])).trim();
+    return (
+      await docker(this.target, [
+        "inspect",
+        "--format",
+        "{{if .State.Health}}{{.State.Health.Status}}{{end}}",
+        this.containerName(name),
+      ])
+    ).trim();
   }
 
   /** Waits for Docker's health status `healthy`; returns when it was seen. */
   async waitHealthy(name: string, timeoutMs = 180_000): Promise<number> {
-    return waitFor(`${this.containerName(name)} to be healthy`, async () => {
-      const h = await this.health(name);
-      if (h === "unhealthy") {
-        const logs = await dockerTry(this.target, ["logs", "--tail", "40", this.containerName(name)]);
-        throw new Error(`${this.containerName(name)} is unhealthy:\n${logs.stdout}${logs.stderr}`);
-      }
-      return h === "healthy" ? Date.now() : undefined;
-    }, timeoutMs, 250);
+    return waitFor(
+      `${this.containerName(name)} to be healthy`,
+      async () => {
+        const h = await this.health(name);
+        if (h === "unhealthy") {
+          const logs = await dockerTry(this.target, ["logs", "--tail", "40", this.containerName(name)]);
+          throw new Error(`${this.containerName(name)} is unhealthy:\n${logs.stdout}${logs.stderr}`);
+        }
+        return h === "healthy" ? Date.now() : undefined;
+      },
+      timeoutMs,
+      250,
+    );
   }
 
   /**
@@ -183,11 +214,21 @@ export class TestFleet {
 
   /** Memory of one container: `docker stats` and the cgroup's own figures (v1 or v2). */
   async memoryFigures(name: string): Promise<MemoryFigures> {
-    const stats = JSON.parse(await docker(this.target, ["stats", "--no-stream", "--format", "{{json .}}", this.containerName(name)]));
+    const stats = JSON.parse(
+      await docker(this.target, ["stats", "--no-stream", "--format", "{{json .}}", this.containerName(name)]),
+    );
     const used = String(stats.MemUsage).split("/")[0]!.trim();
     const m = /^([\d.]+)\s*([KMG]i?B|B)$/.exec(used);
     if (!m) throw new Error(`cannot read docker stats MemUsage "${stats.MemUsage}"`);
-    const unit: Record<string, number> = { B: 1 / 1048576, KiB: 1 / 1024, KB: 1 / 1024, MiB: 1, MB: 1, GiB: 1024, GB: 1024 };
+    const unit: Record<string, number> = {
+      B: 1 / 1048576,
+      KiB: 1 / 1024,
+      KB: 1 / 1024,
+      MiB: 1,
+      MB: 1,
+      GiB: 1024,
+      GB: 1024,
+    };
     const processes = (await this.processes(name)).map((p) => {
       const status = readFileSync(`/proc/${p.pid}/status`, "utf8");
       return { args: p.args, rssMiB: Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) / 1024 };
@@ -195,11 +236,21 @@ export class TestFleet {
     const out: MemoryFigures = { statsMiB: Number(m[1]) * unit[m[2]!]!, processes };
     const id = (await this.inspect(name)).Id as string;
     const MiB = (bytes: string | undefined) => (bytes === undefined ? undefined : Number(bytes) / 1048576);
-    const read = (f: string) => { try { return readFileSync(f, "utf8"); } catch { return undefined; } };
+    const read = (f: string) => {
+      try {
+        return readFileSync(f, "utf8");
+      } catch {
+        return undefined;
+      }
+    };
     const v1 = `/sys/fs/cgroup/memory/docker/${id}`;
     const v2 = `/sys/fs/cgroup/system.slice/docker-${id}.scope`;
-    const usage = read(`${v1}/memory.usage_in_bytes`) ?? read(`${v2}/memory.current`) ?? read(`/sys/fs/cgroup/docker/${id}/memory.current`);
-    const stat = read(`${v1}/memory.stat`) ?? read(`${v2}/memory.stat`) ?? read(`/sys/fs/cgroup/docker/${id}/memory.stat`);
+    const usage =
+      read(`${v1}/memory.usage_in_bytes`) ??
+      read(`${v2}/memory.current`) ??
+      read(`/sys/fs/cgroup/docker/${id}/memory.current`);
+    const stat =
+      read(`${v1}/memory.stat`) ?? read(`${v2}/memory.stat`) ?? read(`/sys/fs/cgroup/docker/${id}/memory.stat`);
     const usageMiB = MiB(usage?.trim());
     if (usageMiB !== undefined) out.cgroupUsageMiB = usageMiB;
     const rss = stat ? /^(?:total_rss|anon) (\d+)$/m.exec(stat)?.[1] : undefined;
@@ -211,10 +262,14 @@ export class TestFleet {
   /** Host pids of the container's processes with their command lines (docker top). */
   async processes(name: string): Promise<Array<{ pid: number; user: string; args: string }>> {
     const out = await docker(this.target, ["top", this.containerName(name), "-eo", "pid,user,args"]);
-    return out.split("\n").slice(1).filter((l) => l.trim() !== "").map((l) => {
-      const [, pid, user, args] = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(l)!;
-      return { pid: Number(pid), user: user!, args: args! };
-    });
+    return out
+      .split("\n")
+      .slice(1)
+      .filter((l) => l.trim() !== "")
+      .map((l) => {
+        const [, pid, user, args] = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(l)!;
+        return { pid: Number(pid), user: user!, args: args! };
+      });
   }
 
   /** Any docker command against the fleet's engine. */
@@ -238,7 +293,8 @@ export class TestFleet {
 
   async agentctlOk(args: string[], input?: string): Promise<string> {
     const r = await this.agentctl(args, input);
-    if (r.code !== 0) throw new Error(`agentctl ${args.join(" ")} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+    if (r.code !== 0)
+      throw new Error(`agentctl ${args.join(" ")} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
     return r.stdout;
   }
 
@@ -247,7 +303,11 @@ export class TestFleet {
   }
 
   /** Queues a task for one agent whose instructions are `instructions` (written to the ops dir). */
-  async addTask(title: string, instructions: string, target: { agent?: string; capability?: string } = {}): Promise<string> {
+  async addTask(
+    title: string,
+    instructions: string,
+    target: { agent?: string; capability?: string } = {},
+  ): Promise<string> {
     const file = `task-${randomBytes(4).toString("hex")}.md`;
     writeFileSync(path.join(this.opsDir, file), instructions);
     const args = ["task", "add", "--title", title, "--instructions", `./${file}`];
@@ -268,36 +328,55 @@ export class TestFleet {
 
   /** Waits for the proposal made for task `taskId` to be in one of `states`. */
   async waitProposal(taskId: string, states: string[], timeoutMs = 180_000): Promise<any> {
-    return waitFor(`a proposal for ${taskId} in state ${states.join("|")}`, async () => {
-      const p = (await this.proposals()).find((x) => x.task_id === taskId);
-      if (p && !states.includes(p.state) && ["rejected", "conflict", "rolled-back"].includes(p.state)) {
-        throw new FinalStateError(`proposal ${p.id} for ${taskId} ended ${p.state}: ${p.reason}`);
-      }
-      if (!p) {
-        // A task that failed will never make a proposal: say why at once.
-        const t = await this.task(taskId);
-        if (t.status === "failed") throw new FinalStateError(`task ${taskId} failed instead of making a proposal: ${JSON.stringify(t.result ?? t.last_error)}`);
-      }
-      return p && states.includes(p.state) ? p : undefined;
-    }, timeoutMs, 1000);
+    return waitFor(
+      `a proposal for ${taskId} in state ${states.join("|")}`,
+      async () => {
+        const p = (await this.proposals()).find((x) => x.task_id === taskId);
+        if (p && !states.includes(p.state) && ["rejected", "conflict", "rolled-back"].includes(p.state)) {
+          throw new FinalStateError(`proposal ${p.id} for ${taskId} ended ${p.state}: ${p.reason}`);
+        }
+        if (!p) {
+          // A task that failed will never make a proposal: say why at once.
+          const t = await this.task(taskId);
+          if (t.status === "failed")
+            throw new FinalStateError(
+              `task ${taskId} failed instead of making a proposal: ${JSON.stringify(t.result ?? t.last_error)}`,
+            );
+        }
+        return p && states.includes(p.state) ? p : undefined;
+      },
+      timeoutMs,
+      1000,
+    );
   }
 
   async waitTask(taskId: string, statuses: string[], timeoutMs = 180_000): Promise<any> {
-    return waitFor(`task ${taskId} to be ${statuses.join("|")}`, async () => {
-      const t = await this.task(taskId);
-      return statuses.includes(t.status) ? t : undefined;
-    }, timeoutMs, 1000);
+    return waitFor(
+      `task ${taskId} to be ${statuses.join("|")}`,
+      async () => {
+        const t = await this.task(taskId);
+        return statuses.includes(t.status) ? t : undefined;
+      },
+      timeoutMs,
+      1000,
+    );
   }
 
   /** The runtime's log of one agent as parsed JSON lines (from the shared dir, via agentctl). */
   async logs(agent: string): Promise<any[]> {
     const out = await this.agentctlOk(["logs", "--agent", agent, "--json"]);
-    return out.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+    return out
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => JSON.parse(l));
   }
 
   /** git in an agent's code folder on the host. */
   async git(agent: string, args: string[]): Promise<string> {
-    const r = await run("git", ["-c", "safe.directory=*", ...args], { cwd: this.layout.agentCodeDir(agent), timeoutMs: 60_000 });
+    const r = await run("git", ["-c", "safe.directory=*", ...args], {
+      cwd: this.layout.agentCodeDir(agent),
+      timeoutMs: 60_000,
+    });
     if (r.code !== 0) throw new Error(`git ${args.join(" ")} in ${agent}'s code folder failed: ${r.stderr}`);
     return r.stdout;
   }
@@ -308,7 +387,9 @@ export class TestFleet {
 
   /** Removes every container of this fleet and (unless AGENT_FLEET_KEEP_CTEST=1) its files. */
   async destroy(): Promise<void> {
-    const ids = (await docker(this.target, ["ps", "-aq", "--filter", `label=${TEST_FLEET_LABEL}=${this.fleet}`])).split("\n").filter(Boolean);
+    const ids = (await docker(this.target, ["ps", "-aq", "--filter", `label=${TEST_FLEET_LABEL}=${this.fleet}`]))
+      .split("\n")
+      .filter(Boolean);
     if (ids.length > 0) await dockerTry(this.target, ["rm", "-f", ...ids], { timeoutMs: 120_000 });
     if (process.env.AGENT_FLEET_KEEP_CTEST !== "1") {
       await run("rm", ["-rf", "--one-file-system", this.root]);

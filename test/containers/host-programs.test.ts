@@ -12,7 +12,14 @@ import { git, Operator } from "./hostPrograms/operator.js";
 import { createOrder, dependencyNames } from "./hostPrograms/plan.js";
 import { destroyAll, upAll, upChanged } from "./hostPrograms/steps.js";
 import { startVps, SshRunner, type Vps } from "./hostPrograms/vps.js";
-import { containerState, fleetWorld, removeStaleFleetImages, snapshotProject, waitHealthy, type FleetWorld } from "./hostPrograms/world.js";
+import {
+  containerState,
+  fleetWorld,
+  removeStaleFleetImages,
+  snapshotProject,
+  waitHealthy,
+  type FleetWorld,
+} from "./hostPrograms/world.js";
 
 /**
  * The host programs of the Pulumi program, executed for real.
@@ -86,7 +93,11 @@ describe("local target: LocalHost + DockerHostFleet host programs run with /bin/
     // secrets) before its container, the run-state step after it, and image pruning last of its line.
     expect(order[0]).toBe("host-docker");
     expect(order.indexOf("fleet-image")).toBeLessThan(order.indexOf("fleet-dirs"));
-    expect(dependencyNames(current, "fleet-two-container")).toEqual(["fleet-image", "fleet-two-code", "fleet-two-secrets"]);
+    expect(dependencyNames(current, "fleet-two-container")).toEqual([
+      "fleet-image",
+      "fleet-two-code",
+      "fleet-two-secrets",
+    ]);
     expect(dependencyNames(current, "fleet-one-run")).toEqual(["fleet-one-container"]);
     expect(dependencyNames(current, "fleet-prune-images")).toEqual(["fleet-one-container", "fleet-two-container"]);
     for (const a of ["one", "two"]) {
@@ -109,7 +120,10 @@ describe("local target: LocalHost + DockerHostFleet host programs run with /bin/
     expect(statSync(wrapper).mode & 0o777).toBe(0o755);
     op = new Operator((args) => run(wrapper, args, { cwd: opsDir, env: world.env, timeoutMs: 120_000 }), opsDir);
     const status = await op.json<any[]>(["status"]);
-    expect(status.map((s) => [s.agent, s.approval_required]).sort()).toEqual([["one", true], ["two", false]]);
+    expect(status.map((s) => [s.agent, s.approval_required]).sort()).toEqual([
+      ["one", true],
+      ["two", false],
+    ]);
   });
 
   it("secrets: the env-file is 0600 in a 0700 folder, reaches the container, and is in no command string or step output", async () => {
@@ -122,10 +136,15 @@ describe("local target: LocalHost + DockerHostFleet host programs run with /bin/
     expect(env.trim()).toBe(secret);
 
     // Every string the program registered: the secret appears only inside Pulumi's secret envelope.
-    const leaks = current.resources.flatMap((r) => strings(r.inputs).filter((s) => !s.secret && s.text.includes(secret)).map((s) => `${r.name}${s.path}`));
+    const leaks = current.resources.flatMap((r) =>
+      strings(r.inputs)
+        .filter((s) => !s.secret && s.text.includes(secret))
+        .map((s) => `${r.name}${s.path}`),
+    );
     expect(leaks).toEqual([]);
     for (const r of current.ofType("command:local:Command")) {
-      for (const p of ["create", "delete"]) if (typeof r.inputs[p] === "string") expect(r.inputs[p]).not.toContain(secret);
+      for (const p of ["create", "delete"])
+        if (typeof r.inputs[p] === "string") expect(r.inputs[p]).not.toContain(secret);
     }
     expect(current.byName("fleet-two-secrets").inputs.logging).toBe("none");
     for (const step of runner.log) expect(step.stdout + step.stderr).not.toContain(secret);
@@ -134,7 +153,11 @@ describe("local target: LocalHost + DockerHostFleet host programs run with /bin/
   it("approval required: a task queued with the installed agentctl waits as a proposal; approve lands it as a commit", async () => {
     const dir = codeDir("one");
     const headBefore = (await git(dir, ["rev-parse", "HEAD"])).trim();
-    const taskId = await op.addTask("Greet", agent1Instructions([{ write: { path: "greeting.txt", content: "hello from the host programs test\n" } }]), "one");
+    const taskId = await op.addTask(
+      "Greet",
+      agent1Instructions([{ write: { path: "greeting.txt", content: "hello from the host programs test\n" } }]),
+      "one",
+    );
     const proposal = await op.waitProposal(taskId, ["pending"]);
     expect(proposal.approval_required).toBe(true);
     // No answer is never a yes: several poll cycles later it still waits, and the code is unchanged.
@@ -153,19 +176,27 @@ describe("local target: LocalHost + DockerHostFleet host programs run with /bin/
 
   it("autonomous agent: its change is applied without a decision", async () => {
     const decisions = readdirSync(path.join(root, "decisions")).sort();
-    const taskId = await op.addTask("Note", agent1Instructions([{ write: { path: "note.txt", content: "autonomous\n" } }]), "two");
+    const taskId = await op.addTask(
+      "Note",
+      agent1Instructions([{ write: { path: "note.txt", content: "autonomous\n" } }]),
+      "two",
+    );
     const applied = await op.waitProposal(taskId, ["applied"]);
     expect(applied.approval_required).toBe(false);
     expect(readFileSync(path.join(codeDir("two"), "note.txt"), "utf8")).toBe("autonomous\n");
-    expect((await git(codeDir("two"), ["log", "-1", "--format=%B"]))).toContain("Approved-By: autonomous");
+    expect(await git(codeDir("two"), ["log", "-1", "--format=%B"])).toContain("Approved-By: autonomous");
     expect(readdirSync(path.join(root, "decisions")).sort()).toEqual(decisions);
   });
 
   it("pause: only the run-state steps change; containers stop, code, queue and history stay", async () => {
-    const heads = await Promise.all(["one", "two"].map(async (a) => (await git(codeDir(a), ["log", "--format=%H"])).trim()));
+    const heads = await Promise.all(
+      ["one", "two"].map(async (a) => (await git(codeDir(a), ["log", "--format=%H"])).trim()),
+    );
     const tasksBefore = await op.json<any[]>(["tasks"]);
     const proposalsBefore = await op.proposals();
-    const ids = await Promise.all(["one", "two"].map(async (a) => (await containerState(world.engine, containerName(world.fleet, a)))!.id));
+    const ids = await Promise.all(
+      ["one", "two"].map(async (a) => (await containerState(world.engine, containerName(world.fleet, a)))!.id),
+    );
 
     const paused = await program(stack({ paused: true }));
     const { changed } = await upChanged(runner, current, paused);
@@ -192,7 +223,9 @@ describe("local target: LocalHost + DockerHostFleet host programs run with /bin/
 
     // What a re-run after a failure, or a `pulumi up --refresh` replacing everything, amounts to:
     // every step's create again, on a host where all of it already exists.
-    const heads = await Promise.all(["one", "two"].map(async (a) => (await git(codeDir(a), ["log", "--format=%H"])).trim()));
+    const heads = await Promise.all(
+      ["one", "two"].map(async (a) => (await git(codeDir(a), ["log", "--format=%H"])).trim()),
+    );
     const proposals = await op.proposals();
     const again = await upAll(runner, current);
     expect(again.get("fleet-image")!.stdout).toContain("already present");
@@ -207,10 +240,12 @@ describe("local target: LocalHost + DockerHostFleet host programs run with /bin/
 
   it("code push: a new codeRevision changes only that agent's code step and lands as one commit on top of its history", async () => {
     const before = (await git(codeDir("one"), ["log", "--format=%H"])).trim().split("\n");
-    const pushed = await program(stack({}, [
-      { name: "one", code: "agents/agent-1", codeRevision: "2" },
-      { name: "two", code: "agents/agent-1", approvalRequired: false, secrets: ["HP_TOKEN"] },
-    ]));
+    const pushed = await program(
+      stack({}, [
+        { name: "one", code: "agents/agent-1", codeRevision: "2" },
+        { name: "two", code: "agents/agent-1", approvalRequired: false, secrets: ["HP_TOKEN"] },
+      ]),
+    );
     const { changed, results } = await upChanged(runner, current, pushed);
     current = pushed;
     expect(changed).toEqual(["fleet-one-code"]);
@@ -228,7 +263,8 @@ describe("local target: LocalHost + DockerHostFleet host programs run with /bin/
     // Dependents first: agent two's container goes before the secrets file it reads.
     expect(ran.indexOf("fleet-two-container")).toBeLessThan(ran.indexOf("fleet-two-secrets"));
     expect([...ran].sort()).toEqual(["fleet-one-container", "fleet-two-container", "fleet-two-secrets"]);
-    for (const a of ["one", "two"]) expect(await containerState(world.engine, containerName(world.fleet, a))).toBeUndefined();
+    for (const a of ["one", "two"])
+      expect(await containerState(world.engine, containerName(world.fleet, a))).toBeUndefined();
     expect((await git(codeDir("one"), ["log", "--format=%s"])).split("\n").length).toBeGreaterThanOrEqual(3);
     expect(readFileSync(path.join(codeDir("two"), "note.txt"), "utf8")).toBe("autonomous\n");
     expect(readdirSync(path.join(root, "shared")).length).toBeGreaterThan(0);
@@ -241,11 +277,12 @@ describe("local target: LocalHost + DockerHostFleet host programs run with /bin/
     await upAll(runner, purging);
     await Promise.all(["one", "two"].map((a) => waitHealthy(world.engine, containerName(world.fleet, a))));
     // The code seeded before destroy was kept and is used again (the runtime's history survives).
-    expect((await git(codeDir("one"), ["log", "-1", "--format=%s"]))).toContain("Operator push: code revision 2");
+    expect(await git(codeDir("one"), ["log", "-1", "--format=%s"])).toContain("Operator push: code revision 2");
     const image = purging.outputs.image as string;
     const ran = await destroyAll(runner, purging);
     expect(ran[ran.length - 1]).toBe("fleet-dirs");
-    for (const a of ["one", "two"]) expect(await containerState(world.engine, containerName(world.fleet, a))).toBeUndefined();
+    for (const a of ["one", "two"])
+      expect(await containerState(world.engine, containerName(world.fleet, a))).toBeUndefined();
     expect(existsSync(root)).toBe(false);
     expect((await docker(world.engine, ["image", "ls", "-q", image])).trim()).toBe("");
   });
@@ -304,8 +341,14 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
     mkdirSync(opsDir, { recursive: true });
     secret = `hp-secret-${randomBytes(8).toString("hex")}`;
     const socket = world.engine.host.replace(/^unix:\/\//, "");
-    if (socket === world.engine.host) throw new Error(`the VPS needs the containers engine on a unix socket, not ${world.engine.host}`);
-    vps = await startVps({ fleetEngineSocket: socket, sharedDirs: [root, opsDir], work: world.work, name: world.fleet });
+    if (socket === world.engine.host)
+      throw new Error(`the VPS needs the containers engine on a unix socket, not ${world.engine.host}`);
+    vps = await startVps({
+      fleetEngineSocket: socket,
+      sharedDirs: [root, opsDir],
+      work: world.work,
+      name: world.fleet,
+    });
     runner = new SshRunner(vps);
   });
 
@@ -324,7 +367,14 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
     hostUrn = current.resources.find((r) => r.type === "agent-fleet:hosts:SshHost")!.urn!;
     const order = createOrder(current, runner.types);
     const hostSteps = order.filter((s) => s.parent === hostUrn).map((s) => s.name);
-    expect(hostSteps).toEqual(["host-wait-ready", "host-ensure-user", "host-docker", "host-host-dirs", "host-firewall", "host-harden-ssh"]);
+    expect(hostSteps).toEqual([
+      "host-wait-ready",
+      "host-ensure-user",
+      "host-docker",
+      "host-host-dirs",
+      "host-firewall",
+      "host-harden-ssh",
+    ]);
     // Every fleet step waits for the bootstrap.
     expect(order.slice(0, hostSteps.length).map((s) => s.name)).toEqual(hostSteps);
     expect(plain(current.byName("host-docker").inputs.connection).user).toBe("ops");
@@ -342,14 +392,26 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
     // The operator account: key-only (password locked), passwordless sudo, in the docker group.
     expect((await asOps("sudo -n passwd -S ops")).split(" ")[1]).toBe("L");
     expect((await asOps("id -nG")).split(" ").map((g) => g.trim())).toContain("docker");
-    expect((await asOps("stat -c '%a %U' ~/.ssh ~/.ssh/authorized_keys")).trim().split("\n")).toEqual(["700 ops", "600 ops"]);
-    expect((await asOps(`stat -c '%a %U %G' ${quote([root, `${root}/upload`])}`)).trim().split("\n")).toEqual(["755 root root", "700 ops ops"]);
+    expect((await asOps("stat -c '%a %U' ~/.ssh ~/.ssh/authorized_keys")).trim().split("\n")).toEqual([
+      "700 ops",
+      "600 ops",
+    ]);
+    expect((await asOps(`stat -c '%a %U %G' ${quote([root, `${root}/upload`])}`)).trim().split("\n")).toEqual([
+      "755 root root",
+      "700 ops ops",
+    ]);
 
     // sshd, as it now runs (the step reloaded it): no root, no passwords.
     expect(results.get("host-harden-ssh")!.stdout).toContain("sshd: key-only, root login disabled");
     expect(results.get("host-harden-ssh")!.stderr).not.toContain("found no running sshd");
     const sshd = (await asOps("sudo -n sshd -T")).split("\n");
-    for (const line of ["permitrootlogin no", "passwordauthentication no", "kbdinteractiveauthentication no", "pubkeyauthentication yes", "permitemptypasswords no"]) {
+    for (const line of [
+      "permitrootlogin no",
+      "passwordauthentication no",
+      "kbdinteractiveauthentication no",
+      "pubkeyauthentication yes",
+      "permitemptypasswords no",
+    ]) {
       expect(sshd).toContain(line);
     }
     const rootLogin = await vps.ssh("root", "true");
@@ -374,14 +436,20 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
   it("fleet over SSH: code and build context uploaded with scp, image built by the VPS's docker, two healthy containers, secrets 0600", async () => {
     const results = await upAll(runner, current, (s) => s.parent !== hostUrn);
     expect([...results.keys()].filter((n) => n.endsWith("-upload") || n.endsWith("-context")).sort()).toEqual([
-      "fleet-image-context", "fleet-one-code-upload", "fleet-two-code-upload",
+      "fleet-image-context",
+      "fleet-one-code-upload",
+      "fleet-two-code-upload",
     ]);
     expect((await asOps(`stat -c '%U' ${quote([`${root}/upload/code-one.tar`])}`)).trim()).toBe("ops");
     expect(results.get("fleet-one-code")!.stdout).toContain("seeded agents/one");
     await Promise.all(["one", "two"].map((a) => waitHealthy(world.engine, containerName(world.fleet, a))));
     expect((await asOps(`sudo -n stat -c '%a %U' ${quote([`${root}/secrets/two.env`])}`)).trim()).toBe("600 root");
     for (const step of runner.log) expect(step.stdout + step.stderr).not.toContain(secret);
-    const leaks = current.resources.flatMap((r) => strings(r.inputs).filter((s) => !s.secret && s.text.includes(secret)).map((s) => `${r.name}${s.path}`));
+    const leaks = current.resources.flatMap((r) =>
+      strings(r.inputs)
+        .filter((s) => !s.secret && s.text.includes(secret))
+        .map((s) => `${r.name}${s.path}`),
+    );
     expect(leaks).toEqual([]);
   });
 
@@ -395,10 +463,17 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
     await asOps(`sudo -n chown ops: ${quote([opsDir])}`);
     op = new Operator((args) => vps.ssh("ops", `cd ${quote([opsDir])} && agentctl ${quote(args)}`), opsDir);
     const status = await op.json<any[]>(["status"]);
-    expect(status.map((s) => [s.agent, s.approval_required]).sort()).toEqual([["one", true], ["two", false]]);
+    expect(status.map((s) => [s.agent, s.approval_required]).sort()).toEqual([
+      ["one", true],
+      ["two", false],
+    ]);
 
     const headBefore = (await git(codeDir("one"), ["rev-parse", "HEAD"])).trim();
-    const taskId = await op.addTask("Greet", agent1Instructions([{ write: { path: "greeting.txt", content: "hello over ssh\n" } }]), "one");
+    const taskId = await op.addTask(
+      "Greet",
+      agent1Instructions([{ write: { path: "greeting.txt", content: "hello over ssh\n" } }]),
+      "one",
+    );
     const proposal = await op.waitProposal(taskId, ["pending"]);
     await sleep(2000);
     expect((await op.proposals()).find((p) => p.id === proposal.id).state).toBe("pending");
@@ -410,7 +485,11 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
     // The decision records the operator who logged in.
     expect(await git(codeDir("one"), ["log", "-1", "--format=%B"])).toContain("Approved-By: ops");
 
-    const auto = await op.addTask("Note", agent1Instructions([{ write: { path: "note.txt", content: "autonomous\n" } }]), "two");
+    const auto = await op.addTask(
+      "Note",
+      agent1Instructions([{ write: { path: "note.txt", content: "autonomous\n" } }]),
+      "two",
+    );
     expect((await op.waitProposal(auto, ["applied"])).approval_required).toBe(false);
     expect(readFileSync(path.join(codeDir("two"), "note.txt"), "utf8")).toBe("autonomous\n");
   });
@@ -430,13 +509,21 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
     // Every bootstrap step once more, on a machine where all of it is done.
     const dpkg = await asOps("sudo -n md5sum /var/lib/dpkg/status");
     const again = await upAll(runner, current, (s) => s.parent === hostUrn);
-    expect([...again.keys()]).toEqual(["host-wait-ready", "host-docker", "host-host-dirs", "host-firewall", "host-harden-ssh"]);
+    expect([...again.keys()]).toEqual([
+      "host-wait-ready",
+      "host-docker",
+      "host-host-dirs",
+      "host-firewall",
+      "host-harden-ssh",
+    ]);
     expect(again.get("host-docker")!.stdout).not.toContain("added ops");
     expect(await asOps("sudo -n md5sum /var/lib/dpkg/status")).toBe(dpkg);
     expect(await asOps("sudo -n nft list table inet agent_fleet")).toBe(rulesBefore);
     expect(await vps.outsiderReachesSsh()).toBe(false);
     expect((await asOps("sudo -n sshd -T")).split("\n")).toContain("permitrootlogin no");
-    expect((await asOps("sudo -n sh -c 'ls /etc/ssh/sshd_config.d/'")).trim().split("\n")).toEqual(["10-agent-fleet.conf"]);
+    expect((await asOps("sudo -n sh -c 'ls /etc/ssh/sshd_config.d/'")).trim().split("\n")).toEqual([
+      "10-agent-fleet.conf",
+    ]);
     // The fleet is still up and answering.
     expect((await op.json<any[]>(["status"])).map((s) => s.agent).sort()).toEqual(["one", "two"]);
   });
@@ -444,7 +531,8 @@ describe("vps target: SshHost + DockerHostFleet host programs run over real SSH 
   it("destroy over SSH: delete programs in reverse order remove the containers and keep code and shared data", async () => {
     const ran = await destroyAll(runner, current);
     expect([...ran].sort()).toEqual(["fleet-one-container", "fleet-two-container", "fleet-two-secrets"]);
-    for (const a of ["one", "two"]) expect(await containerState(world.engine, containerName(world.fleet, a))).toBeUndefined();
+    for (const a of ["one", "two"])
+      expect(await containerState(world.engine, containerName(world.fleet, a))).toBeUndefined();
     expect(readFileSync(path.join(codeDir("one"), "greeting.txt"), "utf8")).toBe("hello over ssh\n");
     expect(readdirSync(path.join(root, "shared")).length).toBeGreaterThan(0);
     // The machine's setup stays: a later up finds the ops user, Docker and the firewall in place.

@@ -15,15 +15,39 @@ const HOSTILE = path.join(REPO_ROOT, "test", "containers", "fixtures", "hostile-
 
 /** Attempts the fixture must have made (some add per-pid or per-proposal variants). */
 const REQUIRED_ATTEMPTS = [
-  "write-app", "write-app-agent-json", "write-app-git-hook", "write-app-git-config",
-  "write-decisions", "modify-runtime", "replace-runtime-bin", "chmod-runtime",
-  "write-shared-proposals", "write-own-status", "queue-a-task", "write-other-logs",
-  "read-secrets-dir", "read-victim-env-file", "read-pid1-environ", "read-shadow",
-  "docker-socket-/var/run/docker.sock", "docker-socket-/run/docker.sock", "docker-socket-/run/containerd/containerd.sock",
-  "docker-tcp-172.17.0.1:2375", "docker-tcp-127.0.0.1:2375",
-  "signal-runtime-pid1", "write-pid1-environ", "setuid-root", "setgid-root", "capabilities",
-  "write-root-fs", "write-home", "exec-from-tmp", "outlive-the-task",
-  "git-config-escape", "attributes-binary-trick", "symlink-swap-during-removal",
+  "write-app",
+  "write-app-agent-json",
+  "write-app-git-hook",
+  "write-app-git-config",
+  "write-decisions",
+  "modify-runtime",
+  "replace-runtime-bin",
+  "chmod-runtime",
+  "write-shared-proposals",
+  "write-own-status",
+  "queue-a-task",
+  "write-other-logs",
+  "read-secrets-dir",
+  "read-victim-env-file",
+  "read-pid1-environ",
+  "read-shadow",
+  "docker-socket-/var/run/docker.sock",
+  "docker-socket-/run/docker.sock",
+  "docker-socket-/run/containerd/containerd.sock",
+  "docker-tcp-172.17.0.1:2375",
+  "docker-tcp-127.0.0.1:2375",
+  "signal-runtime-pid1",
+  "write-pid1-environ",
+  "setuid-root",
+  "setgid-root",
+  "capabilities",
+  "write-root-fs",
+  "write-home",
+  "exec-from-tmp",
+  "outlive-the-task",
+  "git-config-escape",
+  "attributes-binary-trick",
+  "symlink-swap-during-removal",
 ];
 
 function filesUnder(dir: string): string[] {
@@ -44,7 +68,10 @@ describe("a hostile agent program in a real container", () => {
 
   beforeAll(async () => {
     fleet = TestFleet.create("hostile");
-    fleet.addAgent("hostile", HOSTILE, { approvalRequired: true, secrets: `HOSTILE_OWN_TOKEN=own-${randomBytes(4).toString("hex")}\n` });
+    fleet.addAgent("hostile", HOSTILE, {
+      approvalRequired: true,
+      secrets: `HOSTILE_OWN_TOKEN=own-${randomBytes(4).toString("hex")}\n`,
+    });
     fleet.addAgent("victim", "agents/agent-1", { approvalRequired: true, secrets: `VICTIM_SECRET=${canary}\n` });
     await fleet.start("hostile");
     await fleet.start("victim");
@@ -57,14 +84,25 @@ describe("a hostile agent program in a real container", () => {
   });
 
   async function runtimeChecksums(): Promise<string> {
-    return fleet.docker(["exec", fleet.containerName("hostile"), "sh", "-c",
-      "find /opt/agent-fleet /usr/local/bin -type f -exec sha256sum {} + | sort; stat -c '%a %U %n' /opt/agent-fleet /opt/agent-fleet/runtime /usr/local/bin/agentctl"]);
+    return fleet.docker([
+      "exec",
+      fleet.containerName("hostile"),
+      "sh",
+      "-c",
+      "find /opt/agent-fleet /usr/local/bin -type f -exec sha256sum {} + | sort; stat -c '%a %U %n' /opt/agent-fleet /opt/agent-fleet/runtime /usr/local/bin/agentctl",
+    ]);
   }
 
   async function attempts(taskId: string): Promise<Array<{ attempt: string; outcome: string; detail: string }>> {
     const events = await fleet.logs("hostile");
     return events
-      .filter((e) => e.event === "program-output" && e.task === taskId && typeof e.line === "string" && e.line.startsWith("HOSTILE "))
+      .filter(
+        (e) =>
+          e.event === "program-output" &&
+          e.task === taskId &&
+          typeof e.line === "string" &&
+          e.line.startsWith("HOSTILE "),
+      )
       .map((e) => JSON.parse(e.line.slice("HOSTILE ".length)));
   }
 
@@ -82,11 +120,18 @@ describe("a hostile agent program in a real container", () => {
     const made = await attempts(taskId);
     const names = made.map((a) => a.attempt);
     for (const a of REQUIRED_ATTEMPTS) expect(names, `attempt ${a} was made and logged`).toContain(a);
-    expect(names.some((n) => /^signal-runtime-\d+$/.test(n)), "the program found the runtime's pid").toBe(true);
+    expect(
+      names.some((n) => /^signal-runtime-\d+$/.test(n)),
+      "the program found the runtime's pid",
+    ).toBe(true);
     const succeeded = made.filter((a) => a.outcome === "SUCCEEDED");
     expect(succeeded, JSON.stringify(succeeded, null, 2)).toEqual([]);
     for (const a of made) expect(["denied", "started"]).toContain(a.outcome);
-    expect((await fleet.logs("hostile")).some((e) => e.event === "program-output" && e.task === taskId && e.line === `HOSTILE-DONE ${made.length}`)).toBe(true);
+    expect(
+      (await fleet.logs("hostile")).some(
+        (e) => e.event === "program-output" && e.task === taskId && e.line === `HOSTILE-DONE ${made.length}`,
+      ),
+    ).toBe(true);
 
     // Its proposal waits for a human; approval mode is unchanged.
     expect(firstProposal.approval_required).toBe(true);
@@ -99,7 +144,8 @@ describe("a hostile agent program in a real container", () => {
     const app = fleet.layout.agentCodeDir("hostile");
     expect((await fleet.git("hostile", ["rev-parse", "HEAD"])).trim()).toBe(headBefore);
     expect((await fleet.git("hostile", ["status", "--porcelain", "--ignored"])).trim()).toBe("");
-    for (const f of ["pwned.txt", "hooked", "fsmonitor-ran", ".git/hooks/post-commit"]) expect(existsSync(path.join(app, f)), f).toBe(false);
+    for (const f of ["pwned.txt", "hooked", "fsmonitor-ran", ".git/hooks/post-commit"])
+      expect(existsSync(path.join(app, f)), f).toBe(false);
     expect(readFileSync(path.join(app, ".git", "config"), "utf8")).not.toContain("fsmonitor");
     expect(JSON.parse(readFileSync(path.join(app, "agent.json"), "utf8")).command).toEqual(["node", "agent.mjs"]);
     // /decisions: nothing written; the shared state: nothing forged.
@@ -127,7 +173,10 @@ describe("a hostile agent program in a real container", () => {
   it("nothing the agent program started outlives its task (not even a process in its own session)", async () => {
     const procs = await fleet.processes("hostile");
     // Only tini and the runtime (root) remain once the task is done.
-    expect(procs.filter((p) => p.user !== "root"), JSON.stringify(procs)).toEqual([]);
+    expect(
+      procs.filter((p) => p.user !== "root"),
+      JSON.stringify(procs),
+    ).toEqual([]);
   });
 
   it("approving its change to agent.json does not switch approval off", async () => {
@@ -143,7 +192,9 @@ describe("a hostile agent program in a real container", () => {
     const second = await fleet.waitProposal(taskId, ["pending"]);
     expect(second.approval_required).toBe(true);
     expect((await attempts(taskId)).filter((a) => a.outcome === "SUCCEEDED")).toEqual([]);
-    expect((await fleet.agentctlJson<any[]>(["status"])).find((s) => s.agent === "hostile").approval_required).toBe(true);
+    expect((await fleet.agentctlJson<any[]>(["status"])).find((s) => s.agent === "hostile").approval_required).toBe(
+      true,
+    );
     expect((await fleet.git("hostile", ["rev-parse", "HEAD"])).trim()).toBe(head);
 
     await fleet.agentctlOk(["reject", second.id, "--reason", "hostile agent", "--by", "ops"]);
@@ -153,7 +204,9 @@ describe("a hostile agent program in a real container", () => {
     // Symlinks out of the repository are refused, with the reason, and nothing is proposed.
     const leakTask = await fleet.addTask("leak-links", "Please add leak-links.\n", { agent: "hostile" });
     const leak = await fleet.waitTask(leakTask, ["failed"]);
-    expect(leak.result?.error).toMatch(/^change refused: the change makes symlinks that point outside the repository or into .git/);
+    expect(leak.result?.error).toMatch(
+      /^change refused: the change makes symlinks that point outside the repository or into .git/,
+    );
     expect((await fleet.proposals("hostile")).some((p) => p.task_id === leakTask)).toBe(false);
     expect((await fleet.git("hostile", ["rev-parse", "HEAD"])).trim()).toBe(head);
     // The victim never ran anything and its code is untouched.

@@ -12,11 +12,23 @@ const ctx = inject("containers");
 const target: DockerTarget = { host: ctx.dockerHost, cli: ctx.dockerCli };
 
 async function inImage(script: string, opts: { user?: string } = {}): Promise<{ code: number; out: string }> {
-  const r = await dockerTry(target, [
-    "run", "--rm", "--network", "none", "--read-only", "--entrypoint", "sh",
-    ...(opts.user ? ["--user", opts.user] : []),
-    ctx.image, "-c", script,
-  ], { timeoutMs: 120_000 });
+  const r = await dockerTry(
+    target,
+    [
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--read-only",
+      "--entrypoint",
+      "sh",
+      ...(opts.user ? ["--user", opts.user] : []),
+      ctx.image,
+      "-c",
+      script,
+    ],
+    { timeoutMs: 120_000 },
+  );
   return { code: r.code, out: r.stdout + r.stderr };
 }
 
@@ -35,7 +47,9 @@ describe("the agent image", () => {
   });
 
   it("has git, tini, node, and agentctl / agent-runtime on PATH", async () => {
-    const r = await inImage("for c in git tini node agentctl agent-runtime; do command -v $c || exit 1; done; agentctl --help");
+    const r = await inImage(
+      "for c in git tini node agentctl agent-runtime; do command -v $c || exit 1; done; agentctl --help",
+    );
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain("/usr/local/bin/agentctl");
     expect(r.out).toContain("/usr/local/bin/agent-runtime");
@@ -45,8 +59,8 @@ describe("the agent image", () => {
   it("holds the runtime root-owned and read-only under /opt/agent-fleet, outside /app", async () => {
     const r = await inImage(
       "find /opt/agent-fleet /usr/local/bin/agentctl /usr/local/bin/agent-runtime \\( ! -user root -o -perm /0222 \\) -print; " +
-      "test -f /opt/agent-fleet/runtime/bin/agent-runtime.js && test -f /opt/agent-fleet/runtime/bin/agentctl.js && echo present; " +
-      "ls -A /app | wc -l",
+        "test -f /opt/agent-fleet/runtime/bin/agent-runtime.js && test -f /opt/agent-fleet/runtime/bin/agentctl.js && echo present; " +
+        "ls -A /app | wc -l",
     );
     expect(r.code, r.out).toBe(0);
     // No file or directory that is not root's or that anyone may write.
@@ -62,16 +76,45 @@ describe("the agent image", () => {
   it("agentctl health fails (exit 1) when no runtime has reported", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "image-health-"));
     try {
-      const r = await dockerTry(target, [
-        "run", "--rm", "--network", "none", "--read-only", "--entrypoint", "agentctl",
-        "--env", "AGENT_NAME=nobody", "--mount", `type=bind,source=${dir},target=/shared`, ctx.image, "health",
-      ], { timeoutMs: 120_000 });
+      const r = await dockerTry(
+        target,
+        [
+          "run",
+          "--rm",
+          "--network",
+          "none",
+          "--read-only",
+          "--entrypoint",
+          "agentctl",
+          "--env",
+          "AGENT_NAME=nobody",
+          "--mount",
+          `type=bind,source=${dir},target=/shared`,
+          ctx.image,
+          "health",
+        ],
+        { timeoutMs: 120_000 },
+      );
       expect(r.code, r.stdout + r.stderr).toBe(1);
       expect(r.stdout + r.stderr).toContain("nobody: unhealthy");
-      const sh = await dockerTry(target, [
-        "run", "--rm", "--network", "none", "--read-only", "--entrypoint", "agent-health",
-        "--env", "AGENT_NAME=nobody", "--mount", `type=bind,source=${dir},target=/shared`, ctx.image,
-      ], { timeoutMs: 120_000 });
+      const sh = await dockerTry(
+        target,
+        [
+          "run",
+          "--rm",
+          "--network",
+          "none",
+          "--read-only",
+          "--entrypoint",
+          "agent-health",
+          "--env",
+          "AGENT_NAME=nobody",
+          "--mount",
+          `type=bind,source=${dir},target=/shared`,
+          ctx.image,
+        ],
+        { timeoutMs: 120_000 },
+      );
       expect(sh.code, sh.stdout + sh.stderr).toBe(1);
       expect(sh.stdout + sh.stderr).toContain("nobody: unhealthy (no status file yet)");
     } finally {
@@ -84,11 +127,25 @@ describe("the coding CLI build arg", () => {
   // Installing the CLI needs npm and the npm registry, neither of which an offline build has:
   // these check that the switch is off by default and that bad uses fail the build clearly.
   async function build(value: string): Promise<{ code: number; out: string }> {
-    const r = await dockerTry(target, [
-      "build", "--force-rm", "--network", "none", "--file", path.join(REPO_ROOT, "agent-image", "Dockerfile"),
-      "--build-arg", `BASE_IMAGE=${ctx.baseImage}`, "--build-arg", `INSTALL_CODING_CLI=${value}`,
-      "--tag", "agent-fleet-test/agent:cli-arg-check", REPO_ROOT,
-    ], { timeoutMs: 600_000 });
+    const r = await dockerTry(
+      target,
+      [
+        "build",
+        "--force-rm",
+        "--network",
+        "none",
+        "--file",
+        path.join(REPO_ROOT, "agent-image", "Dockerfile"),
+        "--build-arg",
+        `BASE_IMAGE=${ctx.baseImage}`,
+        "--build-arg",
+        `INSTALL_CODING_CLI=${value}`,
+        "--tag",
+        "agent-fleet-test/agent:cli-arg-check",
+        REPO_ROOT,
+      ],
+      { timeoutMs: 600_000 },
+    );
     return { code: r.code, out: r.stdout + r.stderr };
   }
 
@@ -114,7 +171,10 @@ describe("the Docker harness", () => {
   const saved = { dockerd: process.env.AGENT_FLEET_DOCKERD, host: process.env.AGENT_FLEET_DOCKER_HOST };
   const dir = mkdtempSync(path.join(os.tmpdir(), "afd-broken-"));
   afterAll(() => {
-    for (const [k, v] of [["AGENT_FLEET_DOCKERD", saved.dockerd], ["AGENT_FLEET_DOCKER_HOST", saved.host]] as const) {
+    for (const [k, v] of [
+      ["AGENT_FLEET_DOCKERD", saved.dockerd],
+      ["AGENT_FLEET_DOCKER_HOST", saved.host],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -124,15 +184,17 @@ describe("the Docker harness", () => {
   it("fails loudly when dockerd exits at start, with its log", async () => {
     delete process.env.AGENT_FLEET_DOCKER_HOST;
     process.env.AGENT_FLEET_DOCKERD = "/bin/false";
-    await expect(ensureDockerEngine({ instance: "broken-test", dir, startTimeoutSeconds: 30 }))
-      .rejects.toThrow(/Docker engine "broken-test" did not start: dockerd exited \(code 1/);
+    await expect(ensureDockerEngine({ instance: "broken-test", dir, startTimeoutSeconds: 30 })).rejects.toThrow(
+      /Docker engine "broken-test" did not start: dockerd exited \(code 1/,
+    );
   });
 
   it("fails loudly when there is no dockerd at all", async () => {
     delete process.env.AGENT_FLEET_DOCKER_HOST;
     process.env.AGENT_FLEET_DOCKERD = path.join(dir, "no-such-dockerd");
-    await expect(ensureDockerEngine({ instance: "broken-test", dir, startTimeoutSeconds: 30 }))
-      .rejects.toThrow(/cannot start .*no-such-dockerd.*docker\.io installed/);
+    await expect(ensureDockerEngine({ instance: "broken-test", dir, startTimeoutSeconds: 30 })).rejects.toThrow(
+      /cannot start .*no-such-dockerd.*docker\.io installed/,
+    );
   });
 
   it("refuses an external engine that does not answer", async () => {

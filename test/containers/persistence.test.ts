@@ -19,13 +19,18 @@ describe("code changes survive restart and recreate", () => {
   });
 
   async function commitsFor(field: "Task-Id" | "Proposal-Id", id: string): Promise<string[]> {
-    return (await fleet.git("agent-1", ["log", "--format=%H", "-F", `--grep=${field}: ${id}`])).trim().split("\n").filter(Boolean);
+    return (await fleet.git("agent-1", ["log", "--format=%H", "-F", `--grep=${field}: ${id}`]))
+      .trim()
+      .split("\n")
+      .filter(Boolean);
   }
 
   async function applyTask(n: number): Promise<{ taskId: string; commit: string }> {
-    const taskId = await fleet.addTask(`Change ${n}`, agent1Instructions([
-      { append: { path: "changes.log", content: `change ${n}\n` } },
-    ]), { agent: "agent-1" });
+    const taskId = await fleet.addTask(
+      `Change ${n}`,
+      agent1Instructions([{ append: { path: "changes.log", content: `change ${n}\n` } }]),
+      { agent: "agent-1" },
+    );
     const p = await fleet.waitProposal(taskId, ["applied"]);
     return { taskId, commit: p.commit };
   }
@@ -70,9 +75,11 @@ describe("code changes survive restart and recreate", () => {
     expect(fleet.readAgentFile("agent-1", "changes.log")).toBe("change 1\nchange 2\n");
 
     // A proposal made by this container waits, across a restart and a recreate, for approval.
-    const taskId = await fleet.addTask("Change 3", agent1Instructions([
-      { append: { path: "changes.log", content: "change 3\n" } },
-    ]), { agent: "agent-1" });
+    const taskId = await fleet.addTask(
+      "Change 3",
+      agent1Instructions([{ append: { path: "changes.log", content: "change 3\n" } }]),
+      { agent: "agent-1" },
+    );
     const pending = await fleet.waitProposal(taskId, ["pending"]);
     const before = await fleet.inspect("agent-1");
     await fleet.docker(["restart", fleet.containerName("agent-1")]);

@@ -14,7 +14,7 @@ describe("the container spec on a real engine", () => {
     fleet.addAgent("agent-1", "agents/agent-1", {
       approvalRequired: true,
       capabilities: ["edit", "docs"],
-      env: { GREETING: "it's a \"test\" $HOME `id`" },
+      env: { GREETING: 'it\'s a "test" $HOME `id`' },
       secrets: "API_TOKEN=from-the-env-file\n",
     });
     await fleet.start("agent-1", { resources: { cpus: 0.5, memoryMb: 384, pids: 128 }, taskTimeoutSeconds: 90 });
@@ -48,15 +48,20 @@ describe("the container spec on a real engine", () => {
     expect(h.PublishAllPorts).toBe(false);
     expect(h.Binds ?? []).toEqual([]);
     expect(h.Tmpfs).toEqual(Object.fromEntries(spec.tmpfs.map((t) => [t.target, t.options])));
-    const mounts = [...c.Mounts].sort((a: any, b: any) => a.Destination.localeCompare(b.Destination))
+    const mounts = [...c.Mounts]
+      .sort((a: any, b: any) => a.Destination.localeCompare(b.Destination))
       .map((m: any) => ({ source: m.Source, target: m.Destination, readOnly: !m.RW, type: m.Type }));
-    expect(mounts).toEqual([...spec.mounts].sort((a, b) => a.target.localeCompare(b.target)).map((m) => ({ ...m, type: "bind" })));
+    expect(mounts).toEqual(
+      [...spec.mounts].sort((a, b) => a.target.localeCompare(b.target)).map((m) => ({ ...m, type: "bind" })),
+    );
     expect(JSON.stringify(c)).not.toContain("docker.sock");
     // Environment: the spec's, plus the env-file's, plus the image's own (PATH, and the agent
     // user that is this container's alone, see agent-image/Dockerfile); nothing else.
-    const env = new Map<string, string>(c.Config.Env.map((e: string) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+    const env = new Map<string, string>(
+      c.Config.Env.map((e: string) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+    );
     for (const [k, v] of Object.entries(spec.env)) expect(env.get(k), k).toBe(v);
-    expect(env.get("GREETING")).toBe("it's a \"test\" $HOME `id`");
+    expect(env.get("GREETING")).toBe('it\'s a "test" $HOME `id`');
     expect(env.get("API_TOKEN")).toBe("from-the-env-file");
     expect(env.get("AGENT_TASK_TIMEOUT_SECONDS")).toBe("90");
     expect(env.get("AGENT_RUN_AS")).toBe("agent");
@@ -67,9 +72,19 @@ describe("the container spec on a real engine", () => {
   });
 
   it("inside, the mounts and limits are what the spec says", async () => {
-    const out = await fleet.docker(["exec", fleet.containerName("agent-1"), "sh", "-c",
-      "grep -E ' (/|/app|/shared|/decisions|/tmp|/scratch) ' /proc/mounts; grep -E '^(CapEff|CapBnd|NoNewPrivs):' /proc/1/status"]);
-    const mount = (target: string) => out.split("\n").find((l) => l.split(" ")[1] === target)?.split(" ")[3]?.split(",") ?? [];
+    const out = await fleet.docker([
+      "exec",
+      fleet.containerName("agent-1"),
+      "sh",
+      "-c",
+      "grep -E ' (/|/app|/shared|/decisions|/tmp|/scratch) ' /proc/mounts; grep -E '^(CapEff|CapBnd|NoNewPrivs):' /proc/1/status",
+    ]);
+    const mount = (target: string) =>
+      out
+        .split("\n")
+        .find((l) => l.split(" ")[1] === target)
+        ?.split(" ")[3]
+        ?.split(",") ?? [];
     expect(mount("/")).toContain("ro");
     expect(mount("/app")).toContain("rw");
     expect(mount("/shared")).toContain("rw");

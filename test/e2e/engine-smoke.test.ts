@@ -20,9 +20,15 @@ function tempDir(): string {
 
 describe("engine smoke", () => {
   it("runs the pulumi CLI built from github.com/pulumi/pulumi/pkg/v3 at the @pulumi/pulumi version", () => {
-    const out = execFileSync("pulumi", ["version"], { env: { ...process.env, ...engine.env }, encoding: "utf8" }).trim();
+    const out = execFileSync("pulumi", ["version"], {
+      env: { ...process.env, ...engine.env },
+      encoding: "utf8",
+    }).trim();
     expect(out).toBe(`v${engine.manifest.pulumiVersion}`);
-    const which = execFileSync("bash", ["-c", "command -v pulumi"], { env: { ...process.env, ...engine.env }, encoding: "utf8" }).trim();
+    const which = execFileSync("bash", ["-c", "command -v pulumi"], {
+      env: { ...process.env, ...engine.env },
+      encoding: "utf8",
+    }).trim();
     expect(path.dirname(which)).toBe(engine.manifest.binDir);
   });
 
@@ -78,7 +84,12 @@ describe("engine smoke", () => {
       const file = path.join(dir, "command.txt");
       try {
         await withEphemeralStack(
-          { engine, workDir: fixture, namePrefix: "smoke-cmd", config: { markerDir: dir, markerContent: "via command", withCommand: "true" } },
+          {
+            engine,
+            workDir: fixture,
+            namePrefix: "smoke-cmd",
+            config: { markerDir: dir, markerContent: "via command", withCommand: "true" },
+          },
           async (stack) => {
             const up = await stack.up();
             expect(up.resourceChanges).toEqual({ create: 3 });
@@ -106,7 +117,15 @@ describe("engine smoke", () => {
             expect(`${up.error}\n${up.engineOutput}`).toMatch(/pulumi-resource-command|resource plugin command/);
             expect(`${up.error}\n${up.engineOutput}`).not.toMatch(/Downloading provider|downloading plugin/i);
             expect(existsSync(path.join(dir, "command.txt"))).toBe(false);
-            expect(existsSync(path.join(engine.env["PULUMI_HOME"] ?? "", "plugins", commandPluginDirName(engine.hostPieces.commandVersion)))).toBe(false);
+            expect(
+              existsSync(
+                path.join(
+                  engine.env["PULUMI_HOME"] ?? "",
+                  "plugins",
+                  commandPluginDirName(engine.hostPieces.commandVersion),
+                ),
+              ),
+            ).toBe(false);
           },
         );
       } finally {

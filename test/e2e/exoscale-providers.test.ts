@@ -81,7 +81,9 @@ describe("exoscale dynamic providers through the real engine (simulator)", () =>
         expect(widened.resourceChanges).toEqual({ same: 5, update: 1 });
         const after = await sim.inventory();
         expect(after.instances.map((i) => i.id)).toEqual([instanceId]);
-        const cidrs = after.securityGroups[0]!.rules.filter((r) => r["flow-direction"] === "ingress").map((r) => r.network).sort();
+        const cidrs = after.securityGroups[0]!.rules.filter((r) => r["flow-direction"] === "ingress")
+          .map((r) => r.network)
+          .sort();
         expect(cidrs).toEqual(["198.51.100.7/32", "203.0.113.0/24"]);
 
         const destroyed = await stack.destroy();

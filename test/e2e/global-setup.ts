@@ -21,7 +21,9 @@ export default function setup(project: TestProject): () => void {
   const pulumiHome = mkdtempSync(path.join(tmpdir(), "agent-fleet-e2e-pulumi-home-"));
   const started = Date.now();
   const engine = prepareEngine(pulumiHome);
-  process.stderr.write(`[e2e] engine ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${engine.manifest.binDir}\n`);
+  process.stderr.write(
+    `[e2e] engine ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${engine.manifest.binDir}\n`,
+  );
   process.stderr.write(`[e2e] ${hostPiecesLine(engine.hostPieces)}\n`);
   project.provide("engine", engine);
   return () => {

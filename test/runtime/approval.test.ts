@@ -3,8 +3,21 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  addEditTask, ctl, git, makeApp, makeWorld, proposals, startAgent, stopAgent, task, tearDown, trailers, waitFor,
-  type ProposalJson, type RunningAgent, type World,
+  addEditTask,
+  ctl,
+  git,
+  makeApp,
+  makeWorld,
+  proposals,
+  startAgent,
+  stopAgent,
+  task,
+  tearDown,
+  trailers,
+  waitFor,
+  type ProposalJson,
+  type RunningAgent,
+  type World,
 } from "./helpers.js";
 
 let w: World;
@@ -32,7 +45,9 @@ describe("approval gate", () => {
     expect(diff.code).toBe(0);
     expect(diff.stdout).toContain("+hello");
     // The approval is bound to the patch on screen: a hash that is not the patch's is refused.
-    const patchSha = createHash("sha256").update(fs.readFileSync(path.join(w.shared, "proposals", `${p.id}.patch`))).digest("hex");
+    const patchSha = createHash("sha256")
+      .update(fs.readFileSync(path.join(w.shared, "proposals", `${p.id}.patch`)))
+      .digest("hex");
     expect(diff.stdout).toContain(`# sha256 ${patchSha}`);
     const mismatch = ctl(w, ["approve", p.id, "--sha256", "0".repeat(64)]);
     expect(mismatch.code).toBe(1);
@@ -77,7 +92,10 @@ describe("approval gate", () => {
     const app = makeApp(w, "a1");
     running.push(startAgent(w, "a1", { APPROVAL_REQUIRED: "false" }));
     const id = addEditTask(w, "Auto", [{ write: { path: "auto.txt", content: "a\n" } }]);
-    const t = await waitFor("done", () => { const x = task(w, id); return x.status === "done" ? x : undefined; });
+    const t = await waitFor("done", () => {
+      const x = task(w, id);
+      return x.status === "done" ? x : undefined;
+    });
     expect(t.result?.outcome).toBe("applied");
     expect(trailers(app, "Task-Id")).toEqual([id]);
     expect(trailers(app, "Approved-By")).toContain("autonomous");
@@ -117,7 +135,10 @@ describe("approval gate", () => {
     running.push(agent);
     const id = addEditTask(w, "Wait", [{ write: { path: "w.txt", content: "w\n" } }]);
     const p = await waitFor("proposal", () => proposalFor(id));
-    fs.writeFileSync(path.join(w.decisions, `${p.id}.json`), JSON.stringify({ proposal: p.id, decision: "yes please", by: "x", at: "now" }));
+    fs.writeFileSync(
+      path.join(w.decisions, `${p.id}.json`),
+      JSON.stringify({ proposal: p.id, decision: "yes please", by: "x", at: "now" }),
+    );
     await waitFor("invalid decision logged", () => agent.output().includes("decision-invalid"));
     expect(proposalFor(id)?.state).toBe("pending");
     expect(trailers(app, "Task-Id")).toEqual([]);

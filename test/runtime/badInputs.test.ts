@@ -3,8 +3,20 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  addEditTask, ctl, IS_ROOT, makeApp, makeWorld, RUNTIME_BIN, runtimeEnv, startAgent, task, tasks, tearDown, waitFor,
-  type RunningAgent, type World,
+  addEditTask,
+  ctl,
+  IS_ROOT,
+  makeApp,
+  makeWorld,
+  RUNTIME_BIN,
+  runtimeEnv,
+  startAgent,
+  task,
+  tasks,
+  tearDown,
+  waitFor,
+  type RunningAgent,
+  type World,
 } from "./helpers.js";
 
 let w: World;
@@ -36,7 +48,10 @@ describe("bad inputs: each a clear error, nothing lost", () => {
     drop("hand-written.json", JSON.stringify({ title: "dropped by hand" }));
     const good = addEditTask(w, "after the bad ones", [{ write: { path: "good.txt", content: "g" } }]);
     await waitFor("good done", () => task(w, good).status === "done");
-    const failed = await waitFor("4 failed", () => { const f = tasks(w, "failed"); return f.length === 4 ? f : undefined; });
+    const failed = await waitFor("4 failed", () => {
+      const f = tasks(w, "failed");
+      return f.length === 4 ? f : undefined;
+    });
     const byId = new Map(failed.map((t) => [t.id, t]));
     expect(byId.get("t-261121-101010-abcdef")?.last_error).toMatch(/malformed JSON/);
     expect(byId.get("t-261121-101011-bcdefg")?.last_error).toMatch(/malformed JSON/);
@@ -44,7 +59,9 @@ describe("bad inputs: each a clear error, nothing lost", () => {
     const hand = failed.find((t) => String(t.id).startsWith("bad-"));
     expect(hand?.last_error).toMatch(/not a queue file name/);
     // Nothing lost: the original bytes are kept.
-    const kept = JSON.parse(fs.readFileSync(path.join(w.shared, "tasks", "failed", "t-261121-101011-bcdefg.json"), "utf8"));
+    const kept = JSON.parse(
+      fs.readFileSync(path.join(w.shared, "tasks", "failed", "t-261121-101011-bcdefg.json"), "utf8"),
+    );
     expect(kept.raw).toBe('{"id": "t-261121-101011-bcdefg", "title": "cut o');
     expect(tasks(w, "pending")).toEqual([]);
   });
@@ -118,9 +135,18 @@ describe("bad inputs: each a clear error, nothing lost", () => {
     const cases: Array<[string[], RegExp]> = [
       [["task", "add", "--instructions", "x.md"], /needs --title/],
       [["task", "add", "--title", "t"], /needs --instructions FILE/],
-      [["task", "add", "--title", "t", "--description", "d", "--priority", "11"], /--priority must be a whole number from 0/],
-      [["task", "add", "--title", "t", "--description", "d", "--agent", "a", "--capability", "c"], /option '--agent <name>' cannot be used with option '--capability <name>'/],
-      [["task", "add", "--title", "t", "--description", "d", "--agent", "Not_Valid"], /--agent "Not_Valid" is not valid/],
+      [
+        ["task", "add", "--title", "t", "--description", "d", "--priority", "11"],
+        /--priority must be a whole number from 0/,
+      ],
+      [
+        ["task", "add", "--title", "t", "--description", "d", "--agent", "a", "--capability", "c"],
+        /option '--agent <name>' cannot be used with option '--capability <name>'/,
+      ],
+      [
+        ["task", "add", "--title", "t", "--description", "d", "--agent", "Not_Valid"],
+        /--agent "Not_Valid" is not valid/,
+      ],
       [["tasks", "--state", "finished"], /--state must be one of pending, claimed, done, failed/],
       [["proposals", "--state", "maybe"], /--state must be one of pending, approved/],
       [["approve", "nonsense"], /"nonsense" is not a proposal id/],

@@ -5,12 +5,38 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
-import { MAX_BODY_BYTES, MAX_CONTEXT_FILES, MAX_NOTE_LENGTH, MAX_STREAM_LINES, MAX_STREAMS, MAX_TITLE_LENGTH } from "../../runtime/console/limits.js";
 import {
-  API_DOC, TOKENS, eventually, openEvents, request, seen, serveArgs, startConsole, writeTokens,
-  type EventReader, type RunningConsole,
+  MAX_BODY_BYTES,
+  MAX_CONTEXT_FILES,
+  MAX_NOTE_LENGTH,
+  MAX_STREAM_LINES,
+  MAX_STREAMS,
+  MAX_TITLE_LENGTH,
+} from "../../runtime/console/limits.js";
+import {
+  API_DOC,
+  TOKENS,
+  eventually,
+  openEvents,
+  request,
+  seen,
+  serveArgs,
+  startConsole,
+  writeTokens,
+  type EventReader,
+  type RunningConsole,
 } from "./consoleHelpers.js";
-import { git, makeApp, makeWorld, startAgent, tearDown, trailers, waitFor, type RunningAgent, type World } from "./helpers.js";
+import {
+  git,
+  makeApp,
+  makeWorld,
+  startAgent,
+  tearDown,
+  trailers,
+  waitFor,
+  type RunningAgent,
+  type World,
+} from "./helpers.js";
 
 let w: World | undefined;
 let c: RunningConsole | undefined;
@@ -31,7 +57,9 @@ function editInstructions(title: string, edits: unknown[]): string {
   return `# ${title}\n\n\`\`\`json\n${JSON.stringify({ edits })}\n\`\`\`\n`;
 }
 
-async function world(opts: { agent?: boolean; consoleArgs?: string[] } = {}): Promise<{ w: World; c: RunningConsole; app: string }> {
+async function world(
+  opts: { agent?: boolean; consoleArgs?: string[] } = {},
+): Promise<{ w: World; c: RunningConsole; app: string }> {
   w = makeWorld();
   const app = makeApp(w, "a1");
   if (opts.agent) running.push(startAgent(w, "a1", { APPROVAL_REQUIRED: "true" }));
@@ -41,7 +69,9 @@ async function world(opts: { agent?: boolean; consoleArgs?: string[] } = {}): Pr
 
 async function proposalOf(c: RunningConsole, taskId: string) {
   const r = await request(c, "GET", "/api/v1/proposals");
-  return (r.json as Array<{ id: string; task_id: string; state: string; sha256: string }>).find((p) => p.task_id === taskId);
+  return (r.json as Array<{ id: string; task_id: string; state: string; sha256: string }>).find(
+    (p) => p.task_id === taskId,
+  );
 }
 
 /**
@@ -52,7 +82,9 @@ function rawExchange(port: number, send: (s: net.Socket) => void): Promise<strin
   return new Promise((resolve) => {
     const s = net.connect(port, "127.0.0.1");
     let got = "";
-    s.on("data", (b) => { got += b.toString(); });
+    s.on("data", (b) => {
+      got += b.toString();
+    });
     s.on("close", () => resolve(got));
     s.on("error", () => undefined);
     s.on("connect", () => send(s));
@@ -78,7 +110,10 @@ describe("console API: access", () => {
     }
     expect((await request(c, "GET", "/api/v1/agents", { token: TOKENS.bob })).status).toBe(200);
     // Case-insensitive scheme, as RFC 9110 says.
-    expect((await request(c, "GET", "/api/v1/agents", { token: null, headers: { Authorization: `bearer ${TOKENS.bob}` } })).status).toBe(200);
+    expect(
+      (await request(c, "GET", "/api/v1/agents", { token: null, headers: { Authorization: `bearer ${TOKENS.bob}` } }))
+        .status,
+    ).toBe(200);
   });
 
   it("refuses a foreign Host (DNS rebinding) and a cross-origin POST; unknown paths 404, wrong methods 405", async () => {
@@ -90,10 +125,16 @@ describe("console API: access", () => {
     for (const host of ["localhost:1234", "127.0.0.1", "[::1]:99"]) {
       expect((await request(c, "GET", "/api/v1/health", { headers: { Host: host } })).status).toBe(200);
     }
-    const cross = await request(c, "POST", "/api/v1/tasks", { body: { title: "x", instructions: "y" }, headers: { Origin: "http://attacker.example" } });
+    const cross = await request(c, "POST", "/api/v1/tasks", {
+      body: { title: "x", instructions: "y" },
+      headers: { Origin: "http://attacker.example" },
+    });
     expect(cross.status).toBe(403);
     expect(cross.json.field).toBe("Origin");
-    const same = await request(c, "POST", "/api/v1/tasks", { body: { title: "x", instructions: "y" }, headers: { Origin: `http://127.0.0.1:${c.port}` } });
+    const same = await request(c, "POST", "/api/v1/tasks", {
+      body: { title: "x", instructions: "y" },
+      headers: { Origin: `http://127.0.0.1:${c.port}` },
+    });
     expect(same.status).toBe(201);
 
     const missing = await request(c, "GET", "/api/v1/nothing-here");
@@ -111,7 +152,14 @@ describe("console API: access", () => {
     expect(page.status).toBe(200);
     expect(page.headers["content-type"]).toBe("text/html; charset=utf-8");
     const csp = String(page.headers["content-security-policy"]);
-    for (const d of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "require-trusted-types-for 'script'"]) expect(csp).toContain(d);
+    for (const d of [
+      "default-src 'none'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "frame-ancestors 'none'",
+      "require-trusted-types-for 'script'",
+    ])
+      expect(csp).toContain(d);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(page.headers["x-content-type-options"]).toBe("nosniff");
     expect(page.headers["set-cookie"]).toBeUndefined();
@@ -137,7 +185,21 @@ describe("console API: access", () => {
     w = makeWorld();
     const run = (tokensText: string | null, extra: string[] = []) => {
       const file = tokensText === null ? path.join(w!.dir, "no-such-file") : writeTokens(w!, tokensText);
-      return spawnSync(process.execPath, serveArgs(["--listen", "127.0.0.1:0", "--tokens", file, "--shared", w!.shared, "--decisions", w!.decisions, ...extra]), { encoding: "utf8", timeout: 30_000 });
+      return spawnSync(
+        process.execPath,
+        serveArgs([
+          "--listen",
+          "127.0.0.1:0",
+          "--tokens",
+          file,
+          "--shared",
+          w!.shared,
+          "--decisions",
+          w!.decisions,
+          ...extra,
+        ]),
+        { encoding: "utf8", timeout: 30_000 },
+      );
     };
     const cases: Array<[string | null, RegExp]> = [
       ["# only a comment\n\n", /holds no name:token line/],
@@ -154,7 +216,9 @@ describe("console API: access", () => {
       expect(r.status, r.stderr).toBe(1);
       expect(r.stderr).toMatch(message);
     }
-    const listen = spawnSync(process.execPath, serveArgs(["--listen", "127.0.0.1", "--tokens", writeTokens(w)]), { encoding: "utf8" });
+    const listen = spawnSync(process.execPath, serveArgs(["--listen", "127.0.0.1", "--tokens", writeTokens(w)]), {
+      encoding: "utf8",
+    });
     expect(listen.status).toBe(2);
     expect(listen.stderr).toMatch(/--listen must be HOST:PORT/);
     const shared = run(`alice:${TOKENS.alice}\n`, ["--shared", path.join(w.dir, "nope")]);
@@ -174,19 +238,39 @@ describe("console API: tasks", () => {
     const { w, c } = await world();
     const r = await request(c, "POST", "/api/v1/tasks", {
       token: TOKENS.bob,
-      body: { title: "Add a file", instructions: "do it\n", agent: "a1", priority: 7, max_attempts: 2, context: [{ name: "notes.md", content: "# notes\n" }] },
+      body: {
+        title: "Add a file",
+        instructions: "do it\n",
+        agent: "a1",
+        priority: 7,
+        max_attempts: 2,
+        context: [{ name: "notes.md", content: "# notes\n" }],
+      },
     });
     expect(r.status).toBe(201);
     const id = r.json.id as string;
     expect(r.headers.location).toBe(`/api/v1/tasks/${id}`);
     const t = (await request(c, "GET", `/api/v1/tasks/${id}`)).json;
-    expect(t).toMatchObject({ id, title: "Add a file", status: "pending", priority: 7, agent: "a1", max_attempts: 2, created_by: "bob" });
+    expect(t).toMatchObject({
+      id,
+      title: "Add a file",
+      status: "pending",
+      priority: 7,
+      agent: "a1",
+      max_attempts: 2,
+      created_by: "bob",
+    });
     expect(fs.readFileSync(path.join(w.shared, t.instruction_file), "utf8")).toBe("do it\n");
     expect(t.context_files).toEqual([`tasks/files/${id}/context/notes.md`]);
     expect(fs.readFileSync(path.join(w.shared, t.context_files[0]), "utf8")).toBe("# notes\n");
 
-    const other = (await request(c, "POST", "/api/v1/tasks", { body: { title: "Any", description: "free text", capability: "docs" } })).json.id;
-    const ids = async (q: string) => ((await request(c, "GET", `/api/v1/tasks${q}`)).json as Array<{ id: string }>).map((x) => x.id);
+    const other = (
+      await request(c, "POST", "/api/v1/tasks", {
+        body: { title: "Any", description: "free text", capability: "docs" },
+      })
+    ).json.id;
+    const ids = async (q: string) =>
+      ((await request(c, "GET", `/api/v1/tasks${q}`)).json as Array<{ id: string }>).map((x) => x.id);
     expect((await ids("")).sort()).toEqual([id, other].sort());
     expect(await ids("?state=pending&agent=a1")).toEqual([id]);
     expect(await ids("?state=done")).toEqual([]);
@@ -212,10 +296,37 @@ describe("console API: tasks", () => {
       [{ title: "t", instructions: "x", context: "a.txt" }, "context", /must be a list/],
       [{ title: "t", instructions: "x", context: [{ name: "../x", content: "" }] }, "context[0].name", /file name/],
       [{ title: "t", instructions: "x", context: [{ name: "..", content: "" }] }, "context[0].name", /file name/],
-      [{ title: "t", instructions: "x", context: [{ name: "a", content: "" }, { name: "a", content: "" }] }, "context[1].name", /two context files/],
-      [{ title: "t", instructions: "x", context: [{ name: "a", content: 1 }] }, "context[0].content", /must be a string/],
-      [{ title: "t", instructions: "x", context: [{ name: "a", content: "", mode: 7 }] }, "context[0].mode", /unknown field/],
-      [{ title: "t", instructions: "x", context: Array.from({ length: MAX_CONTEXT_FILES + 1 }, (_, i) => ({ name: `f${i}`, content: "" })) }, "context", /more than 32/],
+      [
+        {
+          title: "t",
+          instructions: "x",
+          context: [
+            { name: "a", content: "" },
+            { name: "a", content: "" },
+          ],
+        },
+        "context[1].name",
+        /two context files/,
+      ],
+      [
+        { title: "t", instructions: "x", context: [{ name: "a", content: 1 }] },
+        "context[0].content",
+        /must be a string/,
+      ],
+      [
+        { title: "t", instructions: "x", context: [{ name: "a", content: "", mode: 7 }] },
+        "context[0].mode",
+        /unknown field/,
+      ],
+      [
+        {
+          title: "t",
+          instructions: "x",
+          context: Array.from({ length: MAX_CONTEXT_FILES + 1 }, (_, i) => ({ name: `f${i}`, content: "" })),
+        },
+        "context",
+        /more than 32/,
+      ],
       [[{ title: "t" }], "body", /JSON object/],
     ];
     for (const [body, field, detail] of cases) {
@@ -224,17 +335,32 @@ describe("console API: tasks", () => {
       expect(r.json.field, JSON.stringify(body).slice(0, 100)).toBe(field);
       expect(r.json.detail).toMatch(detail);
     }
-    const broken = await request(c, "POST", "/api/v1/tasks", { raw: '{"title": "x",', headers: { "Content-Type": "application/json" } });
+    const broken = await request(c, "POST", "/api/v1/tasks", {
+      raw: '{"title": "x",',
+      headers: { "Content-Type": "application/json" },
+    });
     expect(broken.status).toBe(400);
     expect(broken.json).toMatchObject({ field: "body", detail: expect.stringMatching(/not valid JSON/) });
-    const notUtf8 = await request(c, "POST", "/api/v1/tasks", { raw: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), headers: { "Content-Type": "application/json" } });
+    const notUtf8 = await request(c, "POST", "/api/v1/tasks", {
+      raw: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+      headers: { "Content-Type": "application/json" },
+    });
     expect(notUtf8.status).toBe(400);
-    const form = await request(c, "POST", "/api/v1/tasks", { raw: "title=x", headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    const form = await request(c, "POST", "/api/v1/tasks", {
+      raw: "title=x",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
     expect(form.status).toBe(415);
     expect(form.json.field).toBe("Content-Type");
     expect((await request(c, "POST", "/api/v1/tasks", { raw: "{}" })).status).toBe(415);
 
-    for (const [q, field] of [["?state=bogus", "state"], ["?agent=Not_A_Name", "agent"], ["?project=../x", "project"], ["?colour=red", "colour"], ["?state=done&state=failed", "state"]] as const) {
+    for (const [q, field] of [
+      ["?state=bogus", "state"],
+      ["?agent=Not_A_Name", "agent"],
+      ["?project=../x", "project"],
+      ["?colour=red", "colour"],
+      ["?state=done&state=failed", "state"],
+    ] as const) {
       const r = await request(c, "GET", `/api/v1/tasks${q}`);
       expect(r.status, q).toBe(400);
       expect(r.json.field, q).toBe(field);
@@ -257,20 +383,31 @@ describe("console API: bounded input", () => {
     const stream = await openEvents(c, "/api/v1/comms?follow=1");
     streams.push(stream);
     let streamEnded = false;
-    void stream.ended.then(() => { streamEnded = true; });
+    void stream.ended.then(() => {
+      streamEnded = true;
+    });
     // Declared too large: answered before any of the body is read; the connection is closed when the body does not follow.
-    const declared = await rawExchange(c.port, (s) => s.write(`POST /api/v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKENS.alice}\r\nContent-Type: application/json\r\nContent-Length: ${MAX_BODY_BYTES + 1}\r\n\r\n{"title":`));
+    const declared = await rawExchange(c.port, (s) =>
+      s.write(
+        `POST /api/v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKENS.alice}\r\nContent-Type: application/json\r\nContent-Length: ${MAX_BODY_BYTES + 1}\r\n\r\n{"title":`,
+      ),
+    );
     expect(declared).toMatch(/^HTTP\/1\.1 413 /);
     expect(declared).toContain("the body is larger than 1048576 bytes");
     // Exactly at the limit is fine (then it is the content that is wrong: no instructions).
     const atLimit = JSON.stringify({ title: "big", description: "" }).length;
-    const full = await request(c, "POST", "/api/v1/tasks", { raw: JSON.stringify({ title: "big", description: "" }) + " ".repeat(MAX_BODY_BYTES - atLimit), headers: { "Content-Type": "application/json" } });
+    const full = await request(c, "POST", "/api/v1/tasks", {
+      raw: JSON.stringify({ title: "big", description: "" }) + " ".repeat(MAX_BODY_BYTES - atLimit),
+      headers: { "Content-Type": "application/json" },
+    });
     expect(full.status).toBe(400);
     expect(full.json.field).toBe("instructions");
 
     // Chunked (no Content-Length): cut off once past the limit, without reading the rest.
     const chunked = await rawExchange(c.port, (s) => {
-      s.write(`POST /api/v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKENS.alice}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      s.write(
+        `POST /api/v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKENS.alice}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
       const piece = "a".repeat(64 * 1024);
       const more = () => {
         if (s.destroyed) return;
@@ -282,14 +419,22 @@ describe("console API: bounded input", () => {
     expect(chunked).toMatch(/^HTTP\/1\.1 413 /);
 
     // Headers never finished (slowloris) and a body that never arrives: both cut off at the deadline.
-    const slowHeaders = await rawExchange(c.port, (s) => s.write("GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1"));
+    const slowHeaders = await rawExchange(c.port, (s) =>
+      s.write("GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1"),
+    );
     expect(slowHeaders).toMatch(/^HTTP\/1\.1 408 /);
-    const slowBody = await rawExchange(c.port, (s) => s.write(`POST /api/v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKENS.alice}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title"`));
+    const slowBody = await rawExchange(c.port, (s) =>
+      s.write(
+        `POST /api/v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKENS.alice}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title"`,
+      ),
+    );
     expect(slowBody).toMatch(/^HTTP\/1\.1 408 /);
 
     const garbage = await rawExchange(c.port, (s) => s.write("\x16\x03\x01 not http at all\r\n\r\n"));
     expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
-    const hugeHeader = await rawExchange(c.port, (s) => s.write(`GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"b".repeat(20_000)}\r\n\r\n`));
+    const hugeHeader = await rawExchange(c.port, (s) =>
+      s.write(`GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"b".repeat(20_000)}\r\n\r\n`),
+    );
     expect(hugeHeader).toMatch(/^HTTP\/1\.1 431 /);
 
     expect((await request(c, "GET", "/api/v1/health")).status).toBe(200);
@@ -302,8 +447,15 @@ describe("console API: bounded input", () => {
 describe("console API: proposals", () => {
   it("approve is bound to the sha256 of the patch: a wrong hash is 409, the right one makes the runtime commit with Approved-By: the token's name", async () => {
     const { w, c, app } = await world({ agent: true });
-    const taskId = (await request(c, "POST", "/api/v1/tasks", { body: { title: "Write hello", instructions: editInstructions("hello", [{ write: { path: "hello.txt", content: "hello\n" } }]) } })).json.id;
-    const p = await eventually("proposal", async () => (await proposalOf(c, taskId)));
+    const taskId = (
+      await request(c, "POST", "/api/v1/tasks", {
+        body: {
+          title: "Write hello",
+          instructions: editInstructions("hello", [{ write: { path: "hello.txt", content: "hello\n" } }]),
+        },
+      })
+    ).json.id;
+    const p = await eventually("proposal", async () => await proposalOf(c, taskId));
     const patchFile = path.join(w.shared, "proposals", `${p.id}.patch`);
     const sha = createHash("sha256").update(fs.readFileSync(patchFile)).digest("hex");
     expect(p.sha256).toBe(sha);
@@ -311,8 +463,17 @@ describe("console API: proposals", () => {
     const detail = (await request(c, "GET", `/api/v1/proposals/${p.id}`)).json;
     expect(Buffer.from(detail.patch_base64, "base64").equals(fs.readFileSync(patchFile))).toBe(true);
     expect(detail.patch).toContain("+hello");
-    expect(detail).toMatchObject({ id: p.id, task_id: taskId, agent: "a1", sha256: sha, decision: null, effective_state: "pending" });
-    expect((await request(c, "GET", "/api/v1/proposals?state=pending")).json.map((x: { id: string }) => x.id)).toEqual([p.id]);
+    expect(detail).toMatchObject({
+      id: p.id,
+      task_id: taskId,
+      agent: "a1",
+      sha256: sha,
+      decision: null,
+      effective_state: "pending",
+    });
+    expect((await request(c, "GET", "/api/v1/proposals?state=pending")).json.map((x: { id: string }) => x.id)).toEqual([
+      p.id,
+    ]);
     expect((await request(c, "GET", "/api/v1/proposals?state=applied")).json).toEqual([]);
 
     const noHash = await request(c, "POST", `/api/v1/proposals/${p.id}/approve`, { body: { note: "ok" } });
@@ -327,12 +488,22 @@ describe("console API: proposals", () => {
     expect(wrong.json.field).toBe("sha256");
     expect(wrong.json.detail).toContain(sha);
     expect(fs.readdirSync(w.decisions)).toEqual([]);
-    const longNote = await request(c, "POST", `/api/v1/proposals/${p.id}/approve`, { body: { sha256: sha, note: "n".repeat(MAX_NOTE_LENGTH + 1) } });
+    const longNote = await request(c, "POST", `/api/v1/proposals/${p.id}/approve`, {
+      body: { sha256: sha, note: "n".repeat(MAX_NOTE_LENGTH + 1) },
+    });
     expect(longNote.json.field).toBe("note");
 
-    const ok = await request(c, "POST", `/api/v1/proposals/${p.id}/approve`, { body: { sha256: sha.toUpperCase(), note: "looks right" } });
+    const ok = await request(c, "POST", `/api/v1/proposals/${p.id}/approve`, {
+      body: { sha256: sha.toUpperCase(), note: "looks right" },
+    });
     expect(ok.status).toBe(200);
-    expect(ok.json).toMatchObject({ proposal: p.id, decision: "approve", by: "alice", note: "looks right", sha256: sha });
+    expect(ok.json).toMatchObject({
+      proposal: p.id,
+      decision: "approve",
+      by: "alice",
+      note: "looks right",
+      sha256: sha,
+    });
     const again = await request(c, "POST", `/api/v1/proposals/${p.id}/approve`, { body: { sha256: sha } });
     expect(again.status).toBe(409);
     const applied = await eventually("applied", async () => {
@@ -346,21 +517,33 @@ describe("console API: proposals", () => {
     const late = await request(c, "POST", `/api/v1/proposals/${p.id}/reject`, { body: { reason: "too late" } });
     expect(late.status).toBe(409);
     expect(late.json.detail).toMatch(/applied, not pending/);
-    expect((await request(c, "GET", `/api/v1/tasks/${taskId}`)).json.result).toMatchObject({ outcome: "proposed", proposal_id: p.id });
+    expect((await request(c, "GET", `/api/v1/tasks/${taskId}`)).json.result).toMatchObject({
+      outcome: "proposed",
+      proposal_id: p.id,
+    });
   });
 
   it("reject needs a reason and is recorded; unknown and malformed ids are 404 and 400", async () => {
     const { c, app } = await world({ agent: true });
-    const taskId = (await request(c, "POST", "/api/v1/tasks", { body: { title: "Write x", instructions: editInstructions("x", [{ write: { path: "x.txt", content: "x\n" } }]) } })).json.id;
-    const p = await eventually("proposal", async () => (await proposalOf(c, taskId)));
+    const taskId = (
+      await request(c, "POST", "/api/v1/tasks", {
+        body: { title: "Write x", instructions: editInstructions("x", [{ write: { path: "x.txt", content: "x\n" } }]) },
+      })
+    ).json.id;
+    const p = await eventually("proposal", async () => await proposalOf(c, taskId));
     const noReason = await request(c, "POST", `/api/v1/proposals/${p.id}/reject`, { body: {} });
     expect(noReason.status).toBe(400);
     expect(noReason.json.field).toBe("reason");
-    const wrongHash = await request(c, "POST", `/api/v1/proposals/${p.id}/reject`, { body: { reason: "no", sha256: "f".repeat(64) } });
+    const wrongHash = await request(c, "POST", `/api/v1/proposals/${p.id}/reject`, {
+      body: { reason: "no", sha256: "f".repeat(64) },
+    });
     expect(wrongHash.status).toBe(409);
     const extra = await request(c, "POST", `/api/v1/proposals/${p.id}/reject`, { body: { reason: "no", note: "x" } });
     expect(extra.json.field).toBe("note");
-    const r = await request(c, "POST", `/api/v1/proposals/${p.id}/reject`, { token: TOKENS.bob, body: { reason: "not wanted" } });
+    const r = await request(c, "POST", `/api/v1/proposals/${p.id}/reject`, {
+      token: TOKENS.bob,
+      body: { reason: "not wanted" },
+    });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ decision: "reject", by: "bob", reason: "not wanted" });
     expect((await request(c, "GET", `/api/v1/proposals/${p.id}`)).json.effective_state).toMatch(/^rejected$/);
@@ -372,11 +555,19 @@ describe("console API: proposals", () => {
     expect(trailers(app, "Task-Id")).toEqual([]);
 
     expect((await request(c, "GET", "/api/v1/proposals/p-261121-103134-k3f9xa")).status).toBe(404);
-    expect((await request(c, "POST", "/api/v1/proposals/p-261121-103134-k3f9xa/approve", { body: { sha256: "a".repeat(64) } })).status).toBe(404);
+    expect(
+      (
+        await request(c, "POST", "/api/v1/proposals/p-261121-103134-k3f9xa/approve", {
+          body: { sha256: "a".repeat(64) },
+        })
+      ).status,
+    ).toBe(404);
     const bad = await request(c, "GET", "/api/v1/proposals/p-..%2F..%2Fetc");
     expect(bad.status).toBe(400);
     expect(bad.json.field).toBe("id");
-    expect((await request(c, "POST", "/api/v1/proposals/nope/reject", { body: { reason: "x" } })).json.field).toBe("id");
+    expect((await request(c, "POST", "/api/v1/proposals/nope/reject", { body: { reason: "x" } })).json.field).toBe(
+      "id",
+    );
     expect((await request(c, "GET", "/api/v1/proposals?state=maybe")).json.field).toBe("state");
   });
 });
@@ -390,8 +581,14 @@ describe("console API: event streams", () => {
     expect(follow.status).toBe(200);
     expect(follow.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
     await waitFor("first lines", () => follow.events.some((e) => e.event === "log" && e.data.agent === "a1"));
-    const taskId = (await request(c, "POST", "/api/v1/tasks", { body: { title: "Log me", instructions: editInstructions("x", [{ write: { path: "l.txt", content: "l\n" } }]) } })).json.id;
-    await waitFor("a line about the new task", () => follow.events.some((e) => JSON.stringify(e.data).includes(taskId)));
+    const taskId = (
+      await request(c, "POST", "/api/v1/tasks", {
+        body: { title: "Log me", instructions: editInstructions("x", [{ write: { path: "l.txt", content: "l\n" } }]) },
+      })
+    ).json.id;
+    await waitFor("a line about the new task", () =>
+      follow.events.some((e) => JSON.stringify(e.data).includes(taskId)),
+    );
     const times = follow.events.map((e) => e.data.time as string);
     expect(times).toEqual([...times].sort());
 
@@ -401,7 +598,12 @@ describe("console API: event streams", () => {
     const none = await openEvents(c, "/api/v1/logs?agent=nobody-here");
     await none.ended;
     expect(none.events).toEqual([{ event: "end", data: {} }]);
-    for (const [q, field] of [["?lines=" + (MAX_STREAM_LINES + 1), "lines"], ["?lines=-1", "lines"], ["?follow=yes", "follow"], ["?agent=..", "agent"]] as const) {
+    for (const [q, field] of [
+      ["?lines=" + (MAX_STREAM_LINES + 1), "lines"],
+      ["?lines=-1", "lines"],
+      ["?follow=yes", "follow"],
+      ["?agent=..", "agent"],
+    ] as const) {
       const r = await request(c, "GET", `/api/v1/logs${q}`);
       expect(r.status, q).toBe(400);
       expect(r.json.field, q).toBe(field);
@@ -425,7 +627,10 @@ describe("console API: event streams", () => {
     expect(refused.headers["retry-after"]).toBe("5");
     // All still open (none ended) while the server answers other requests.
     let ended = 0;
-    for (const s of open) void s.ended.then(() => { ended++; });
+    for (const s of open)
+      void s.ended.then(() => {
+        ended++;
+      });
     expect((await request(c, "GET", "/api/v1/health")).status).toBe(200);
     expect(ended).toBe(0);
     open[0]!.close();
@@ -443,16 +648,31 @@ describe("console API: agent-controlled text", () => {
     const title = `Title ${nasty}`;
     const content = `<script>alert(2)</script>\n\x1b]0;pwned\x07\x1b[1A\x1b[2K+ fake line\r\n\u202edesrever\n`;
     const forge = `\n\nevent: end\ndata: {}\n\n`;
-    const t1 = (await request(c, "POST", "/api/v1/tasks", { body: { title, instructions: editInstructions("h", [{ write: { path: "<b>bold</b>.html", content } }]) } })).json.id;
-    const t2 = (await request(c, "POST", "/api/v1/tasks", { body: { title: "fails", instructions: editInstructions("f", [{ fail: { message: `${nasty}${forge}`, exitCode: 3 } }]) } })).json.id;
-    const p = await eventually("proposal", async () => (await proposalOf(c, t1)));
+    const t1 = (
+      await request(c, "POST", "/api/v1/tasks", {
+        body: { title, instructions: editInstructions("h", [{ write: { path: "<b>bold</b>.html", content } }]) },
+      })
+    ).json.id;
+    const t2 = (
+      await request(c, "POST", "/api/v1/tasks", {
+        body: {
+          title: "fails",
+          instructions: editInstructions("f", [{ fail: { message: `${nasty}${forge}`, exitCode: 3 } }]),
+        },
+      })
+    ).json.id;
+    const p = await eventually("proposal", async () => await proposalOf(c, t1));
     const detail = await request(c, "GET", `/api/v1/proposals/${p.id}`);
     expect(detail.headers["content-type"]).toBe("application/json; charset=utf-8");
     expect(detail.headers["x-content-type-options"]).toBe("nosniff");
     expect(detail.json.task_title).toBe(title);
     expect(detail.json.patch).toContain("<script>alert(2)</script>");
     expect(detail.json.patch).toContain("\x1b]0;pwned\x07");
-    expect(Buffer.from(detail.json.patch_base64, "base64").equals(fs.readFileSync(path.join(w.shared, "proposals", `${p.id}.patch`)))).toBe(true);
+    expect(
+      Buffer.from(detail.json.patch_base64, "base64").equals(
+        fs.readFileSync(path.join(w.shared, "proposals", `${p.id}.patch`)),
+      ),
+    ).toBe(true);
     expect(detail.json.diffstat.files.map((f: { path: string }) => f.path)).toEqual(["<b>bold</b>.html"]);
     const failed = await eventually("failed", async () => {
       const x = (await request(c, "GET", `/api/v1/tasks/${t2}`)).json;
@@ -487,8 +707,12 @@ describe("console API: coverage of the document", () => {
   // Last in the file (tests run in order): every documented operation was answered at least once
   // with a success, and that answer validated against the document.
   it("every documented operation was exercised", () => {
-  const ops = Object.values(doc.paths).flatMap((p) => Object.values(p as Record<string, { operationId: string; responses: Record<string, unknown> }>));
-  const missing = ops.filter((op) => !Object.keys(op.responses).some((s) => s.startsWith("2") && seen.has(`${op.operationId} ${s}`))).map((op) => op.operationId);
-  expect(missing).toEqual([]);
+    const ops = Object.values(doc.paths).flatMap((p) =>
+      Object.values(p as Record<string, { operationId: string; responses: Record<string, unknown> }>),
+    );
+    const missing = ops
+      .filter((op) => !Object.keys(op.responses).some((s) => s.startsWith("2") && seen.has(`${op.operationId} ${s}`)))
+      .map((op) => op.operationId);
+    expect(missing).toEqual([]);
   });
 });

@@ -34,24 +34,52 @@ export function writeTokens(w: World, text?: string): string {
 /** Start `agentctl serve` on a free loopback port; resolves once it prints its URL. */
 export async function startConsole(w: World, extraArgs: string[] = []): Promise<RunningConsole> {
   const tokens = writeTokens(w);
-  const child = spawn(process.execPath, serveArgs(["--listen", "127.0.0.1:0", "--tokens", tokens, "--shared", w.shared, "--decisions", w.decisions, ...extraArgs]), {
-    env: { PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    serveArgs([
+      "--listen",
+      "127.0.0.1:0",
+      "--tokens",
+      tokens,
+      "--shared",
+      w.shared,
+      "--decisions",
+      w.decisions,
+      ...extraArgs,
+    ]),
+    {
+      env: { PATH: process.env.PATH },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
-  child.stdout!.on("data", (b: Buffer) => { out += b.toString(); });
-  child.stderr!.on("data", (b: Buffer) => { out += b.toString(); });
+  child.stdout!.on("data", (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr!.on("data", (b: Buffer) => {
+    out += b.toString();
+  });
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`console did not start: ${out}`)), 30_000);
     const check = () => {
       const m = /serve: listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
     };
     child.stdout!.on("data", check);
-    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`console exited with ${code}: ${out}`)); });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`console exited with ${code}: ${out}`));
+    });
   });
   return {
-    url: `http://127.0.0.1:${port}`, port, child, output: () => out,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    output: () => out,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await exited;
@@ -67,7 +95,18 @@ export interface Reply {
 }
 
 /** One HTTP request (node:http: any Host header, any body); the answer is checked against the API doc. */
-export async function request(c: RunningConsole, method: string, target: string, opts: { token?: string | null; body?: unknown; raw?: string | Buffer; headers?: Record<string, string>; check?: boolean } = {}): Promise<Reply> {
+export async function request(
+  c: RunningConsole,
+  method: string,
+  target: string,
+  opts: {
+    token?: string | null;
+    body?: unknown;
+    raw?: string | Buffer;
+    headers?: Record<string, string>;
+    check?: boolean;
+  } = {},
+): Promise<Reply> {
   const headers: Record<string, string> = { ...opts.headers };
   const token = opts.token === undefined ? TOKENS.alice : opts.token;
   if (token !== null) headers.Authorization ??= `Bearer ${token}`;
@@ -84,7 +123,11 @@ export async function request(c: RunningConsole, method: string, target: string,
       res.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8");
         let json: unknown;
-        try { json = JSON.parse(text); } catch { json = undefined; }
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
         resolve({ status: res.statusCode!, headers: res.headers, text, json });
       });
       res.on("error", reject);
@@ -144,23 +187,37 @@ export function checkReply(method: string, target: string, r: Reply): void {
   if (!response) throw new Error(`${where}: status not documented for ${op.operationId}: ${r.text.slice(0, 300)}`);
   if (response.$ref) {
     responsePointer = String(response.$ref).slice(1);
-    response = responsePointer.split("/").slice(1).reduce((o: any, k: string) => o[k.replace(/~1/g, "/").replace(/~0/g, "~")], doc);
+    response = responsePointer
+      .split("/")
+      .slice(1)
+      .reduce((o: any, k: string) => o[k.replace(/~1/g, "/").replace(/~0/g, "~")], doc);
   }
-  const type = String(r.headers["content-type"] ?? "").split(";")[0]!.trim();
-  if (!response.content?.[type]) throw new Error(`${where}: content type ${JSON.stringify(type)} not documented (${Object.keys(response.content ?? {}).join(", ")})`);
+  const type = String(r.headers["content-type"] ?? "")
+    .split(";")[0]!
+    .trim();
+  if (!response.content?.[type])
+    throw new Error(
+      `${where}: content type ${JSON.stringify(type)} not documented (${Object.keys(response.content ?? {}).join(", ")})`,
+    );
   for (const h of Object.keys(response.headers ?? {})) {
     if (r.headers[h.toLowerCase()] === undefined) throw new Error(`${where}: documented header ${h} missing`);
   }
   seen.add(`${op.operationId} ${r.status}`);
   if (type === "text/event-stream") return;
   const errors = validateDoc(`${responsePointer}/content/${pointer(type)}/schema`, r.json);
-  if (errors.length > 0) throw new Error(`${where}: body does not match docs/console-api.yaml:\n  ${errors.join("\n  ")}\nbody: ${r.text.slice(0, 2000)}`);
+  if (errors.length > 0)
+    throw new Error(
+      `${where}: body does not match docs/console-api.yaml:\n  ${errors.join("\n  ")}\nbody: ${r.text.slice(0, 2000)}`,
+    );
   if (r.status >= 400 && !/\S/.test(r.json.detail)) throw new Error(`${where}: problem without detail`);
 }
 
 // ---------------------------------------------------------------- server-sent events
 
-export interface SseEvent { event: string; data: any }
+export interface SseEvent {
+  event: string;
+  data: any;
+}
 
 export interface EventReader {
   status: number;
@@ -172,52 +229,69 @@ export interface EventReader {
 }
 
 /** Open an event stream; events are parsed as they come (data validated against LogEntry for `log`). */
-export async function openEvents(c: RunningConsole, target: string, token: string = TOKENS.alice): Promise<EventReader> {
+export async function openEvents(
+  c: RunningConsole,
+  target: string,
+  token: string = TOKENS.alice,
+): Promise<EventReader> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port: c.port, method: "GET", path: target, headers: { Authorization: `Bearer ${token}` } }, (res) => {
-      let buf = "";
-      let ended!: () => void;
-      const r: EventReader = {
-        status: res.statusCode!, headers: res.headers, events: [], comments: 0,
-        ended: new Promise<void>((done) => { ended = done; }),
-        close: () => req.destroy(),
-      };
-      checkReply("GET", target, { status: r.status, headers: res.headers, text: "", json: undefined });
-      res.on("data", (b: Buffer) => {
-        buf += b.toString("utf8");
-        let end: number;
-        while ((end = buf.indexOf("\n\n")) >= 0) {
-          const block = buf.slice(0, end);
-          buf = buf.slice(end + 2);
-          let event = "message";
-          const data: string[] = [];
-          for (const l of block.split("\n")) {
-            if (l.startsWith(":")) r.comments++;
-            else if (l.startsWith("event: ")) event = l.slice(7);
-            else if (l.startsWith("data: ")) data.push(l.slice(6));
-            else throw new Error(`unexpected line in event stream: ${JSON.stringify(l)}`);
+    const req = http.request(
+      { host: "127.0.0.1", port: c.port, method: "GET", path: target, headers: { Authorization: `Bearer ${token}` } },
+      (res) => {
+        let buf = "";
+        let ended!: () => void;
+        const r: EventReader = {
+          status: res.statusCode!,
+          headers: res.headers,
+          events: [],
+          comments: 0,
+          ended: new Promise<void>((done) => {
+            ended = done;
+          }),
+          close: () => req.destroy(),
+        };
+        checkReply("GET", target, { status: r.status, headers: res.headers, text: "", json: undefined });
+        res.on("data", (b: Buffer) => {
+          buf += b.toString("utf8");
+          let end: number;
+          while ((end = buf.indexOf("\n\n")) >= 0) {
+            const block = buf.slice(0, end);
+            buf = buf.slice(end + 2);
+            let event = "message";
+            const data: string[] = [];
+            for (const l of block.split("\n")) {
+              if (l.startsWith(":")) r.comments++;
+              else if (l.startsWith("event: ")) event = l.slice(7);
+              else if (l.startsWith("data: ")) data.push(l.slice(6));
+              else throw new Error(`unexpected line in event stream: ${JSON.stringify(l)}`);
+            }
+            if (data.length === 0) continue;
+            if (data.length !== 1) throw new Error(`an event with ${data.length} data lines: ${JSON.stringify(block)}`);
+            const value = JSON.parse(data[0]!);
+            if (event === "log") {
+              const errors = validateDoc("/components/schemas/LogEntry", value);
+              if (errors.length) throw new Error(`log event does not match LogEntry: ${errors.join("; ")}: ${data[0]}`);
+            }
+            r.events.push({ event, data: value });
           }
-          if (data.length === 0) continue;
-          if (data.length !== 1) throw new Error(`an event with ${data.length} data lines: ${JSON.stringify(block)}`);
-          const value = JSON.parse(data[0]!);
-          if (event === "log") {
-            const errors = validateDoc("/components/schemas/LogEntry", value);
-            if (errors.length) throw new Error(`log event does not match LogEntry: ${errors.join("; ")}: ${data[0]}`);
-          }
-          r.events.push({ event, data: value });
-        }
-      });
-      res.on("end", () => ended());
-      res.on("close", () => ended());
-      resolve(r);
-    });
+        });
+        res.on("end", () => ended());
+        res.on("close", () => ended());
+        resolve(r);
+      },
+    );
     req.on("error", reject);
     req.end();
   });
 }
 
 /** Bounded wait for an asynchronous condition (a ceiling, not a timing assertion). */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -31,14 +31,21 @@ export function makeWorld(): World {
   for (const d of [shared, decisions, scratch]) fs.mkdirSync(d, { mode: 0o755 });
   fs.chmodSync(scratch, 0o1777);
   return {
-    dir, shared, decisions, scratch,
+    dir,
+    shared,
+    decisions,
+    scratch,
     app: (name) => path.join(dir, "apps", name),
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }
 
 /** Create an agent's app dir: a copy of `from` (default agents/agent-1), or just an agent.json. */
-export function makeApp(w: World, name: string, opts: { from?: string; agentJson?: unknown; files?: Record<string, string> } = {}): string {
+export function makeApp(
+  w: World,
+  name: string,
+  opts: { from?: string; agentJson?: unknown; files?: Record<string, string> } = {},
+): string {
   const app = w.app(name);
   fs.mkdirSync(app, { recursive: true, mode: 0o755 });
   if (opts.agentJson === undefined) fs.cpSync(opts.from ?? AGENT_1, app, { recursive: true });
@@ -77,10 +84,18 @@ export interface RunningAgent {
 }
 
 export function startAgent(w: World, name: string, extra: Record<string, string> = {}): RunningAgent {
-  const child = spawn(process.execPath, [RUNTIME_BIN], { env: runtimeEnv(w, name, extra), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [RUNTIME_BIN], {
+    env: runtimeEnv(w, name, extra),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
-  child.stdout!.on("data", (b: Buffer) => { out += b.toString(); if (out.length > 4_000_000) out = out.slice(-2_000_000); });
-  child.stderr!.on("data", (b: Buffer) => { out += b.toString(); });
+  child.stdout!.on("data", (b: Buffer) => {
+    out += b.toString();
+    if (out.length > 4_000_000) out = out.slice(-2_000_000);
+  });
+  child.stderr!.on("data", (b: Buffer) => {
+    out += b.toString();
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on("exit", (code, signal) => resolve({ code, signal }));
   });
@@ -106,13 +121,27 @@ export function settled(w: World, id: string): () => TaskJson | undefined {
   };
 }
 
-export interface CtlResult { code: number | null; stdout: string; stderr: string }
+export interface CtlResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
-export function ctl(w: World, args: string[], opts: { input?: string; cwd?: string; env?: Record<string, string> } = {}): CtlResult {
+export function ctl(
+  w: World,
+  args: string[],
+  opts: { input?: string; cwd?: string; env?: Record<string, string> } = {},
+): CtlResult {
   const r = spawnSync(process.execPath, [AGENTCTL_BIN, ...args], {
     cwd: opts.cwd ?? w.dir,
     input: opts.input ?? "",
-    env: { PATH: process.env.PATH, AGENT_SHARED_DIR: w.shared, AGENT_DECISIONS_DIR: w.decisions, AGENTCTL_USER: "tester", ...opts.env },
+    env: {
+      PATH: process.env.PATH,
+      AGENT_SHARED_DIR: w.shared,
+      AGENT_DECISIONS_DIR: w.decisions,
+      AGENTCTL_USER: "tester",
+      ...opts.env,
+    },
     encoding: "utf8",
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -133,7 +162,12 @@ export function addEditTask(w: World, title: string, edits: unknown[], extraArgs
 }
 
 /** Bounded wait for a condition on real files (not a timing assertion: only a ceiling). */
-export async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | false,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = fn();
@@ -152,11 +186,34 @@ export function git(repo: string, args: string[]): string {
 /** Values of one trailer over a repo's whole history. */
 export function trailers(repo: string, key: string): string[] {
   const out = git(repo, ["log", `--format=%(trailers:key=${key},valueonly)`]);
-  return out.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  return out
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
 }
 
-export interface TaskJson { id: string; status: string; attempts: number; claimed_by: string | null; result: { outcome: string; proposal_id?: string; commit?: string; error?: string } | null; last_error: string | null; title: string; completed_at: string | null; [k: string]: unknown }
-export interface ProposalJson { id: string; state: string; agent: string; task_id: string; commit: string | null; reason: string | null; decided_by: string | null; base_commit: string; diffstat: { files: Array<{ path: string }> } }
+export interface TaskJson {
+  id: string;
+  status: string;
+  attempts: number;
+  claimed_by: string | null;
+  result: { outcome: string; proposal_id?: string; commit?: string; error?: string } | null;
+  last_error: string | null;
+  title: string;
+  completed_at: string | null;
+  [k: string]: unknown;
+}
+export interface ProposalJson {
+  id: string;
+  state: string;
+  agent: string;
+  task_id: string;
+  commit: string | null;
+  reason: string | null;
+  decided_by: string | null;
+  base_commit: string;
+  diffstat: { files: Array<{ path: string }> };
+}
 
 export function tasks(w: World, state?: string): TaskJson[] {
   return ctlJson<TaskJson[]>(w, ["tasks", ...(state ? ["--state", state] : [])]);

@@ -2,8 +2,24 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  addEditTask, AGENT_2, ctl, ctlJson, git, IS_ROOT, makeApp, makeWorld, settled, startAgent, stopAgent, task, tasks, tearDown, trailers, waitFor,
-  type RunningAgent, type World,
+  addEditTask,
+  AGENT_2,
+  ctl,
+  ctlJson,
+  git,
+  IS_ROOT,
+  makeApp,
+  makeWorld,
+  settled,
+  startAgent,
+  stopAgent,
+  task,
+  tasks,
+  tearDown,
+  trailers,
+  waitFor,
+  type RunningAgent,
+  type World,
 } from "./helpers.js";
 
 let w: World;
@@ -11,7 +27,14 @@ const running: RunningAgent[] = [];
 afterEach(() => tearDown(running, w));
 
 const finished = (id: string) => settled(w, id);
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 describe("runs, shutdown and privileges", () => {
   it("SIGTERM during a long run: after the grace period the run is killed and the task handed back, attempts unchanged", async () => {
@@ -66,9 +89,16 @@ describe("runs, shutdown and privileges", () => {
     fs.writeFileSync(pidFile, "");
     fs.chmodSync(pidFile, 0o666);
     // A new session: the process-group kill cannot reach it, only the kill by uid can.
-    makeApp(w, "s8", { agentJson: { command: ["sh", "-c", `setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! >> ${pidFile}; sleep 1; exit 0`] } });
+    makeApp(w, "s8", {
+      agentJson: {
+        command: ["sh", "-c", `setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! >> ${pidFile}; sleep 1; exit 0`],
+      },
+    });
     // A uid of its own, as in the container: nothing else on this machine runs as it.
-    const agent = startAgent(w, "s8", { AGENT_EXCLUSIVE_RUN_AS: "true", ...(IS_ROOT ? { AGENT_RUN_AS: "47001:47001" } : {}) });
+    const agent = startAgent(w, "s8", {
+      AGENT_EXCLUSIVE_RUN_AS: "true",
+      ...(IS_ROOT ? { AGENT_RUN_AS: "47001:47001" } : {}),
+    });
     running.push(agent);
     const id = ctl(w, ["task", "add", "--title", "escape", "--description", "escape"]).stdout.trim();
     const t = await waitFor("done", finished(id));
@@ -86,7 +116,15 @@ describe("runs, shutdown and privileges", () => {
 
   it("program output goes to the agent's log, bounded; a non-zero exit fails the task with the output's last lines", async () => {
     w = makeWorld();
-    makeApp(w, "s4", { agentJson: { command: ["sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo \"line $i of noise\"; i=$((i+1)); done; echo 'the real reason' >&2; exit 3"] } });
+    makeApp(w, "s4", {
+      agentJson: {
+        command: [
+          "sh",
+          "-c",
+          "i=0; while [ $i -lt 3000 ]; do echo \"line $i of noise\"; i=$((i+1)); done; echo 'the real reason' >&2; exit 3",
+        ],
+      },
+    });
     running.push(startAgent(w, "s4", { AGENT_OUTPUT_MAX_BYTES: "2048" }));
     const id = ctl(w, ["task", "add", "--title", "noisy", "--description", "x"]).stdout.trim();
     const t = await waitFor("failed", finished(id));
@@ -102,18 +140,27 @@ describe("runs, shutdown and privileges", () => {
     w = makeWorld();
     const app = makeApp(w, "s5", {
       agentJson: {
-        command: ["sh", "-c", [
-          'r=""',
-          `for f in "$AGENT_APP_DIR_PROBE/owned.txt" "${w.shared}/tasks/pending/x.json" "${w.shared}/agents/s5/status.json" "${w.decisions}/p-x.json" "$TASK_FILE"; do`,
-          '  if ( echo hacked > "$f" ) 2>/dev/null; then r="$r WROTE:$f"; else r="$r denied"; fi',
-          "done",
-          'echo "result:$r"',
-          'echo ok > inside.txt',
-        ].join("\n")],
+        command: [
+          "sh",
+          "-c",
+          [
+            'r=""',
+            `for f in "$AGENT_APP_DIR_PROBE/owned.txt" "${w.shared}/tasks/pending/x.json" "${w.shared}/agents/s5/status.json" "${w.decisions}/p-x.json" "$TASK_FILE"; do`,
+            '  if ( echo hacked > "$f" ) 2>/dev/null; then r="$r WROTE:$f"; else r="$r denied"; fi',
+            "done",
+            'echo "result:$r"',
+            "echo ok > inside.txt",
+          ].join("\n"),
+        ],
         env: { AGENT_APP_DIR_PROBE: "" },
       },
     });
-    fs.writeFileSync(path.join(app, "agent.json"), fs.readFileSync(path.join(app, "agent.json"), "utf8").replace('"AGENT_APP_DIR_PROBE": ""', `"AGENT_APP_DIR_PROBE": "${app}"`));
+    fs.writeFileSync(
+      path.join(app, "agent.json"),
+      fs
+        .readFileSync(path.join(app, "agent.json"), "utf8")
+        .replace('"AGENT_APP_DIR_PROBE": ""', `"AGENT_APP_DIR_PROBE": "${app}"`),
+    );
     const agent = startAgent(w, "s5");
     running.push(agent);
     const id = ctl(w, ["task", "add", "--title", "probe", "--description", "x"]).stdout.trim();
@@ -123,7 +170,10 @@ describe("runs, shutdown and privileges", () => {
     // done: wait for the lines instead of reading them once.
     const outputHas = (text: string) => () => (agent.output().includes(text) ? true : undefined);
     await waitFor("the program's result line", outputHas("result:"));
-    const line = agent.output().split("\n").find((l) => l.includes("result:"));
+    const line = agent
+      .output()
+      .split("\n")
+      .find((l) => l.includes("result:"));
     if (IS_ROOT) {
       await waitFor("the privilege-separation event", outputHas('"privilege-separation"'));
       expect(line).toContain("result: denied denied denied denied denied");
@@ -154,14 +204,50 @@ describe("agentctl", () => {
     w = makeWorld();
     const cwd = path.join(w.dir, "operator");
     fs.mkdirSync(cwd);
-    fs.writeFileSync(path.join(cwd, "task.md"), "# Do it\n\n```json\n{\"write\": {\"path\": \"from-file.txt\", \"content\": \"f\"}}\n```\n");
+    fs.writeFileSync(
+      path.join(cwd, "task.md"),
+      '# Do it\n\n```json\n{"write": {"path": "from-file.txt", "content": "f"}}\n```\n',
+    );
     fs.mkdirSync(path.join(cwd, "ctxdir"));
     fs.writeFileSync(path.join(cwd, "ctxdir", "a.txt"), "A");
     fs.writeFileSync(path.join(cwd, "notes.txt"), "N");
-    const r = ctl(w, ["task", "add", "--title", "from file", "--instructions", "task.md", "--context", "notes.txt", "--context", "ctxdir", "--priority", "7", "--json"], { cwd });
+    const r = ctl(
+      w,
+      [
+        "task",
+        "add",
+        "--title",
+        "from file",
+        "--instructions",
+        "task.md",
+        "--context",
+        "notes.txt",
+        "--context",
+        "ctxdir",
+        "--priority",
+        "7",
+        "--json",
+      ],
+      { cwd },
+    );
     expect(r.code, r.stderr).toBe(0);
     const rec = JSON.parse(r.stdout);
-    for (const k of ["id", "title", "description", "instruction_file", "context_files", "status", "claimed_by", "claimed_at", "completed_at", "attempts", "priority", "agent", "capability", "result"]) {
+    for (const k of [
+      "id",
+      "title",
+      "description",
+      "instruction_file",
+      "context_files",
+      "status",
+      "claimed_by",
+      "claimed_at",
+      "completed_at",
+      "attempts",
+      "priority",
+      "agent",
+      "capability",
+      "result",
+    ]) {
       expect(rec, k).toHaveProperty(k);
     }
     expect(rec.priority).toBe(7);
@@ -169,7 +255,9 @@ describe("agentctl", () => {
     fs.rmSync(cwd, { recursive: true });
     expect(fs.readFileSync(path.join(w.shared, rec.instruction_file), "utf8")).toContain("from-file.txt");
     expect(rec.context_files.map((f: string) => fs.existsSync(path.join(w.shared, f)))).toEqual([true, true]);
-    const fromStdin = ctl(w, ["task", "add", "--title", "from stdin", "--instructions", "-"], { input: "```json\n{\"write\": {\"path\": \"from-stdin.txt\", \"content\": \"s\"}}\n```\n" });
+    const fromStdin = ctl(w, ["task", "add", "--title", "from stdin", "--instructions", "-"], {
+      input: '```json\n{"write": {"path": "from-stdin.txt", "content": "s"}}\n```\n',
+    });
     expect(fromStdin.code).toBe(0);
 
     // The program sees the context through TASK_CONTEXT_DIR.
@@ -191,7 +279,10 @@ describe("agentctl", () => {
     expect(ctl(w, ["health", "--agent", "nobody-here"]).code).toBe(1);
     const st = ctlJson<Array<Record<string, unknown>>>(w, ["status"]);
     expect(st[0]).toMatchObject({ agent: "c1", approval_required: false, current_task: null, alive: true });
-    const logs = ctl(w, ["logs", "--json"]).stdout.trim().split("\n").map((l) => JSON.parse(l) as { time: string; event: string });
+    const logs = ctl(w, ["logs", "--json"])
+      .stdout.trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { time: string; event: string });
     expect(logs.map((l) => l.time)).toEqual([...logs.map((l) => l.time)].sort());
     expect(logs.some((l) => l.event === "task-done")).toBe(true);
   });
@@ -201,18 +292,33 @@ describe("agentctl", () => {
     makeApp(w, "m1");
     makeApp(w, "m2");
     running.push(startAgent(w, "m1"), startAgent(w, "m2"));
-    await waitFor("both started", () => fs.existsSync(path.join(w.shared, "logs", "m2.jsonl")) && fs.existsSync(path.join(w.shared, "logs", "m1.jsonl")));
-    const merged = ctl(w, ["logs", "--json"]).stdout.trim().split("\n").map((l) => JSON.parse(l) as { time: string; agent: string });
+    await waitFor(
+      "both started",
+      () =>
+        fs.existsSync(path.join(w.shared, "logs", "m2.jsonl")) &&
+        fs.existsSync(path.join(w.shared, "logs", "m1.jsonl")),
+    );
+    const merged = ctl(w, ["logs", "--json"])
+      .stdout.trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { time: string; agent: string });
     expect(new Set(merged.map((l) => l.agent))).toEqual(new Set(["m1", "m2"]));
     expect(merged.map((l) => l.time)).toEqual([...merged.map((l) => l.time)].sort());
-    const only = ctl(w, ["logs", "--json", "--agent", "m2"]).stdout.trim().split("\n").map((l) => JSON.parse(l) as { agent: string });
+    const only = ctl(w, ["logs", "--json", "--agent", "m2"])
+      .stdout.trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { agent: string });
     expect(new Set(only.map((l) => l.agent))).toEqual(new Set(["m2"]));
 
     const { spawn } = await import("node:child_process");
     const { AGENTCTL_BIN } = await import("./helpers.js");
-    const follow = spawn(process.execPath, [AGENTCTL_BIN, "logs", "--follow", "--shared", w.shared], { stdio: ["ignore", "pipe", "pipe"] });
+    const follow = spawn(process.execPath, [AGENTCTL_BIN, "logs", "--follow", "--shared", w.shared], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
-    follow.stdout.on("data", (b: Buffer) => { out += b.toString(); });
+    follow.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+    });
     const id = addEditTask(w, "followed", [{ write: { path: "f.txt", content: "f" } }]);
     await waitFor("followed line", () => out.includes(`task-done task=${id}`), 60_000);
     follow.kill("SIGTERM");

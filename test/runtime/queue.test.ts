@@ -2,8 +2,19 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  addEditTask, ctl, makeApp, makeWorld, startAgent, stopAgent, task, tasks, tearDown, trailers, waitFor,
-  type RunningAgent, type World,
+  addEditTask,
+  ctl,
+  makeApp,
+  makeWorld,
+  startAgent,
+  stopAgent,
+  task,
+  tasks,
+  tearDown,
+  trailers,
+  waitFor,
+  type RunningAgent,
+  type World,
 } from "./helpers.js";
 
 let w: World;
@@ -43,8 +54,12 @@ describe("task queue with several agent processes", () => {
     w = makeWorld();
     makeApp(w, "plain", { agentJson: FAST_AGENT });
     makeApp(w, "gpu", { agentJson: FAST_AGENT });
-    const forGpu = [0, 1, 2].map((i) => ctl(w, ["task", "add", "--title", `cap ${i}`, "--description", "x", "--capability", "cuda"]).stdout.trim());
-    const forPlain = [0, 1, 2].map((i) => ctl(w, ["task", "add", "--title", `named ${i}`, "--description", "x", "--agent", "plain"]).stdout.trim());
+    const forGpu = [0, 1, 2].map((i) =>
+      ctl(w, ["task", "add", "--title", `cap ${i}`, "--description", "x", "--capability", "cuda"]).stdout.trim(),
+    );
+    const forPlain = [0, 1, 2].map((i) =>
+      ctl(w, ["task", "add", "--title", `named ${i}`, "--description", "x", "--agent", "plain"]).stdout.trim(),
+    );
     running.push(startAgent(w, "plain"), startAgent(w, "gpu", { AGENT_CAPABILITIES: "cuda,big-memory" }));
     await waitFor("all done", () => tasks(w, "done").length === 6, 60_000);
     for (const id of forGpu) expect(task(w, id).claimed_by).toBe("gpu");
@@ -70,7 +85,14 @@ describe("task queue with several agent processes", () => {
     await waitFor("claimed by dies", () => task(w, id).claimed_by === "dies" && task(w, id).status === "claimed");
     await stopAgent(dies, "SIGKILL");
     running.push(startAgent(w, "lives"));
-    const t = await waitFor("done by lives", () => { const x = task(w, id); return x.status === "done" ? x : undefined; }, 60_000);
+    const t = await waitFor(
+      "done by lives",
+      () => {
+        const x = task(w, id);
+        return x.status === "done" ? x : undefined;
+      },
+      60_000,
+    );
     expect(t.claimed_by).toBe("lives");
     expect(t.attempts).toBe(1);
     expect(trailers(w.app("lives"), "Task-Id")).toEqual([id]);

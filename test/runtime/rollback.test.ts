@@ -2,8 +2,20 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  addEditTask, AGENT_1, ctl, git, makeApp, makeWorld, proposals, settled, startAgent, tearDown, trailers, waitFor,
-  type RunningAgent, type World,
+  addEditTask,
+  AGENT_1,
+  ctl,
+  git,
+  makeApp,
+  makeWorld,
+  proposals,
+  settled,
+  startAgent,
+  tearDown,
+  trailers,
+  waitFor,
+  type RunningAgent,
+  type World,
 } from "./helpers.js";
 
 let w: World;
@@ -58,7 +70,8 @@ describe("self-modification safety", () => {
     ].join("\n");
     const app = makeApp(w, "r3", { agentJson: { command: ["sh", "-c", script] } });
     running.push(startAgent(w, "r3", { AGENT_ROLLBACK_AFTER_FAILURES: "2", AGENT_MAX_ATTEMPTS: "1" }));
-    const add = (title: string, description: string) => ctl(w, ["task", "add", "--title", title, "--description", description]).stdout.trim();
+    const add = (title: string, description: string) =>
+      ctl(w, ["task", "add", "--title", title, "--description", description]).stdout.trim();
     const poison = add("poison", "poison-me");
     const pp = await waitFor("poison applied", () => proposals(w, "applied").find((x) => x.task_id === poison));
     expect(fs.existsSync(path.join(app, "POISON"))).toBe(true);

@@ -3,15 +3,29 @@ import { createRequire } from "node:module";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  makeApp, makeWorld, ROOT, startAgent, stopAgent, tasks, trailers, waitFor,
-  type RunningAgent, type World,
+  makeApp,
+  makeWorld,
+  ROOT,
+  startAgent,
+  stopAgent,
+  tasks,
+  trailers,
+  waitFor,
+  type RunningAgent,
+  type World,
 } from "./helpers.js";
 
 // The compiled queue (the same code agentctl runs) queues the 500 tasks without 500 CLI starts.
 const require = createRequire(import.meta.url);
-const { TaskQueue } = require(path.join(ROOT, "dist", "runtime", "queue", "taskQueue.js")) as typeof import("../../runtime/queue/taskQueue.js");
-const { ProposalStore } = require(path.join(ROOT, "dist", "runtime", "proposals", "proposal.js")) as typeof import("../../runtime/proposals/proposal.js");
-const { sharedLayout, ensureSharedLayout } = require(path.join(ROOT, "dist", "runtime", "sharedLayout.js")) as typeof import("../../runtime/sharedLayout.js");
+const { TaskQueue } = require(
+  path.join(ROOT, "dist", "runtime", "queue", "taskQueue.js"),
+) as typeof import("../../runtime/queue/taskQueue.js");
+const { ProposalStore } = require(
+  path.join(ROOT, "dist", "runtime", "proposals", "proposal.js"),
+) as typeof import("../../runtime/proposals/proposal.js");
+const { sharedLayout, ensureSharedLayout } = require(
+  path.join(ROOT, "dist", "runtime", "sharedLayout.js"),
+) as typeof import("../../runtime/sharedLayout.js");
 
 const TASKS = 500;
 const AGENTS = ["k1", "k2", "k3"];
@@ -48,7 +62,10 @@ describe("crash torture", () => {
     ensureSharedLayout(layout);
     const queue = new TaskQueue(layout);
     const ids: string[] = [];
-    for (let i = 0; i < TASKS; i++) ids.push(queue.addTask({ title: `torture ${i}`, description: `#${i}`, maxAttempts: 100, createdBy: "torture" }).id);
+    for (let i = 0; i < TASKS; i++)
+      ids.push(
+        queue.addTask({ title: `torture ${i}`, description: `#${i}`, maxAttempts: 100, createdBy: "torture" }).id,
+      );
 
     const env = { AGENT_MAX_ATTEMPTS: "100", AGENT_LEASE_SECONDS: "2", AGENT_HEARTBEAT_SECONDS: "1" };
     for (const n of AGENTS) running.set(n, startAgent(w, n, env));

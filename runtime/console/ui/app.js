@@ -40,12 +40,16 @@
       else if (k === "data") for (const [dk, dv] of Object.entries(v)) e.dataset[dk] = dv;
       else throw new Error(`el: unexpected property ${k}`);
     }
-    for (const c of children) if (c !== null && c !== undefined) e.append(typeof c === "string" ? document.createTextNode(c) : c);
+    for (const c of children)
+      if (c !== null && c !== undefined) e.append(typeof c === "string" ? document.createTextNode(c) : c);
     return e;
   }
 
   function table(target, headers, rows) {
-    target.replaceChildren(el("thead", null, el("tr", null, ...headers.map((h) => el("th", null, h)))), el("tbody", null, ...rows));
+    target.replaceChildren(
+      el("thead", null, el("tr", null, ...headers.map((h) => el("th", null, h)))),
+      el("tbody", null, ...rows),
+    );
   }
 
   /** Escaped text where each escape marker is highlighted (the text nodes stay plain text). */
@@ -80,13 +84,21 @@
   // ------------------------------------------------------------------ API
 
   class ApiError extends Error {
-    constructor(status, detail) { super(detail); this.status = status; }
+    constructor(status, detail) {
+      super(detail);
+      this.status = status;
+    }
   }
 
   async function api(method, path, body) {
     const headers = { Authorization: `Bearer ${token}` };
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    const res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
+    const res = await fetch(`/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    });
     if (res.status === 401) {
       signOut("The token was refused: sign in again.");
       throw new ApiError(401, "unauthorized");
@@ -113,16 +125,24 @@
   function show(view) {
     for (const s of document.querySelectorAll("main > section")) s.hidden = s.id !== `view-${view}`;
     $("nav").hidden = view === "login";
-    for (const a of document.querySelectorAll("nav a")) a.classList.toggle("current", a.dataset.view === view || (view === "proposal" && a.dataset.view === "proposals"));
+    for (const a of document.querySelectorAll("nav a"))
+      a.classList.toggle("current", a.dataset.view === view || (view === "proposal" && a.dataset.view === "proposals"));
   }
 
   function route() {
     clearInterval(refreshTimer);
     refreshTimer = null;
-    if (logAbort) { logAbort.abort(); logAbort = null; }
+    if (logAbort) {
+      logAbort.abort();
+      logAbort = null;
+    }
     shown = null;
     say("");
-    if (!token) { show("login"); $("login-token").focus(); return; }
+    if (!token) {
+      show("login");
+      $("login-token").focus();
+      return;
+    }
     const hash = location.hash.slice(1);
     if (hash.startsWith("proposal/") && PROPOSAL_ID.test(hash.slice(9))) {
       show("proposal");
@@ -143,17 +163,25 @@
 
   async function loadFleet() {
     const agents = await api("GET", "/agents");
-    table($("agents"), ["Agent", "State", "Heartbeat", "Mode", "Current task", "Paused", "Done", "Failed", "Last error"],
-      agents.map((a) => el("tr", null,
-        el("td", null, line(a.agent)),
-        el("td", null, a.alive ? line(a.state) : a.state === "stopped" ? "stopped" : "not responding"),
-        el("td", null, `${a.heartbeat_age_seconds}s ago`),
-        el("td", null, a.mode),
-        el("td", null, line(a.current_task || "-")),
-        el("td", null, a.paused ? "paused" : "no"),
-        el("td", null, String(a.tasks_done)),
-        el("td", null, String(a.tasks_failed)),
-        el("td", null, marked(line(a.last_error || "-"))))));
+    table(
+      $("agents"),
+      ["Agent", "State", "Heartbeat", "Mode", "Current task", "Paused", "Done", "Failed", "Last error"],
+      agents.map((a) =>
+        el(
+          "tr",
+          null,
+          el("td", null, line(a.agent)),
+          el("td", null, a.alive ? line(a.state) : a.state === "stopped" ? "stopped" : "not responding"),
+          el("td", null, `${a.heartbeat_age_seconds}s ago`),
+          el("td", null, a.mode),
+          el("td", null, line(a.current_task || "-")),
+          el("td", null, a.paused ? "paused" : "no"),
+          el("td", null, String(a.tasks_done)),
+          el("td", null, String(a.tasks_failed)),
+          el("td", null, marked(line(a.last_error || "-"))),
+        ),
+      ),
+    );
     if (agents.length === 0) $("agents").replaceChildren(el("caption", null, "No agent has reported yet."));
   }
 
@@ -170,14 +198,27 @@
       parts.push(el("h3", null, `${state} (${list.length})`));
       if (list.length === 0) continue;
       const t = el("table", { class: `tasks-${state}` });
-      table(t, ["ID", "Title", "For", "Priority", "Tries", "Agent", "Result"], list.map((x) => el("tr", { data: { task: x.id } },
-        el("td", null, x.id),
-        el("td", null, marked(line(x.title))),
-        el("td", null, x.agent ? `agent ${line(x.agent)}` : x.capability ? `capability ${line(x.capability)}` : "any"),
-        el("td", null, String(x.priority)),
-        el("td", null, String(x.attempts)),
-        el("td", null, line(x.claimed_by || "-")),
-        el("td", null, resultCell(x)))));
+      table(
+        t,
+        ["ID", "Title", "For", "Priority", "Tries", "Agent", "Result"],
+        list.map((x) =>
+          el(
+            "tr",
+            { data: { task: x.id } },
+            el("td", null, x.id),
+            el("td", null, marked(line(x.title))),
+            el(
+              "td",
+              null,
+              x.agent ? `agent ${line(x.agent)}` : x.capability ? `capability ${line(x.capability)}` : "any",
+            ),
+            el("td", null, String(x.priority)),
+            el("td", null, String(x.attempts)),
+            el("td", null, line(x.claimed_by || "-")),
+            el("td", null, resultCell(x)),
+          ),
+        ),
+      );
       parts.push(t);
     }
     box.replaceChildren(...parts);
@@ -188,7 +229,8 @@
     const r = t.result;
     const frag = document.createDocumentFragment();
     frag.append(r.outcome);
-    if (r.proposal_id && PROPOSAL_ID.test(r.proposal_id)) frag.append(" ", el("a", { href: `#proposal/${r.proposal_id}` }, r.proposal_id));
+    if (r.proposal_id && PROPOSAL_ID.test(r.proposal_id))
+      frag.append(" ", el("a", { href: `#proposal/${r.proposal_id}` }, r.proposal_id));
     if (r.commit) frag.append(` ${line(r.commit).slice(0, 12)}`);
     if (r.error) frag.append(": ", marked(line(r.error)));
     return frag;
@@ -198,9 +240,16 @@
     ev.preventDefault();
     const kind = $("task-target-kind").value;
     const target = $("task-target").value.trim();
-    const body = { title: $("task-title").value, instructions: $("task-instructions").value, priority: Number($("task-priority").value) };
+    const body = {
+      title: $("task-title").value,
+      instructions: $("task-instructions").value,
+      priority: Number($("task-priority").value),
+    };
     if (kind !== "any") {
-      if (!target) { say(`Name the ${kind} the task is for.`, true); return; }
+      if (!target) {
+        say(`Name the ${kind} the task is for.`, true);
+        return;
+      }
       body[kind] = target;
     }
     try {
@@ -218,16 +267,27 @@
   async function loadProposals() {
     const list = await api("GET", "/proposals");
     // Waiting for a decision first, then the newest.
-    list.sort((a, b) => (b.effective_state === "pending") - (a.effective_state === "pending") || (a.id < b.id ? 1 : -1));
+    list.sort(
+      (a, b) => (b.effective_state === "pending") - (a.effective_state === "pending") || (a.id < b.id ? 1 : -1),
+    );
     proposalOrder = list.map((p) => p.id);
     if (selected >= proposalOrder.length) selected = proposalOrder.length - 1;
-    table($("proposals"), ["ID", "State", "Agent", "Task", "Change", "Age"], list.map((p, i) => el("tr", { class: i === selected ? "selected" : "", data: { proposal: p.id } },
-      el("td", null, el("a", { href: `#proposal/${p.id}` }, p.id)),
-      el("td", null, p.effective_state === p.state ? p.state : `${p.effective_state} (not yet applied)`),
-      el("td", null, line(p.agent)),
-      el("td", null, marked(line(p.task_title))),
-      el("td", null, `${p.diffstat.files.length} file(s) +${p.diffstat.added} -${p.diffstat.removed}`),
-      el("td", null, age(p.created_at)))));
+    table(
+      $("proposals"),
+      ["ID", "State", "Agent", "Task", "Change", "Age"],
+      list.map((p, i) =>
+        el(
+          "tr",
+          { class: i === selected ? "selected" : "", data: { proposal: p.id } },
+          el("td", null, el("a", { href: `#proposal/${p.id}` }, p.id)),
+          el("td", null, p.effective_state === p.state ? p.state : `${p.effective_state} (not yet applied)`),
+          el("td", null, line(p.agent)),
+          el("td", null, marked(line(p.task_title))),
+          el("td", null, `${p.diffstat.files.length} file(s) +${p.diffstat.added} -${p.diffstat.removed}`),
+          el("td", null, age(p.created_at)),
+        ),
+      ),
+    );
     if (list.length === 0) $("proposals").replaceChildren(el("caption", null, "No proposals yet."));
   }
 
@@ -261,22 +321,46 @@
     $("proposal-heading").replaceChildren(`Proposal ${p.id}: `, marked(title.text));
     const meta = [
       ["State", p.effective_state === p.state ? p.state : `${p.effective_state} (decided, not yet applied)`],
-      ["Agent", line(p.agent)], ["Task", line(p.task_id)], ["Base", line(p.base_commit)], ["Created", line(p.created_at)],
+      ["Agent", line(p.agent)],
+      ["Task", line(p.task_id)],
+      ["Base", line(p.base_commit)],
+      ["Created", line(p.created_at)],
       ["sha256 (of the diff below)", el("code", { class: "sha" }, hash)],
     ];
-    if (p.decision) meta.push(["Decision", `${line(p.decision.decision)} by ${line(p.decision.by)} at ${line(p.decision.at)}`]);
+    if (p.decision)
+      meta.push(["Decision", `${line(p.decision.decision)} by ${line(p.decision.by)} at ${line(p.decision.at)}`]);
     if (p.commit) meta.push(["Commit", el("code", { class: "commit" }, line(p.commit))]);
     if (p.reason) meta.push(["Reason", marked(line(p.reason))]);
     $("proposal-meta").replaceChildren(...meta.flatMap(([k, v]) => [el("dt", null, k), el("dd", null, v)]));
 
     const warnings = [];
-    if (hash !== p.sha256) warnings.push(`The patch received does not hash to the server's sha256 (${line(p.sha256)}): reload before deciding.`);
-    if (rendered.bidi + title.bidi > 0) warnings.push(`This proposal contains ${rendered.bidi + title.bidi} bidirectional control character(s), shown as [BIDI …] markers: text may be meant to read differently from what is applied.`);
-    if (rendered.escaped + title.escaped > 0) warnings.push(`${rendered.escaped + title.escaped} control or invisible character(s) are shown as escapes (highlighted).`);
+    if (hash !== p.sha256)
+      warnings.push(
+        `The patch received does not hash to the server's sha256 (${line(p.sha256)}): reload before deciding.`,
+      );
+    if (rendered.bidi + title.bidi > 0)
+      warnings.push(
+        `This proposal contains ${rendered.bidi + title.bidi} bidirectional control character(s), shown as [BIDI …] markers: text may be meant to read differently from what is applied.`,
+      );
+    if (rendered.escaped + title.escaped > 0)
+      warnings.push(
+        `${rendered.escaped + title.escaped} control or invisible character(s) are shown as escapes (highlighted).`,
+      );
     $("proposal-warnings").replaceChildren(...warnings.map((w) => el("p", { class: "warning" }, w)));
 
-    table($("proposal-diffstat"), ["File", "+", "-"], p.diffstat.files.map((f) => el("tr", null,
-      el("td", null, marked(line(f.path))), el("td", null, String(f.added)), el("td", null, String(f.removed)))));
+    table(
+      $("proposal-diffstat"),
+      ["File", "+", "-"],
+      p.diffstat.files.map((f) =>
+        el(
+          "tr",
+          null,
+          el("td", null, marked(line(f.path))),
+          el("td", null, String(f.added)),
+          el("td", null, String(f.removed)),
+        ),
+      ),
+    );
 
     const lines = rendered.text.split("\n");
     if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
@@ -293,7 +377,10 @@
     if (!shown || !shown.pending || $("approve").disabled) return;
     const note = $("approve-note").value.trim();
     try {
-      const d = await api("POST", `/proposals/${shown.id}/approve`, { sha256: shown.sha256, ...(note ? { note } : {}) });
+      const d = await api("POST", `/proposals/${shown.id}/approve`, {
+        sha256: shown.sha256,
+        ...(note ? { note } : {}),
+      });
       say(`Approved ${d.proposal} (sha256 ${d.sha256}); its agent applies it at its next poll.`);
       await loadProposal(shown.id);
       watchUntilDecided(shown.id);
@@ -305,7 +392,11 @@
   async function reject() {
     if (!shown || !shown.pending) return;
     const reason = $("reject-reason").value.trim();
-    if (!reason) { say("Write the reason first.", true); $("reject-reason").focus(); return; }
+    if (!reason) {
+      say("Write the reason first.", true);
+      $("reject-reason").focus();
+      return;
+    }
     try {
       const d = await api("POST", `/proposals/${shown.id}/reject`, { reason, sha256: shown.sha256 });
       say(`Rejected ${d.proposal}.`);
@@ -320,10 +411,16 @@
   function watchUntilDecided(id) {
     clearInterval(refreshTimer);
     refreshTimer = setInterval(async () => {
-      if (!shown || shown.id !== id) { clearInterval(refreshTimer); return; }
+      if (!shown || shown.id !== id) {
+        clearInterval(refreshTimer);
+        return;
+      }
       try {
         const p = await api("GET", `/proposals/${id}`);
-        if (p.state !== "pending") { clearInterval(refreshTimer); await loadProposal(id); }
+        if (p.state !== "pending") {
+          clearInterval(refreshTimer);
+          await loadProposal(id);
+        }
       } catch (err) {
         failed(err);
       }
@@ -334,16 +431,24 @@
     if (proposalOrder.length === 0) return;
     selected = Math.max(0, Math.min(proposalOrder.length - 1, selected + step));
     if (!$("view-proposal").hidden) location.hash = `#proposal/${proposalOrder[selected]}`;
-    else for (const tr of $("proposals").querySelectorAll("tbody tr")) tr.classList.toggle("selected", tr.dataset.proposal === proposalOrder[selected]);
+    else
+      for (const tr of $("proposals").querySelectorAll("tbody tr"))
+        tr.classList.toggle("selected", tr.dataset.proposal === proposalOrder[selected]);
   }
 
   function onKey(ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    const typing = ev.target instanceof HTMLInputElement || ev.target instanceof HTMLTextAreaElement || ev.target instanceof HTMLSelectElement;
+    const typing =
+      ev.target instanceof HTMLInputElement ||
+      ev.target instanceof HTMLTextAreaElement ||
+      ev.target instanceof HTMLSelectElement;
     const inProposal = !$("view-proposal").hidden;
     const inList = !$("view-proposals").hidden;
     if (typing) {
-      if (ev.key === "Enter" && ev.target === $("reject-reason")) { ev.preventDefault(); reject(); }
+      if (ev.key === "Enter" && ev.target === $("reject-reason")) {
+        ev.preventDefault();
+        reject();
+      }
       if (ev.key === "Escape") ev.target.blur();
       return;
     }
@@ -352,8 +457,10 @@
     else if (ev.key === "k") move(-1);
     else if (ev.key === "Enter" && inList && selected >= 0) location.hash = `#proposal/${proposalOrder[selected]}`;
     else if (ev.key === "a" && inProposal) approve();
-    else if (ev.key === "r" && inProposal && shown && shown.pending) { ev.preventDefault(); $("reject-reason").focus(); }
-    else if (ev.key === "Escape" && inProposal) location.hash = "#proposals";
+    else if (ev.key === "r" && inProposal && shown && shown.pending) {
+      ev.preventDefault();
+      $("reject-reason").focus();
+    } else if (ev.key === "Escape" && inProposal) location.hash = "#proposals";
     else return;
     ev.preventDefault();
   }
@@ -363,8 +470,14 @@
   function logLine(entry) {
     if (entry.raw !== undefined) return el("div", null, marked(line(entry.raw)));
     const { time, agent, level, event, ...rest } = entry;
-    const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ");
-    return el("div", { class: level === "warn" || level === "error" ? level : "" }, marked(line(`${time} ${agent} ${level} ${event} ${fields}`)));
+    const fields = Object.entries(rest)
+      .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+      .join(" ");
+    return el(
+      "div",
+      { class: level === "warn" || level === "error" ? level : "" },
+      marked(line(`${time} ${agent} ${level} ${event} ${fields}`)),
+    );
   }
 
   async function followLogs() {
@@ -375,9 +488,20 @@
     logAbort = ctrl;
     const query = `follow=1&lines=200${agent ? `&agent=${encodeURIComponent(agent)}` : ""}`;
     try {
-      const res = await fetch(`/api/v1/logs?${query}`, { headers: { Authorization: `Bearer ${token}` }, signal: ctrl.signal, cache: "no-store" });
-      if (res.status === 401) { signOut("The token was refused: sign in again."); return; }
-      if (!res.ok) { const p = await res.json().catch(() => null); say(line(p && p.detail ? p.detail : `HTTP ${res.status}`), true); return; }
+      const res = await fetch(`/api/v1/logs?${query}`, {
+        headers: { Authorization: `Bearer ${token}` },
+        signal: ctrl.signal,
+        cache: "no-store",
+      });
+      if (res.status === 401) {
+        signOut("The token was refused: sign in again.");
+        return;
+      }
+      if (!res.ok) {
+        const p = await res.json().catch(() => null);
+        say(line(p && p.detail ? p.detail : `HTTP ${res.status}`), true);
+        return;
+      }
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buf = "";
       for (;;) {
@@ -409,9 +533,15 @@
   async function loadProjects() {
     const tasks = await api("GET", "/tasks");
     const names = [...new Set(tasks.map((t) => t.project).filter((p) => typeof p === "string"))].sort();
-    $("projects").replaceChildren(names.length === 0
-      ? el("p", { class: "hint" }, "No projects yet: this fleet's runtime has no shared projects, and no task names one.")
-      : el("ul", null, ...names.map((n) => el("li", null, line(n)))));
+    $("projects").replaceChildren(
+      names.length === 0
+        ? el(
+            "p",
+            { class: "hint" },
+            "No projects yet: this fleet's runtime has no shared projects, and no task names one.",
+          )
+        : el("ul", null, ...names.map((n) => el("li", null, line(n)))),
+    );
   }
 
   // ------------------------------------------------------------------ start
@@ -433,7 +563,11 @@
   $("task-form").addEventListener("submit", addTask);
   $("approve").addEventListener("click", approve);
   $("reject").addEventListener("click", reject);
-  $("logs-form").addEventListener("submit", (ev) => { ev.preventDefault(); if (logAbort) logAbort.abort(); followLogs(); });
+  $("logs-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    if (logAbort) logAbort.abort();
+    followLogs();
+  });
   document.addEventListener("keydown", onKey);
   window.addEventListener("hashchange", route);
   route();

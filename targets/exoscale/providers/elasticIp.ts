@@ -57,7 +57,8 @@ export function elasticIpProvider(tuning: ProviderTuning = {}): EipProvider {
     },
     async diff(_id, olds, news) {
       const replaces = olds.zone !== news.zone ? ["zone"] : [];
-      const changes = replaces.length > 0 || olds.description !== news.description || !sameLabels(olds.labels, news.labels);
+      const changes =
+        replaces.length > 0 || olds.description !== news.description || !sameLabels(olds.labels, news.labels);
       return { changes, replaces };
     },
     async update(id, olds, news) {
@@ -112,13 +113,21 @@ export class ExoscaleElasticIp extends pulumi.dynamic.Resource {
   declare readonly elasticIpId: pulumi.Output<string>;
   declare readonly ip: pulumi.Output<string>;
 
-  constructor(name: string, args: { [K in keyof ElasticIpInputs]: pulumi.Input<ElasticIpInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
+  constructor(
+    name: string,
+    args: { [K in keyof ElasticIpInputs]: pulumi.Input<ElasticIpInputs[K]> },
+    opts?: pulumi.CustomResourceOptions,
+  ) {
     super(elasticIpProvider(), name, { ...args, elasticIpId: undefined, ip: undefined }, opts, "exoscale", "ElasticIp");
   }
 }
 
 export class ExoscaleElasticIpAttachment extends pulumi.dynamic.Resource {
-  constructor(name: string, args: { [K in keyof ElasticIpAttachmentInputs]: pulumi.Input<ElasticIpAttachmentInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
+  constructor(
+    name: string,
+    args: { [K in keyof ElasticIpAttachmentInputs]: pulumi.Input<ElasticIpAttachmentInputs[K]> },
+    opts?: pulumi.CustomResourceOptions,
+  ) {
     super(elasticIpAttachmentProvider(), name, { ...args }, opts, "exoscale", "ElasticIpAttachment");
   }
 }

@@ -81,8 +81,14 @@ export function instanceProvider(tuning: ProviderTuning = {}): Provider {
           failures.push({ property: "instanceType", reason: (err as Error).message });
         }
       }
-      if (!isUnknown(news.diskSizeGb) && !(Number.isInteger(news.diskSizeGb) && news.diskSizeGb >= 10 && news.diskSizeGb <= 51200)) {
-        failures.push({ property: "diskSizeGb", reason: `disk size ${news.diskSizeGb} GiB is not an integer in 10..51200` });
+      if (
+        !isUnknown(news.diskSizeGb) &&
+        !(Number.isInteger(news.diskSizeGb) && news.diskSizeGb >= 10 && news.diskSizeGb <= 51200)
+      ) {
+        failures.push({
+          property: "diskSizeGb",
+          reason: `disk size ${news.diskSizeGb} GiB is not an integer in 10..51200`,
+        });
       }
       if (typeof news.userData === "string" && !isUnknown(news.userData)) {
         try {
@@ -191,11 +197,22 @@ export class ExoscaleInstance extends pulumi.dynamic.Resource {
   declare readonly instanceTypeId: pulumi.Output<string>;
   declare readonly state: pulumi.Output<string>;
 
-  constructor(name: string, args: { [K in keyof InstanceInputs]: pulumi.Input<InstanceInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
+  constructor(
+    name: string,
+    args: { [K in keyof InstanceInputs]: pulumi.Input<InstanceInputs[K]> },
+    opts?: pulumi.CustomResourceOptions,
+  ) {
     super(
       instanceProvider(),
       name,
-      { ...args, instanceId: undefined, publicIp: undefined, templateId: undefined, instanceTypeId: undefined, state: undefined },
+      {
+        ...args,
+        instanceId: undefined,
+        publicIp: undefined,
+        templateId: undefined,
+        instanceTypeId: undefined,
+        state: undefined,
+      },
       opts,
       "exoscale",
       "Instance",

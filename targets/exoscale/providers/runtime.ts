@@ -23,13 +23,18 @@ export interface ProviderContext {
 }
 
 /** A dynamic provider of ours: Pulumi's shape plus the context that `configure` fills in. */
-export type ExoscaleProvider<Inputs, Outputs> = pulumi.dynamic.ResourceProvider<Inputs, Outputs> & { ctx: ProviderContext };
+export type ExoscaleProvider<Inputs, Outputs> = pulumi.dynamic.ResourceProvider<Inputs, Outputs> & {
+  ctx: ProviderContext;
+};
 
 /**
  * What opens every provider object: its context, and `configure`, which the dynamic-provider host
  * calls with the stack config before any other method (`this` is the provider object).
  */
-export function configurable(tuning: ProviderTuning): { ctx: ProviderContext; configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> } {
+export function configurable(tuning: ProviderTuning): {
+  ctx: ProviderContext;
+  configure(req: pulumi.dynamic.ConfigureRequest): Promise<void>;
+} {
   return {
     ctx: { tuning },
     async configure(this: { ctx: ProviderContext }, req: pulumi.dynamic.ConfigureRequest) {
@@ -73,7 +78,10 @@ export async function deleteIgnoringNotFound(fn: () => Promise<void>): Promise<v
  * A provider `read`: a 404, or `undefined` from `fetch` (say, an instance on its way out), means the
  * resource is gone, which Pulumi is told with an empty id.
  */
-export async function readOrGone<T>(id: string, fetch: () => Promise<T | undefined>): Promise<{ id: string; props: T }> {
+export async function readOrGone<T>(
+  id: string,
+  fetch: () => Promise<T | undefined>,
+): Promise<{ id: string; props: T }> {
   const gone = { id: "", props: {} as T };
   try {
     const props = await fetch();

@@ -37,7 +37,15 @@ const RULE_DESCRIPTION = "agent-fleet: SSH";
 
 function ingressRules(g: SecurityGroup, port: number): { cidr: string; ruleId: string }[] {
   return (g.rules ?? [])
-    .filter((r) => r["flow-direction"] === "ingress" && r.protocol === "tcp" && r["start-port"] === port && r["end-port"] === port && r.network && r.id)
+    .filter(
+      (r) =>
+        r["flow-direction"] === "ingress" &&
+        r.protocol === "tcp" &&
+        r["start-port"] === port &&
+        r["end-port"] === port &&
+        r.network &&
+        r.id,
+    )
     .map((r) => ({ cidr: r.network!, ruleId: r.id! }));
 }
 
@@ -66,11 +74,14 @@ export function securityGroupProvider(tuning: ProviderTuning = {}): Provider {
     async check(_olds, news) {
       const failures: pulumi.dynamic.CheckFailure[] = [];
       if (Array.isArray(news.allowedCidrs)) {
-        if (news.allowedCidrs.length === 0) failures.push({ property: "allowedCidrs", reason: "at least one CIDR must be allowed to reach SSH" });
+        if (news.allowedCidrs.length === 0)
+          failures.push({ property: "allowedCidrs", reason: "at least one CIDR must be allowed to reach SSH" });
         for (const c of news.allowedCidrs) {
-          if (!isUnknown(c) && !/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c)) failures.push({ property: "allowedCidrs", reason: `"${c}" is not a CIDR (e.g. 203.0.113.4/32)` });
+          if (!isUnknown(c) && !/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c))
+            failures.push({ property: "allowedCidrs", reason: `"${c}" is not a CIDR (e.g. 203.0.113.4/32)` });
         }
-        if (new Set(news.allowedCidrs).size !== news.allowedCidrs.length) failures.push({ property: "allowedCidrs", reason: "duplicate CIDRs" });
+        if (new Set(news.allowedCidrs).size !== news.allowedCidrs.length)
+          failures.push({ property: "allowedCidrs", reason: "duplicate CIDRs" });
       }
       if (!isUnknown(news.port) && !(Number.isInteger(news.port) && news.port >= 1 && news.port <= 65535)) {
         failures.push({ property: "port", reason: `port ${news.port} is not in 1..65535` });
@@ -94,14 +105,22 @@ export function securityGroupProvider(tuning: ProviderTuning = {}): Provider {
       return readOrGone(id, async () => {
         const g = await clientFor(this.ctx, p.zone).getSecurityGroup(id);
         const rules = ingressRules(g, p.port);
-        return { ...p, name: g.name ?? p.name, description: g.description ?? "", securityGroupId: id, rules, allowedCidrs: rules.map((r) => r.cidr) };
+        return {
+          ...p,
+          name: g.name ?? p.name,
+          description: g.description ?? "",
+          securityGroupId: id,
+          rules,
+          allowedCidrs: rules.map((r) => r.cidr),
+        };
       });
     },
     async diff(_id, olds, news) {
       // The description is fixed at creation: the API cannot update it, and a group with the same
       // name cannot be created beside an attached one, so a new description alone changes nothing.
       const replaces = (["zone", "name"] as const).filter((k) => olds[k] !== news[k]);
-      const changes = replaces.length > 0 || !sameStringSet(olds.allowedCidrs, news.allowedCidrs) || olds.port !== news.port;
+      const changes =
+        replaces.length > 0 || !sameStringSet(olds.allowedCidrs, news.allowedCidrs) || olds.port !== news.port;
       return { changes, replaces, deleteBeforeReplace: false };
     },
     async update(id, olds, news) {
@@ -110,7 +129,12 @@ export function securityGroupProvider(tuning: ProviderTuning = {}): Provider {
       const keep = olds.port === news.port ? new Set(news.allowedCidrs) : new Set<string>();
       // Add before removing, so SSH access is never narrower than both the old and new sets.
       const present = new Set(current.filter((r) => keep.has(r.cidr)).map((r) => r.cidr));
-      await addRules(c, id, news.allowedCidrs.filter((cidr) => !present.has(cidr)), news.port);
+      await addRules(
+        c,
+        id,
+        news.allowedCidrs.filter((cidr) => !present.has(cidr)),
+        news.port,
+      );
       for (const r of current.filter((r) => !keep.has(r.cidr))) {
         await deleteIgnoringNotFound(() => c.deleteSecurityGroupRule(id, r.ruleId));
       }
@@ -128,7 +152,18 @@ export class ExoscaleSecurityGroup extends pulumi.dynamic.Resource {
   declare readonly securityGroupId: pulumi.Output<string>;
   declare readonly rules: pulumi.Output<{ cidr: string; ruleId: string }[]>;
 
-  constructor(name: string, args: { [K in keyof SecurityGroupInputs]: pulumi.Input<SecurityGroupInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
-    super(securityGroupProvider(), name, { ...args, securityGroupId: undefined, rules: undefined }, opts, "exoscale", "SecurityGroup");
+  constructor(
+    name: string,
+    args: { [K in keyof SecurityGroupInputs]: pulumi.Input<SecurityGroupInputs[K]> },
+    opts?: pulumi.CustomResourceOptions,
+  ) {
+    super(
+      securityGroupProvider(),
+      name,
+      { ...args, securityGroupId: undefined, rules: undefined },
+      opts,
+      "exoscale",
+      "SecurityGroup",
+    );
   }
 }

@@ -1,5 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { configurable, clientFor, deleteIgnoringNotFound, isUnknown, readOrGone, type ExoscaleProvider, type ProviderTuning } from "./runtime.js";
+import {
+  configurable,
+  clientFor,
+  deleteIgnoringNotFound,
+  isUnknown,
+  readOrGone,
+  type ExoscaleProvider,
+  type ProviderTuning,
+} from "./runtime.js";
 
 /** An SSH key registered with Exoscale (a global resource, addressed by its name). */
 export interface SshKeyInputs {
@@ -24,10 +32,19 @@ export function sshKeyProvider(tuning: ProviderTuning = {}): Provider {
     async check(_olds, news) {
       const failures: pulumi.dynamic.CheckFailure[] = [];
       if (!isUnknown(news.name) && !/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$/.test(news.name)) {
-        failures.push({ property: "name", reason: `SSH key name "${news.name}" must match ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$` });
+        failures.push({
+          property: "name",
+          reason: `SSH key name "${news.name}" must match ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$`,
+        });
       }
-      if (!isUnknown(news.publicKey) && !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+/.test(news.publicKey.trim())) {
-        failures.push({ property: "publicKey", reason: "not an OpenSSH public key (expected e.g. \"ssh-ed25519 AAAA... comment\")" });
+      if (
+        !isUnknown(news.publicKey) &&
+        !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+/.test(news.publicKey.trim())
+      ) {
+        failures.push({
+          property: "publicKey",
+          reason: 'not an OpenSSH public key (expected e.g. "ssh-ed25519 AAAA... comment")',
+        });
       }
       return { inputs: news, failures };
     },
@@ -60,7 +77,11 @@ export function sshKeyProvider(tuning: ProviderTuning = {}): Provider {
 export class ExoscaleSshKey extends pulumi.dynamic.Resource {
   declare readonly fingerprint: pulumi.Output<string>;
 
-  constructor(name: string, args: { [K in keyof SshKeyInputs]: pulumi.Input<SshKeyInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
+  constructor(
+    name: string,
+    args: { [K in keyof SshKeyInputs]: pulumi.Input<SshKeyInputs[K]> },
+    opts?: pulumi.CustomResourceOptions,
+  ) {
     super(sshKeyProvider(), name, { ...args, fingerprint: undefined }, opts, "exoscale", "SshKey");
   }
 }

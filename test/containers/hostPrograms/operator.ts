@@ -22,7 +22,8 @@ export class Operator {
 
   async ok(args: string[]): Promise<string> {
     const r = await this.invoke(args);
-    if (r.code !== 0) throw new Error(`agentctl ${args.join(" ")} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+    if (r.code !== 0)
+      throw new Error(`agentctl ${args.join(" ")} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
     return r.stdout;
   }
 
@@ -33,7 +34,9 @@ export class Operator {
   async addTask(title: string, instructions: string, agent: string): Promise<string> {
     const file = `task-${randomBytes(4).toString("hex")}.md`;
     writeFileSync(path.join(this.opsDir, file), instructions, { mode: 0o644 });
-    const id = (await this.ok(["task", "add", "--title", title, "--instructions", `./${file}`, "--agent", agent])).trim();
+    const id = (
+      await this.ok(["task", "add", "--title", title, "--instructions", `./${file}`, "--agent", agent])
+    ).trim();
     if (!/^t-/.test(id)) throw new Error(`agentctl task add printed "${id}", not a task id`);
     return id;
   }
@@ -43,17 +46,23 @@ export class Operator {
   }
 
   waitProposal(taskId: string, states: string[]): Promise<any> {
-    return waitFor(`a proposal for ${taskId} in state ${states.join("|")}`, async () => {
-      const p = (await this.proposals()).find((x) => x.task_id === taskId);
-      if (p && !states.includes(p.state) && ["rejected", "conflict", "rolled-back"].includes(p.state)) {
-        throw new FinalStateError(`proposal ${p.id} for ${taskId} ended ${p.state}: ${p.reason}`);
-      }
-      if (!p) {
-        const t = await this.json(["task", "show", taskId]);
-        if (t.status === "failed") throw new FinalStateError(`task ${taskId} failed: ${JSON.stringify(t.result ?? t.last_error)}`);
-      }
-      return p && states.includes(p.state) ? p : undefined;
-    }, 240_000, 1000);
+    return waitFor(
+      `a proposal for ${taskId} in state ${states.join("|")}`,
+      async () => {
+        const p = (await this.proposals()).find((x) => x.task_id === taskId);
+        if (p && !states.includes(p.state) && ["rejected", "conflict", "rolled-back"].includes(p.state)) {
+          throw new FinalStateError(`proposal ${p.id} for ${taskId} ended ${p.state}: ${p.reason}`);
+        }
+        if (!p) {
+          const t = await this.json(["task", "show", taskId]);
+          if (t.status === "failed")
+            throw new FinalStateError(`task ${taskId} failed: ${JSON.stringify(t.result ?? t.last_error)}`);
+        }
+        return p && states.includes(p.state) ? p : undefined;
+      },
+      240_000,
+      1000,
+    );
   }
 }
 

@@ -37,7 +37,13 @@ export function createOrder(run: ProgramRun, types: readonly string[]): Register
   const done: Registered[] = [];
   while (done.length < steps.length) {
     const next = steps.find((s) => !done.includes(s) && [...deps.get(s)!].every((d) => done.includes(d)));
-    if (!next) throw new Error(`dependency cycle among: ${steps.filter((s) => !done.includes(s)).map((s) => s.name).join(", ")}`);
+    if (!next)
+      throw new Error(
+        `dependency cycle among: ${steps
+          .filter((s) => !done.includes(s))
+          .map((s) => s.name)
+          .join(", ")}`,
+      );
     done.push(next);
   }
   return done;

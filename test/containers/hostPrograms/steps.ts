@@ -27,7 +27,9 @@ export class StepFailed extends Error {}
 
 function check(r: StepResult): StepResult {
   if (r.code !== 0) {
-    throw new StepFailed(`${r.program} of ${r.name} failed (exit ${r.code}):\n${(r.stdout + r.stderr).trim().split("\n").slice(-40).join("\n")}`);
+    throw new StepFailed(
+      `${r.program} of ${r.name} failed (exit ${r.code}):\n${(r.stdout + r.stderr).trim().split("\n").slice(-40).join("\n")}`,
+    );
   }
   return r;
 }
@@ -36,9 +38,14 @@ function check(r: StepResult): StepResult {
  * `pulumi up` on an empty stack: every step's create, in dependency order. With `only`, just the
  * steps it selects (still in that order; a test can stop between phases to look at the host).
  */
-export async function upAll(runner: StepRunner, run: ProgramRun, only: (step: Registered) => boolean = () => true): Promise<Map<string, StepResult>> {
+export async function upAll(
+  runner: StepRunner,
+  run: ProgramRun,
+  only: (step: Registered) => boolean = () => true,
+): Promise<Map<string, StepResult>> {
   const results = new Map<string, StepResult>();
-  for (const step of createOrder(run, runner.types).filter(only)) results.set(step.name, check(await runner.exec(step, "create")));
+  for (const step of createOrder(run, runner.types).filter(only))
+    results.set(step.name, check(await runner.exec(step, "create")));
   return results;
 }
 
@@ -58,15 +65,21 @@ export async function upChanged(
   for (const step of createOrder(run, runner.types)) {
     if (!changed.includes(step.name)) continue;
     const before = previous.resources.find((r) => r.type === step.type && r.name === step.name);
-    const replaced = before !== undefined && JSON.stringify(before.inputs.triggers) !== JSON.stringify(step.inputs.triggers);
+    const replaced =
+      before !== undefined && JSON.stringify(before.inputs.triggers) !== JSON.stringify(step.inputs.triggers);
     if (!replaced && before?.inputs.delete) {
       // Whether the provider updates or replaces it (replaceOnChanges) is not modelled here.
-      throw new Error(`${step.name} changed without a trigger change and has a delete program: not modelled by this test`);
+      throw new Error(
+        `${step.name} changed without a trigger change and has a delete program: not modelled by this test`,
+      );
     }
     if (replaced && before.inputs.delete) check(await runner.exec(before, "delete"));
     results.set(step.name, check(await runner.exec(step, "create")));
   }
-  return { changed: changed.filter((n) => run.resources.some((r) => r.name === n && runner.types.includes(r.type))), results };
+  return {
+    changed: changed.filter((n) => run.resources.some((r) => r.name === n && runner.types.includes(r.type))),
+    results,
+  };
 }
 
 /** `pulumi destroy`: every step's delete program (state holds the last up's), reverse dependency order. */

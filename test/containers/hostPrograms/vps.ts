@@ -84,14 +84,22 @@ export interface VpsOptions {
 }
 
 const sshOptions = (keyFile: string) => [
-  "-F", "/dev/null",
-  "-i", keyFile,
-  "-o", "IdentitiesOnly=yes",
-  "-o", "BatchMode=yes",
-  "-o", "StrictHostKeyChecking=no",
-  "-o", "UserKnownHostsFile=/dev/null",
-  "-o", "LogLevel=ERROR",
-  "-o", "ConnectTimeout=15",
+  "-F",
+  "/dev/null",
+  "-i",
+  keyFile,
+  "-o",
+  "IdentitiesOnly=yes",
+  "-o",
+  "BatchMode=yes",
+  "-o",
+  "StrictHostKeyChecking=no",
+  "-o",
+  "UserKnownHostsFile=/dev/null",
+  "-o",
+  "LogLevel=ERROR",
+  "-o",
+  "ConnectTimeout=15",
 ];
 
 /**
@@ -143,25 +151,55 @@ export async function startVps(o: VpsOptions): Promise<Vps> {
       "exec /usr/sbin/sshd -D -e",
     ].join("\n");
     // Machines of an interrupted earlier run (this engine runs nothing else).
-    const stale = (await docker(engine, ["ps", "-aq", "--filter", `label=${MACHINE_LABEL}`])).split("\n").filter(Boolean);
+    const stale = (await docker(engine, ["ps", "-aq", "--filter", `label=${MACHINE_LABEL}`]))
+      .split("\n")
+      .filter(Boolean);
     if (stale.length > 0) await dockerTry(engine, ["rm", "-f", ...stale], { timeoutMs: 120_000 });
     const vps = `${o.name}-vps`;
     containers.push(vps);
     await docker(engine, [
-      "run", "--detach", "--name", vps, "--label", MACHINE_LABEL, "--hostname", "vps", "--cap-add", "NET_ADMIN",
-      "--mount", `type=bind,source=${o.fleetEngineSocket},target=/var/run/docker.sock`,
-      "--mount", `type=bind,source=${keyDir},target=/af-keys,readonly`,
+      "run",
+      "--detach",
+      "--name",
+      vps,
+      "--label",
+      MACHINE_LABEL,
+      "--hostname",
+      "vps",
+      "--cap-add",
+      "NET_ADMIN",
+      "--mount",
+      `type=bind,source=${o.fleetEngineSocket},target=/var/run/docker.sock`,
+      "--mount",
+      `type=bind,source=${keyDir},target=/af-keys,readonly`,
       ...o.sharedDirs.flatMap((d) => ["--mount", `type=bind,source=${d},target=${d}`]),
-      image.tag, "/bin/sh", "-c", boot,
+      image.tag,
+      "/bin/sh",
+      "-c",
+      boot,
     ]);
     const outsider = `${o.name}-outsider`;
     containers.push(outsider);
-    await docker(engine, ["run", "--detach", "--name", outsider, "--label", MACHINE_LABEL, "--hostname", "outsider", image.tag, "sleep", "infinity"]);
+    await docker(engine, [
+      "run",
+      "--detach",
+      "--name",
+      outsider,
+      "--label",
+      MACHINE_LABEL,
+      "--hostname",
+      "outsider",
+      image.tag,
+      "sleep",
+      "infinity",
+    ]);
     const address = (await docker(engine, ["inspect", "--format", "{{.NetworkSettings.IPAddress}}", vps])).trim();
     if (!address) throw new Error(`the VPS container ${vps} got no address on ${bridge.name}`);
 
     const ssh = (user: string, command: string, input = "") =>
-      dialing(() => run("ssh", [...sshOptions(keyFile), `${user}@${address}`, command], { input, timeoutMs: 15 * 60_000 }));
+      dialing(() =>
+        run("ssh", [...sshOptions(keyFile), `${user}@${address}`, command], { input, timeoutMs: 15 * 60_000 }),
+      );
     // Wait until sshd lets root in (it may still be generating host keys).
     for (let i = 0; ; i++) {
       const r = await ssh("root", "true");
@@ -169,7 +207,9 @@ export async function startVps(o: VpsOptions): Promise<Vps> {
       const running = (await docker(engine, ["inspect", "--format", "{{.State.Running}}", vps])).trim() === "true";
       if (!running || i >= 20) {
         const logs = await dockerTry(engine, ["logs", "--tail", "30", vps]);
-        throw new Error(`the VPS's sshd does not let root in${running ? "" : " (the VPS container stopped)"}: ${r.stderr}\n${logs.stdout}${logs.stderr}`);
+        throw new Error(
+          `the VPS's sshd does not let root in${running ? "" : " (the VPS container stopped)"}: ${r.stderr}\n${logs.stdout}${logs.stderr}`,
+        );
       }
       await new Promise((res) => setTimeout(res, 500));
     }
@@ -182,9 +222,17 @@ export async function startVps(o: VpsOptions): Promise<Vps> {
       publicKey,
       ssh,
       scp: (user, local, remotePath) =>
-        dialing(() => run("scp", [...sshOptions(keyFile), "-q", local, `${user}@${address}:${remotePath}`], { timeoutMs: 15 * 60_000 })),
+        dialing(() =>
+          run("scp", [...sshOptions(keyFile), "-q", local, `${user}@${address}:${remotePath}`], {
+            timeoutMs: 15 * 60_000,
+          }),
+        ),
       outsiderReachesSsh: async () =>
-        (await dockerTry(engine, ["exec", outsider, "timeout", "5", "bash", "-c", TCP_PROBE(address)], { timeoutMs: 60_000 })).code === 0,
+        (
+          await dockerTry(engine, ["exec", outsider, "timeout", "5", "bash", "-c", TCP_PROBE(address)], {
+            timeoutMs: 60_000,
+          })
+        ).code === 0,
       testMachineReachesSsh: async () => (await run("timeout", ["5", "bash", "-c", TCP_PROBE(address)])).code === 0,
       stop,
     };
@@ -208,7 +256,8 @@ export class SshRunner implements StepRunner {
 
   private connection(step: Registered): { host: string; port: number; user: string } {
     const c = plain(step.inputs.connection) as { host: string; port: number; user: string; privateKey: string };
-    if (c.host !== this.vps.address || c.port !== 22) throw new Error(`${step.name} connects to ${c.host}:${c.port}, not the VPS`);
+    if (c.host !== this.vps.address || c.port !== 22)
+      throw new Error(`${step.name} connects to ${c.host}:${c.port}, not the VPS`);
     if (c.privateKey !== this.vps.privateKey) throw new Error(`${step.name} does not carry the configured private key`);
     return c;
   }
@@ -224,7 +273,11 @@ export class SshRunner implements StepRunner {
       const { text, stdin } = programOf(step, program);
       r = await this.vps.ssh(user, text, stdin ?? "");
     }
-    const result = { name: step.name, program: step.type.endsWith("CopyToRemote") ? ("upload" as const) : program, ...r };
+    const result = {
+      name: step.name,
+      program: step.type.endsWith("CopyToRemote") ? ("upload" as const) : program,
+      ...r,
+    };
     this.log.push(result);
     return result;
   }

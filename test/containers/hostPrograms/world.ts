@@ -53,9 +53,13 @@ export function fleetWorld(kind: string): FleetWorld {
     fleet,
     work,
     async cleanup() {
-      const ids = (await docker(engine, ["ps", "-aq", "--filter", `label=${TEST_FLEET_LABEL}=${fleet}`])).split("\n").filter(Boolean);
+      const ids = (await docker(engine, ["ps", "-aq", "--filter", `label=${TEST_FLEET_LABEL}=${fleet}`]))
+        .split("\n")
+        .filter(Boolean);
       if (ids.length > 0) await dockerTry(engine, ["rm", "-f", ...ids], { timeoutMs: 120_000 });
-      const images = (await docker(engine, ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `${fleet}/agent`])).split("\n").filter(Boolean);
+      const images = (await docker(engine, ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `${fleet}/agent`]))
+        .split("\n")
+        .filter(Boolean);
       if (images.length > 0) await dockerTry(engine, ["image", "rm", ...images], { timeoutMs: 120_000 });
       if (process.env.AGENT_FLEET_KEEP_CTEST !== "1") await run("rm", ["-rf", "--one-file-system", work]);
     },
@@ -73,8 +77,16 @@ export async function removeStaleFleetImages(engine: DockerTarget, kind: string)
   if (refs.length > 0) await dockerTry(engine, ["image", "rm", ...refs], { timeoutMs: 120_000 });
 }
 
-export async function containerState(engine: DockerTarget, name: string): Promise<{ running: boolean; status: string; health: string; id: string } | undefined> {
-  const r = await dockerTry(engine, ["inspect", "--format", "{{.State.Running}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Id}}", name]);
+export async function containerState(
+  engine: DockerTarget,
+  name: string,
+): Promise<{ running: boolean; status: string; health: string; id: string } | undefined> {
+  const r = await dockerTry(engine, [
+    "inspect",
+    "--format",
+    "{{.State.Running}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Id}}",
+    name,
+  ]);
   if (r.code !== 0) {
     if (/No such (object|container)/i.test(r.stderr)) return undefined;
     throw new Error(`docker inspect ${name}: ${r.stderr}`);
@@ -84,12 +96,17 @@ export async function containerState(engine: DockerTarget, name: string): Promis
 }
 
 export function waitHealthy(engine: DockerTarget, name: string): Promise<true> {
-  return waitFor(`${name} to be healthy`, async () => {
-    const s = await containerState(engine, name);
-    if (s?.health === "unhealthy" || (s && s.status === "exited")) {
-      const logs = await dockerTry(engine, ["logs", "--tail", "40", name]);
-      throw new Error(`${name} is ${s.health}/${s.status}:\n${logs.stdout}${logs.stderr}`);
-    }
-    return s?.health === "healthy" ? true : undefined;
-  }, 240_000, 500);
+  return waitFor(
+    `${name} to be healthy`,
+    async () => {
+      const s = await containerState(engine, name);
+      if (s?.health === "unhealthy" || (s && s.status === "exited")) {
+        const logs = await dockerTry(engine, ["logs", "--tail", "40", name]);
+        throw new Error(`${name} is ${s.health}/${s.status}:\n${logs.stdout}${logs.stderr}`);
+      }
+      return s?.health === "healthy" ? true : undefined;
+    },
+    240_000,
+    500,
+  );
 }

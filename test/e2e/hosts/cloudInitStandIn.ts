@@ -29,9 +29,13 @@ interface CloudConfig {
 /** The shell program (run as root on the VPS) that applies `userDataBase64` as described above. */
 export function cloudInitStandInScript(userDataBase64: string): string {
   const text = Buffer.from(userDataBase64, "base64").toString("utf8");
-  if (!text.startsWith("#cloud-config")) throw new Error(`user data is not a #cloud-config document: ${text.slice(0, 40)}`);
+  if (!text.startsWith("#cloud-config"))
+    throw new Error(`user data is not a #cloud-config document: ${text.slice(0, 40)}`);
   const doc = parse(text) as CloudConfig;
-  const lines = ["set -eu", "for p in docker.io nftables; do dpkg -s \"$p\" >/dev/null 2>&1 || { echo \"stand-in: package $p missing on the VPS image\" >&2; exit 1; }; done"];
+  const lines = [
+    "set -eu",
+    'for p in docker.io nftables; do dpkg -s "$p" >/dev/null 2>&1 || { echo "stand-in: package $p missing on the VPS image" >&2; exit 1; }; done',
+  ];
   for (const u of doc.users ?? []) {
     const home = `/home/${u.name}`;
     lines.push(
@@ -41,7 +45,12 @@ export function cloudInitStandInScript(userDataBase64: string): string {
       `install -d -m 0700 -o ${quote([u.name])} -g ${quote([u.name])} ${quote([`${home}/.ssh`])}`,
       `printf '%s\\n' ${quote(u.ssh_authorized_keys ?? [])} > ${quote([`${home}/.ssh/authorized_keys`])}`,
       `chown ${quote([`${u.name}:${u.name}`])} ${quote([`${home}/.ssh/authorized_keys`])} && chmod 0600 ${quote([`${home}/.ssh/authorized_keys`])}`,
-      ...(u.sudo ? [`printf '%s\\n' ${quote([`${u.name} ${u.sudo}`])} > /etc/sudoers.d/90-cloud-init-users`, "chmod 0440 /etc/sudoers.d/90-cloud-init-users"] : []),
+      ...(u.sudo
+        ? [
+            `printf '%s\\n' ${quote([`${u.name} ${u.sudo}`])} > /etc/sudoers.d/90-cloud-init-users`,
+            "chmod 0440 /etc/sudoers.d/90-cloud-init-users",
+          ]
+        : []),
     );
   }
   for (const f of doc.write_files ?? []) {

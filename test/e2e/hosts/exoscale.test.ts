@@ -34,7 +34,12 @@ describe("exoscale target through the real CLI against the simulator: up, approv
     opsDir = path.join(w.work, "ops");
     mkdirSync(root, { recursive: true });
     mkdirSync(opsDir, { recursive: true });
-    vps = await startVps({ fleetEngineSocket: w.engine.host.replace(/^unix:\/\//, ""), sharedDirs: [root, opsDir], work: w.work, name: w.fleet });
+    vps = await startVps({
+      fleetEngineSocket: w.engine.host.replace(/^unix:\/\//, ""),
+      sharedDirs: [root, opsDir],
+      work: w.work,
+      name: w.fleet,
+    });
     await sim.setNextPublicIp(vps.address);
     await w.stack.init(
       {
@@ -64,7 +69,12 @@ describe("exoscale target through the real CLI against the simulator: up, approv
     // While the engine waits for the instance's readiness step (it retries the SSH dial), stand in
     // for cloud-init with the user data the instance was created with.
     const standIn = (async () => {
-      const instance = await waitFor("the instance in the simulator", async () => (await sim.inventory()).instances[0], 600_000, 500);
+      const instance = await waitFor(
+        "the instance in the simulator",
+        async () => (await sim.inventory()).instances[0],
+        600_000,
+        500,
+      );
       const userData = (instance as { "user-data"?: string })["user-data"];
       if (!userData) throw new Error("the instance was created without user data");
       const r = await vps.ssh("root", "sh -s", cloudInitStandInScript(userData));
@@ -81,7 +91,9 @@ describe("exoscale target through the real CLI against the simulator: up, approv
 
     const outputs = await w.stack.outputs();
     expect(outputs["sshCommand"]).toBe(`ssh ops@${vps.address}`);
-    containers = Object.fromEntries((outputs["agents"] as { name: string; container: string }[]).map((a) => [a.name, a.container]));
+    containers = Object.fromEntries(
+      (outputs["agents"] as { name: string; container: string }[]).map((a) => [a.name, a.container]),
+    );
     await waitHealthy(w.engine, containers["one"]!);
     expect(await vps.outsiderReachesSsh()).toBe(false);
   });
@@ -91,7 +103,11 @@ describe("exoscale target through the real CLI against the simulator: up, approv
     expect(r.code).toBe(0);
     const op = new Operator((args) => vps.ssh("ops", `cd ${quote([opsDir])} && agentctl ${quote(args)}`), opsDir);
     const codeDir = path.join(root, "agents", "one");
-    const taskId = await op.addTask("Greet", agent1Instructions([{ write: { path: "greeting.txt", content: "hello on exoscale\n" } }]), "one");
+    const taskId = await op.addTask(
+      "Greet",
+      agent1Instructions([{ write: { path: "greeting.txt", content: "hello on exoscale\n" } }]),
+      "one",
+    );
     const proposal = await op.waitProposal(taskId, ["pending"]);
     await op.ok(["approve", proposal.id]);
     const applied = await op.waitProposal(taskId, ["applied"]);

@@ -22,7 +22,14 @@ declare module "vitest" {
 
 /** Containers of scenarios an interrupted run left behind (they hold names and restart with the engine). */
 async function removeLeftovers(target: { host: string; cli: string }): Promise<void> {
-  const rows = await docker(target, ["ps", "-a", "--filter", `label=${E2E_FLEET_LABEL}`, "--format", `{{.ID}} {{.Label "${E2E_FLEET_LABEL}"}}`]);
+  const rows = await docker(target, [
+    "ps",
+    "-a",
+    "--filter",
+    `label=${E2E_FLEET_LABEL}`,
+    "--format",
+    `{{.ID}} {{.Label "${E2E_FLEET_LABEL}"}}`,
+  ]);
   const ids = rows
     .split("\n")
     .map((l) => l.split(" "))
@@ -37,7 +44,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     await removeLeftovers(engine);
     const base = await buildBaseImage(engine);
-    process.stderr.write(`[e2e-hosts] docker engine ${engine.host} and base image ${base.tag} (${base.action}) ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    process.stderr.write(
+      `[e2e-hosts] docker engine ${engine.host} and base image ${base.tag} (${base.action}) ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
     project.provide("hosts", { dockerHost: engine.host, dockerCli: engine.cli, baseImage: base.tag });
   } catch (err) {
     await engine.stop();

@@ -54,22 +54,35 @@ describe("local target through the real CLI: up, approve, flip autonomy, no-op u
 
     outputs = await w.stack.outputs();
     expect(outputs["target"]).toBe("local");
-    containers = Object.fromEntries((outputs["agents"] as { name: string; container: string }[]).map((a) => [a.name, a.container]));
+    containers = Object.fromEntries(
+      (outputs["agents"] as { name: string; container: string }[]).map((a) => [a.name, a.container]),
+    );
     expect(Object.keys(containers).sort()).toEqual([...AGENTS].sort());
     await Promise.all(Object.values(containers).map((c) => waitHealthy(w.engine, c)));
 
     const wrapper = (outputs["agentctl"] as Record<string, string>)["status"]!.replace(/ status$/, "");
     const opsDir = path.join(w.work, "ops");
     mkdirSync(opsDir, { recursive: true });
-    op = new Operator((args) => run(wrapper, args, { cwd: opsDir, env: { ...process.env, ...w.dockerEnv }, timeoutMs: 120_000 }), opsDir);
+    op = new Operator(
+      (args) => run(wrapper, args, { cwd: opsDir, env: { ...process.env, ...w.dockerEnv }, timeoutMs: 120_000 }),
+      opsDir,
+    );
     const status = await op.json<any[]>(["status"]);
-    expect(status.map((s) => [s.agent, s.approval_required]).sort()).toEqual([["one", true], ["three", true], ["two", true]]);
+    expect(status.map((s) => [s.agent, s.approval_required]).sort()).toEqual([
+      ["one", true],
+      ["three", true],
+      ["two", true],
+    ]);
   });
 
   it("a task becomes a pending proposal; approve lands it as a commit with its trailers", async () => {
     const dir = codeDir("one");
     const headBefore = (await git(dir, ["rev-parse", "HEAD"])).trim();
-    const taskId = await op.addTask("Greet", agent1Instructions([{ write: { path: "greeting.txt", content: "hello from the real engine\n" } }]), "one");
+    const taskId = await op.addTask(
+      "Greet",
+      agent1Instructions([{ write: { path: "greeting.txt", content: "hello from the real engine\n" } }]),
+      "one",
+    );
     const proposal = await op.waitProposal(taskId, ["pending"]);
     expect(proposal.approval_required).toBe(true);
     expect((await git(dir, ["rev-parse", "HEAD"])).trim()).toBe(headBefore);
@@ -101,7 +114,11 @@ describe("local target through the real CLI: up, approve, flip autonomy, no-op u
     expect(after[containers["three"]!]).toBe(before[containers["three"]!]);
     await Promise.all(Object.values(containers).map((c) => waitHealthy(w.engine, c)));
     const status = await op.json<any[]>(["status"]);
-    expect(status.map((s) => [s.agent, s.approval_required]).sort()).toEqual([["one", false], ["three", true], ["two", false]]);
+    expect(status.map((s) => [s.agent, s.approval_required]).sort()).toEqual([
+      ["one", false],
+      ["three", true],
+      ["two", false],
+    ]);
     // The approved commit survived the replacement: code lives on the host, not in the container.
     expect(readFileSync(path.join(codeDir("one"), "greeting.txt"), "utf8")).toBe("hello from the real engine\n");
   });

@@ -47,7 +47,12 @@ describe("vps target through the real CLI: bootstrap over SSH, approve over SSH,
         fleetName: w.fleet,
         hostRoot: root,
         vps: { host: vps.address },
-        ssh: { user: "ops", bootstrapUser: "root", publicKey: vps.publicKey, allowedCidrs: [`${vps.testMachineAddress}/32`] },
+        ssh: {
+          user: "ops",
+          bootstrapUser: "root",
+          publicKey: vps.publicKey,
+          allowedCidrs: [`${vps.testMachineAddress}/32`],
+        },
         image: { baseImage: w.baseImage },
         agents: [
           { name: "one", code: "agents/agent-1" },
@@ -74,7 +79,9 @@ describe("vps target through the real CLI: bootstrap over SSH, approve over SSH,
 
     const outputs = await w.stack.outputs();
     expect(outputs["sshCommand"]).toBe(`ssh ops@${vps.address}`);
-    containers = Object.fromEntries((outputs["agents"] as { name: string; container: string }[]).map((a) => [a.name, a.container]));
+    containers = Object.fromEntries(
+      (outputs["agents"] as { name: string; container: string }[]).map((a) => [a.name, a.container]),
+    );
     expect(Object.keys(containers).sort()).toEqual(AGENTS);
     await Promise.all(Object.values(containers).map((c) => waitHealthy(w.engine, c)));
 
@@ -87,10 +94,17 @@ describe("vps target through the real CLI: bootstrap over SSH, approve over SSH,
     await asOps(`sudo -n chown ops: ${quote([opsDir])}`);
     op = new Operator((args) => vps.ssh("ops", `cd ${quote([opsDir])} && agentctl ${quote(args)}`), opsDir);
     const status = await op.json<any[]>(["status"]);
-    expect(status.map((s) => [s.agent, s.approval_required]).sort()).toEqual([["one", true], ["two", true]]);
+    expect(status.map((s) => [s.agent, s.approval_required]).sort()).toEqual([
+      ["one", true],
+      ["two", true],
+    ]);
 
     const headBefore = (await git(codeDir("one"), ["rev-parse", "HEAD"])).trim();
-    const taskId = await op.addTask("Greet", agent1Instructions([{ write: { path: "greeting.txt", content: "hello over ssh\n" } }]), "one");
+    const taskId = await op.addTask(
+      "Greet",
+      agent1Instructions([{ write: { path: "greeting.txt", content: "hello over ssh\n" } }]),
+      "one",
+    );
     const proposal = await op.waitProposal(taskId, ["pending"]);
     expect((await git(codeDir("one"), ["rev-parse", "HEAD"])).trim()).toBe(headBefore);
     await op.ok(["approve", proposal.id]);
@@ -113,7 +127,10 @@ describe("vps target through the real CLI: bootstrap over SSH, approve over SSH,
     expect(after[containers["two"]!]).toBe(before[containers["two"]!]);
     await Promise.all(Object.values(containers).map((c) => waitHealthy(w.engine, c)));
     const status = await op.json<any[]>(["status"]);
-    expect(status.map((s) => [s.agent, s.approval_required]).sort()).toEqual([["one", false], ["two", true]]);
+    expect(status.map((s) => [s.agent, s.approval_required]).sort()).toEqual([
+      ["one", false],
+      ["two", true],
+    ]);
   });
 
   it("a second up changes nothing, and refresh finds no drift", async () => {

@@ -40,7 +40,12 @@ export function hostsWorld(kind: string, env: Record<string, string> = {}): Host
   const projectDir = copyProject(path.join(work, "project"));
   const denv = dockerEnv(engine);
   const dockerVars = { DOCKER_HOST: denv.DOCKER_HOST!, DOCKER_BUILDKIT: denv.DOCKER_BUILDKIT! };
-  const stack = new CliStack({ engine: inject("engine"), projectDir, stackName: fleet, env: { ...dockerVars, ...env } });
+  const stack = new CliStack({
+    engine: inject("engine"),
+    projectDir,
+    stackName: fleet,
+    env: { ...dockerVars, ...env },
+  });
   return {
     engine,
     dockerEnv: dockerVars,
@@ -53,9 +58,13 @@ export function hostsWorld(kind: string, env: Record<string, string> = {}): Host
       try {
         await stack.remove();
       } finally {
-        const ids = (await docker(engine, ["ps", "-aq", "--filter", `label=${E2E_FLEET_LABEL}=${fleet}`])).split("\n").filter(Boolean);
+        const ids = (await docker(engine, ["ps", "-aq", "--filter", `label=${E2E_FLEET_LABEL}=${fleet}`]))
+          .split("\n")
+          .filter(Boolean);
         if (ids.length > 0) await dockerTry(engine, ["rm", "-f", ...ids], { timeoutMs: 120_000 });
-        const images = (await docker(engine, ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `${fleet}/agent`])).split("\n").filter(Boolean);
+        const images = (await docker(engine, ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `${fleet}/agent`]))
+          .split("\n")
+          .filter(Boolean);
         if (images.length > 0) await dockerTry(engine, ["image", "rm", ...images], { timeoutMs: 120_000 });
         if (process.env.AGENT_FLEET_KEEP_E2E !== "1") await run("rm", ["-rf", "--one-file-system", work]);
       }
@@ -75,6 +84,8 @@ export async function containerIds(engine: DockerTarget, names: string[]): Promi
 
 /** Agent names whose resources a preview replaces (URN names `fleet-<agent>-...`). */
 export function replacedAgents(steps: { op: string; urn: string }[], agents: string[]): string[] {
-  const replaced = steps.filter((s) => s.op === "replace" || s.op === "create-replacement").map((s) => s.urn.split("::").pop()!);
+  const replaced = steps
+    .filter((s) => s.op === "replace" || s.op === "create-replacement")
+    .map((s) => s.urn.split("::").pop()!);
   return agents.filter((a) => replaced.some((name) => name.startsWith(`fleet-${a}-`)));
 }

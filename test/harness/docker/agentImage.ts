@@ -39,11 +39,15 @@ export async function buildAgentImage(target: DockerTarget, opts: AgentImageOpti
   const args = [
     "build",
     "--force-rm", // a failed step's container would otherwise stay behind
-    "--network", "none",
-    "--file", path.join(root, "agent-image", "Dockerfile"),
-    "--build-arg", `BASE_IMAGE=${opts.baseImage}`,
+    "--network",
+    "none",
+    "--file",
+    path.join(root, "agent-image", "Dockerfile"),
+    "--build-arg",
+    `BASE_IMAGE=${opts.baseImage}`,
     ...Object.entries(opts.buildArgs ?? {}).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
-    "--tag", tag,
+    "--tag",
+    tag,
     root,
   ];
   const log = await docker(target, args, { timeoutMs: 30 * 60_000 });

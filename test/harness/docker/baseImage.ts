@@ -1,5 +1,15 @@
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { docker, dockerTry, mustRun, run, type DockerTarget } from "./cli.js";
@@ -56,7 +66,12 @@ export function debianMirror(): string {
   if (fromEnv) return fromEnv;
   const files = ["/etc/apt/sources.list"];
   const d = "/etc/apt/sources.list.d";
-  if (existsSync(d)) files.push(...readdirSync(d).sort().map((f) => path.join(d, f)));
+  if (existsSync(d))
+    files.push(
+      ...readdirSync(d)
+        .sort()
+        .map((f) => path.join(d, f)),
+    );
   for (const f of files) {
     let text: string;
     try {
@@ -146,7 +161,14 @@ async function bootstrapTarball(spec: DebootstrapImageSpec, mirror: string, tarb
       chmodSync(path.join(rootfs, "usr/local/bin/node"), 0o755);
     }
     if (spec.slim ?? true) {
-      for (const p of ["usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "var/cache/apt", "var/lib/apt/lists"]) {
+      for (const p of [
+        "usr/share/doc",
+        "usr/share/man",
+        "usr/share/info",
+        "usr/share/locale",
+        "var/cache/apt",
+        "var/lib/apt/lists",
+      ]) {
         const full = path.join(rootfs, p);
         if (!existsSync(full)) continue;
         for (const entry of readdirSync(full)) rmSync(path.join(full, entry), { recursive: true, force: true });
@@ -156,9 +178,16 @@ async function bootstrapTarball(spec: DebootstrapImageSpec, mirror: string, tarb
     const partial = path.join(work, "rootfs.tar");
     // /proc, /sys and /dev stay empty: the engine provides them in every container.
     await mustRun("tar", [
-      "--numeric-owner", "--xattrs", "-C", rootfs,
-      "--exclude=./proc/*", "--exclude=./sys/*", "--exclude=./dev/*",
-      "-cf", partial, ".",
+      "--numeric-owner",
+      "--xattrs",
+      "-C",
+      rootfs,
+      "--exclude=./proc/*",
+      "--exclude=./sys/*",
+      "--exclude=./dev/*",
+      "-cf",
+      partial,
+      ".",
     ]);
     renameSync(partial, tarball); // atomic: a tarball in the cache is always complete
   } finally {
@@ -178,7 +207,11 @@ export async function buildDebootstrapImage(target: DockerTarget, spec: Debootst
   const safeName = spec.tag.replace(/[^a-zA-Z0-9_.-]+/g, "_");
   const tarball = path.join(dir, `${safeName}-${key}.tar`);
   const done = (action: BuiltBaseImage["action"]): BuiltBaseImage => ({
-    tag: spec.tag, key, tarball, action, seconds: (Date.now() - started) / 1000,
+    tag: spec.tag,
+    key,
+    tarball,
+    action,
+    seconds: (Date.now() - started) / 1000,
   });
 
   if ((await imageKey(target, spec.tag)) === key) return done("reused");
@@ -189,7 +222,9 @@ export async function buildDebootstrapImage(target: DockerTarget, spec: Debootst
     action = "bootstrapped";
   }
   const changes = [`ENV PATH=${PATH_ENV}`, `LABEL ${KEY_LABEL}=${key}`, ...(spec.changes ?? [])];
-  await docker(target, ["import", ...changes.flatMap((c) => ["--change", c]), tarball, spec.tag], { timeoutMs: 20 * 60_000 });
+  await docker(target, ["import", ...changes.flatMap((c) => ["--change", c]), tarball, spec.tag], {
+    timeoutMs: 20 * 60_000,
+  });
   return done(action);
 }
 
@@ -230,8 +265,17 @@ export function buildVpsBaseImage(target: DockerTarget, opts: VpsBaseImageOption
   return buildDebootstrapImage(target, {
     tag: opts.tag ?? VPS_BASE_IMAGE_TAG,
     include: [
-      "ca-certificates", "curl", "docker.io", "git", "iproute2", "iptables", "openssh-server",
-      "procps", "sudo", "ufw", ...(opts.extraPackages ?? []),
+      "ca-certificates",
+      "curl",
+      "docker.io",
+      "git",
+      "iproute2",
+      "iptables",
+      "openssh-server",
+      "procps",
+      "sudo",
+      "ufw",
+      ...(opts.extraPackages ?? []),
     ],
     node: opts.node ?? false,
     changes: ['CMD ["/bin/sh", "-c", "mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e"]'],

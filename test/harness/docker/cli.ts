@@ -75,7 +75,9 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
       if (timer) clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
-    child.stdin.on("error", () => { /* the command may exit without reading its input */ });
+    child.stdin.on("error", () => {
+      /* the command may exit without reading its input */
+    });
     child.stdin.end(opts.input ?? "");
   });
 }

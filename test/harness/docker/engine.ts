@@ -57,17 +57,25 @@ export function engineDir(instance: string, dir?: string): string {
 /** The dockerd argv for an engine directory (exported so the e2e suite and docs show the same). */
 export function dockerdArgs(instance: string, dir: string, bridge = "none"): string[] {
   return [
-    "--storage-driver", "vfs",
+    "--storage-driver",
+    "vfs",
     "--iptables=false",
     "--ip-masq=false",
     ...(bridge === "none" ? [] : ["--ip-forward=false"]),
-    "--bridge", bridge,
-    "--host", `unix://${path.join(dir, "docker.sock")}`,
-    "--data-root", path.join(dir, "data"),
-    "--exec-root", path.join(dir, "exec"),
-    "--pidfile", path.join(dir, "dockerd.pid"),
-    "--containerd-namespace", `agent-fleet-${instance}`,
-    "--containerd-plugins-namespace", `agent-fleet-${instance}-plugins`,
+    "--bridge",
+    bridge,
+    "--host",
+    `unix://${path.join(dir, "docker.sock")}`,
+    "--data-root",
+    path.join(dir, "data"),
+    "--exec-root",
+    path.join(dir, "exec"),
+    "--pidfile",
+    path.join(dir, "dockerd.pid"),
+    "--containerd-namespace",
+    `agent-fleet-${instance}`,
+    "--containerd-plugins-namespace",
+    `agent-fleet-${instance}-plugins`,
   ];
 }
 
@@ -111,7 +119,15 @@ export async function ensureDockerEngine(opts: EngineOptions): Promise<DockerEng
     if (!(await answers(target))) {
       throw new Error(`AGENT_FLEET_DOCKER_HOST=${external} does not answer \`docker version\``);
     }
-    return { ...target, instance: opts.instance, dir: "", socket: "", logFile: "", startedHere: false, stop: async () => {} };
+    return {
+      ...target,
+      instance: opts.instance,
+      dir: "",
+      socket: "",
+      logFile: "",
+      startedHere: false,
+      stop: async () => {},
+    };
   }
 
   const dir = engineDir(opts.instance, opts.dir);

@@ -18,7 +18,9 @@ async function main(): Promise<void> {
       console.log(`vps ${vps.tag}: ${vps.action} in ${vps.seconds.toFixed(1)} s (key ${vps.key})`);
     }
     const image = await buildAgentImage(engine, { baseImage: base.tag });
-    console.log(`agent image ${image.tag}: ${(image.sizeBytes / 1e6).toFixed(0)} MB, built in ${image.seconds.toFixed(1)} s`);
+    console.log(
+      `agent image ${image.tag}: ${(image.sizeBytes / 1e6).toFixed(0)} MB, built in ${image.seconds.toFixed(1)} s`,
+    );
   } finally {
     await engine.stop();
   }

@@ -112,7 +112,8 @@ export class CliStack {
   readonly timings: { op: string; ms: number }[] = [];
 
   constructor(private readonly o: CliStackOptions) {
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(o.stackName)) throw new Error(`stack name must be a lowercase DNS label, got '${o.stackName}'`);
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(o.stackName))
+      throw new Error(`stack name must be a lowercase DNS label, got '${o.stackName}'`);
   }
 
   get name(): string {
@@ -156,7 +157,10 @@ export class CliStack {
   /** Like `run`, but throws `CliOperationError` unless the CLI succeeded; records the wall time. */
   async ok(args: string[], input = ""): Promise<CliResult> {
     const r = await this.run(args, input);
-    this.timings.push({ op: args[0] === "config" || args[0] === "stack" ? `${args[0]} ${args[1]}` : args[0]!, ms: r.ms });
+    this.timings.push({
+      op: args[0] === "config" || args[0] === "stack" ? `${args[0]} ${args[1]}` : args[0]!,
+      ms: r.ms,
+    });
     if (r.code !== 0) throw new CliOperationError(args, r);
     return r;
   }
@@ -173,7 +177,10 @@ export class CliStack {
     for (const [k, v] of Object.entries(config)) doc.config[k.includes(":") ? k : `agent-fleet:${k}`] = v;
     writeFileSync(this.stackFile, stringify(doc));
     for (const [key, value] of Object.entries(secrets)) {
-      await this.ok(["config", "set", "--secret", ...(key.includes(".") ? ["--path"] : []), key, "--stack", this.name], value);
+      await this.ok(
+        ["config", "set", "--secret", ...(key.includes(".") ? ["--path"] : []), key, "--stack", this.name],
+        value,
+      );
     }
   }
 
@@ -188,7 +195,13 @@ export class CliStack {
 
   /** `pulumi up --yes --skip-preview`; returns the update's resource changes. */
   async up(opts: { expectNoChanges?: boolean } = {}): Promise<Record<string, number>> {
-    await this.ok(["up", "--yes", "--skip-preview", ...(opts.expectNoChanges ? ["--expect-no-changes"] : []), ...this.common()]);
+    await this.ok([
+      "up",
+      "--yes",
+      "--skip-preview",
+      ...(opts.expectNoChanges ? ["--expect-no-changes"] : []),
+      ...this.common(),
+    ]);
     return this.lastChanges();
   }
 
@@ -196,7 +209,8 @@ export class CliStack {
   async upFailing(): Promise<CliResult> {
     const r = await this.run(["up", "--yes", "--skip-preview", ...this.common()]);
     this.timings.push({ op: "up (failing)", ms: r.ms });
-    if (r.code === 0) throw new Error(`pulumi up on ${this.name} succeeded, a failure was expected:\n${tail(r.stdout, 3000)}`);
+    if (r.code === 0)
+      throw new Error(`pulumi up on ${this.name} succeeded, a failure was expected:\n${tail(r.stdout, 3000)}`);
     return r;
   }
 

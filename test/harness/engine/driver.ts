@@ -73,7 +73,11 @@ function plainOutputs(outputs: Record<string, { value: unknown }>): Record<strin
   return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
 }
 
-async function run(request: EngineRequest, mode: Mode, log: (s: string) => void): Promise<Omit<EngineAnswer, "engineOutput" | "elapsedMs">> {
+async function run(
+  request: EngineRequest,
+  mode: Mode,
+  log: (s: string) => void,
+): Promise<Omit<EngineAnswer, "engineOutput" | "elapsedMs">> {
   const stack = await openStack(request, mode);
   const onOutput = (out: string): void => log(out);
   switch (request.operation) {
@@ -109,18 +113,33 @@ async function run(request: EngineRequest, mode: Mode, log: (s: string) => void)
     }
     case "refresh": {
       const res = await stack.refresh({ onOutput });
-      return { ok: true, operation: "refresh", result: res.summary.result, resourceChanges: res.summary.resourceChanges ?? {} };
+      return {
+        ok: true,
+        operation: "refresh",
+        result: res.summary.result,
+        resourceChanges: res.summary.resourceChanges ?? {},
+      };
     }
     case "destroy": {
       const res = await stack.destroy({ onOutput });
-      return { ok: true, operation: "destroy", result: res.summary.result, resourceChanges: res.summary.resourceChanges ?? {} };
+      return {
+        ok: true,
+        operation: "destroy",
+        result: res.summary.result,
+        resourceChanges: res.summary.resourceChanges ?? {},
+      };
     }
     case "outputs": {
       return { ok: true, operation: "outputs", outputs: plainOutputs(await stack.outputs()) };
     }
     case "resources": {
-      const exported = (await stack.exportStack()).deployment as { resources?: { urn: string; type: string }[] } | undefined;
-      return { ok: true, operation: "resources", resources: (exported?.resources ?? []).map(({ urn, type }) => ({ urn, type })) };
+      const exported = (await stack.exportStack()).deployment as
+        { resources?: { urn: string; type: string }[] } | undefined;
+      return {
+        ok: true,
+        operation: "resources",
+        resources: (exported?.resources ?? []).map(({ urn, type }) => ({ urn, type })),
+      };
     }
     case "remove": {
       await stack.workspace.removeStack(request.stackName);
@@ -147,7 +166,13 @@ async function main(): Promise<void> {
     answer = { ...(await run(request, mode, log)), engineOutput: chunks.join(""), elapsedMs: Date.now() - started };
   } catch (err: unknown) {
     const message = err instanceof Error ? err.message : String(err);
-    answer = { ok: false, operation: request.operation, error: message, engineOutput: chunks.join(""), elapsedMs: Date.now() - started };
+    answer = {
+      ok: false,
+      operation: request.operation,
+      error: message,
+      engineOutput: chunks.join(""),
+      elapsedMs: Date.now() - started,
+    };
   }
   writeFileSync(request.answerFile, JSON.stringify(answer));
 }

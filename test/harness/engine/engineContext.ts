@@ -6,7 +6,13 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
-import { COMMAND_PROVIDER_BINARY, commandPluginDirName, findHostPieces, pluginCacheDir, type HostPieces } from "./hostPieces.js";
+import {
+  COMMAND_PROVIDER_BINARY,
+  commandPluginDirName,
+  findHostPieces,
+  pluginCacheDir,
+  type HostPieces,
+} from "./hostPieces.js";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../../..");
 export const ENGINE_TOOLS_DIR = path.join(REPO_ROOT, "tools/pulumi-engine");

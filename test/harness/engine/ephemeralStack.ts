@@ -47,7 +47,8 @@ export class EphemeralStack {
 
   constructor(private readonly options: EphemeralStackOptions) {
     const prefix = options.namePrefix ?? "e2e";
-    if (!/^[A-Za-z0-9-]+$/.test(prefix)) throw new Error(`namePrefix must be letters, digits and dashes, got '${prefix}'`);
+    if (!/^[A-Za-z0-9-]+$/.test(prefix))
+      throw new Error(`namePrefix must be letters, digits and dashes, got '${prefix}'`);
     this.name = `${prefix}-${process.pid}-${Date.now().toString(36)}`;
     this.scratch = mkdtempSync(path.join(tmpdir(), "engine-driver-"));
   }
@@ -100,7 +101,8 @@ export class EphemeralStack {
   /** Runs one operation; resolves with the answer, rejects with `EngineOperationError` when it failed. */
   async run(operation: EngineOperation, extra: Partial<EngineRequest> = {}): Promise<EngineAnswer> {
     const answer = await this.runRaw(operation, extra);
-    if (!answer.ok) throw new EngineOperationError(operation, this.name, answer.error ?? "unknown error", answer.engineOutput);
+    if (!answer.ok)
+      throw new EngineOperationError(operation, this.name, answer.error ?? "unknown error", answer.engineOutput);
     return answer;
   }
 
@@ -117,18 +119,24 @@ export class EphemeralStack {
     };
     writeFileSync(requestFile, JSON.stringify(request));
     const started = Date.now();
-    const { code, stderrTail } = await runDriver(requestFile, {
-      ...process.env,
-      ...this.options.engine.env,
-      ...this.options.env,
-      // Always an inline program: the fixtures live inside the repository, where the language host
-      // would find the repository's package.json and run its index.ts instead. The real language
-      // host is exercised by the real-CLI scenarios (test/e2e/hosts/), in a copy of the project.
-      AGENT_FLEET_ENGINE_PROGRAM_MODE: "inline",
-    }, this.options.operationTimeoutMs ?? 15 * 60_000);
+    const { code, stderrTail } = await runDriver(
+      requestFile,
+      {
+        ...process.env,
+        ...this.options.engine.env,
+        ...this.options.env,
+        // Always an inline program: the fixtures live inside the repository, where the language host
+        // would find the repository's package.json and run its index.ts instead. The real language
+        // host is exercised by the real-CLI scenarios (test/e2e/hosts/), in a copy of the project.
+        AGENT_FLEET_ENGINE_PROGRAM_MODE: "inline",
+      },
+      this.options.operationTimeoutMs ?? 15 * 60_000,
+    );
     this.timings.push({ operation, ms: Date.now() - started });
     if (!existsSync(answerFile)) {
-      throw new Error(`engine driver for '${operation}' on ${this.name} exited with ${code} and no answer; its stderr ended with:\n${stderrTail}`);
+      throw new Error(
+        `engine driver for '${operation}' on ${this.name} exited with ${code} and no answer; its stderr ended with:\n${stderrTail}`,
+      );
     }
     return JSON.parse(readFileSync(answerFile, "utf8")) as EngineAnswer;
   }
@@ -181,7 +189,9 @@ export async function withEphemeralStack<T>(
     result = await body(stack);
   } catch (err) {
     await cleanup(stack).catch((cleanupErr: unknown) => {
-      process.stderr.write(`[harness] cleanup of stack ${stack.name} after a failure also failed: ${String(cleanupErr)}\n`);
+      process.stderr.write(
+        `[harness] cleanup of stack ${stack.name} after a failure also failed: ${String(cleanupErr)}\n`,
+      );
     });
     throw err;
   }

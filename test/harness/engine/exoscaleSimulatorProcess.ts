@@ -19,7 +19,9 @@ export interface RunningSimulator {
   stop(): Promise<void>;
 }
 
-export async function startExoscaleSimulator(opts: { publicIp?: string; startTimeoutMs?: number } = {}): Promise<RunningSimulator> {
+export async function startExoscaleSimulator(
+  opts: { publicIp?: string; startTimeoutMs?: number } = {},
+): Promise<RunningSimulator> {
   const args = ["--import", "tsx", path.join(REPO_ROOT, "test/harness/exoscale/main.ts")];
   if (opts.publicIp) args.push("--public-ip", opts.publicIp);
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });

@@ -62,9 +62,12 @@ export function commandPluginDirName(version: string): string {
 }
 
 export function dependencyVersion(repoRoot: string, pkg: string): string {
-  const manifest = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
+    dependencies?: Record<string, string>;
+  };
   const version = manifest.dependencies?.[pkg];
-  if (!version || !/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`package.json must pin ${pkg} to an exact version, found ${String(version)}`);
+  if (!version || !/^\d+\.\d+\.\d+$/.test(version))
+    throw new Error(`package.json must pin ${pkg} to an exact version, found ${String(version)}`);
   return version;
 }
 
@@ -76,14 +79,20 @@ export function findHostPieces(repoRoot: string, env: NodeJS.ProcessEnv = proces
   const cacheDir = path.join(pluginCacheDir(env), commandPluginDirName(commandVersion));
   const cached = path.join(cacheDir, COMMAND_PROVIDER_BINARY);
   const commandProvider =
-    (executable(cached) && !existsSync(`${cacheDir}.partial`) ? cached : undefined) ?? onPath(COMMAND_PROVIDER_BINARY, env["PATH"]);
+    (executable(cached) && !existsSync(`${cacheDir}.partial`) ? cached : undefined) ??
+    onPath(COMMAND_PROVIDER_BINARY, env["PATH"]);
   if (!commandProvider) {
     missing.push(`command provider ${commandVersion} (not in ${cacheDir}/, no ${COMMAND_PROVIDER_BINARY} on PATH)`);
   }
   const languageHost = onPath(LANGUAGE_HOST_BINARY, env["PATH"]);
   if (!languageHost) missing.push(`Node.js language host (no ${LANGUAGE_HOST_BINARY} on PATH)`);
 
-  return { commandVersion, ...(commandProvider ? { commandProvider } : {}), ...(languageHost ? { languageHost } : {}), missing };
+  return {
+    commandVersion,
+    ...(commandProvider ? { commandProvider } : {}),
+    ...(languageHost ? { languageHost } : {}),
+    missing,
+  };
 }
 
 /** The line .ci/run prints: whether the real-CLI scenarios are part of the e2e suite's count. */

@@ -17,13 +17,16 @@ const pendingPolls = arg("--pending-polls");
 void ExoscaleSimulator.start({
   ...(publicIp ? { publicIp } : {}),
   ...(pendingPolls ? { pendingPolls: Number(pendingPolls) } : {}),
-}).then((sim) => {
-  process.stdout.write(`${JSON.stringify({ endpoint: sim.url, ...sim.credentials })}\n`);
-  const stop = () => void sim.close().then(() => process.exit(0));
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
-}, (err: unknown) => {
-  // e.g. the OpenAPI document is missing: say so on stderr (the spawning harness shows it) and stop.
-  process.stderr.write(`Exoscale simulator did not start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+}).then(
+  (sim) => {
+    process.stdout.write(`${JSON.stringify({ endpoint: sim.url, ...sim.credentials })}\n`);
+    const stop = () => void sim.close().then(() => process.exit(0));
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  },
+  (err: unknown) => {
+    // e.g. the OpenAPI document is missing: say so on stderr (the spawning harness shows it) and stop.
+    process.stderr.write(`Exoscale simulator did not start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -41,7 +41,10 @@ export function normalizeOas30Bounds(node: unknown): unknown {
   if (node === null || typeof node !== "object") return node;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node)) out[k] = normalizeOas30Bounds(v);
-  for (const [flag, bound] of [["exclusiveMinimum", "minimum"], ["exclusiveMaximum", "maximum"]] as const) {
+  for (const [flag, bound] of [
+    ["exclusiveMinimum", "minimum"],
+    ["exclusiveMaximum", "maximum"],
+  ] as const) {
     if (typeof out[flag] === "boolean") {
       if (out[flag] === true && typeof out[bound] === "number") {
         out[flag] = out[bound];
@@ -89,9 +92,16 @@ export class OpenApiRequestValidator {
   }
 
   /** Matches the operation and validates path params, query and body. */
-  validate(req: { method: string; path: string; query: Record<string, string>; body: unknown; headers: Record<string, string> }): RequestValidation {
+  validate(req: {
+    method: string;
+    path: string;
+    query: Record<string, string>;
+    body: unknown;
+    headers: Record<string, string>;
+  }): RequestValidation {
     const operation = this.api.router.matchOperation(req);
-    if (!operation) return { errors: [`no operation ${req.method.toUpperCase()} ${req.path} in the Exoscale API document`] };
+    if (!operation)
+      return { errors: [`no operation ${req.method.toUpperCase()} ${req.path} in the Exoscale API document`] };
     const result = this.api.validator.validateRequest(req, operation);
     const errors = (result.errors ?? []).map((e) => {
       const where = e.instancePath || "";
@@ -109,6 +119,8 @@ export class OpenApiRequestValidator {
   /** Validates a 200 answer against the operation's response schema (the simulator checks itself). */
   validateResponse(operationId: string, body: unknown): string[] {
     const result = this.api.validator.validateResponse(body, operationId, 200);
-    return (result.errors ?? []).map((e) => `${(e.instancePath || "response").replace(/^\//, "").replace(/\//g, ".")} ${e.message ?? e.keyword}`);
+    return (result.errors ?? []).map(
+      (e) => `${(e.instancePath || "response").replace(/^\//, "").replace(/\//g, ".")} ${e.message ?? e.keyword}`,
+    );
   }
 }

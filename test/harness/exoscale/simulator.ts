@@ -2,7 +2,14 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hmacSignature, parseAuthorization, signatureMessage } from "../../../targets/exoscale/signing.js";
-import type { ElasticIp, Instance, InstanceType, SecurityGroup, SecurityGroupRule, Template } from "../../../targets/exoscale/types.js";
+import type {
+  ElasticIp,
+  Instance,
+  InstanceType,
+  SecurityGroup,
+  SecurityGroupRule,
+  Template,
+} from "../../../targets/exoscale/types.js";
 import { OpenApiRequestValidator } from "./openapi.js";
 
 /**
@@ -83,34 +90,89 @@ const ALL_ZONES = ["ch-gva-2", "ch-dk-2", "de-fra-1", "de-muc-1", "at-vie-1", "a
 /** Templates as the real API names them (`Linux <Distro> <version> 64-bit`), available in every zone. */
 export function defaultTemplates(): Template[] {
   return [
-    { id: "2a0a7c3e-0e6a-4a0c-9f0e-0b9a1a1e2404", name: "Linux Ubuntu 24.04 LTS 64-bit", family: "ubuntu", "default-user": "ubuntu", zones: ALL_ZONES, "created-at": "2026-10-01T00:00:00Z" },
-    { id: "2a0a7c3e-0e6a-4a0c-9f0e-0b9a1a1e2403", name: "Linux Ubuntu 24.04 LTS 64-bit", family: "ubuntu", "default-user": "ubuntu", zones: ALL_ZONES, "created-at": "2026-09-01T00:00:00Z" },
-    { id: "2a0a7c3e-0e6a-4a0c-9f0e-0b9a1a1e2204", name: "Linux Ubuntu 22.04 LTS 64-bit", family: "ubuntu", "default-user": "ubuntu", zones: ALL_ZONES, "created-at": "2026-10-01T00:00:00Z" },
-    { id: "2a0a7c3e-0e6a-4a0c-9f0e-0b9a1a1ed012", name: "Linux Debian 12 (Bookworm) 64-bit", family: "debian", "default-user": "debian", zones: ALL_ZONES, "created-at": "2026-10-01T00:00:00Z" },
+    {
+      id: "2a0a7c3e-0e6a-4a0c-9f0e-0b9a1a1e2404",
+      name: "Linux Ubuntu 24.04 LTS 64-bit",
+      family: "ubuntu",
+      "default-user": "ubuntu",
+      zones: ALL_ZONES,
+      "created-at": "2026-10-01T00:00:00Z",
+    },
+    {
+      id: "2a0a7c3e-0e6a-4a0c-9f0e-0b9a1a1e2403",
+      name: "Linux Ubuntu 24.04 LTS 64-bit",
+      family: "ubuntu",
+      "default-user": "ubuntu",
+      zones: ALL_ZONES,
+      "created-at": "2026-09-01T00:00:00Z",
+    },
+    {
+      id: "2a0a7c3e-0e6a-4a0c-9f0e-0b9a1a1e2204",
+      name: "Linux Ubuntu 22.04 LTS 64-bit",
+      family: "ubuntu",
+      "default-user": "ubuntu",
+      zones: ALL_ZONES,
+      "created-at": "2026-10-01T00:00:00Z",
+    },
+    {
+      id: "2a0a7c3e-0e6a-4a0c-9f0e-0b9a1a1ed012",
+      name: "Linux Debian 12 (Bookworm) 64-bit",
+      family: "debian",
+      "default-user": "debian",
+      zones: ALL_ZONES,
+      "created-at": "2026-10-01T00:00:00Z",
+    },
   ];
 }
 
 export function defaultInstanceTypes(): InstanceType[] {
   const sizes: [string, number, number][] = [
-    ["micro", 1, 512], ["tiny", 1, 1024], ["small", 2, 2048], ["medium", 2, 4096],
-    ["large", 4, 8192], ["extra-large", 4, 16384], ["huge", 8, 32768],
+    ["micro", 1, 512],
+    ["tiny", 1, 1024],
+    ["small", 2, 2048],
+    ["medium", 2, 4096],
+    ["large", 4, 8192],
+    ["extra-large", 4, 16384],
+    ["huge", 8, 32768],
   ];
-  return sizes.map(([size, cpus, mib], i) => ({
-    id: `5f0b7a5e-1c1d-4e8f-8a6b-00000000000${i}`,
-    family: "standard",
-    size,
-    cpus,
-    memory: mib * 1024 * 1024,
-    authorized: true,
-    zones: ALL_ZONES,
-  })).concat([
-    { id: "5f0b7a5e-1c1d-4e8f-8a6b-0000000000c1", family: "cpu", size: "medium", cpus: 4, memory: 4096 * 1024 * 1024, authorized: true, zones: ALL_ZONES },
-    { id: "5f0b7a5e-1c1d-4e8f-8a6b-0000000000f1", family: "gpu3", size: "small", cpus: 12, memory: 56 * 1024 * 1024 * 1024, authorized: false, zones: ["ch-gva-2"] },
-  ]);
+  return sizes
+    .map(([size, cpus, mib], i) => ({
+      id: `5f0b7a5e-1c1d-4e8f-8a6b-00000000000${i}`,
+      family: "standard",
+      size,
+      cpus,
+      memory: mib * 1024 * 1024,
+      authorized: true,
+      zones: ALL_ZONES,
+    }))
+    .concat([
+      {
+        id: "5f0b7a5e-1c1d-4e8f-8a6b-0000000000c1",
+        family: "cpu",
+        size: "medium",
+        cpus: 4,
+        memory: 4096 * 1024 * 1024,
+        authorized: true,
+        zones: ALL_ZONES,
+      },
+      {
+        id: "5f0b7a5e-1c1d-4e8f-8a6b-0000000000f1",
+        family: "gpu3",
+        size: "small",
+        cpus: 12,
+        memory: 56 * 1024 * 1024 * 1024,
+        authorized: false,
+        zones: ["ch-gva-2"],
+      },
+    ]);
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly retryAfterSeconds?: number) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
     super(message);
   }
 }
@@ -182,7 +244,14 @@ export class ExoscaleSimulator {
   }
 
   /** Answer the next `count` matching requests with `status` (before any validation). */
-  injectFailure(f: { status: number; count?: number; message?: string; method?: string; pathIncludes?: string; retryAfterSeconds?: number }): void {
+  injectFailure(f: {
+    status: number;
+    count?: number;
+    message?: string;
+    method?: string;
+    pathIncludes?: string;
+    retryAfterSeconds?: number;
+  }): void {
     this.failures.push({
       status: f.status,
       message: f.message ?? (f.status === 429 ? "Too many requests" : "Internal server error"),
@@ -223,7 +292,10 @@ export class ExoscaleSimulator {
       }
       this.requests.push(record);
       const injected = this.failures.find(
-        (f) => f.remaining > 0 && (!f.method || f.method === method) && (!f.pathIncludes || url.pathname.includes(f.pathIncludes)),
+        (f) =>
+          f.remaining > 0 &&
+          (!f.method || f.method === method) &&
+          (!f.pathIncludes || url.pathname.includes(f.pathIncludes)),
       );
       if (injected) {
         injected.remaining--;
@@ -241,7 +313,13 @@ export class ExoscaleSimulator {
       }
       record.body = body;
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
-      const validation = this.validator.validate({ method: method.toLowerCase(), path: url.pathname, query, body, headers });
+      const validation = this.validator.validate({
+        method: method.toLowerCase(),
+        path: url.pathname,
+        query,
+        body,
+        headers,
+      });
       if (validation.operationId) record.operationId = validation.operationId;
       if (!validation.operationId) throw new HttpError(404, validation.errors[0] ?? "not found");
       if (validation.errors.length > 0) throw new HttpError(400, `Invalid request: ${validation.errors.join("; ")}`);
@@ -249,17 +327,29 @@ export class ExoscaleSimulator {
       const answer = this.dispatch(validation.operationId, params, query, body as Record<string, unknown> | undefined);
       // The simulator holds its own answers to the document too: a mismatch is a simulator bug.
       const responseErrors = this.validator.validateResponse(validation.operationId, answer);
-      if (responseErrors.length > 0) throw new Error(`answer to ${validation.operationId} does not match the document: ${responseErrors.join("; ")}`);
+      if (responseErrors.length > 0)
+        throw new Error(
+          `answer to ${validation.operationId} does not match the document: ${responseErrors.join("; ")}`,
+        );
       send(200, answer);
     } catch (err) {
       if (err instanceof HttpError) {
-        send(err.status, { message: err.message }, err.retryAfterSeconds !== undefined ? { "retry-after": String(err.retryAfterSeconds) } : {});
-      }
-      else send(500, { message: `simulator error: ${err instanceof Error ? err.message : String(err)}` });
+        send(
+          err.status,
+          { message: err.message },
+          err.retryAfterSeconds !== undefined ? { "retry-after": String(err.retryAfterSeconds) } : {},
+        );
+      } else send(500, { message: `simulator error: ${err instanceof Error ? err.message : String(err)}` });
     }
   }
 
-  private authenticate(req: IncomingMessage, method: string, path: string, body: string, query: Record<string, string>): void {
+  private authenticate(
+    req: IncomingMessage,
+    method: string,
+    path: string,
+    body: string,
+    query: Record<string, string>,
+  ): void {
     const auth = parseAuthorization(req.headers.authorization);
     if (typeof auth === "string") throw new HttpError(401, auth);
     if (auth.credential !== this.creds.apiKey) throw new HttpError(403, "Invalid API key");
@@ -271,7 +361,8 @@ export class ExoscaleSimulator {
     const signed: Record<string, string> = {};
     for (const n of auth.signedQueryArgs) signed[n] = query[n] ?? "";
     const { message } = signatureMessage({ method, path, body, query: signed, expires: auth.expires });
-    if (hmacSignature(this.creds.apiSecret, message) !== auth.signature) throw new HttpError(403, "Invalid request signature");
+    if (hmacSignature(this.creds.apiSecret, message) !== auth.signature)
+      throw new HttpError(403, "Invalid request signature");
   }
 
   private testEndpoint(method: string, path: string, raw: string): unknown {
@@ -313,7 +404,12 @@ export class ExoscaleSimulator {
     };
   }
 
-  private dispatch(op: string, p: string[], query: Record<string, string>, body: Record<string, unknown> | undefined): unknown {
+  private dispatch(
+    op: string,
+    p: string[],
+    query: Record<string, string>,
+    body: Record<string, unknown> | undefined,
+  ): unknown {
     const inv = this.inventory;
     const b = body ?? {};
     switch (op) {
@@ -356,9 +452,15 @@ export class ExoscaleSimulator {
       }
 
       case "create-security-group": {
-        if (inv.securityGroups.some((g) => g.name === b.name)) throw new HttpError(409, `security group "${String(b.name)}" already exists`);
+        if (inv.securityGroups.some((g) => g.name === b.name))
+          throw new HttpError(409, `security group "${String(b.name)}" already exists`);
         const id = randomUUID();
-        inv.securityGroups.push({ id, name: b.name as string, ...(b.description ? { description: b.description as string } : {}), rules: [] });
+        inv.securityGroups.push({
+          id,
+          name: b.name as string,
+          ...(b.description ? { description: b.description as string } : {}),
+          rules: [],
+        });
         return this.operation("create-security-group", id, "security-group");
       }
       case "get-security-group":
@@ -366,13 +468,18 @@ export class ExoscaleSimulator {
       case "delete-security-group": {
         const g = this.securityGroup(p[1]!);
         const users = inv.instances.filter((i) => i["security-groups"]?.some((s) => s.id === g.id));
-        if (users.length > 0) throw new HttpError(409, `security group ${g.id} is in use by instance(s) ${users.map((u) => u.id).join(", ")}`);
+        if (users.length > 0)
+          throw new HttpError(
+            409,
+            `security group ${g.id} is in use by instance(s) ${users.map((u) => u.id).join(", ")}`,
+          );
         inv.securityGroups.splice(inv.securityGroups.indexOf(g), 1);
         return this.operation("delete-security-group", g.id, "security-group");
       }
       case "add-rule-to-security-group": {
         const g = this.securityGroup(p[1]!);
-        if (b.network !== undefined && !isCidr(b.network as string)) throw new HttpError(400, `Invalid request: network "${String(b.network)}" is not a CIDR`);
+        if (b.network !== undefined && !isCidr(b.network as string))
+          throw new HttpError(400, `Invalid request: network "${String(b.network)}" is not a CIDR`);
         const rule: SecurityGroupRule = { id: randomUUID(), ...(b as SecurityGroupRule) };
         g.rules.push(rule);
         return this.operation("add-rule-to-security-group", g.id, "security-group");
@@ -401,11 +508,18 @@ export class ExoscaleSimulator {
         const template = this.templates.find((t) => t.id === (b.template as { id?: string }).id);
         if (!template) throw new HttpError(400, `Invalid request: template ${JSON.stringify(b.template)} not found`);
         const type = this.instanceTypes.find((t) => t.id === (b["instance-type"] as { id?: string }).id);
-        if (!type) throw new HttpError(400, `Invalid request: instance type ${JSON.stringify(b["instance-type"])} not found`);
-        const sgs = ((b["security-groups"] as { id?: string }[] | undefined) ?? []).map((s) => this.securityGroup(s.id ?? "", 400));
-        const keys = [...((b["ssh-keys"] as { name?: string }[] | undefined) ?? []), ...(b["ssh-key"] ? [b["ssh-key"] as { name?: string }] : [])];
+        if (!type)
+          throw new HttpError(400, `Invalid request: instance type ${JSON.stringify(b["instance-type"])} not found`);
+        const sgs = ((b["security-groups"] as { id?: string }[] | undefined) ?? []).map((s) =>
+          this.securityGroup(s.id ?? "", 400),
+        );
+        const keys = [
+          ...((b["ssh-keys"] as { name?: string }[] | undefined) ?? []),
+          ...(b["ssh-key"] ? [b["ssh-key"] as { name?: string }] : []),
+        ];
         for (const k of keys) {
-          if (!inv.sshKeys.some((x) => x.name === k.name)) throw new HttpError(400, `Invalid request: SSH key "${k.name}" not found`);
+          if (!inv.sshKeys.some((x) => x.name === k.name))
+            throw new HttpError(400, `Invalid request: SSH key "${k.name}" not found`);
         }
         if (b["user-data"] !== undefined) checkUserData(b["user-data"] as string);
         if (b.labels) checkLabels(b.labels as Record<string, string>);
@@ -440,7 +554,8 @@ export class ExoscaleSimulator {
           if (b.labels !== null) checkLabels(b.labels as Record<string, string>);
           inst.labels = (b.labels as Record<string, string> | null) ?? {};
         }
-        if (b["public-ip-assignment"] !== undefined) inst["public-ip-assignment"] = b["public-ip-assignment"] as Instance["public-ip-assignment"];
+        if (b["public-ip-assignment"] !== undefined)
+          inst["public-ip-assignment"] = b["public-ip-assignment"] as Instance["public-ip-assignment"];
         return this.operation("update-instance", inst.id, "instance");
       }
       case "reset-instance-field": {
@@ -453,14 +568,16 @@ export class ExoscaleSimulator {
         const type = this.instanceTypes.find((t) => t.id === (b["instance-type"] as { id?: string }).id);
         if (!type) throw new HttpError(400, "Invalid request: instance type not found");
         const current = this.instanceTypes.find((t) => t.id === inst["instance-type"]?.id);
-        if (current && current.family !== type.family) throw new HttpError(400, `Invalid request: cannot scale from ${current.family} to ${type.family}`);
+        if (current && current.family !== type.family)
+          throw new HttpError(400, `Invalid request: cannot scale from ${current.family} to ${type.family}`);
         if (inst.state !== "stopped") throw new HttpError(409, "Instance must be stopped to be scaled");
         inst["instance-type"] = { id: type.id! };
         return this.operation("scale-instance", inst.id, "instance");
       }
       case "resize-instance-disk": {
         const inst = this.instance(p[1]!);
-        if ((b["disk-size"] as number) <= (inst["disk-size"] ?? 0)) throw new HttpError(400, "Invalid request: the disk can only grow");
+        if ((b["disk-size"] as number) <= (inst["disk-size"] ?? 0))
+          throw new HttpError(400, "Invalid request: the disk can only grow");
         inst["disk-size"] = b["disk-size"] as number;
         return this.operation("resize-instance-disk", inst.id, "instance");
       }
@@ -504,11 +621,13 @@ export class ExoscaleSimulator {
         const e = this.elasticIp(p[1]!);
         const inst = this.instance(((b.instance as { id?: string }) ?? {}).id ?? "", 400);
         if (op.startsWith("attach")) {
-          if (e.instanceIds.includes(inst.id)) throw new HttpError(409, `elastic IP ${e.id} is already attached to ${inst.id}`);
+          if (e.instanceIds.includes(inst.id))
+            throw new HttpError(409, `elastic IP ${e.id} is already attached to ${inst.id}`);
           e.instanceIds.push(inst.id);
           (inst["elastic-ips"] ??= []).push({ id: e.id });
         } else {
-          if (!e.instanceIds.includes(inst.id)) throw new HttpError(404, `elastic IP ${e.id} is not attached to ${inst.id}`);
+          if (!e.instanceIds.includes(inst.id))
+            throw new HttpError(404, `elastic IP ${e.id} is not attached to ${inst.id}`);
           e.instanceIds = e.instanceIds.filter((i) => i !== inst.id);
           inst["elastic-ips"] = (inst["elastic-ips"] ?? []).filter((x) => x.id !== e.id);
         }

@@ -32,7 +32,12 @@ function computed(type: string, name: string): Record<string, unknown> {
 }
 
 function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
+  return new Promise((resolve) =>
+    o.apply((v) => {
+      resolve(v);
+      return v;
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -42,8 +47,16 @@ async function main(): Promise<void> {
     {
       newResource(a) {
         const { __provider, ...inputs } = a.inputs as Record<string, unknown>;
-        recorded.push({ type: a.type, name: a.name, inputs, ...(typeof __provider === "string" ? { providerBytes: __provider.length } : {}) });
-        return { id: a.type.endsWith(":SshKey") ? String(inputs.name) : `${a.name}-id`, state: { ...a.inputs, ...computed(a.type, a.name) } };
+        recorded.push({
+          type: a.type,
+          name: a.name,
+          inputs,
+          ...(typeof __provider === "string" ? { providerBytes: __provider.length } : {}),
+        });
+        return {
+          id: a.type.endsWith(":SshKey") ? String(inputs.name) : `${a.name}-id`,
+          state: { ...a.inputs, ...computed(a.type, a.name) },
+        };
       },
       call() {
         throw new Error("no invokes expected");
@@ -53,7 +66,10 @@ async function main(): Promise<void> {
     "prod",
     false,
   );
-  const vps = new ExoscaleVps("host", { ...raw, ...(raw.sshPrivateKey ? { sshPrivateKey: pulumi.secret(raw.sshPrivateKey) } : {}) });
+  const vps = new ExoscaleVps("host", {
+    ...raw,
+    ...(raw.sshPrivateKey ? { sshPrivateKey: pulumi.secret(raw.sshPrivateKey) } : {}),
+  });
   const outputs = {
     publicIp: await valueOf(vps.publicIp),
     sshCommand: await valueOf(vps.sshCommand),
@@ -68,7 +84,10 @@ async function main(): Promise<void> {
   for (let quiet = 0, round = 0; quiet < 50 && round < 5000; round++) {
     await new Promise((r) => setTimeout(r, 2));
     if (recorded.length === last) quiet++;
-    else { quiet = 0; last = recorded.length; }
+    else {
+      quiet = 0;
+      last = recorded.length;
+    }
   }
   process.stdout.write(JSON.stringify({ outputs, recorded }));
 }

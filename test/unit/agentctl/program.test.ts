@@ -21,7 +21,12 @@ interface Run {
 async function run(argv: string[], env: NodeJS.ProcessEnv = {}, stdin = ""): Promise<Run> {
   let out = "";
   let err = "";
-  const io: Io = { out: (s) => void (out += s), err: (s) => void (err += s), env: { AGENTCTL_USER: "tester", ...env }, readStdin: () => Buffer.from(stdin) };
+  const io: Io = {
+    out: (s) => void (out += s),
+    err: (s) => void (err += s),
+    env: { AGENTCTL_USER: "tester", ...env },
+    readStdin: () => Buffer.from(stdin),
+  };
   const code = await main(argv, io);
   return { code, out, err };
 }
@@ -35,10 +40,26 @@ const TERMINAL_HAZARD = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u
 describe("agentctl: commander front end", () => {
   it("global options are accepted before or after the command (and between `task` and `add`)", async () => {
     w = operatorWorld();
-    const add = await run(["--shared", w.shared, "task", "--json", "add", "--title", "t", "--description", "d", "--by", "alice"]);
+    const add = await run([
+      "--shared",
+      w.shared,
+      "task",
+      "--json",
+      "add",
+      "--title",
+      "t",
+      "--description",
+      "d",
+      "--by",
+      "alice",
+    ]);
     expect(add.code, add.err).toBe(0);
     expect(JSON.parse(add.out)).toMatchObject({ title: "t", created_by: "alice" });
-    for (const argv of [["--shared", w.shared, "tasks"], ["tasks", "--shared", w.shared], ["--json", "tasks", `--shared=${w.shared}`]]) {
+    for (const argv of [
+      ["--shared", w.shared, "tasks"],
+      ["tasks", "--shared", w.shared],
+      ["--json", "tasks", `--shared=${w.shared}`],
+    ]) {
       const r = await run(argv);
       expect(r.code, `${argv.join(" ")}: ${r.err}`).toBe(0);
       expect(r.out).toContain("t-");
@@ -53,8 +74,14 @@ describe("agentctl: commander front end", () => {
       [["tasks", "--bogus"], /unknown option '--bogus'/],
       [["--bogus", "tasks"], /unknown option '--bogus'/],
       [["frobnicate"], /unknown command 'frobnicate'/],
-      [["task", "add", "--title", "t", "--description", "d", "--priority", "x"], /--priority must be a whole number from 0 \(lowest\) to 9/],
-      [["task", "add", "--title", "t", "--description", "d", "--max-attempts", "0"], /--max-attempts must be a whole number from 1 to 100/],
+      [
+        ["task", "add", "--title", "t", "--description", "d", "--priority", "x"],
+        /--priority must be a whole number from 0 \(lowest\) to 9/,
+      ],
+      [
+        ["task", "add", "--title", "t", "--description", "d", "--max-attempts", "0"],
+        /--max-attempts must be a whole number from 1 to 100/,
+      ],
       [["logs", "--lines", "-3"], /--lines must be a whole number/],
       [["tasks", "--state", "finished"], /--state must be one of pending, claimed, done, failed/],
       [["diff"], /missing required argument 'id'/],
@@ -81,7 +108,20 @@ describe("agentctl: commander front end", () => {
     };
     const program = buildProgram(io);
     walk(program, []);
-    expect(paths.map((p) => p.join(" "))).toEqual(expect.arrayContaining(["task add", "task show", "tasks", "status", "health", "proposals", "diff", "approve", "reject", "logs"]));
+    expect(paths.map((p) => p.join(" "))).toEqual(
+      expect.arrayContaining([
+        "task add",
+        "task show",
+        "tasks",
+        "status",
+        "health",
+        "proposals",
+        "diff",
+        "approve",
+        "reject",
+        "logs",
+      ]),
+    );
     for (const p of [[], ...paths]) {
       const r = await run([...p, "--help"]);
       expect(r.code, p.join(" ")).toBe(0);
@@ -108,7 +148,13 @@ describe("agentctl: commander front end", () => {
     expect(readDecision(w.decisions, p.id)).toEqual({ kind: "none" });
     const ok = await run([...g, "approve", p.id, "--sha256", sha(PATCH), "--note", "fine", "--json"]);
     expect(ok.code, ok.err).toBe(0);
-    expect(JSON.parse(ok.out)).toMatchObject({ proposal: p.id, decision: "approve", by: "tester", note: "fine", sha256: sha(PATCH) });
+    expect(JSON.parse(ok.out)).toMatchObject({
+      proposal: p.id,
+      decision: "approve",
+      by: "tester",
+      note: "fine",
+      sha256: sha(PATCH),
+    });
     const again = await run([...g, "approve", p.id]);
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/already has a decision \(approve by tester/);
@@ -126,13 +172,41 @@ describe("agentctl: commander front end", () => {
     const g = ["--shared", w.shared, "--decisions", w.decisions];
     const evil = "fix\x1b[1A\x1b[2K\rtypo \u202edaolnwod\u202c \x1b]52;c;ZXZpbA==\x07\u009b31m";
     const hostilePatch = `diff --git a/a b/a\n+ok\n+\x1b[1A\x1b[2K+harmless\r\n+\u2066if admin\u2069\n+\xff`;
-    const p = writeProposal(w, Buffer.concat([Buffer.from(hostilePatch), Buffer.from([0xff, 0x0a])]), { task_title: evil, agent: "agent-1" });
+    const p = writeProposal(w, Buffer.concat([Buffer.from(hostilePatch), Buffer.from([0xff, 0x0a])]), {
+      task_title: evil,
+      agent: "agent-1",
+    });
     expect((await run([...g, "task", "add", "--title", evil, "--description", evil])).code).toBe(0);
     const status = path.join(w.shared, "agents", "agent-1", "status.json");
     fs.mkdirSync(path.dirname(status), { recursive: true });
-    fs.writeFileSync(status, JSON.stringify({ agent: "agent-1", state: "running", heartbeat_at: new Date().toISOString(), lease_seconds: 30, last_error: evil, current_task: null, approval_required: true, tasks_done: 0, tasks_failed: 0 }));
+    fs.writeFileSync(
+      status,
+      JSON.stringify({
+        agent: "agent-1",
+        state: "running",
+        heartbeat_at: new Date().toISOString(),
+        lease_seconds: 30,
+        last_error: evil,
+        current_task: null,
+        approval_required: true,
+        tasks_done: 0,
+        tasks_failed: 0,
+      }),
+    );
     fs.mkdirSync(path.join(w.shared, "logs"), { recursive: true });
-    fs.writeFileSync(path.join(w.shared, "logs", "agent-1.jsonl"), JSON.stringify({ time: "2026-01-01T00:00:00Z", agent: "agent-1", level: "info", event: "program-output", line: evil }) + "\n" + evil + "\n");
+    fs.writeFileSync(
+      path.join(w.shared, "logs", "agent-1.jsonl"),
+      JSON.stringify({
+        time: "2026-01-01T00:00:00Z",
+        agent: "agent-1",
+        level: "info",
+        event: "program-output",
+        line: evil,
+      }) +
+        "\n" +
+        evil +
+        "\n",
+    );
 
     for (const argv of [["diff", p.id], ["proposals"], ["tasks"], ["status"], ["logs"]]) {
       const r = await run([...g, ...argv]);
@@ -147,7 +221,13 @@ describe("agentctl: commander front end", () => {
     expect(diff).toContain("\\xff");
     expect(diff).toMatch(/# WARNING: 4 bidirectional control character/); // two in the title, two in the patch
     // JSON output: the same values, every hazard as a \u escape.
-    for (const argv of [["tasks", "--json"], ["proposals", "--json"], ["status", "--json"], ["diff", p.id, "--json"], ["logs", "--json"]]) {
+    for (const argv of [
+      ["tasks", "--json"],
+      ["proposals", "--json"],
+      ["status", "--json"],
+      ["diff", p.id, "--json"],
+      ["logs", "--json"],
+    ]) {
       const r = await run([...g, ...argv]);
       expect(r.code, argv[0]).toBe(0);
       expect(TERMINAL_HAZARD.test(r.out), `${argv[0]} --json`).toBe(false);
@@ -167,7 +247,8 @@ describe("agentctl: commander front end", () => {
 
   it("importing the module does no work; the bin file runs main (real processes, through tsx)", () => {
     const root = path.resolve(__dirname, "../../..");
-    const node = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", ...args], { cwd: root, encoding: "utf8" });
+    const node = (args: string[]) =>
+      spawnSync(process.execPath, ["--import", "tsx", ...args], { cwd: root, encoding: "utf8" });
     const imported = node(["-e", `require("./runtime/agentctl/program.ts"); process.stdout.write("imported")`]);
     expect(imported.stdout + imported.stderr).toBe("imported");
     const help = node(["runtime/bin/agentctl.ts", "status", "--help"]);

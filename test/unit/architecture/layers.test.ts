@@ -9,8 +9,20 @@ describe("layering (docs/architecture.md)", () => {
   const files = sourceFiles(repo);
 
   it("sees every layer of the tree", () => {
-    for (const dir of ["contract/", "runtime/", "config/", "hosts/", "fleet/", "targets/aws/", "targets/local/", "cli/"]) {
-      expect(files.some((f) => f.startsWith(dir)), dir).toBe(true);
+    for (const dir of [
+      "contract/",
+      "runtime/",
+      "config/",
+      "hosts/",
+      "fleet/",
+      "targets/aws/",
+      "targets/local/",
+      "cli/",
+    ]) {
+      expect(
+        files.some((f) => f.startsWith(dir)),
+        dir,
+      ).toBe(true);
     }
     expect(files).toContain("program.ts");
   });
@@ -35,7 +47,15 @@ describe("layering (docs/architecture.md)", () => {
       'import "./side.js";',
       'const m = await import("./lazy.js");',
     ].join("\n");
-    expect(importSpecifiers(src)).toEqual(["node:fs", "./a.js", "../b.js", "./d.js", "./e.js", "./side.js", "./lazy.js"]);
+    expect(importSpecifiers(src)).toEqual([
+      "node:fs",
+      "./a.js",
+      "../b.js",
+      "./d.js",
+      "./e.js",
+      "./side.js",
+      "./lazy.js",
+    ]);
   });
 
   it("fails on deliberate violations", () => {
@@ -54,6 +74,8 @@ describe("layering (docs/architecture.md)", () => {
       const edges = edgesOf(file, src);
       expect(edges.map(violation).filter(Boolean), `${file}: ${src}`).toHaveLength(1);
     }
-    expect(edgesOf("targets/aws/deploy.ts", 'import { x } from "../../fleet/onDockerHost.js";').map(violation)).toEqual([undefined]);
+    expect(edgesOf("targets/aws/deploy.ts", 'import { x } from "../../fleet/onDockerHost.js";').map(violation)).toEqual(
+      [undefined],
+    );
   });
 });

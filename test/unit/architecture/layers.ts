@@ -19,7 +19,8 @@ export interface ImportEdge {
 /** Every static import, re-export and dynamic import() of a TypeScript source. */
 export function importSpecifiers(source: string): string[] {
   const specs: string[] = [];
-  const re = /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^"';]*?\sfrom\s+)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm;
+  const re =
+    /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^"';]*?\sfrom\s+)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm;
   for (const m of source.matchAll(re)) specs.push((m[1] ?? m[2])!);
   return specs;
 }
@@ -55,13 +56,17 @@ export function violation(e: ImportEdge): string | undefined {
   }
   const to = areaOf(e.to);
   // index.ts (what Pulumi runs) calls program.ts; nothing else imports either.
-  if ((to === "program.ts" && from !== "index.ts") || to === "index.ts") return `nothing imports the program's wiring (${e.to})`;
+  if ((to === "program.ts" && from !== "index.ts") || to === "index.ts")
+    return `nothing imports the program's wiring (${e.to})`;
   if (from === "contract" && to !== "contract") return `contract/ imports only contract/, not ${e.to}`;
-  if (from === "runtime" && to !== "runtime" && to !== "contract") return `runtime/ imports only runtime/ and contract/, not ${e.to}`;
+  if (from === "runtime" && to !== "runtime" && to !== "contract")
+    return `runtime/ imports only runtime/ and contract/, not ${e.to}`;
   const core = ["config", "hosts", "fleet"];
-  if (core.includes(from) && to.startsWith("targets")) return `${from}/ is below the targets; it may not import ${e.to}`;
+  if (core.includes(from) && to.startsWith("targets"))
+    return `${from}/ is below the targets; it may not import ${e.to}`;
   if (core.includes(from) && to === "cli") return `${from}/ may not import the CLI (${e.to})`;
-  if (from === "config" && (to === "hosts" || to === "fleet")) return `config/ is below hosts/ and fleet/; it may not import ${e.to}`;
+  if (from === "config" && (to === "hosts" || to === "fleet"))
+    return `config/ is below hosts/ and fleet/; it may not import ${e.to}`;
   if (from === "hosts" && to === "fleet") return `hosts/ is below fleet/; it may not import ${e.to}`;
   if (from.startsWith("targets/") && to.startsWith("targets/") && to !== from) {
     return `${from} may not import another target (${e.to}); shared code belongs in hosts/, fleet/ or config/`;

@@ -24,7 +24,8 @@ function project(stacks: Record<string, string>): string {
   const dir = makeConfigProject();
   fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: agent-fleet\nruntime: nodejs\nstackConfigDir: stacks\n");
   fs.mkdirSync(path.join(dir, "stacks"));
-  for (const [name, text] of Object.entries(stacks)) fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${name}.yaml`), text);
+  for (const [name, text] of Object.entries(stacks))
+    fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${name}.yaml`), text);
   return dir;
 }
 
@@ -63,10 +64,14 @@ describe("agent-fleet check", () => {
     const dir = project({ aws });
     const r = await run("check", "--stack", "aws", "-C", dir);
     expect(r.code).toBe(1);
-    expect(r.err).toContain(`agent-fleet:agents[0].name: "${name}" is ${name.length} characters; target aws allows at most ${FARGATE_NAME_LIMIT.max}`);
+    expect(r.err).toContain(
+      `agent-fleet:agents[0].name: "${name}" is ${name.length} characters; target aws allows at most ${FARGATE_NAME_LIMIT.max}`,
+    );
     // The program validates through the very same function: same problem, same key path.
     const raw = rawConfigFromStackFile(path.join(dir, "stacks", "Pulumi.aws.yaml"));
-    expect(() => parseStackConfig(raw.ns, { stack: "aws", projectDir: dir, foreign: raw.foreign })).toThrow(/agent-fleet:agents\[0\]\.name: .* at most 32/);
+    expect(() => parseStackConfig(raw.ns, { stack: "aws", projectDir: dir, foreign: raw.foreign })).toThrow(
+      /agent-fleet:agents\[0\]\.name: .* at most 32/,
+    );
     // A name at the limit passes.
     const ok = project({ aws: aws.replace(name, "a".repeat(FARGATE_NAME_LIMIT.max)) });
     expect((await run("check", "--stack", "aws", "-C", ok)).code).toBe(0);
@@ -93,7 +98,9 @@ describe("agent-fleet check", () => {
 
   it("says clearly what is wrong with its own input", async () => {
     const dir = project({ good });
-    expect((await run("check", "--stack", "nope", "-C", dir)).err).toMatch(/stack "nope": .*Pulumi\.nope\.yaml does not exist/);
+    expect((await run("check", "--stack", "nope", "-C", dir)).err).toMatch(
+      /stack "nope": .*Pulumi\.nope\.yaml does not exist/,
+    );
     expect((await run("check", "--stack", "good", "x.yaml", "-C", dir)).code).toBe(2);
     expect((await run("check", path.join(dir, "missing.yaml"))).err).toMatch(/missing\.yaml: no such file/);
     expect((await run("check", "-C", projectDirWithout())).err).toMatch(/no Pulumi\.yaml/);

@@ -37,7 +37,13 @@ interface Documented {
 }
 
 function documentedCommands(): Documented[] {
-  const files = ["README.md", ...fs.readdirSync(path.join(repo, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+  const files = [
+    "README.md",
+    ...fs
+      .readdirSync(path.join(repo, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => `docs/${f}`),
+  ];
   const found: Documented[] = [];
   for (const file of files) {
     fs.readFileSync(path.join(repo, file), "utf8")
@@ -105,7 +111,11 @@ function pathSegments(p: string): Array<string | number> {
 
 /** A valid stack of the target the docs' --stack names (plain values, as in a stack file). */
 function baseStack(stack: string | undefined): { config: Record<string, unknown>; secretKeys: Set<string> } {
-  const ssh = { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nbase\n-----END OPENSSH PRIVATE KEY-----", publicKey: PUBLIC_KEY, allowedCidrs: ["198.51.100.7/32"] };
+  const ssh = {
+    privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nbase\n-----END OPENSSH PRIVATE KEY-----",
+    publicKey: PUBLIC_KEY,
+    allowedCidrs: ["198.51.100.7/32"],
+  };
   const agents = [{ name: "a1" }, { name: "a2" }];
   const byStack: Record<string, Record<string, unknown>> = {
     vps: { target: "vps", vps: { host: "192.0.2.10" }, ssh, agents },
@@ -180,8 +190,12 @@ describe("every documented `config set` command", () => {
   });
 
   it("still refuses what is wrong, naming the key", () => {
-    expect(() => applyAndParse(parseCommand("pulumi config set --path 'agents[0].resources.cpus' lots"))).toThrow(/agents\[0\]\.resources\.cpus/);
-    expect(() => applyAndParse(parseCommand("pulumi config set --path 'agents[0].approvalRequired' yes"))).toThrow(/agents\[0\]\.approvalRequired/);
+    expect(() => applyAndParse(parseCommand("pulumi config set --path 'agents[0].resources.cpus' lots"))).toThrow(
+      /agents\[0\]\.resources\.cpus/,
+    );
+    expect(() => applyAndParse(parseCommand("pulumi config set --path 'agents[0].approvalRequired' yes"))).toThrow(
+      /agents\[0\]\.approvalRequired/,
+    );
     expect(() => applyAndParse(parseCommand("pulumi config set paused 1"))).toThrow(/paused/);
   });
 });

@@ -38,7 +38,11 @@ describe("resolved config", () => {
   });
 
   it("takes the stack's approval switch unless the agent overrides it", () => {
-    const raw = { ...validLocal(), approvalRequired: "false", agents: [{ name: "a1" }, { name: "a2", approvalRequired: true }] };
+    const raw = {
+      ...validLocal(),
+      approvalRequired: "false",
+      agents: [{ name: "a1" }, { name: "a2", approvalRequired: true }],
+    };
     const c = parseFleetConfig(raw, ctx);
     expect(c.approvalRequired).toBe(false);
     expect(c.agents.map((a) => [a.name, a.approvalRequired, a.approvalOverride])).toEqual([
@@ -48,10 +52,17 @@ describe("resolved config", () => {
   });
 
   it("reads memory sizes and stringifies env values", () => {
-    expect([parseMemoryMb(512), parseMemoryMb("512m"), parseMemoryMb("2g"), parseMemoryMb("1Gi"), parseMemoryMb("1.5g")]).toEqual([
-      512, 512, 2048, 1024, undefined,
-    ]);
-    const c = parseFleetConfig({ ...validLocal(), agents: [{ name: "a1", env: { B: 1, A: true }, capabilities: ["z", "a"] }] }, ctx);
+    expect([
+      parseMemoryMb(512),
+      parseMemoryMb("512m"),
+      parseMemoryMb("2g"),
+      parseMemoryMb("1Gi"),
+      parseMemoryMb("1.5g"),
+    ]).toEqual([512, 512, 2048, 1024, undefined]);
+    const c = parseFleetConfig(
+      { ...validLocal(), agents: [{ name: "a1", env: { B: 1, A: true }, capabilities: ["z", "a"] }] },
+      ctx,
+    );
     expect(c.agents[0]!.env).toEqual({ A: "true", B: "1" });
     expect(Object.keys(c.agents[0]!.env)).toEqual(["A", "B"]);
     expect(c.agents[0]!.capabilities).toEqual(["a", "z"]);
@@ -59,7 +70,11 @@ describe("resolved config", () => {
 
   it("resolves secrets to config keys, in this namespace or another", () => {
     const c = parseFleetConfig(
-      { ...validLocal(), agents: [{ name: "a1", secrets: ["OPENAI_KEY", { name: "GH_TOKEN", key: "github:token" }] }], OPENAI_KEY: secret() },
+      {
+        ...validLocal(),
+        agents: [{ name: "a1", secrets: ["OPENAI_KEY", { name: "GH_TOKEN", key: "github:token" }] }],
+        OPENAI_KEY: secret(),
+      },
       { ...ctx, foreign: { "github:token": secret() } },
     );
     expect(c.agents[0]!.secrets).toEqual([
@@ -69,12 +84,24 @@ describe("resolved config", () => {
   });
 
   it("accepts the whole internet only when it is written out", () => {
-    const c = parseFleetConfig({ ...validVps(), ssh: { privateKey: secret(), allowedCidrs: ["0.0.0.0/0", "::/0"] } }, ctx);
+    const c = parseFleetConfig(
+      { ...validVps(), ssh: { privateKey: secret(), allowedCidrs: ["0.0.0.0/0", "::/0"] } },
+      ctx,
+    );
     expect(c.ssh.allowedCidrs).toEqual(["0.0.0.0/0", "::/0"]);
   });
 
   it("sizes Fargate tasks: memory defaults to the minimum for the CPU", () => {
-    const c = parseFleetConfig({ ...validAws(), agents: [{ name: "a1", resources: { cpus: 0.5 } }, { name: "a2", resources: { cpus: 2, memory: "8g" } }] }, ctx);
+    const c = parseFleetConfig(
+      {
+        ...validAws(),
+        agents: [
+          { name: "a1", resources: { cpus: 0.5 } },
+          { name: "a2", resources: { cpus: 2, memory: "8g" } },
+        ],
+      },
+      ctx,
+    );
     expect(c.agents.map((a) => a.resources)).toEqual([
       { cpus: 0.5, memoryMb: 1024, pids: 256 },
       { cpus: 2, memoryMb: 8192, pids: 256 },
@@ -82,7 +109,10 @@ describe("resolved config", () => {
   });
 
   it("treats the empty strings Pulumi.yaml uses as defaults as unset", () => {
-    const c = parseFleetConfig({ ...validLocal(), fleetName: "", hostRoot: "", ssh: {}, vps: {}, image: {}, exoscale: {}, aws: {} }, ctx);
+    const c = parseFleetConfig(
+      { ...validLocal(), fleetName: "", hostRoot: "", ssh: {}, vps: {}, image: {}, exoscale: {}, aws: {} },
+      ctx,
+    );
     expect(c.fleetName).toBe("agent-fleet-dev");
     expect(c.hostRoot).toBe(path.join(projectDir, ".agent-fleet", "dev"));
   });
@@ -99,9 +129,12 @@ describe("CIDR blocks", () => {
   ])("accepts %s", (text, family) => {
     expect(parseCidr(text)).toMatchObject({ family });
   });
-  it.each(["203.0.113.4", "10.0.0.1/8", "300.1.1.1/32", "10.0.0.0/33", "2001:db8::1/32", "x/1", ""])("rejects %s", (text) => {
-    expect(parseCidr(text)).toHaveProperty("error");
-  });
+  it.each(["203.0.113.4", "10.0.0.1/8", "300.1.1.1/32", "10.0.0.0/33", "2001:db8::1/32", "x/1", ""])(
+    "rejects %s",
+    (text) => {
+      expect(parseCidr(text)).toHaveProperty("error");
+    },
+  );
 });
 
 describe("stack files", () => {
@@ -168,7 +201,12 @@ describe("Pulumi.yaml", () => {
       if (decl.type === "array") expect(decl.items, key).toBeDefined();
     }
     // Only target and agents are required; everything else has a default.
-    expect(Object.entries(project.config).filter(([, d]) => d.default === undefined).map(([k]) => k).sort()).toEqual(["agents", "target"]);
+    expect(
+      Object.entries(project.config)
+        .filter(([, d]) => d.default === undefined)
+        .map(([k]) => k)
+        .sort(),
+    ).toEqual(["agents", "target"]);
   });
 
   it("has the schema's defaults, so a stack without them means the same to Pulumi and to `check`", () => {
@@ -176,7 +214,9 @@ describe("Pulumi.yaml", () => {
     expect(project.config.paused!.default).toBe(DEFAULTS.paused);
     expect(project.config.purgeOnDestroy!.default).toBe(DEFAULTS.purgeOnDestroy);
     const defaults = Object.fromEntries(
-      Object.entries(project.config).filter(([, d]) => d.default !== undefined).map(([k, d]) => [k, d.default]),
+      Object.entries(project.config)
+        .filter(([, d]) => d.default !== undefined)
+        .map(([k, d]) => [k, d.default]),
     );
     const withDefaults = parseFleetConfig({ ...defaults, ...validLocal() }, ctx);
     expect(withDefaults).toEqual(parseFleetConfig(validLocal(), ctx));
@@ -197,6 +237,8 @@ describe("example stacks", () => {
       /^Invalid stack config: 1 problem .*\n {2}agent-fleet:ssh\.privateKey: is required for target vps/,
     );
     (raw.ns.ssh as Record<string, unknown>).privateKey = secret();
-    expect(parseFleetConfig(raw.ns, { stack: "vps", projectDir: repo, foreign: raw.foreign }).ssh.allowedCidrs).toEqual(["198.51.100.7/32"]);
+    expect(parseFleetConfig(raw.ns, { stack: "vps", projectDir: repo, foreign: raw.foreign }).ssh.allowedCidrs).toEqual(
+      ["198.51.100.7/32"],
+    );
   });
 });

@@ -14,7 +14,8 @@ describe("console tokens file", () => {
 
   it("identifies nobody for a wrong, truncated, extended or empty token", () => {
     const entries = parseTokens(`alice:${A}\nbob:${B}\n`, "t");
-    for (const wrong of ["", A.slice(0, -1), A + "a", A.toUpperCase(), `alice:${A}`, B.slice(1)]) expect(identify(entries, wrong)).toBeUndefined();
+    for (const wrong of ["", A.slice(0, -1), A + "a", A.toUpperCase(), `alice:${A}`, B.slice(1)])
+      expect(identify(entries, wrong)).toBeUndefined();
   });
 
   it("names the file and line of every malformed line", () => {

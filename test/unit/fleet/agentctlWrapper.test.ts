@@ -29,11 +29,21 @@ function install(script: string): string {
 }
 
 /** Runs the wrapper from `cwd` (stdin not a tty) and returns the argv it gave "docker". */
-function argvOf(wrapper: string, cwd: string, args: string[], env: Record<string, string> = { AGENTCTL_USER: "ops" }): string[] {
+function argvOf(
+  wrapper: string,
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = { AGENTCTL_USER: "ops" },
+): string[] {
   const base = { ...process.env };
   delete base.AGENTCTL_USER;
   delete base.SUDO_USER;
-  const out = execFileSync(wrapper, args, { cwd, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], env: { ...base, ...env } });
+  const out = execFileSync(wrapper, args, {
+    cwd,
+    encoding: "utf8",
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...base, ...env },
+  });
   return out.split("\0").slice(0, -1);
 }
 
@@ -49,7 +59,8 @@ describe("agentctlWrapperScript", () => {
       // Every check at every severity; the script itself disables SC1001 (info: "this \= will be a regular '='"):
       // shell-quote escapes `=`, `,` and `:` although sh does not need it; the result is the same word.
       const sc = spawnSync("shellcheck", ["--shell=sh", "--severity=style", file], { encoding: "utf8" });
-      if (sc.error) throw new Error(`shellcheck is needed for this test (apt-get install shellcheck): ${sc.error.message}`);
+      if (sc.error)
+        throw new Error(`shellcheck is needed for this test (apt-get install shellcheck): ${sc.error.message}`);
       expect(sc.stdout + sc.stderr, `shellcheck on the wrapper for ${JSON.stringify(c)}`).toBe("");
       expect(sc.status).toBe(0);
     }
@@ -60,18 +71,44 @@ describe("agentctlWrapperScript", () => {
     const wrapper = install(agentctlWrapperScript({ image: "agent:dev", hostRoot, docker: argvPrinter }));
     const cwd = path.join(tmp, "work dir $x");
     mkdirSync(cwd);
-    const userArgs = ["task", "add", "--title", "fix it; rm -rf / `id` $(id)", "--instructions", "./task one.md", "--context", "*"];
+    const userArgs = [
+      "task",
+      "add",
+      "--title",
+      "fix it; rm -rf / `id` $(id)",
+      "--instructions",
+      "./task one.md",
+      "--context",
+      "*",
+    ];
     const argv = argvOf(wrapper, cwd, userArgs);
     expect(argv).toEqual([
-      "run", "-i", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL",
-      "--security-opt", "no-new-privileges",
-      "--mount", `type=bind,source=${hostRoot}/shared,target=/shared`,
-      "--mount", `type=bind,source=${hostRoot}/decisions,target=/decisions`,
-      "--env", "AGENT_SHARED_DIR=/shared",
-      "--env", "AGENT_DECISIONS_DIR=/decisions",
-      "--entrypoint", "agentctl",
-      "--env", "AGENTCTL_USER=ops",
-      "--mount", `type=bind,source=${cwd},target=${cwd},readonly`, "--workdir", cwd,
+      "run",
+      "-i",
+      "--rm",
+      "--network",
+      "none",
+      "--read-only",
+      "--cap-drop",
+      "ALL",
+      "--security-opt",
+      "no-new-privileges",
+      "--mount",
+      `type=bind,source=${hostRoot}/shared,target=/shared`,
+      "--mount",
+      `type=bind,source=${hostRoot}/decisions,target=/decisions`,
+      "--env",
+      "AGENT_SHARED_DIR=/shared",
+      "--env",
+      "AGENT_DECISIONS_DIR=/decisions",
+      "--entrypoint",
+      "agentctl",
+      "--env",
+      "AGENTCTL_USER=ops",
+      "--mount",
+      `type=bind,source=${cwd},target=${cwd},readonly`,
+      "--workdir",
+      cwd,
       "agent:dev",
       ...userArgs,
     ]);
@@ -80,7 +117,9 @@ describe("agentctlWrapperScript", () => {
   });
 
   it("records the operator: AGENTCTL_USER, else the sudo caller, else the login name", () => {
-    const wrapper = install(agentctlWrapperScript({ image: "agent:dev", hostRoot: "/srv/agent-fleet", docker: argvPrinter }));
+    const wrapper = install(
+      agentctlWrapperScript({ image: "agent:dev", hostRoot: "/srv/agent-fleet", docker: argvPrinter }),
+    );
     const who = (env: Record<string, string>) =>
       argvOf(wrapper, tmp, ["status"], env).find((a) => a.startsWith("AGENTCTL_USER="));
     expect(who({ AGENTCTL_USER: "alice", SUDO_USER: "bob" })).toBe("AGENTCTL_USER=alice");
@@ -89,7 +128,9 @@ describe("agentctlWrapperScript", () => {
   });
 
   it("resolves the working directory physically (a symlinked cwd mounts its target)", () => {
-    const wrapper = install(agentctlWrapperScript({ image: "agent:dev", hostRoot: "/srv/agent-fleet", docker: argvPrinter }));
+    const wrapper = install(
+      agentctlWrapperScript({ image: "agent:dev", hostRoot: "/srv/agent-fleet", docker: argvPrinter }),
+    );
     const real = path.join(tmp, "real");
     mkdirSync(real);
     const link = path.join(tmp, "link");
@@ -103,7 +144,9 @@ describe("agentctlWrapperScript", () => {
     const failing = path.join(tmp, "docker-exit-3");
     writeFileSync(failing, "#!/bin/sh\nexit 3\n");
     chmodSync(failing, 0o755);
-    const wrapper = install(agentctlWrapperScript({ image: "agent:dev", hostRoot: "/srv/agent-fleet", docker: failing }));
+    const wrapper = install(
+      agentctlWrapperScript({ image: "agent:dev", hostRoot: "/srv/agent-fleet", docker: failing }),
+    );
     expect(spawnSync(wrapper, ["health"], { cwd: tmp }).status).toBe(3);
   });
 });

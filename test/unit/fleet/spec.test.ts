@@ -5,12 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse, quote } from "shell-quote";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  containerSpec,
-  dockerRunArgs,
-  dockerRunCommand,
-  type AgentContainerSettings,
-} from "../../../fleet/spec.js";
+import { containerSpec, dockerRunArgs, dockerRunCommand, type AgentContainerSettings } from "../../../fleet/spec.js";
 import { runtimeEnvironment } from "../../../contract/env.js";
 
 function settings(over: Partial<AgentContainerSettings> = {}): AgentContainerSettings {
@@ -31,12 +26,22 @@ function settings(over: Partial<AgentContainerSettings> = {}): AgentContainerSet
 /** Paths (a.b[2].c) where two JSON-like values differ. */
 function differences(a: unknown, b: unknown, at = ""): string[] {
   if (Object.is(a, b)) return [];
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) {
+  if (
+    typeof a !== "object" ||
+    typeof b !== "object" ||
+    a === null ||
+    b === null ||
+    Array.isArray(a) !== Array.isArray(b)
+  ) {
     return [at || "(root)"];
   }
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   return [...keys].flatMap((k) =>
-    differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], Array.isArray(a) ? `${at}[${k}]` : at ? `${at}.${k}` : k),
+    differences(
+      (a as Record<string, unknown>)[k],
+      (b as Record<string, unknown>)[k],
+      Array.isArray(a) ? `${at}[${k}]` : at ? `${at}.${k}` : k,
+    ),
   );
 }
 
@@ -69,8 +74,29 @@ writeFileSync(argvPrinter, '#!/bin/sh\nfor a in "$@"; do printf \'%s\\0\' "$a"; 
 chmodSync(argvPrinter, 0o755);
 
 const NASTY_VALUES = [
-  "two words", "new\nline", "tab\there", "$HOME", "$(id)", "`id`", "it's", '"double"', "*", "?", "[a]",
-  "a;b", "a|b", "a&b", "a>b", "#hash", "~", "{a,b}", "back\\slash", "-p 80:80", "--privileged", "é ü ∆", "",
+  "two words",
+  "new\nline",
+  "tab\there",
+  "$HOME",
+  "$(id)",
+  "`id`",
+  "it's",
+  '"double"',
+  "*",
+  "?",
+  "[a]",
+  "a;b",
+  "a|b",
+  "a&b",
+  "a>b",
+  "#hash",
+  "~",
+  "{a,b}",
+  "back\\slash",
+  "-p 80:80",
+  "--privileged",
+  "é ü ∆",
+  "",
 ];
 
 describe("containerSpec", () => {
@@ -100,14 +126,23 @@ describe("containerSpec", () => {
   it("another agent's spec is unaffected by this agent's settings", () => {
     const other = settings({ name: "agent-2" });
     expect(containerSpec(other)).toEqual(containerSpec({ ...other }));
-    expect(differences(containerSpec(settings({ approvalRequired: false })), containerSpec(settings({ name: "agent-2", approvalRequired: false }))))
-      .toEqual(["name", "hostname", "env.AGENT_NAME", "envFile", "mounts[0].source", "labels.agent-fleet.agent"]);
+    expect(
+      differences(
+        containerSpec(settings({ approvalRequired: false })),
+        containerSpec(settings({ name: "agent-2", approvalRequired: false })),
+      ),
+    ).toEqual(["name", "hostname", "env.AGENT_NAME", "envFile", "mounts[0].source", "labels.agent-fleet.agent"]);
   });
 
   it("the runtime's variables win over the agent's own env (an agent cannot set its approval mode)", () => {
     const s = settings({
       approvalRequired: true,
-      env: { APPROVAL_REQUIRED: "false", AGENT_NAME: "someone-else", AGENT_DECISIONS_DIR: "/shared", AGENT_APP_DIR: "/tmp" },
+      env: {
+        APPROVAL_REQUIRED: "false",
+        AGENT_NAME: "someone-else",
+        AGENT_DECISIONS_DIR: "/shared",
+        AGENT_APP_DIR: "/tmp",
+      },
     });
     const env = containerSpec(s).env;
     expect(env.APPROVAL_REQUIRED).toBe("true");
@@ -153,12 +188,42 @@ describe("dockerRunArgs", () => {
       const opts = options(args);
       const names = new Set(opts.map(([o]) => o));
       const allowed = new Set([
-        "--detach", "--name", "--hostname", "--user", "--env", "--env-file", "--mount", "--tmpfs", "--read-only",
-        "--cap-drop", "--cap-add", "--security-opt", "--cpus", "--memory", "--memory-swap", "--pids-limit",
-        "--log-driver", "--log-opt", "--restart", "--label",
+        "--detach",
+        "--name",
+        "--hostname",
+        "--user",
+        "--env",
+        "--env-file",
+        "--mount",
+        "--tmpfs",
+        "--read-only",
+        "--cap-drop",
+        "--cap-add",
+        "--security-opt",
+        "--cpus",
+        "--memory",
+        "--memory-swap",
+        "--pids-limit",
+        "--log-driver",
+        "--log-opt",
+        "--restart",
+        "--label",
       ]);
       for (const n of names) expect(allowed, `unexpected option ${n}`).toContain(n);
-      for (const forbidden of ["-p", "--publish", "-P", "--publish-all", "--privileged", "--network", "--pid", "--ipc", "--volume", "-v", "--device", "--userns"]) {
+      for (const forbidden of [
+        "-p",
+        "--publish",
+        "-P",
+        "--publish-all",
+        "--privileged",
+        "--network",
+        "--pid",
+        "--ipc",
+        "--volume",
+        "-v",
+        "--device",
+        "--userns",
+      ]) {
         expect(names.has(forbidden)).toBe(false);
       }
       for (const [opt, value] of opts) {
@@ -173,7 +238,12 @@ describe("dockerRunArgs", () => {
       expect(opts).toContainEqual(["--read-only", ""]);
       expect(opts).toContainEqual(["--restart", "unless-stopped"]);
       expect(opts).toContainEqual(["--log-driver", "json-file"]);
-      expect(opts.filter(([o]) => o === "--log-opt").map(([, v]) => v).sort()).toEqual(["max-file=3", "max-size=10m"]);
+      expect(
+        opts
+          .filter(([o]) => o === "--log-opt")
+          .map(([, v]) => v)
+          .sort(),
+      ).toEqual(["max-file=3", "max-size=10m"]);
       expect(opts.find(([o]) => o === "--memory")![1]).toBe(`${s.resources.memoryMb}m`);
       expect(opts.find(([o]) => o === "--memory-swap")![1]).toBe(`${s.resources.memoryMb}m`);
       expect(opts.find(([o]) => o === "--pids-limit")![1]).toBe(String(s.resources.pids));
@@ -193,14 +263,18 @@ describe("dockerRunArgs", () => {
     expect(opts.filter(([o]) => o === "--env-file")).toEqual([["--env-file", "/srv/agent-fleet/secrets/agent-1.env"]]);
     const envKeys = opts.filter(([o]) => o === "--env").map(([, v]) => v.split("=")[0]);
     expect(envKeys.sort()).toEqual(Object.keys(spec.env).sort());
-    expect(options(dockerRunArgs(containerSpec(settings({ hasSecrets: false })))).some(([o]) => o === "--env-file")).toBe(false);
+    expect(
+      options(dockerRunArgs(containerSpec(settings({ hasSecrets: false })))).some(([o]) => o === "--env-file"),
+    ).toBe(false);
   });
 
   it("dockerRunCommand round-trips through shell-quote's parse", () => {
     // shell-quote's parse turns an escaped glob (\*) back into a glob object, although sh reads
     // it as a literal: values with glob characters are covered by the real-shell test below.
     const plain = NASTY_VALUES.filter((v) => !/[*?[]/.test(v));
-    const spec = containerSpec(settings({ env: Object.fromEntries(plain.map((v, i) => [`V${i}`, v])), hostRoot: "/srv/a b" }));
+    const spec = containerSpec(
+      settings({ env: Object.fromEntries(plain.map((v, i) => [`V${i}`, v])), hostRoot: "/srv/a b" }),
+    );
     const parsed = parse(dockerRunCommand(spec, "/usr/bin/docker"));
     expect(parsed).toEqual(["/usr/bin/docker", ...dockerRunArgs(spec)]);
   });

@@ -16,7 +16,10 @@ const repo = path.resolve(__dirname, "../../..");
 const SCRIPT = path.join(repo, "fleet", "scripts", "trust-code-dir.sh");
 
 function trust(dir: string, gitconfig: string) {
-  return spawnSync("/bin/sh", [SCRIPT], { env: { PATH: process.env.PATH, AF_DIR: dir, AF_GITCONFIG: gitconfig }, encoding: "utf8" });
+  return spawnSync("/bin/sh", [SCRIPT], {
+    env: { PATH: process.env.PATH, AF_DIR: dir, AF_GITCONFIG: gitconfig },
+    encoding: "utf8",
+  });
 }
 
 function git(args: string[], gitconfig: string) {
@@ -30,7 +33,8 @@ describe("trust-code-dir.sh", () => {
   it("adds exactly the folder, once, in a form git reads back (spaces, quotes, backslashes)", () => {
     const conf = path.join(tempDir("gitconfig-"), "gitconfig");
     const odd = '/srv/agent fleet/a"b\\c/agents/a1';
-    for (const d of ["/srv/agent-fleet/agents/a1", odd, "/srv/agent-fleet/agents/a1"]) expect(trust(d, conf).status).toBe(0);
+    for (const d of ["/srv/agent-fleet/agents/a1", odd, "/srv/agent-fleet/agents/a1"])
+      expect(trust(d, conf).status).toBe(0);
     const r = git(["config", "--system", "--get-all", "safe.directory"], conf);
     expect(r.stdout.split("\n").filter(Boolean)).toEqual(["/srv/agent-fleet/agents/a1", odd]);
     expect(fs.readFileSync(conf, "utf8")).not.toContain("*");
@@ -46,7 +50,10 @@ describe("trust-code-dir.sh", () => {
   it.skipIf(process.getuid?.() !== 0)("makes `git -C <dir> log` work for a user who does not own the folder", () => {
     const conf = path.join(tempDir("gitconfig-"), "gitconfig");
     const dir = tempDir("code-");
-    for (const args of [["init", "-q", dir], ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "seeded"]]) {
+    for (const args of [
+      ["init", "-q", dir],
+      ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "seeded"],
+    ]) {
       expect(git(args, conf).status).toBe(0);
     }
     // Owned by someone else than the (root) user running git: git's dubious-ownership case.

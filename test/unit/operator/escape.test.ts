@@ -3,7 +3,8 @@ import { escapeBytes, escapeText, safeLine, toSafeJson } from "../../../runtime/
 
 /** Anything a terminal could act on, or that could reorder or hide text. */
 /* eslint-disable no-control-regex -- control characters are exactly what this test looks for */
-const DANGEROUS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]|[\ud800-\udfff]/u;
+const DANGEROUS =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]|[\ud800-\udfff]/u;
 /* eslint-enable no-control-regex */
 
 describe("escapeText: agent-controlled text made safe for a terminal", () => {
@@ -35,7 +36,8 @@ describe("escapeText: agent-controlled text made safe for a terminal", () => {
 
   it("bidirectional overrides, embeddings, isolates and marks are flagged loudly and counted", () => {
     // "Trojan Source": the stored order differs from the displayed one.
-    const src = "if (isAdmin) {\u202e } \u2066// check later\u2069 \u2067x\u2069 \u2068y\u2069 \u202ab\u202c \u202bc\u202c \u202dd\u202c \u200e\u200f\u061c";
+    const src =
+      "if (isAdmin) {\u202e } \u2066// check later\u2069 \u2067x\u2069 \u2068y\u2069 \u202ab\u202c \u202bc\u202c \u202dd\u202c \u200e\u200f\u061c";
     const e = escapeText(src);
     expect(e.bidi).toBe(16);
     expect(e.text).toContain("[BIDI U+202E RLO]");
@@ -52,7 +54,9 @@ describe("escapeText: agent-controlled text made safe for a terminal", () => {
   });
 
   it("single-line mode escapes newline and tab too (a log field cannot fake another log line)", () => {
-    expect(safeLine("ok\n2026-11-29T00:00:00Z agent-1 info task-done\tx")).toBe("ok\\n2026-11-29T00:00:00Z agent-1 info task-done\\tx");
+    expect(safeLine("ok\n2026-11-29T00:00:00Z agent-1 info task-done\tx")).toBe(
+      "ok\\n2026-11-29T00:00:00Z agent-1 info task-done\\tx",
+    );
   });
 
   it("ordinary text, including non-Latin scripts and emoji, is unchanged", () => {

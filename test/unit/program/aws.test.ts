@@ -32,7 +32,9 @@ describe("aws target", () => {
     expect(Object.keys(run.outputs)).not.toContain("hostAddress");
     expect(Object.keys(run.outputs)).not.toContain("sshCommand");
     for (const [k, v] of Object.entries(run.outputs)) expect(v, k).not.toBeUndefined();
-    expect((run.outputs.agents as Array<{ name: string; approvalMode: string }>).map((a) => [a.name, a.approvalMode])).toEqual([
+    expect(
+      (run.outputs.agents as Array<{ name: string; approvalMode: string }>).map((a) => [a.name, a.approvalMode]),
+    ).toEqual([
       ["a1", "approval required"],
       ["a2", "approval required"],
     ]);

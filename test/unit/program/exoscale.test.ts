@@ -51,7 +51,12 @@ describe("exoscale target", () => {
     });
     expect(run.ofType("agent-fleet:exoscale:ExoscaleVps").map((r) => r.name)).toEqual(["vps"]);
     const instance = plain(run.byName("vps-instance").inputs);
-    expect(instance).toMatchObject({ zone: "de-fra-1", instanceType: "standard.medium", diskSizeGb: 100, templateName: "Linux Ubuntu 24.04 LTS 64-bit" });
+    expect(instance).toMatchObject({
+      zone: "de-fra-1",
+      instanceType: "standard.medium",
+      diskSizeGb: 100,
+      templateName: "Linux Ubuntu 24.04 LTS 64-bit",
+    });
     expect(plain(run.byName("vps-sg").inputs).allowedCidrs).toEqual(["198.51.100.7/32"]);
     // The SSH host connects to the instance's address as ops, after cloud-init has finished.
     expect(plain(run.byName("host-wait-ready").inputs.connection)).toMatchObject({ host: "203.0.113.77", user: "ops" });

@@ -59,17 +59,31 @@ export async function lastRegistrations(): Promise<Registered[]> {
   return registered;
 }
 
-export async function runProgram(projectDir: string, stack: StackConfig, opts: { stackName?: string; preview?: boolean } = {}): Promise<ProgramRun> {
+export async function runProgram(
+  projectDir: string,
+  stack: StackConfig,
+  opts: { stackName?: string; preview?: boolean } = {},
+): Promise<ProgramRun> {
   const resources: Registered[] = [];
   registered = resources;
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
         resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-        return { id: `${args.name}-id`, state: { ...args.inputs, stdout: "", stderr: "", ...computed(args.type, args.name, args.inputs) } };
+        return {
+          id: `${args.name}-id`,
+          state: { ...args.inputs, stdout: "", stderr: "", ...computed(args.type, args.name, args.inputs) },
+        };
       },
       call(args) {
-        return { ...args.inputs, region: "eu-central-1", accountId: "123456789012", partition: "aws", names: ["eu-central-1a", "eu-central-1b"], zoneIds: ["euc1-az1", "euc1-az2"] };
+        return {
+          ...args.inputs,
+          region: "eu-central-1",
+          accountId: "123456789012",
+          partition: "aws",
+          names: ["eu-central-1a", "eu-central-1b"],
+          zoneIds: ["euc1-az1", "euc1-az2"],
+        };
       },
     },
     PROJECT,
@@ -78,7 +92,8 @@ export async function runProgram(projectDir: string, stack: StackConfig, opts: {
   );
   recordDependencies(resources);
   const flat: Record<string, string> = {};
-  for (const [k, v] of Object.entries(stack.config)) flat[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  for (const [k, v] of Object.entries(stack.config))
+    flat[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
   for (const [k, v] of Object.entries(stack.foreign ?? {})) flat[k] = v;
   pulumi.runtime.setAllConfig(flat, stack.secretKeys ?? []);
 
@@ -124,12 +139,21 @@ function recordDependencies(resources: Registered[]): void {
 /** Attributes AWS would compute, for the aws target (deterministic, derived from the inputs). */
 function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
   if (type === "docker:index/image:Image") {
-    const digest = crypto.createHash("sha256").update(JSON.stringify(inputs.build ?? {})).digest("hex");
+    const digest = crypto
+      .createHash("sha256")
+      .update(JSON.stringify(inputs.build ?? {}))
+      .digest("hex");
     return { repoDigest: `${String(inputs.imageName).replace(/:[^:/]+$/, "")}@sha256:${digest}` };
   }
   if (type.startsWith("pulumi-nodejs:dynamic")) {
     // What the Exoscale providers would return; the simulator tests cover the real values.
-    return { publicIp: "203.0.113.77", instanceId: `${name}-uuid`, securityGroupId: `${name}-uuid`, elasticIpId: `${name}-uuid`, ip: "203.0.113.88" };
+    return {
+      publicIp: "203.0.113.77",
+      instanceId: `${name}-uuid`,
+      securityGroupId: `${name}-uuid`,
+      elasticIpId: `${name}-uuid`,
+      ip: "203.0.113.88",
+    };
   }
   if (!type.startsWith("aws:")) return {};
   const arn = `arn:aws:mock:eu-central-1:123456789012:${type.split(":")[1]}/${inputs.name ?? name}`;
@@ -137,7 +161,10 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
     arn,
     name: inputs.name ?? name,
     ...(type === "aws:ecr/repository:Repository"
-      ? { repositoryUrl: `123456789012.dkr.ecr.eu-central-1.amazonaws.com/${inputs.name ?? name}`, registryId: "123456789012" }
+      ? {
+          repositoryUrl: `123456789012.dkr.ecr.eu-central-1.amazonaws.com/${inputs.name ?? name}`,
+          registryId: "123456789012",
+        }
       : {}),
   };
 }
@@ -159,7 +186,12 @@ function unwrap<T>(o: pulumi.Output<T>): Promise<unknown> {
 }
 
 /** Every string in a value, with whether it sits inside a secret envelope. */
-export function strings(value: unknown, inSecret = false, acc: Array<{ text: string; secret: boolean; path: string }> = [], at = ""): typeof acc {
+export function strings(
+  value: unknown,
+  inSecret = false,
+  acc: Array<{ text: string; secret: boolean; path: string }> = [],
+  at = "",
+): typeof acc {
   if (typeof value === "string") acc.push({ text: value, secret: inSecret, path: at });
   else if (Array.isArray(value)) value.forEach((v, i) => strings(v, inSecret, acc, `${at}[${i}]`));
   else if (value && typeof value === "object") {
@@ -191,7 +223,10 @@ export function makeProject(agentNames: string[]): string {
     fs.writeFileSync(path.join(dir, "agents", name, "agent.js"), `console.log("${name}");\n`);
   }
   fs.mkdirSync(path.join(dir, "agent-image"));
-  fs.writeFileSync(path.join(dir, "agent-image", "Dockerfile"), "ARG BASE_IMAGE=node:22-bookworm-slim\nFROM ${BASE_IMAGE}\nCOPY runtime /opt/runtime\n");
+  fs.writeFileSync(
+    path.join(dir, "agent-image", "Dockerfile"),
+    "ARG BASE_IMAGE=node:22-bookworm-slim\nFROM ${BASE_IMAGE}\nCOPY runtime /opt/runtime\n",
+  );
   fs.mkdirSync(path.join(dir, "runtime"));
   fs.writeFileSync(path.join(dir, "runtime", "main.ts"), "export const version = 1;\n");
   fs.writeFileSync(path.join(dir, ".dockerignore"), "*\n!agent-image/\n!runtime/\n");
@@ -204,7 +239,10 @@ export function changedResources(a: ProgramRun, b: ProgramRun): string[] {
   const ia = index(a);
   const ib = index(b);
   const keys = new Set([...ia.keys(), ...ib.keys()]);
-  return [...keys].filter((k) => ia.get(k) !== ib.get(k)).map((k) => k.split("::")[1]!).sort();
+  return [...keys]
+    .filter((k) => ia.get(k) !== ib.get(k))
+    .map((k) => k.split("::")[1]!)
+    .sort();
 }
 
 /** The program inside `sudo -n sh -c '<program>'` (or `sh -c`), as the host's shell receives it. */

@@ -34,7 +34,12 @@ describe("local target", () => {
     const run = await runProgram(dir, local());
     expect(run.ofType("agent-fleet:hosts:LocalHost").map((r) => r.name)).toEqual(["host"]);
     expect(run.ofType("agent-fleet:fleet:DockerHostFleet").map((r) => r.name)).toEqual(["fleet"]);
-    expect(run.ofType("command:local:Command").map((r) => r.name).sort()).toEqual(
+    expect(
+      run
+        .ofType("command:local:Command")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(
       [
         "host-docker",
         "fleet-image",
@@ -110,7 +115,10 @@ describe("local target", () => {
 
   it("destroy removes containers and keeps code and shared data unless purgeOnDestroy is set", async () => {
     const keep = await runProgram(dir, local());
-    const deletes = keep.resources.filter((r) => r.inputs.delete !== undefined).map((r) => r.name).sort();
+    const deletes = keep.resources
+      .filter((r) => r.inputs.delete !== undefined)
+      .map((r) => r.name)
+      .sort();
     expect(deletes).toEqual(["fleet-a1-container", "fleet-a2-container", "fleet-a3-container"]);
     for (const r of keep.resources) expect(String(r.inputs.delete ?? ""), r.name).not.toMatch(/rm -rf|rm -r /);
     expect((keep.outputs.details as { onDestroy: string }).onDestroy).toMatch(/keeps agent code/);
@@ -128,7 +136,11 @@ describe("local target", () => {
     const edited = await runProgram(dir, local());
     expect(changedResources(before, edited)).toEqual([]);
     const cfg = local();
-    (cfg.config.agents as Array<Record<string, unknown>>)[1] = { name: "a2", approvalRequired: true, codeRevision: "2" };
+    (cfg.config.agents as Array<Record<string, unknown>>)[1] = {
+      name: "a2",
+      approvalRequired: true,
+      codeRevision: "2",
+    };
     const pushed = await runProgram(dir, cfg);
     expect(changedResources(before, pushed)).toEqual(["fleet-a2-code"]);
     expect(pushed.byName("fleet-a2-code").inputs.create).toContain("export AF_REVISION=2");
@@ -161,7 +173,9 @@ describe("local target", () => {
     const pulled = await runProgram(dir, local({ image: { ref: "registry.example.com/agents/runtime:1.4" } }));
     expect(pulled.outputs.image).toBe("registry.example.com/agents/runtime:1.4");
     expect(pulled.byName("fleet-image").inputs.create).toContain("docker pull --quiet");
-    expect(pulled.byName("fleet-a1-container").inputs.triggers[0].image).toBe("registry.example.com/agents/runtime:1.4");
+    expect(pulled.byName("fleet-a1-container").inputs.triggers[0].image).toBe(
+      "registry.example.com/agents/runtime:1.4",
+    );
   });
 
   it("exports target, host address, each agent's name, approval mode and container, and agentctl commands", async () => {
@@ -174,9 +188,30 @@ describe("local target", () => {
     expect(Object.keys(run.outputs)).not.toContain("sshCommand");
     for (const [k, v] of Object.entries(run.outputs)) expect(v, k).not.toBeUndefined();
     expect(run.outputs.agents).toEqual([
-      { name: "a1", approvalRequired: true, approvalMode: "approval required", container: "agent-fleet-test-a1", state: "running", codeDir: `${root}/agents/a1` },
-      { name: "a2", approvalRequired: true, approvalMode: "approval required", container: "agent-fleet-test-a2", state: "running", codeDir: `${root}/agents/a2` },
-      { name: "a3", approvalRequired: true, approvalMode: "approval required", container: "agent-fleet-test-a3", state: "running", codeDir: `${root}/agents/a3` },
+      {
+        name: "a1",
+        approvalRequired: true,
+        approvalMode: "approval required",
+        container: "agent-fleet-test-a1",
+        state: "running",
+        codeDir: `${root}/agents/a1`,
+      },
+      {
+        name: "a2",
+        approvalRequired: true,
+        approvalMode: "approval required",
+        container: "agent-fleet-test-a2",
+        state: "running",
+        codeDir: `${root}/agents/a2`,
+      },
+      {
+        name: "a3",
+        approvalRequired: true,
+        approvalMode: "approval required",
+        container: "agent-fleet-test-a3",
+        state: "running",
+        codeDir: `${root}/agents/a3`,
+      },
     ]);
     const ctl = run.outputs.agentctl as Record<string, string>;
     expect(ctl.proposals).toBe(`${root}/bin/agentctl proposals --state pending`);

@@ -13,7 +13,12 @@ async function main() {
   const run = await runProgram(projectDir, JSON.parse(stackJson));
   const resources = run.resources.map((r) => {
     const { __provider, ...inputs } = r.inputs;
-    return { type: r.type, name: r.name, inputs, ...(__provider !== undefined ? { providerBytes: String(__provider).length } : {}) };
+    return {
+      type: r.type,
+      name: r.name,
+      inputs,
+      ...(__provider !== undefined ? { providerBytes: String(__provider).length } : {}),
+    };
   });
   process.stdout.write(`\n${MARKER}\n${JSON.stringify({ resources, outputs: run.outputs })}\n`);
 }
@@ -22,7 +27,7 @@ if (require.main === module) {
   main().then(
     () => process.exit(0),
     (e: unknown) => {
-      console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+      console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
       process.exit(1);
     },
   );

@@ -18,7 +18,12 @@ afterAll(removeTempDirs);
 const repo = path.resolve(__dirname, "../../..");
 const scriptDirs = ["hosts/scripts", "fleet/scripts"];
 const allScripts = [
-  ...scriptDirs.flatMap((d) => fs.readdirSync(path.join(repo, d)).filter((f) => f.endsWith(".sh")).map((f) => path.join(repo, d, f))),
+  ...scriptDirs.flatMap((d) =>
+    fs
+      .readdirSync(path.join(repo, d))
+      .filter((f) => f.endsWith(".sh"))
+      .map((f) => path.join(repo, d, f)),
+  ),
   path.join(repo, "scripts", "up.sh"),
 ];
 const fleetDir = path.join(repo, "fleet");
@@ -37,7 +42,11 @@ function fakeDocker(behaviour: string): { bin: string; log: string; calls: () =>
     log,
     calls: () =>
       fs.existsSync(log)
-        ? fs.readFileSync(log, "utf8").split("\n").filter(Boolean).map((l) => l.split("\u001f").filter((x) => x !== ""))
+        ? fs
+            .readFileSync(log, "utf8")
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => l.split("\u001f").filter((x) => x !== ""))
         : [],
   };
 }
@@ -53,7 +62,8 @@ function sh(program: string, opts: { path?: string; input?: string } = {}) {
 describe("shellcheck", () => {
   it("finds no problem in any host script", () => {
     const found = spawnSync("shellcheck", ["--version"], { encoding: "utf8" });
-    if (found.error) throw new Error("shellcheck is not installed (Debian package: shellcheck); these scripts must be checked");
+    if (found.error)
+      throw new Error("shellcheck is not installed (Debian package: shellcheck); these scripts must be checked");
     expect(allScripts.length).toBeGreaterThanOrEqual(15);
     const r = spawnSync("shellcheck", ["--shell=sh", "--severity=style", ...allScripts], { encoding: "utf8" });
     expect(r.stdout + r.stderr).toBe("");
@@ -65,7 +75,11 @@ describe("write-file.sh", () => {
   it("writes stdin atomically with the requested mode, creating the folder 0700", () => {
     const root = tempDir("write-");
     const file = path.join(root, "secrets", "a1.env");
-    const program = shellProgram(readScript(fleetDir, "write-file.sh"), { AF_PATH: file, AF_MODE: "0600", AF_DIR_MODE: "0700" });
+    const program = shellProgram(readScript(fleetDir, "write-file.sh"), {
+      AF_PATH: file,
+      AF_MODE: "0600",
+      AF_DIR_MODE: "0700",
+    });
     const r = sh(program, { input: "TOKEN=s3cret\n" });
     expect(r.status, r.stderr).toBe(0);
     expect(fs.readFileSync(file, "utf8")).toBe("TOKEN=s3cret\n");
@@ -91,7 +105,19 @@ describe("build-image.sh", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(docker.calls()).toEqual([
       ["image", "inspect", "f/agent:abc"],
-      ["build", "--quiet", "-f", "/ctx/agent-image/Dockerfile", "-t", "f/agent:abc", "--build-arg", "BASE_IMAGE=test/base:1", "--build-arg", "WITH_CLI=a b", "/ctx"],
+      [
+        "build",
+        "--quiet",
+        "-f",
+        "/ctx/agent-image/Dockerfile",
+        "-t",
+        "f/agent:abc",
+        "--build-arg",
+        "BASE_IMAGE=test/base:1",
+        "--build-arg",
+        "WITH_CLI=a b",
+        "/ctx",
+      ],
     ]);
     const present = fakeDocker("exit 0");
     expect(sh(program, { path: present.bin }).stdout).toContain("already present");
@@ -116,7 +142,9 @@ describe("build-image.sh", () => {
     });
     const r = sh(program, { path: docker.bin });
     expect(r.status, r.stderr).toBe(0);
-    expect(fs.readFileSync(path.join(root, "image", "new", "agent-image", "Dockerfile"), "utf8")).toBe("FROM scratch\n");
+    expect(fs.readFileSync(path.join(root, "image", "new", "agent-image", "Dockerfile"), "utf8")).toBe(
+      "FROM scratch\n",
+    );
     expect(fs.readdirSync(path.join(root, "image"))).toEqual(["new"]);
     expect(fs.readdirSync(path.join(root, "upload"))).toEqual(["image-new.tar"]);
   });
@@ -124,14 +152,26 @@ describe("build-image.sh", () => {
 
 describe("container programs", () => {
   const spec = containerSpec({
-    name: "a1", fleet: "f", image: "f/agent:1", hostRoot: "/srv/agent-fleet", approvalRequired: true,
-    capabilities: [], env: { NOTE: "it's fine" }, hasSecrets: false, resources: { cpus: 1, memoryMb: 512, pids: 64 },
+    name: "a1",
+    fleet: "f",
+    image: "f/agent:1",
+    hostRoot: "/srv/agent-fleet",
+    approvalRequired: true,
+    capabilities: [],
+    env: { NOTE: "it's fine" },
+    hasSecrets: false,
+    resources: { cpus: 1, memoryMb: 512, pids: 64 },
   });
 
   it("remove: a missing container is success, an unreachable engine is a failure", () => {
-    const gone = fakeDocker('case "$1" in rm) echo "Error response from daemon: No such container: f-a1" >&2; exit 1 ;; stop) exit 1 ;; esac');
+    const gone = fakeDocker(
+      'case "$1" in rm) echo "Error response from daemon: No such container: f-a1" >&2; exit 1 ;; stop) exit 1 ;; esac',
+    );
     expect(sh(containerRemoveProgram("f-a1"), { path: gone.bin }).status).toBe(0);
-    expect(gone.calls()).toEqual([["stop", "--time", "60", "f-a1"], ["rm", "--force", "f-a1"]]);
+    expect(gone.calls()).toEqual([
+      ["stop", "--time", "60", "f-a1"],
+      ["rm", "--force", "f-a1"],
+    ]);
     const down = fakeDocker('echo "Cannot connect to the Docker daemon" >&2; exit 1');
     const r = sh(containerRemoveProgram("f-a1"), { path: down.bin });
     expect(r.status).toBe(1);
@@ -153,7 +193,10 @@ describe("container programs", () => {
     const docker = fakeDocker("exit 0");
     expect(sh(runStateProgram("f-a1", false), { path: docker.bin }).status).toBe(0);
     expect(sh(runStateProgram("f-a1", true), { path: docker.bin }).status).toBe(0);
-    expect(docker.calls()).toEqual([["start", "f-a1"], ["stop", "--time", "60", "f-a1"]]);
+    expect(docker.calls()).toEqual([
+      ["start", "f-a1"],
+      ["stop", "--time", "60", "f-a1"],
+    ]);
   });
 });
 
@@ -166,7 +209,9 @@ describe("prune-images.sh", () => {
         "exit 0",
       ].join("\n"),
     );
-    const r = sh(shellProgram(readScript(fleetDir, "prune-images.sh"), { AF_IMAGE: "f/agent:new" }), { path: docker.bin });
+    const r = sh(shellProgram(readScript(fleetDir, "prune-images.sh"), { AF_IMAGE: "f/agent:new" }), {
+      path: docker.bin,
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(docker.calls()).toEqual([
       ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "f/agent"],
@@ -209,7 +254,8 @@ describe("seed-code-helper.sh", () => {
     expect(fs.existsSync(path.join(dest, ".git"))).toBe(false);
 
     // The runtime makes the folder a repository and commits a change of its own.
-    const g = (...args: string[]) => execFileSync("git", ["-C", dest, "-c", "user.name=rt", "-c", "user.email=rt@x", ...args], { encoding: "utf8" });
+    const g = (...args: string[]) =>
+      execFileSync("git", ["-C", dest, "-c", "user.name=rt", "-c", "user.email=rt@x", ...args], { encoding: "utf8" });
     g("init", "-q");
     g("add", "-A");
     g("commit", "-q", "-m", "initial");
@@ -226,7 +272,11 @@ describe("seed-code-helper.sh", () => {
     expect(seed(fleet, src, "2")).toContain("pushed revision 2");
     expect(fs.readFileSync(path.join(dest, "agent.js"), "utf8")).toBe("v2\n");
     expect(fs.existsSync(path.join(dest, "learned.txt"))).toBe(false);
-    expect(g("log", "--format=%s").trim().split("\n")).toEqual(["Operator push: code revision 2", "Proposal applied", "initial"]);
+    expect(g("log", "--format=%s").trim().split("\n")).toEqual([
+      "Operator push: code revision 2",
+      "Proposal applied",
+      "initial",
+    ]);
     expect(g("show", "HEAD~1:learned.txt")).toBe("runtime change\n");
     // The same revision again changes nothing.
     expect(seed(fleet, src, "2")).toContain("kept");
@@ -242,7 +292,13 @@ describe("seed-code.sh", () => {
     fs.writeFileSync(path.join(root, "seed", "a1.revision"), "1\n");
     const docker = fakeDocker('case "$1" in inspect) echo true ;; esac');
     const program = shellProgram(readScript(fleetDir, "seed-code.sh"), {
-      AF_ROOT: root, AF_AGENT: "a1", AF_CONTAINER: "f-a1", AF_IMAGE: "f/agent:1", AF_SOURCE: root, AF_REVISION: "2", AF_HELPER: "true",
+      AF_ROOT: root,
+      AF_AGENT: "a1",
+      AF_CONTAINER: "f-a1",
+      AF_IMAGE: "f/agent:1",
+      AF_SOURCE: root,
+      AF_REVISION: "2",
+      AF_HELPER: "true",
     });
     const r = sh(program, { path: docker.bin });
     expect(r.status, r.stderr).toBe(0);
@@ -261,9 +317,11 @@ describe("seed-code.sh", () => {
 describe("firewall.sh", () => {
   it("drops everything incoming but SSH from the allowed networks, replacing its own table on each run", () => {
     // Runs for real, in a network namespace of its own (needs root, nftables and unshare).
-    if (process.getuid?.() !== 0) throw new Error("the firewall test needs root (it runs nft in its own network namespace)");
+    if (process.getuid?.() !== 0)
+      throw new Error("the firewall test needs root (it runs nft in its own network namespace)");
     for (const tool of ["nft", "unshare"]) {
-      if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is not installed (Debian packages nftables, util-linux)`);
+      if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0)
+        throw new Error(`${tool} is not installed (Debian packages nftables, util-linux)`);
     }
     const conf = tempDir("fw-");
     const program = (cidrs: string) =>
@@ -290,7 +348,10 @@ describe("firewall.sh", () => {
     const conf = tempDir("fw-");
     const attempt = (client: string, cidrs = "198.51.100.0/24 2001:db8::/48") =>
       `( ${shellProgram(readScript(path.join(repo, "hosts"), "firewall.sh"), {
-        AF_SSH_PORT: "22", AF_ALLOWED_CIDRS: cidrs, AF_CONF_DIR: conf, AF_SSH_CLIENT: client,
+        AF_SSH_PORT: "22",
+        AF_ALLOWED_CIDRS: cidrs,
+        AF_CONF_DIR: conf,
+        AF_SSH_CLIENT: client,
       })} ) >/dev/null 2>&1; echo "${client.split(" ")[0]}=$?"`;
     const script = [
       attempt("198.51.100.9 50000 22"),
@@ -316,12 +377,22 @@ describe("firewall.sh", () => {
     ]);
     const refused = spawnSync(
       "unshare",
-      ["-n", "sh", "-c", shellProgram(readScript(path.join(repo, "hosts"), "firewall.sh"), {
-        AF_SSH_PORT: "22", AF_ALLOWED_CIDRS: "198.51.100.0/24", AF_CONF_DIR: conf, AF_SSH_CLIENT: "203.0.113.5 50000 22",
-      })],
+      [
+        "-n",
+        "sh",
+        "-c",
+        shellProgram(readScript(path.join(repo, "hosts"), "firewall.sh"), {
+          AF_SSH_PORT: "22",
+          AF_ALLOWED_CIDRS: "198.51.100.0/24",
+          AF_CONF_DIR: conf,
+          AF_SSH_CLIENT: "203.0.113.5 50000 22",
+        }),
+      ],
       { encoding: "utf8" },
     );
-    expect(refused.stderr).toContain("this connection comes from 203.0.113.5, which ssh.allowedCidrs (198.51.100.0/24) does not include");
+    expect(refused.stderr).toContain(
+      "this connection comes from 203.0.113.5, which ssh.allowedCidrs (198.51.100.0/24) does not include",
+    );
     expect(refused.stderr).toContain("Add your address (203.0.113.5/32)");
   });
 
@@ -329,7 +400,11 @@ describe("firewall.sh", () => {
     if (process.getuid?.() !== 0) throw new Error("the firewall test needs root");
     const conf = tempDir("fw-");
     const program = (cidrs: string) =>
-      shellProgram(readScript(path.join(repo, "hosts"), "firewall.sh"), { AF_SSH_PORT: "22", AF_ALLOWED_CIDRS: cidrs, AF_CONF_DIR: conf });
+      shellProgram(readScript(path.join(repo, "hosts"), "firewall.sh"), {
+        AF_SSH_PORT: "22",
+        AF_ALLOWED_CIDRS: cidrs,
+        AF_CONF_DIR: conf,
+      });
     const script = `${program("192.0.2.0/24")}\n( ${program("not-a-network/99")} ) && exit 9\nnft list ruleset`;
     const r = spawnSync("unshare", ["-n", "sh", "-c", script], { encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
@@ -393,7 +468,10 @@ describe("scripts/up.sh", () => {
     const r = p.run(["up"]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("error: could not create stack");
-    expect(p.calls().map((c) => c.split(" | ")[0])).toEqual(["stack select local", "stack init local --secrets-provider passphrase"]);
+    expect(p.calls().map((c) => c.split(" | ")[0])).toEqual([
+      "stack select local",
+      "stack init local --secrets-provider passphrase",
+    ]);
   });
 
   it("other stacks need your own passphrase; --stack is passed through", () => {
@@ -411,7 +489,10 @@ describe("scripts/up.sh", () => {
   it("passes any pulumi command through, and refuses unknown actions", () => {
     const p = fakePulumi(true);
     expect(p.run(["pulumi", "config", "set", "approvalRequired", "false"]).status).toBe(0);
-    expect(p.calls().map((c) => c.split(" | ")[0])).toEqual(["stack select local", "config set approvalRequired false"]);
+    expect(p.calls().map((c) => c.split(" | ")[0])).toEqual([
+      "stack select local",
+      "config set approvalRequired false",
+    ]);
     expect(p.run(["deploy"]).status).toBe(2);
   });
 });

@@ -14,7 +14,8 @@ afterAll(removeTempDirs);
 
 const OPENAI = "sk-test-Zq81hX0vPL3mN7wR2eT5";
 const GITHUB = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ng";
-const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUtest-only-key\n-----END OPENSSH PRIVATE KEY-----\n";
+const PRIVATE_KEY =
+  "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUtest-only-key\n-----END OPENSSH PRIVATE KEY-----\n";
 const dir = makeProject(["a1", "a2"]);
 
 const PUB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMuZ8Qj8pS6b7W4yXlM0CqR3vT2mN9dK1eH5aF7sB0Lx ops@test";

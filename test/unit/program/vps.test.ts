@@ -29,7 +29,14 @@ describe("vps target", () => {
   it("bootstraps the machine in order, each step a remote command run as root through sudo", async () => {
     const run = await runProgram(dir, vps({ bootstrapUser: "root", publicKey: PUB }));
     expect(run.ofType("agent-fleet:hosts:SshHost").map((r) => r.name)).toEqual(["host"]);
-    const steps = ["host-wait-ready", "host-ensure-user", "host-docker", "host-host-dirs", "host-firewall", "host-harden-ssh"];
+    const steps = [
+      "host-wait-ready",
+      "host-ensure-user",
+      "host-docker",
+      "host-host-dirs",
+      "host-firewall",
+      "host-harden-ssh",
+    ];
     for (const s of steps) expect(run.byName(s).type).toBe("command:remote:Command");
     const conn = (name: string) => plain(run.byName(name).inputs.connection);
     // The bootstrap account is used for the first steps only; root runs them without sudo.
@@ -38,7 +45,9 @@ describe("vps target", () => {
     expect(run.byName("host-ensure-user").inputs.create).toMatch(/^sh -c /);
     for (const s of steps.slice(2)) {
       expect(conn(s).user, s).toBe("ops");
-      expect(run.byName(s).inputs.create, s).toMatch(s === "host-firewall" ? /^sudo -n env "AF_SSH_CLIENT=\$\{SSH_CLIENT:-\}" sh -c / : /^sudo -n sh -c /);
+      expect(run.byName(s).inputs.create, s).toMatch(
+        s === "host-firewall" ? /^sudo -n env "AF_SSH_CLIENT=\$\{SSH_CLIENT:-\}" sh -c / : /^sudo -n sh -c /,
+      );
     }
     expect(conn("host-docker")).toMatchObject({ host: "192.0.2.10", port: 22, dialErrorLimit: 40 });
     expect(run.byName("host-ensure-user").inputs.create).toContain("export AF_USER=ops");
@@ -58,7 +67,11 @@ describe("vps target", () => {
   it("uploads the image's build context and each agent's code as archives, then builds and seeds on the host", async () => {
     const run = await runProgram(dir, vps());
     const copies = run.ofType("command:remote:CopyToRemote");
-    expect(copies.map((c) => c.name).sort()).toEqual(["fleet-a1-code-upload", "fleet-a2-code-upload", "fleet-image-context"]);
+    expect(copies.map((c) => c.name).sort()).toEqual([
+      "fleet-a1-code-upload",
+      "fleet-a2-code-upload",
+      "fleet-image-context",
+    ]);
     const image = run.outputs.image as string;
     const short = image.split(":")[1]!;
     const context = run.byName("fleet-image-context").inputs;

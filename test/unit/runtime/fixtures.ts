@@ -81,8 +81,16 @@ export function makeWorld(opts: { env?: Record<string, string>; files?: Record<s
     fs.writeFileSync(path.join(app, f), c);
   }
   const settings = loadSettings({
-    AGENT_NAME: "a1", APPROVAL_REQUIRED: "true", AGENT_APP_DIR: app, AGENT_SHARED_DIR: shared, AGENT_DECISIONS_DIR: decisions,
-    AGENT_SCRATCH_DIR: scratch, AGENT_POLL_MS: "20", AGENT_BACKOFF_BASE_MS: "0", AGENT_BACKOFF_MAX_MS: "0", ...opts.env,
+    AGENT_NAME: "a1",
+    APPROVAL_REQUIRED: "true",
+    AGENT_APP_DIR: app,
+    AGENT_SHARED_DIR: shared,
+    AGENT_DECISIONS_DIR: decisions,
+    AGENT_SCRATCH_DIR: scratch,
+    AGENT_POLL_MS: "20",
+    AGENT_BACKOFF_BASE_MS: "0",
+    AGENT_BACKOFF_MAX_MS: "0",
+    ...opts.env,
   });
   const layout = sharedLayout(shared);
   ensureSharedLayout(layout, settings.agentName);
@@ -91,7 +99,9 @@ export function makeWorld(opts: { env?: Record<string, string>; files?: Record<s
 
 /** A shell-script agent program: agent.json runs `sh -c script` (and `check`, when given). */
 export function shellAgent(script: string, check?: string): Record<string, string> {
-  return { "agent.json": JSON.stringify({ command: ["sh", "-c", script], ...(check ? { check: ["sh", "-c", check] } : {}) }) };
+  return {
+    "agent.json": JSON.stringify({ command: ["sh", "-c", script], ...(check ? { check: ["sh", "-c", check] } : {}) }),
+  };
 }
 
 export interface Parts {
@@ -120,12 +130,47 @@ export async function makeParts(w: World): Promise<Parts> {
   const queue = new TaskQueue(w.layout);
   const proposals = new ProposalStore(w.layout);
   const user = new AgentUser(testRunAs(), s.patchMaxBytes + 1);
-  const workspace = new Workspace({ settings: s, sharedRoot: w.layout.root, user, appLock: repo.lock, signal: new AbortController().signal, log });
+  const workspace = new Workspace({
+    settings: s,
+    sharedRoot: w.layout.root,
+    user,
+    appLock: repo.lock,
+    signal: new AbortController().signal,
+    log,
+  });
   const startCheck = new StartCheck({ agentName: s.agentName, appDir: s.appDir, program, workspace, log });
-  const changes = new ChangeApplier({ repo, proposals, layout: w.layout, board, program, startCheck, log, minFreeBytes: s.minFreeBytes });
-  const decisions = new DecisionLoop({ agentName: s.agentName, decisionsDir: s.decisionsDir, pollMs: s.pollMs, proposals, changes, board, log, afterNotApplied: (pr) => tasks.afterNotApplied(pr) });
+  const changes = new ChangeApplier({
+    repo,
+    proposals,
+    layout: w.layout,
+    board,
+    program,
+    startCheck,
+    log,
+    minFreeBytes: s.minFreeBytes,
+  });
+  const decisions = new DecisionLoop({
+    agentName: s.agentName,
+    decisionsDir: s.decisionsDir,
+    pollMs: s.pollMs,
+    proposals,
+    changes,
+    board,
+    log,
+    afterNotApplied: (pr) => tasks.afterNotApplied(pr),
+  });
   // The decision loop calls back into the task loop only once both run.
-  const tasks = new TaskLoop({ settings: s, queue, proposals, program, workspace, changes, awaitDecision: (id) => decisions.track(id), board, log });
+  const tasks = new TaskLoop({
+    settings: s,
+    queue,
+    proposals,
+    program,
+    workspace,
+    changes,
+    awaitDecision: (id) => decisions.track(id),
+    board,
+    log,
+  });
   return { w, log, board, program, repo, queue, proposals, workspace, changes, decisions, tasks };
 }
 
@@ -133,7 +178,10 @@ export async function makeParts(w: World): Promise<Parts> {
  * The patch that turns the repo's HEAD into HEAD + `files` (written, then taken back out of the
  * working tree), as the workspace would extract it.
  */
-export async function patchOnHead(repo: string, files: Record<string, string>): Promise<{ patch: string; numstat: string; base: string }> {
+export async function patchOnHead(
+  repo: string,
+  files: Record<string, string>,
+): Promise<{ patch: string; numstat: string; base: string }> {
   const base = (await git(repo, ["rev-parse", "HEAD"])).trim();
   for (const [f, c] of Object.entries(files)) fs.writeFileSync(path.join(repo, f), c);
   await git(repo, ["add", "-A"]);
@@ -146,29 +194,60 @@ export async function patchOnHead(repo: string, files: Record<string, string>): 
 let seq = 0;
 
 /** A pending proposal of agent a1 in the store, for a change of `files` on the app's HEAD. */
-export async function proposeOnHead(p: Parts, files: Record<string, string>, extra: Partial<Proposal> = {}): Promise<Proposal> {
+export async function proposeOnHead(
+  p: Parts,
+  files: Record<string, string>,
+  extra: Partial<Proposal> = {},
+): Promise<Proposal> {
   const { patch, numstat, base } = await patchOnHead(p.w.app, files);
   const taskId = `t-261129-120000-${"abcdefghjk"[seq % 10]}${"mnpqrstuvw"[Math.floor(seq / 10) % 10]}2345`;
   seq++;
   const id = proposalIdForTask(taskId);
   const now = new Date().toISOString();
-  return p.proposals.create({
-    id, task_id: taskId, task_title: `change ${Object.keys(files).join(", ")}`, agent: p.w.settings.agentName, base_commit: base, created_at: now,
-    approval_required: true, state: "pending", diffstat: parseNumstat(numstat), patch_file: `proposals/${id}.patch`, patch_bytes: Buffer.byteLength(patch),
-    decided_by: null, decided_at: null, note: null, reason: null, commit: null, applied_at: null, rolled_back_at: null, rollback_commit: null,
-    updated_at: now, proposed_sha256: patchSha256(Buffer.from(patch)), ...extra,
-  }, patch).proposal;
+  return p.proposals.create(
+    {
+      id,
+      task_id: taskId,
+      task_title: `change ${Object.keys(files).join(", ")}`,
+      agent: p.w.settings.agentName,
+      base_commit: base,
+      created_at: now,
+      approval_required: true,
+      state: "pending",
+      diffstat: parseNumstat(numstat),
+      patch_file: `proposals/${id}.patch`,
+      patch_bytes: Buffer.byteLength(patch),
+      decided_by: null,
+      decided_at: null,
+      note: null,
+      reason: null,
+      commit: null,
+      applied_at: null,
+      rolled_back_at: null,
+      rollback_commit: null,
+      updated_at: now,
+      proposed_sha256: patchSha256(Buffer.from(patch)),
+      ...extra,
+    },
+    patch,
+  ).proposal;
 }
 
 /** An operator's approval of `p`, bound (as agentctl binds it) to the sha256 of its patch. */
-export function approvalOf(p: Proposal, by = "alice"): { proposal: string; decision: "approve"; by: string; at: string; sha256: string } {
+export function approvalOf(
+  p: Proposal,
+  by = "alice",
+): { proposal: string; decision: "approve"; by: string; at: string; sha256: string } {
   return { proposal: p.id, decision: "approve", by, at: "2026-11-29T12:00:00.000Z", sha256: p.proposed_sha256! };
 }
 
 /** Values of one trailer over a repo's whole history. */
 export async function trailers(repo: string, key: string): Promise<string[]> {
   const out = await git(repo, ["log", `--format=%(trailers:key=${key},valueonly)`]);
-  return out.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  return out
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
 }
 
 export function read(repo: string, file: string): string {

@@ -17,10 +17,22 @@ describe("StatusBoard", () => {
     first.status.consecutive_failures = 2;
     first.setError("boom");
     first.write();
-    expect(readStatus(w.layout, "a1")).toMatchObject({ agent: "a1", state: "starting", last_error: "boom", tasks_done: 3, lease_seconds: w.settings.leaseSeconds });
+    expect(readStatus(w.layout, "a1")).toMatchObject({
+      agent: "a1",
+      state: "starting",
+      last_error: "boom",
+      tasks_done: 3,
+      lease_seconds: w.settings.leaseSeconds,
+    });
     const second = new StatusBoard(w.layout, w.settings);
     second.restore();
-    expect(second.status).toMatchObject({ tasks_done: 3, tasks_failed: 1, probation: { proposal_id: "p-1" }, consecutive_failures: 0, last_error: null });
+    expect(second.status).toMatchObject({
+      tasks_done: 3,
+      tasks_failed: 1,
+      probation: { proposal_id: "p-1" },
+      consecutive_failures: 0,
+      last_error: null,
+    });
   });
 
   it("clearing the error keeps when it last happened", () => {

@@ -3,7 +3,6 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { approvalOf, makeParts, makeWorld, proposeOnHead, read, shellAgent, trailers } from "../fixtures.js";
 
-
 describe("ChangeApplier.decide", () => {
   it("an approval is applied, recorded with who approved, and the change goes on probation", async () => {
     const p = await makeParts(makeWorld({ files: { ...shellAgent("true"), "a.txt": "a\n" } }));
@@ -20,7 +19,13 @@ describe("ChangeApplier.decide", () => {
     const p = await makeParts(makeWorld({ files: { ...shellAgent("true"), "a.txt": "a\n" } }));
     const head = await p.repo.head();
     const prop = await proposeOnHead(p, { "a.txt": "b\n" });
-    const out = await p.changes.decide(prop, { proposal: prop.id, decision: "reject", by: "bob", at: "x", reason: "no" });
+    const out = await p.changes.decide(prop, {
+      proposal: prop.id,
+      decision: "reject",
+      by: "bob",
+      at: "x",
+      reason: "no",
+    });
     expect(out).toMatchObject({ state: "rejected", decided_by: "bob", reason: "no" });
     expect(await p.repo.head()).toBe(head);
   });
@@ -62,7 +67,9 @@ describe("ChangeApplier.decide", () => {
   });
 
   it("a change that fails the start check (run on exactly that commit) is rolled back with the check's output", async () => {
-    const p = await makeParts(makeWorld({ files: shellAgent("true", "if [ -e BROKEN ]; then echo 'BROKEN marker' >&2; exit 3; fi") }));
+    const p = await makeParts(
+      makeWorld({ files: shellAgent("true", "if [ -e BROKEN ]; then echo 'BROKEN marker' >&2; exit 3; fi") }),
+    );
     const fine = await proposeOnHead(p, { "fine.txt": "x" });
     const good = await p.changes.decide(fine, approvalOf(fine));
     expect(good.state).toBe("applied");
@@ -87,7 +94,11 @@ describe("ChangeApplier.decide: what is applied is what was approved (issue 10 Â
     fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("+benign", "+evil!!"));
     const out = await p.changes.decide(prop, approval);
     expect(out).toMatchObject({ state: "refused", reason_code: "patch-changed", decided_by: "alice" });
-    expect(out.reason).toMatch(new RegExp(`the patch file changed after approval: its sha256 is [0-9a-f]{64}, the approval was for ${approval.sha256}`));
+    expect(out.reason).toMatch(
+      new RegExp(
+        `the patch file changed after approval: its sha256 is [0-9a-f]{64}, the approval was for ${approval.sha256}`,
+      ),
+    );
     expect(p.proposals.get(prop.id)?.state).toBe("refused");
     expect(await p.repo.head()).toBe(head);
     expect(read(p.w.app, "a.txt")).toBe("a\n");
@@ -109,7 +120,11 @@ describe("ChangeApplier.decide: what is applied is what was approved (issue 10 Â
     const p = await makeParts(makeWorld({ files: { ...shellAgent("true"), "a.txt": "a\n" } }));
     const prop = await proposeOnHead(p, { "a.txt": "b\n" });
     // Recorded as approved (with the hash), then the runtime died before applying; the patch is swapped meanwhile.
-    const approved = p.proposals.update(prop, { state: "approved", decided_by: "alice", approved_sha256: prop.proposed_sha256! });
+    const approved = p.proposals.update(prop, {
+      state: "approved",
+      decided_by: "alice",
+      approved_sha256: prop.proposed_sha256!,
+    });
     fs.appendFileSync(p.w.layout.patchFile(prop.id), "\n");
     p.decisions.recover();
     await p.decisions.checkAll();
@@ -120,21 +135,33 @@ describe("ChangeApplier.decide: what is applied is what was approved (issue 10 Â
   it("autonomous mode: the runtime's own approval is bound to the hash it recorded when proposing", async () => {
     const p = await makeParts(makeWorld({ files: { ...shellAgent("true"), "a.txt": "a\n" } }));
     const prop = await proposeOnHead(p, { "a.txt": "b\n" }, { approval_required: false });
-    fs.writeFileSync(p.w.layout.patchFile(prop.id), fs.readFileSync(p.w.layout.patchFile(prop.id), "utf8").replace("+b", "+c"));
+    fs.writeFileSync(
+      p.w.layout.patchFile(prop.id),
+      fs.readFileSync(p.w.layout.patchFile(prop.id), "utf8").replace("+b", "+c"),
+    );
     p.decisions.recover();
     await p.decisions.checkAll();
-    expect(p.proposals.get(prop.id)).toMatchObject({ state: "refused", reason_code: "patch-changed", decided_by: "autonomous" });
+    expect(p.proposals.get(prop.id)).toMatchObject({
+      state: "refused",
+      reason_code: "patch-changed",
+      decided_by: "autonomous",
+    });
     expect(read(p.w.app, "a.txt")).toBe("a\n");
   });
 
   it("an apply that would leave less than AGENT_MIN_FREE_BYTES free on /app's file system is refused (no-space)", async () => {
-    const w = makeWorld({ files: { ...shellAgent("true"), "a.txt": "a\n" }, env: { AGENT_MIN_FREE_BYTES: String(2 ** 52) } });
+    const w = makeWorld({
+      files: { ...shellAgent("true"), "a.txt": "a\n" },
+      env: { AGENT_MIN_FREE_BYTES: String(2 ** 52) },
+    });
     const p = await makeParts(w);
     const head = await p.repo.head();
     const prop = await proposeOnHead(p, { "a.txt": "b\n" });
     const out = await p.changes.decide(prop, approvalOf(prop));
     expect(out).toMatchObject({ state: "refused", reason_code: "no-space" });
-    expect(out.reason).toMatch(/not enough free space on .* MiB free, the apply needs .* must stay free \(AGENT_MIN_FREE_BYTES\)/);
+    expect(out.reason).toMatch(
+      /not enough free space on .* MiB free, the apply needs .* must stay free \(AGENT_MIN_FREE_BYTES\)/,
+    );
     expect(await p.repo.head()).toBe(head);
   });
 });

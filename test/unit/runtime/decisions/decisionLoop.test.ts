@@ -3,7 +3,8 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { approvalOf, makeParts, makeWorld, proposeOnHead, read, shellAgent } from "../fixtures.js";
 
-const decide = (dir: string, id: string, body: unknown) => fs.writeFileSync(path.join(dir, `${id}.json`), typeof body === "string" ? body : JSON.stringify(body));
+const decide = (dir: string, id: string, body: unknown) =>
+  fs.writeFileSync(path.join(dir, `${id}.json`), typeof body === "string" ? body : JSON.stringify(body));
 
 describe("DecisionLoop", () => {
   it("recover() picks up this agent's pending and approved proposals, not decided or others' ones", async () => {
@@ -60,7 +61,8 @@ describe("DecisionLoop", () => {
     const loop = p.decisions.run();
     decide(p.w.decisions, prop.id, { proposal: prop.id, decision: "reject", by: "bob", at: "x", reason: "no thanks" });
     p.decisions.wake();
-    for (let i = 0; i < 500 && p.proposals.get(prop.id)?.state === "pending"; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && p.proposals.get(prop.id)?.state === "pending"; i++)
+      await new Promise((r) => setTimeout(r, 20));
     p.decisions.stop();
     await loop;
     expect(p.proposals.get(prop.id)).toMatchObject({ state: "rejected", reason: "no thanks" });

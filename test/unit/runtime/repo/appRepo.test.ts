@@ -19,7 +19,9 @@ describe("AppRepo.ensure", () => {
     expect(await trailers(w.app, "Approved-By")).toEqual(["operator"]);
     fs.writeFileSync(path.join(w.app, "b.txt"), "b\n");
     await repo.ensure([]);
-    expect(await git(w.app, ["log", "-1", "--format=%s"])).toMatch(/Changes made outside the runtime \(found at start\)/);
+    expect(await git(w.app, ["log", "-1", "--format=%s"])).toMatch(
+      /Changes made outside the runtime \(found at start\)/,
+    );
     expect(await status(w.app)).toBe("");
     expect(log.events("repo-created")).toHaveLength(1);
   });
@@ -69,7 +71,8 @@ describe("AppRepo.apply", () => {
   });
 
   it("a moved base is applied 3-way, the message says onto what; outside changes are committed first", async () => {
-    const lines = (edit: Record<number, string>) => Array.from({ length: 12 }, (_, i) => edit[i + 1] ?? String(i + 1)).join("\n") + "\n";
+    const lines = (edit: Record<number, string>) =>
+      Array.from({ length: 12 }, (_, i) => edit[i + 1] ?? String(i + 1)).join("\n") + "\n";
     const p = await makeParts(makeWorld({ files: { "a.txt": lines({}) } }));
     const prop = await proposeOnHead(p, { "a.txt": lines({ 12: "12 proposed" }) });
     fs.writeFileSync(path.join(p.w.app, "a.txt"), lines({ 1: "1 committed" }));
@@ -81,7 +84,9 @@ describe("AppRepo.apply", () => {
     expect(read(p.w.app, "a.txt")).toBe(lines({ 1: "1 committed", 5: "5 uncommitted", 12: "12 proposed" }));
     const subjects = (await git(p.w.app, ["log", "--format=%s"])).trim().split("\n");
     expect(subjects[1]).toMatch(/Changes made outside the runtime \(found at apply of p-/);
-    expect(await git(p.w.app, ["log", "-1", "--format=%b"])).toMatch(/3-way applied onto [0-9a-f]{12}; proposed on [0-9a-f]{12}/);
+    expect(await git(p.w.app, ["log", "-1", "--format=%b"])).toMatch(
+      /3-way applied onto [0-9a-f]{12}; proposed on [0-9a-f]{12}/,
+    );
     expect(await status(p.w.app)).toBe("");
   });
 
@@ -93,7 +98,11 @@ describe("AppRepo.apply", () => {
     const head = await p.repo.head();
     const r = await p.repo.apply(prop, fs.readFileSync(p.w.layout.patchFile(prop.id)), false);
     expect(r.state).toBe("conflict");
-    expect(r.reason).toMatch(new RegExp(`its base ${prop.base_commit.slice(0, 12)} is no longer HEAD \\(${head.slice(0, 12)}\\) and a 3-way apply failed`));
+    expect(r.reason).toMatch(
+      new RegExp(
+        `its base ${prop.base_commit.slice(0, 12)} is no longer HEAD \\(${head.slice(0, 12)}\\) and a 3-way apply failed`,
+      ),
+    );
     expect(await p.repo.head()).toBe(head);
     expect(read(p.w.app, "a.txt")).toBe("theirs\n");
     expect(await status(p.w.app)).toBe("");
@@ -103,7 +112,11 @@ describe("AppRepo.apply", () => {
     const p = await makeParts(makeWorld({ files: { "a.txt": "a\n" } }));
     const prop = await proposeOnHead(p, { "a.txt": "a\nb\n" });
     const first = await p.repo.apply(prop, fs.readFileSync(p.w.layout.patchFile(prop.id)), false);
-    const again = await p.repo.apply({ ...prop, state: "approved" }, fs.readFileSync(p.w.layout.patchFile(prop.id)), true);
+    const again = await p.repo.apply(
+      { ...prop, state: "approved" },
+      fs.readFileSync(p.w.layout.patchFile(prop.id)),
+      true,
+    );
     expect(again).toMatchObject({ state: "applied", commit: first.commit });
     expect(await trailers(p.w.app, "Proposal-Id")).toEqual([prop.id]);
     expect(await p.repo.findApplied("p-261129-120000-zzzzzz")).toBeUndefined();
@@ -140,7 +153,15 @@ describe("AppRepo.revert", () => {
 
 describe("commit messages", () => {
   it("take the task title's first line (bounded) and name the base when it moved", () => {
-    const prop = { id: "p-1", task_id: "t-1", task_title: `${"x".repeat(100)}\nsecond line`, agent: "a1", base_commit: "b".repeat(40), decided_by: null, commit: "c".repeat(40) };
+    const prop = {
+      id: "p-1",
+      task_id: "t-1",
+      task_title: `${"x".repeat(100)}\nsecond line`,
+      agent: "a1",
+      base_commit: "b".repeat(40),
+      decided_by: null,
+      commit: "c".repeat(40),
+    };
     const msg = applyMessage(prop as never, "h".repeat(40));
     expect(msg.split("\n")[0]).toBe("x".repeat(72));
     expect(msg).toContain("3-way applied onto hhhhhhhhhhhh; proposed on bbbbbbbbbbbb");

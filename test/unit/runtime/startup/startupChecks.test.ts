@@ -2,7 +2,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { StatusBoard } from "../../../../runtime/agent/statusBoard.js";
-import { checkDirectories, prepareScratchDir, privilegeSeparation, StartupError } from "../../../../runtime/startup/startupChecks.js";
+import {
+  checkDirectories,
+  prepareScratchDir,
+  privilegeSeparation,
+  StartupError,
+} from "../../../../runtime/startup/startupChecks.js";
 import { makeWorld, MemoryLog, tempDir } from "../fixtures.js";
 
 describe("checkDirectories", () => {
@@ -16,7 +21,8 @@ describe("checkDirectories", () => {
     const w = makeWorld();
     const target = path.join(w.root, "precious.txt");
     fs.writeFileSync(target, "keep me\n");
-    for (const name of [".agent-runtime-probe-4242", ".agent-runtime-probe-4242-x"]) fs.symlinkSync(target, path.join(w.app, name));
+    for (const name of [".agent-runtime-probe-4242", ".agent-runtime-probe-4242-x"])
+      fs.symlinkSync(target, path.join(w.app, name));
     checkDirectories(w.settings, 4242);
     expect(fs.readFileSync(target, "utf8")).toBe("keep me\n");
     expect(fs.readdirSync(w.app).sort()).toEqual([".agent-runtime-probe-4242", ".agent-runtime-probe-4242-x"]);
@@ -25,11 +31,17 @@ describe("checkDirectories", () => {
   it("a missing or non-directory app or decisions dir is an error naming the dir and its setting", () => {
     const w = makeWorld();
     const missing = path.join(w.root, "nope");
-    expect(() => checkDirectories({ ...w.settings, appDir: missing })).toThrow(new StartupError(`app dir ${missing} does not exist (set AGENT_APP_DIR)`));
-    expect(() => checkDirectories({ ...w.settings, decisionsDir: missing })).toThrow(/decisions dir .* does not exist \(set AGENT_DECISIONS_DIR\)/);
+    expect(() => checkDirectories({ ...w.settings, appDir: missing })).toThrow(
+      new StartupError(`app dir ${missing} does not exist (set AGENT_APP_DIR)`),
+    );
+    expect(() => checkDirectories({ ...w.settings, decisionsDir: missing })).toThrow(
+      /decisions dir .* does not exist \(set AGENT_DECISIONS_DIR\)/,
+    );
     const file = path.join(w.root, "file");
     fs.writeFileSync(file, "");
-    expect(() => checkDirectories({ ...w.settings, appDir: file })).toThrow(/app dir .* is not a directory \(AGENT_APP_DIR\)/);
+    expect(() => checkDirectories({ ...w.settings, appDir: file })).toThrow(
+      /app dir .* is not a directory \(AGENT_APP_DIR\)/,
+    );
   });
   // An app dir the runtime cannot write: test/runtime/badInputs.test.ts starts the runtime as
   // nobody for that (root writes a 0555 dir anyway, so an in-process check here would prove nothing).
@@ -70,6 +82,8 @@ describe("prepareScratchDir", () => {
   it("a scratch dir that cannot be created is an error naming AGENT_SCRATCH_DIR", () => {
     const file = path.join(tempDir(), "file");
     fs.writeFileSync(file, "");
-    expect(() => prepareScratchDir({ scratchDir: path.join(file, "scratch") }, false)).toThrow(/scratch dir .* cannot be created: .* \(AGENT_SCRATCH_DIR\)/);
+    expect(() => prepareScratchDir({ scratchDir: path.join(file, "scratch") }, false)).toThrow(
+      /scratch dir .* cannot be created: .* \(AGENT_SCRATCH_DIR\)/,
+    );
   });
 });

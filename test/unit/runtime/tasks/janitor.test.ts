@@ -9,7 +9,9 @@ describe("pruneRejectedPatches (issue 10 §3)", () => {
     const rejected = p.proposals.update(await proposeOnHead(p, { "a.txt": "a" }), { state: "rejected", reason: "no" });
     const pending = await proposeOnHead(p, { "b.txt": "b" });
     const applied = p.proposals.update(await proposeOnHead(p, { "c.txt": "c" }), { state: "applied" });
-    const others = p.proposals.update(await proposeOnHead(p, { "d.txt": "d" }, { agent: "someone-else" }), { state: "rejected" });
+    const others = p.proposals.update(await proposeOnHead(p, { "d.txt": "d" }, { agent: "someone-else" }), {
+      state: "rejected",
+    });
     const day = 86400_000;
     const recorded = Date.parse(rejected.updated_at);
 
@@ -20,7 +22,11 @@ describe("pruneRejectedPatches (issue 10 §3)", () => {
     const now = recorded + 15 * day;
     expect(pruneRejectedPatches(p.proposals, "a1", 14, p.log, now)).toBe(1);
     expect(fs.existsSync(p.w.layout.patchFile(rejected.id))).toBe(false);
-    expect(p.proposals.get(rejected.id)).toMatchObject({ state: "rejected", reason: "no", patch_pruned_at: new Date(now).toISOString() });
+    expect(p.proposals.get(rejected.id)).toMatchObject({
+      state: "rejected",
+      reason: "no",
+      patch_pruned_at: new Date(now).toISOString(),
+    });
     for (const kept of [pending, applied, others]) expect(fs.existsSync(p.w.layout.patchFile(kept.id))).toBe(true);
     expect(p.log.events("rejected-patches-pruned")[0]).toMatchObject({ count: 1, retention_days: 14 });
 

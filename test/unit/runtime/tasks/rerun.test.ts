@@ -15,12 +15,16 @@ import { approvalOf, makeParts, makeWorld, read, tempDir, trailers, type Parts }
 
 // The program appends its task id to log.txt, but only once the test says go: the test moves
 // HEAD in between (as an interrupted apply finished by recovery would).
-const APPEND = 'touch "$SIG/started-$TASK_ID-$$"; while [ ! -e "$SIG/go" ]; do sleep 0.05; done; printf "%s\\n" "$TASK_ID" >> log.txt';
+const APPEND =
+  'touch "$SIG/started-$TASK_ID-$$"; while [ ! -e "$SIG/go" ]; do sleep 0.05; done; printf "%s\\n" "$TASK_ID" >> log.txt';
 
 function world(approval: boolean) {
   const sig = tempDir();
   fs.chmodSync(sig, 0o777);
-  const files = { "agent.json": JSON.stringify({ command: ["sh", "-c", APPEND], env: { SIG: sig } }), "log.txt": "start\n" };
+  const files = {
+    "agent.json": JSON.stringify({ command: ["sh", "-c", APPEND], env: { SIG: sig } }),
+    "log.txt": "start\n",
+  };
   return { sig, w: makeWorld({ files, env: { APPROVAL_REQUIRED: String(approval) } }) };
 }
 
@@ -40,7 +44,11 @@ async function until(what: string, fn: () => boolean): Promise<void> {
 }
 
 /** Run the claimed task; once its program started, commit an outside append to log.txt, then let it go on. */
-async function runWhileHeadMoves(p: Parts, sig: string, c: Parameters<Parts["tasks"]["processTask"]>[0]): Promise<void> {
+async function runWhileHeadMoves(
+  p: Parts,
+  sig: string,
+  c: Parameters<Parts["tasks"]["processTask"]>[0],
+): Promise<void> {
   const run = p.tasks.processTask(c);
   await until("the program started", () => fs.readdirSync(sig).some((n) => n.startsWith("started-")));
   fs.appendFileSync(path.join(p.w.app, "log.txt"), "outside\n");
@@ -66,7 +74,9 @@ describe("stale-base conflicts", () => {
     const again = pendingRecord(p, id);
     expect(again).toMatchObject({ status: "pending", reruns: 1 });
     expect(again.history.at(-1)).toMatchObject({ event: "rerun" });
-    expect(again.history.at(-1).detail).toMatch(/did not apply: its base .* 3-way apply failed.*re-run 1 of at most 3/s);
+    expect(again.history.at(-1).detail).toMatch(
+      /did not apply: its base .* 3-way apply failed.*re-run 1 of at most 3/s,
+    );
     expect(p.log.events("task-rerun")).toHaveLength(1);
 
     const c2 = p.queue.claimNext("a1", [], 0)!;
@@ -75,7 +85,13 @@ describe("stale-base conflicts", () => {
     expect(done.result).toMatchObject({ outcome: "applied", proposal_id: proposalIdForTask(id, 1) });
     expect(read(p.w.app, "log.txt")).toBe(`start\noutside\n${id}\n`);
     expect(await trailers(p.w.app, "Task-Id")).toEqual([id]);
-    expect(done.history.map((h: { event: string }) => h.event)).toEqual(["queued", "claimed", "rerun", "claimed", "done"]);
+    expect(done.history.map((h: { event: string }) => h.event)).toEqual([
+      "queued",
+      "claimed",
+      "rerun",
+      "claimed",
+      "done",
+    ]);
   });
 
   it(`autonomous: the re-runs are bounded (${AUTONOMOUS_RERUNS}); then the conflict is the task's visible result`, async () => {
@@ -111,10 +127,18 @@ describe("stale-base conflicts", () => {
     expect(fs.readdirSync(p.w.layout.pending)).toEqual([]);
 
     const r = retryTask(p.w.shared, id, "alice");
-    expect(r).toMatchObject({ previous_proposal: first.id, next_proposal: proposalIdForTask(id, 1), task: { reruns: 1, status: "pending", attempts: 0 } });
+    expect(r).toMatchObject({
+      previous_proposal: first.id,
+      next_proposal: proposalIdForTask(id, 1),
+      task: { reruns: 1, status: "pending", attempts: 0 },
+    });
     expect(fs.existsSync(path.join(p.w.layout.done, `${id}.json`))).toBe(false);
     expect(pendingRecord(p, id).history.at(-1)).toMatchObject({ event: "retry-requested" });
-    expect(() => retryTask(p.w.shared, id, "alice")).toThrow(new Conflict(`task ${id} cannot be retried: it is pending; only a task whose proposal is conflict or refused can`));
+    expect(() => retryTask(p.w.shared, id, "alice")).toThrow(
+      new Conflict(
+        `task ${id} cannot be retried: it is pending; only a task whose proposal is conflict or refused can`,
+      ),
+    );
 
     const c2 = p.queue.claimNext("a1", [], 0)!;
     await p.tasks.processTask(c2);
@@ -129,7 +153,9 @@ describe("stale-base conflicts", () => {
   it("agentctl retry: clear errors for an unknown task and for one whose change applied", async () => {
     const { w } = world(false);
     const p = await makeParts(w);
-    expect(() => retryTask(p.w.shared, "t-261129-120000-abcdef", "alice")).toThrow(new NotFound("no task t-261129-120000-abcdef"));
+    expect(() => retryTask(p.w.shared, "t-261129-120000-abcdef", "alice")).toThrow(
+      new NotFound("no task t-261129-120000-abcdef"),
+    );
     expect(() => retryTask(p.w.shared, "nonsense", "alice")).toThrow(/is not a task id/);
     const { id } = claim(p);
     expect(() => retryTask(p.w.shared, id, "alice")).toThrow(/cannot be retried: it is claimed/);

@@ -7,14 +7,21 @@ import { makeParts, makeWorld, read, shellAgent, trailers, type Parts } from "..
 
 /** Queue a task and claim it, as the loop would. */
 function claim(p: Parts, description: string, extra: { maxAttempts?: number } = {}) {
-  const t = p.queue.addTask({ title: description, description, maxAttempts: extra.maxAttempts ?? 0, createdBy: "test" });
+  const t = p.queue.addTask({
+    title: description,
+    description,
+    maxAttempts: extra.maxAttempts ?? 0,
+    createdBy: "test",
+  });
   const c = p.queue.claimNext("a1", [], 0);
   if (!c) throw new Error("nothing to claim");
   return { id: t.id, c };
 }
 
-const doneRecord = (p: Parts, id: string) => JSON.parse(fs.readFileSync(path.join(p.w.layout.done, `${id}.json`), "utf8"));
-const failedRecord = (p: Parts, id: string) => JSON.parse(fs.readFileSync(path.join(p.w.layout.failed, `${id}.json`), "utf8"));
+const doneRecord = (p: Parts, id: string) =>
+  JSON.parse(fs.readFileSync(path.join(p.w.layout.done, `${id}.json`), "utf8"));
+const failedRecord = (p: Parts, id: string) =>
+  JSON.parse(fs.readFileSync(path.join(p.w.layout.failed, `${id}.json`), "utf8"));
 
 // The program acts on its task's description (its instructions file holds title and description).
 const SCRIPT = [
@@ -55,7 +62,9 @@ describe("TaskLoop.processTask", () => {
     await p.tasks.processTask(c);
     const t = failedRecord(p, id);
     expect(t.result.outcome).toBe("failed");
-    expect(t.result.error).toMatch(/^change refused: the change holds binary files "blob.bin" and symlinks "link", .*AGENT_ALLOW_BINARY is false/);
+    expect(t.result.error).toMatch(
+      /^change refused: the change holds binary files "blob.bin" and symlinks "link", .*AGENT_ALLOW_BINARY is false/,
+    );
     expect(p.proposals.get(proposalIdForTask(id))).toBeUndefined();
   });
 
@@ -65,7 +74,8 @@ describe("TaskLoop.processTask", () => {
     await p.tasks.processTask(c);
     expect(doneRecord(p, id).result.outcome).toBe("proposed");
     expect(p.proposals.get(proposalIdForTask(id))?.special_files).toEqual([
-      { path: "blob.bin", kind: "binary", bytes: 2 }, { path: "link", kind: "symlink", bytes: 8, target: "blob.bin" },
+      { path: "blob.bin", kind: "binary", bytes: 2 },
+      { path: "link", kind: "symlink", bytes: 8, target: "blob.bin" },
     ]);
   });
 
@@ -85,7 +95,9 @@ describe("TaskLoop.processTask", () => {
     expect(back).toMatchObject({ attempts: 1, last_error: "agent program exited with 75: busy" });
     expect(p.board.status.consecutive_failures).toBe(1);
     await p.tasks.processTask(p.queue.claimNext("a1", [], 0)!);
-    expect(failedRecord(p, id).result.error).toBe("gave up after 2 attempts; last error: agent program exited with 75: busy");
+    expect(failedRecord(p, id).result.error).toBe(
+      "gave up after 2 attempts; last error: agent program exited with 75: busy",
+    );
   });
 
   it("any other exit fails the task at once with the output's last lines", async () => {
@@ -105,11 +117,17 @@ describe("TaskLoop.processTask", () => {
     // The runtime died after the proposal and before the task left claimed/: it is claimed again.
     const rec = doneRecord(p, first.id);
     fs.rmSync(path.join(p.w.layout.done, `${first.id}.json`));
-    fs.writeFileSync(path.join(p.w.layout.pending, `5_${first.id}_any_1.json`), JSON.stringify({ ...rec, status: "pending", result: null, completed_at: null }));
+    fs.writeFileSync(
+      path.join(p.w.layout.pending, `5_${first.id}_any_1.json`),
+      JSON.stringify({ ...rec, status: "pending", result: null, completed_at: null }),
+    );
     const before = p.log.events("program-exited").length;
     await p.tasks.processTask(p.queue.claimNext("a1", [], 0)!);
     expect(p.log.events("program-exited").length).toBe(before);
-    expect(doneRecord(p, first.id).result).toMatchObject({ outcome: "proposed", proposal_id: proposalIdForTask(first.id) });
+    expect(doneRecord(p, first.id).result).toMatchObject({
+      outcome: "proposed",
+      proposal_id: proposalIdForTask(first.id),
+    });
     expect(doneRecord(p, first.id).history.at(-1).detail).toBe("finished from its existing proposal");
   });
 
@@ -124,18 +142,28 @@ describe("TaskLoop.processTask", () => {
   });
 
   it("N failed runs in a row right after an applied change roll it back; a success in between confirms it", async () => {
-    const script = ['if grep -q poison-me "$TASK_INSTRUCTIONS"; then touch POISON; exit 0; fi', 'if [ -e POISON ]; then echo poisoned >&2; exit 1; fi', SCRIPT].join("\n");
-    const p = await makeParts(makeWorld({ files: shellAgent(script), env: { APPROVAL_REQUIRED: "false", AGENT_ROLLBACK_AFTER_FAILURES: "2" } }));
+    const script = [
+      'if grep -q poison-me "$TASK_INSTRUCTIONS"; then touch POISON; exit 0; fi',
+      "if [ -e POISON ]; then echo poisoned >&2; exit 1; fi",
+      SCRIPT,
+    ].join("\n");
+    const p = await makeParts(
+      makeWorld({ files: shellAgent(script), env: { APPROVAL_REQUIRED: "false", AGENT_ROLLBACK_AFTER_FAILURES: "2" } }),
+    );
     const poison = claim(p, "poison-me");
     await p.tasks.processTask(poison.c);
     const pid = proposalIdForTask(poison.id);
-    expect(doneRecord(p, poison.id).result, JSON.stringify(p.log.entries.slice(-8))).toMatchObject({ outcome: "applied" });
+    expect(doneRecord(p, poison.id).result, JSON.stringify(p.log.entries.slice(-8))).toMatchObject({
+      outcome: "applied",
+    });
     expect(p.board.status.probation).toMatchObject({ proposal_id: pid, failures: 0 });
     await p.tasks.processTask(claim(p, "work").c);
     expect(p.board.status.probation).toMatchObject({ failures: 1 });
     await p.tasks.processTask(claim(p, "work").c);
     expect(p.proposals.get(pid)?.state).toBe("rolled-back");
-    expect(p.proposals.get(pid)?.reason).toMatch(/failed 2 runs in a row right after this change \(last: agent program exited with 1: poisoned\)/);
+    expect(p.proposals.get(pid)?.reason).toMatch(
+      /failed 2 runs in a row right after this change \(last: agent program exited with 1: poisoned\)/,
+    );
     expect(fs.existsSync(path.join(p.w.app, "POISON"))).toBe(false);
     await p.tasks.processTask(claim(p, "write-me").c);
     expect(p.board.status.consecutive_failures).toBe(0);
@@ -156,7 +184,8 @@ describe("TaskLoop.run", () => {
     expect(p.board.status.last_error).toMatch(/agent\.json is not valid JSON/);
     fs.writeFileSync(path.join(p.w.app, "agent.json"), shellAgent(SCRIPT)["agent.json"]!);
     p.tasks.wake();
-    for (let i = 0; i < 1000 && !fs.existsSync(path.join(p.w.layout.done, `${t.id}.json`)); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 1000 && !fs.existsSync(path.join(p.w.layout.done, `${t.id}.json`)); i++)
+      await new Promise((r) => setTimeout(r, 20));
     p.tasks.stop();
     await loop;
     expect(doneRecord(p, t.id).result.outcome).toBe("applied");

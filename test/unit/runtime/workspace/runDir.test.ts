@@ -9,9 +9,25 @@ import { createRunDir, removeOwnTree, removeRunDir, runDirFor } from "../../../.
 import { IS_ROOT, MemoryLog, tempDir } from "../fixtures.js";
 
 const TASK = {
-  id: "t-261129-120000-abcdef", title: "T", description: "d", instruction_file: null, context_files: [], status: "claimed", priority: 5, agent: null,
-  capability: null, attempts: 0, max_attempts: 0, claimed_by: "a1", claimed_at: null, completed_at: null, created_at: "", created_by: "test",
-  last_error: null, result: null, history: [],
+  id: "t-261129-120000-abcdef",
+  title: "T",
+  description: "d",
+  instruction_file: null,
+  context_files: [],
+  status: "claimed",
+  priority: 5,
+  agent: null,
+  capability: null,
+  attempts: 0,
+  max_attempts: 0,
+  claimed_by: "a1",
+  claimed_at: null,
+  completed_at: null,
+  created_at: "",
+  created_by: "test",
+  last_error: null,
+  result: null,
+  history: [],
 } as TaskRecord;
 
 /** A uid of its own (no other process on the machine has it). */
@@ -44,35 +60,39 @@ function startSwapper(runAs: RunAs, dir: string, victim: string): ReturnType<typ
 }
 
 describe("removeRunDir", () => {
-  it.runIf(IS_ROOT)("never follows a directory the agent swaps for a symlink during removal: the victim stays intact", async () => {
-    const root = tempDir();
-    const scratch = path.join(root, "scratch");
-    fs.mkdirSync(scratch, { mode: 0o1777 });
-    fs.chmodSync(scratch, 0o1777);
-    const victim = path.join(root, "victim");
-    fs.mkdirSync(victim);
-    for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(victim, `f${i}`), "precious\n");
-    const runAs = distinctRunAs();
-    const user = new AgentUser(runAs, 1 << 20);
-    const log = new MemoryLog();
-    for (let round = 0; round < 3; round++) {
-      const d = runDirFor(scratch, "a1", TASK.id);
-      await createRunDir(d, TASK, root, user);
-      const deep = path.join(path.dirname(d.work), "deep");
-      const swapper = startSwapper(runAs, deep, victim);
-      try {
-        for (let i = 0; i < 3000 && !fs.existsSync(`${deep}.ready`); i++) await new Promise((r) => setTimeout(r, 10));
-        // No kill before the runtime's part: the removal itself must hold against a live agent.
+  it.runIf(IS_ROOT)(
+    "never follows a directory the agent swaps for a symlink during removal: the victim stays intact",
+    async () => {
+      const root = tempDir();
+      const scratch = path.join(root, "scratch");
+      fs.mkdirSync(scratch, { mode: 0o1777 });
+      fs.chmodSync(scratch, 0o1777);
+      const victim = path.join(root, "victim");
+      fs.mkdirSync(victim);
+      for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(victim, `f${i}`), "precious\n");
+      const runAs = distinctRunAs();
+      const user = new AgentUser(runAs, 1 << 20);
+      const log = new MemoryLog();
+      for (let round = 0; round < 3; round++) {
+        const d = runDirFor(scratch, "a1", TASK.id);
+        await createRunDir(d, TASK, root, user);
+        const deep = path.join(path.dirname(d.work), "deep");
+        const swapper = startSwapper(runAs, deep, victim);
+        try {
+          for (let i = 0; i < 3000 && !fs.existsSync(`${deep}.ready`); i++) await new Promise((r) => setTimeout(r, 10));
+          // No kill before the runtime's part: the removal itself must hold against a live agent.
+          await removeRunDir(d.base, user, scratch, log);
+        } finally {
+          process.kill(-swapper.pid!, "SIGKILL");
+        }
+        expect(fs.readdirSync(victim).length, `round ${round}`).toBe(FILES);
+        // What the swapper left (it was still running) is removed once it is gone.
         await removeRunDir(d.base, user, scratch, log);
-      } finally {
-        process.kill(-swapper.pid!, "SIGKILL");
+        expect(fs.existsSync(d.base)).toBe(false);
       }
-      expect(fs.readdirSync(victim).length, `round ${round}`).toBe(FILES);
-      // What the swapper left (it was still running) is removed once it is gone.
-      await removeRunDir(d.base, user, scratch, log);
-      expect(fs.existsSync(d.base)).toBe(false);
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 
   it("removeOwnTree unlinks links without following them and enters only this user's directories", () => {
     const root = tempDir();

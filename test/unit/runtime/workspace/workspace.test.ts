@@ -14,9 +14,26 @@ import { IS_ROOT, makeWorld, MemoryLog, testRunAs } from "../fixtures.js";
 
 function task(id = "t-261129-120000-abcdef", extra: Partial<TaskRecord> = {}): TaskRecord {
   return {
-    id, title: "T", description: "do it", instruction_file: null, context_files: [], status: "claimed", priority: 5, agent: null,
-    capability: null, attempts: 0, max_attempts: 0, claimed_by: "a1", claimed_at: null, completed_at: null, created_at: "",
-    created_by: "test", last_error: null, result: null, history: [], ...extra,
+    id,
+    title: "T",
+    description: "do it",
+    instruction_file: null,
+    context_files: [],
+    status: "claimed",
+    priority: 5,
+    agent: null,
+    capability: null,
+    attempts: 0,
+    max_attempts: 0,
+    claimed_by: "a1",
+    claimed_at: null,
+    completed_at: null,
+    created_at: "",
+    created_by: "test",
+    last_error: null,
+    result: null,
+    history: [],
+    ...extra,
   };
 }
 
@@ -26,7 +43,14 @@ async function setUp(files: Record<string, string>, env: Record<string, string> 
   const repo = new AppRepo(w.app, log);
   await repo.ensure([]);
   const user = new AgentUser(testRunAs(), w.settings.patchMaxBytes + 1);
-  const ws = new Workspace({ settings: w.settings, sharedRoot: w.shared, user, appLock: new Mutex(), signal: new AbortController().signal, log });
+  const ws = new Workspace({
+    settings: w.settings,
+    sharedRoot: w.shared,
+    user,
+    appLock: new Mutex(),
+    signal: new AbortController().signal,
+    log,
+  });
   return { w, log, repo, ws };
 }
 
@@ -36,7 +60,12 @@ const program = parseAgentProgram(JSON.stringify({ command: ["true"] }));
 describe("Workspace.run", () => {
   it("runs the program on a fresh clone at HEAD and reads its change back as numstat and a binary-safe patch", async () => {
     const { w, repo, ws } = await setUp({ "a.txt": "a\n" });
-    const out = await ws.run(task(), program, sh('printf "a\\nb\\n" > a.txt; printf "\\0\\1" > bin.dat; echo new > new.txt'), 60);
+    const out = await ws.run(
+      task(),
+      program,
+      sh('printf "a\\nb\\n" > a.txt; printf "\\0\\1" > bin.dat; echo new > new.txt'),
+      60,
+    );
     expect(out.run.code).toBe(0);
     expect(out.base).toBe(await repo.head());
     expect(out.numstat.trim().split("\n").sort()).toEqual(["-\t-\tbin.dat", "1\t0\ta.txt", "1\t0\tnew.txt"]);
@@ -53,7 +82,11 @@ describe("Workspace.run", () => {
     fs.mkdirSync(path.join(w.shared, "tasks", "files", "t1", "context"), { recursive: true });
     fs.writeFileSync(path.join(w.shared, "tasks", "files", "t1", "instructions.md"), "# do this\n");
     fs.writeFileSync(path.join(w.shared, "tasks", "files", "t1", "context", "ctx.txt"), "C\n");
-    const t = task(undefined, { instruction_file: "tasks/files/t1/instructions.md", context_files: ["tasks/files/t1/context/ctx.txt"], attempts: 1 });
+    const t = task(undefined, {
+      instruction_file: "tasks/files/t1/instructions.md",
+      context_files: ["tasks/files/t1/context/ctx.txt"],
+      attempts: 1,
+    });
     const script = [
       'printf "%s|%s|%s|%s\\n" "$AGENT_NAME" "$TASK_ID" "$TASK_ATTEMPT" "$TASK_TITLE" > env.txt',
       'cat "$TASK_INSTRUCTIONS" "$TASK_CONTEXT_DIR/ctx.txt" > got.txt',
@@ -84,15 +117,16 @@ describe("Workspace.run", () => {
     const first = await repo.head();
     fs.writeFileSync(path.join(w.app, "a.txt"), "second\n");
     await repo.commitOutsideChanges("test");
-    const out = await ws.run(task(), program, sh('grep -q first a.txt'), 60, first);
+    const out = await ws.run(task(), program, sh("grep -q first a.txt"), 60, first);
     expect(out.run.code).toBe(0);
     expect(out.base).toBe(first);
   });
 
   it("a change larger than AGENT_PATCH_MAX_BYTES is refused with that setting's name", async () => {
     const { ws } = await setUp({ "a.txt": "a\n" }, { AGENT_PATCH_MAX_BYTES: "2048" });
-    await expect(ws.run(task(), program, sh('i=0; while [ $i -lt 500 ]; do echo "line $i" >> big.txt; i=$((i+1)); done'), 60))
-      .rejects.toThrow(/larger than AGENT_PATCH_MAX_BYTES \(2048\)/);
+    await expect(
+      ws.run(task(), program, sh('i=0; while [ $i -lt 500 ]; do echo "line $i" >> big.txt; i=$((i+1)); done'), 60),
+    ).rejects.toThrow(/larger than AGENT_PATCH_MAX_BYTES \(2048\)/);
   });
 
   it("a clone that fails is an error naming the app dir (the run dir is still removed)", async () => {
@@ -100,7 +134,9 @@ describe("Workspace.run", () => {
     // HEAD still reads, but the objects it names are gone.
     fs.rmSync(path.join(w.app, ".git", "objects"), { recursive: true });
     fs.mkdirSync(path.join(w.app, ".git", "objects"));
-    await expect(ws.run(task(), program, sh("true"), 60)).rejects.toThrow(new RegExp(`git clone of ${w.app} as .* failed`));
+    await expect(ws.run(task(), program, sh("true"), 60)).rejects.toThrow(
+      new RegExp(`git clone of ${w.app} as .* failed`),
+    );
     await ws.drain();
     expect(ownRunDirs(w.scratch, "a1")).toEqual([]);
   });
@@ -119,12 +155,14 @@ describe("Workspace.run", () => {
 
 describe("splitDiffOutput", () => {
   it("splits numstat lines from the patch; no patch means no change", () => {
-    expect(splitDiffOutput("1\t0\ta.txt\ndiff --git a/a.txt b/a.txt\n+x\n")).toEqual({ numstat: "1\t0\ta.txt\n", patch: "diff --git a/a.txt b/a.txt\n+x\n" });
+    expect(splitDiffOutput("1\t0\ta.txt\ndiff --git a/a.txt b/a.txt\n+x\n")).toEqual({
+      numstat: "1\t0\ta.txt\n",
+      patch: "diff --git a/a.txt b/a.txt\n+x\n",
+    });
     expect(splitDiffOutput("")).toEqual({ numstat: "", patch: "" });
     expect(splitDiffOutput("0\t0\tmode-only\n")).toEqual({ numstat: "", patch: "" });
   });
 });
-
 
 /** A uid of its own (no other process on the machine has it), so killing everything it owns is safe. */
 function distinctRunAs(): RunAs {
@@ -140,7 +178,9 @@ function processesOf(uid: number): number[] {
     try {
       const m = /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${n}/status`, "utf8"));
       if (m && Number(m[1]) === uid) out.push(Number(n));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -163,7 +203,7 @@ const HOSTILE_CLONE_CONFIG = [
   'git config core.fsmonitor "$PWD/.git/hookbin fsmonitor"',
   'git config diff.evil.textconv ".git/hookbin textconv"',
   'git config diff.external "$PWD/.git/hookbin external"',
-  'git config core.hooksPath .git',
+  "git config core.hooksPath .git",
   'mkdir -p .git/info; printf "* filter=evil diff=evil\\n" > .git/info/attributes',
   'printf "a\\nb\\n" > a.txt',
 ].join("\n");
@@ -172,7 +212,12 @@ describe("Workspace.run against a hostile working copy", () => {
   it("never runs the clone's filters, fsmonitor, textconv or external diff: the change is read with the runtime's own git dir", async () => {
     const { w, ws } = await setUp({ "a.txt": "a\n" });
     const mark = markerDir(w);
-    const out = await ws.run(task(), program, sh(`MARK=${mark}\n${HOSTILE_CLONE_CONFIG.replaceAll("$MARK", mark)}`), 60);
+    const out = await ws.run(
+      task(),
+      program,
+      sh(`MARK=${mark}\n${HOSTILE_CLONE_CONFIG.replaceAll("$MARK", mark)}`),
+      60,
+    );
     await ws.drain();
     expect(out.run.code).toBe(0);
     expect(fs.readdirSync(mark)).toEqual([]);
@@ -180,26 +225,46 @@ describe("Workspace.run against a hostile working copy", () => {
     expect(out.patch).toContain("+b");
   });
 
-  it.runIf(IS_ROOT)("with an exclusive agent user, nothing of it runs after the task, not even what git in the clone could start", async () => {
-    const w = makeWorld({ files: { "a.txt": "a\n" }, env: { AGENT_EXCLUSIVE_RUN_AS: "true" } });
-    const log = new MemoryLog();
-    await new AppRepo(w.app, log).ensure([]);
-    const runAs = distinctRunAs();
-    const ws = new Workspace({ settings: w.settings, sharedRoot: w.shared, user: new AgentUser(runAs, w.settings.patchMaxBytes + 1), appLock: new Mutex(), signal: new AbortController().signal, log });
-    const mark = markerDir(w);
-    try {
-      const out = await ws.run(task(), program, sh(HOSTILE_CLONE_CONFIG.replaceAll("$MARK", mark)), 60);
-      await ws.drain();
-      expect(out.run.code).toBe(0);
-      expect(processesOf(runAs.uid)).toEqual([]);
-    } finally {
-      for (const pid of processesOf(runAs.uid)) try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
-    }
-  });
+  it.runIf(IS_ROOT)(
+    "with an exclusive agent user, nothing of it runs after the task, not even what git in the clone could start",
+    async () => {
+      const w = makeWorld({ files: { "a.txt": "a\n" }, env: { AGENT_EXCLUSIVE_RUN_AS: "true" } });
+      const log = new MemoryLog();
+      await new AppRepo(w.app, log).ensure([]);
+      const runAs = distinctRunAs();
+      const ws = new Workspace({
+        settings: w.settings,
+        sharedRoot: w.shared,
+        user: new AgentUser(runAs, w.settings.patchMaxBytes + 1),
+        appLock: new Mutex(),
+        signal: new AbortController().signal,
+        log,
+      });
+      const mark = markerDir(w);
+      try {
+        const out = await ws.run(task(), program, sh(HOSTILE_CLONE_CONFIG.replaceAll("$MARK", mark)), 60);
+        await ws.drain();
+        expect(out.run.code).toBe(0);
+        expect(processesOf(runAs.uid)).toEqual([]);
+      } finally {
+        for (const pid of processesOf(runAs.uid))
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            /* gone */
+          }
+      }
+    },
+  );
 
   it("builds the patch with fixed attributes: info/attributes and a tracked .gitattributes cannot hide a text change as binary", async () => {
-    const { ws } = await setUp({ "a.txt": "a\n", "b.txt": "b\n", ".gitattributes": "b.txt binary\n*.txt eol=crlf ident\n" });
-    const script = 'mkdir -p .git/info; printf "a.txt -diff binary\\n" > .git/info/attributes; printf "a\\nx \\$Id\\$\\n" > a.txt; printf "b\\nb2\\n" > b.txt';
+    const { ws } = await setUp({
+      "a.txt": "a\n",
+      "b.txt": "b\n",
+      ".gitattributes": "b.txt binary\n*.txt eol=crlf ident\n",
+    });
+    const script =
+      'mkdir -p .git/info; printf "a.txt -diff binary\\n" > .git/info/attributes; printf "a\\nx \\$Id\\$\\n" > a.txt; printf "b\\nb2\\n" > b.txt';
     const out = await ws.run(task(), program, sh(script), 60);
     expect(out.numstat.trim().split("\n").sort()).toEqual(["1\t0\ta.txt", "1\t0\tb.txt"]);
     expect(out.patch).not.toContain("GIT binary patch");
@@ -215,14 +280,20 @@ describe("Workspace.run against a hostile working copy", () => {
     const { ws } = await setUp({ "a.txt": "a\n" });
     const out = await ws.run(task(), program, sh('printf "\\0\\1\\2" > bin.dat; ln -s a.txt link'), 60);
     expect(out.refused).toMatch(/binary files "bin.dat" and symlinks "link".*AGENT_ALLOW_BINARY is false/);
-    expect(out.special).toEqual([{ path: "bin.dat", kind: "binary", bytes: 3 }, { path: "link", kind: "symlink", bytes: 5, target: "a.txt" }]);
+    expect(out.special).toEqual([
+      { path: "bin.dat", kind: "binary", bytes: 3 },
+      { path: "link", kind: "symlink", bytes: 5, target: "a.txt" },
+    ]);
   });
 
   it("with AGENT_ALLOW_BINARY=true lists them with sizes, and still refuses symlinks leaving the repository or into .git", async () => {
     const { ws } = await setUp({ "a.txt": "a\n", "d/x.txt": "x\n" }, { AGENT_ALLOW_BINARY: "true" });
     const ok = await ws.run(task(), program, sh('printf "\\0\\1\\2" > bin.dat; ln -s ../a.txt d/up'), 60);
     expect(ok.refused).toBeUndefined();
-    expect(ok.special).toEqual([{ path: "bin.dat", kind: "binary", bytes: 3 }, { path: "d/up", kind: "symlink", bytes: 8, target: "../a.txt" }]);
+    expect(ok.special).toEqual([
+      { path: "bin.dat", kind: "binary", bytes: 3 },
+      { path: "d/up", kind: "symlink", bytes: 8, target: "../a.txt" },
+    ]);
     for (const target of ["/etc/passwd", "../../x", "d/../../x", ".git/config", "d/../.GIT/hooks"]) {
       const out = await ws.run(task(), program, sh(`ln -s '${target}' evil`), 60);
       expect(out.refused, target).toMatch(/symlinks that point outside the repository or into .git.*"evil" -> /);
@@ -240,7 +311,14 @@ describe("Workspace.run against a hostile working copy", () => {
 
   it("refuses a nested git repository (submodule entry) even with AGENT_ALLOW_BINARY", async () => {
     const { ws } = await setUp({ "a.txt": "a\n" }, { AGENT_ALLOW_BINARY: "true" });
-    const out = await ws.run(task(), program, sh("mkdir sub && cd sub && git init -q && echo x > x && git add x && git -c user.name=a -c user.email=a@b commit -qm x"), 60);
+    const out = await ws.run(
+      task(),
+      program,
+      sh(
+        "mkdir sub && cd sub && git init -q && echo x > x && git add x && git -c user.name=a -c user.email=a@b commit -qm x",
+      ),
+      60,
+    );
     expect(out.refused).toMatch(/submodule entries.*"sub"/);
   });
 });

@@ -1,5 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -88,7 +98,9 @@ describe("code seeding into an empty access point", () => {
   test("paths with spaces and quotes are quoted, not interpreted", () => {
     const odd = join(dir, "it's an app");
     mkdirSync(odd);
-    const r = spawnSync("/bin/sh", ["-c", seedScript({ agent: "writer", appDir: odd, seedRoot })], { encoding: "utf8" });
+    const r = spawnSync("/bin/sh", ["-c", seedScript({ agent: "writer", appDir: odd, seedRoot })], {
+      encoding: "utf8",
+    });
     expect(r.status).toBe(0);
     expect(tree(odd)).toContain("agent.json");
   });
@@ -104,7 +116,11 @@ describe("build context of an agent's image", () => {
     writeFileSync(join(ctx, "code", "stale.txt"), "from an earlier run");
     writeSeedContext({ dir: ctx, agent: "writer", codeDir: code });
     expect(readFileSync(join(ctx, "Dockerfile"), "utf8")).toBe(seedDockerfile("writer"));
-    expect(seedDockerfile("writer").split("\n").filter((l) => l && !l.startsWith("#"))).toEqual([
+    expect(
+      seedDockerfile("writer")
+        .split("\n")
+        .filter((l) => l && !l.startsWith("#")),
+    ).toEqual([
       "ARG AGENT_IMAGE",
       "FROM ${AGENT_IMAGE}",
       "USER root",

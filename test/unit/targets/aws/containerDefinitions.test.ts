@@ -11,7 +11,11 @@ import {
   type AgentTaskInput,
   type EcsContainerDefinition,
 } from "../../../../targets/aws/containerDefinitions.js";
-import { assertValidFargateTaskDefinition, fargateTaskDefinitionProblems, type FargateTaskDefinitionInput } from "../../../../targets/aws/ecsValidation.js";
+import {
+  assertValidFargateTaskDefinition,
+  fargateTaskDefinitionProblems,
+  type FargateTaskDefinitionInput,
+} from "../../../../targets/aws/ecsValidation.js";
 import { RUNTIME_CAPABILITIES } from "../../../../contract/capabilities.js";
 import { runtimeEnvironment } from "../../../../contract/env.js";
 
@@ -25,14 +29,21 @@ const input: AgentTaskInput = {
   taskTimeoutSeconds: 600,
   image: IMAGE,
   secretArns: [
-    { name: "OPENAI_API_KEY", valueFrom: "arn:aws:ssm:eu-west-1:123456789012:parameter/agent-fleet/demo/writer/OPENAI_API_KEY" },
+    {
+      name: "OPENAI_API_KEY",
+      valueFrom: "arn:aws:ssm:eu-west-1:123456789012:parameter/agent-fleet/demo/writer/OPENAI_API_KEY",
+    },
   ],
   pids: 256,
   logGroup: "/agent-fleet/demo",
   region: "eu-west-1",
 };
 const task = (containers: EcsContainerDefinition[]): FargateTaskDefinitionInput => ({
-  family: "demo-writer", cpu: 512, memory: 1024, volumes: agentTaskVolumes(), containers,
+  family: "demo-writer",
+  cpu: 512,
+  memory: 1024,
+  volumes: agentTaskVolumes(),
+  containers,
 });
 
 describe("agent task containers", () => {
@@ -52,9 +63,15 @@ describe("agent task containers", () => {
     // The same environment as the Docker-host targets, as ECS name/value pairs.
     expect(r.environment).toEqual(Object.entries(runtimeEnvironment(input)).map(([name, value]) => ({ name, value })));
     expect(Object.fromEntries(r.environment!.map((e) => [e.name, e.value]))).toMatchObject({
-      AGENT_NAME: "writer", APPROVAL_REQUIRED: "true", AGENT_CAPABILITIES: "code,web",
-      AGENT_APP_DIR: "/app", AGENT_SHARED_DIR: "/shared", AGENT_DECISIONS_DIR: "/decisions",
-      AGENT_SCRATCH_DIR: "/scratch", AGENT_TASK_TIMEOUT_SECONDS: "600", LOG_LEVEL: "debug",
+      AGENT_NAME: "writer",
+      APPROVAL_REQUIRED: "true",
+      AGENT_CAPABILITIES: "code,web",
+      AGENT_APP_DIR: "/app",
+      AGENT_SHARED_DIR: "/shared",
+      AGENT_DECISIONS_DIR: "/decisions",
+      AGENT_SCRATCH_DIR: "/scratch",
+      AGENT_TASK_TIMEOUT_SECONDS: "600",
+      LOG_LEVEL: "debug",
     });
     expect(r.secrets).toEqual(input.secretArns);
     expect(r.environment!.some((e) => e.name === "OPENAI_API_KEY")).toBe(false);
@@ -68,8 +85,21 @@ describe("agent task containers", () => {
       { sourceVolume: VOLUMES.ssmLog, containerPath: "/var/log/amazon", readOnly: false },
     ]);
     expect(r.readonlyRootFilesystem).toBe(true);
-    expect(r.healthCheck).toEqual({ command: ["CMD", "agentctl", "health"], interval: 30, timeout: 10, retries: 3, startPeriod: 60 });
-    expect(r.logConfiguration).toEqual({ logDriver: "awslogs", options: { "awslogs-group": "/agent-fleet/demo", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "writer" } });
+    expect(r.healthCheck).toEqual({
+      command: ["CMD", "agentctl", "health"],
+      interval: 30,
+      timeout: 10,
+      retries: 3,
+      startPeriod: 60,
+    });
+    expect(r.logConfiguration).toEqual({
+      logDriver: "awslogs",
+      options: {
+        "awslogs-group": "/agent-fleet/demo",
+        "awslogs-region": "eu-west-1",
+        "awslogs-stream-prefix": "writer",
+      },
+    });
     expect(r.dependsOn).toEqual([{ containerName: "seed-code", condition: "SUCCESS" }]);
     expect(r.ulimits).toEqual([{ name: "nproc", softLimit: 256, hardLimit: 256 }]);
     expect(r.portMappings).toBeUndefined();
@@ -110,13 +140,24 @@ describe("agent task containers", () => {
   });
 
   test("operator task: decisions and shared writable, no agent code, no secret, ECS would accept it", () => {
-    const [op] = operatorContainerDefinitions({ fleet: "demo", image: IMAGE, logGroup: "/agent-fleet/demo", region: "eu-west-1" });
+    const [op] = operatorContainerDefinitions({
+      fleet: "demo",
+      image: IMAGE,
+      logGroup: "/agent-fleet/demo",
+      region: "eu-west-1",
+    });
     expect(op!.mountPoints!.find((m) => m.containerPath === "/decisions")?.readOnly).toBe(false);
     expect(op!.mountPoints!.some((m) => m.containerPath === "/app")).toBe(false);
     expect(op!.secrets).toBeUndefined();
     expect(op!.linuxParameters).toEqual({ capabilities: { add: [], drop: ["ALL"] }, initProcessEnabled: true });
     expect([op!.entryPoint, op!.command]).toEqual([["sleep"], ["3600"]]);
-    assertValidFargateTaskDefinition({ family: "demo-operator", cpu: 256, memory: 512, volumes: operatorTaskVolumes(), containers: [op!] });
+    assertValidFargateTaskDefinition({
+      family: "demo-operator",
+      cpu: 256,
+      memory: 512,
+      volumes: operatorTaskVolumes(),
+      containers: [op!],
+    });
   });
 });
 
@@ -130,40 +171,245 @@ describe("ECS/Fargate validation rejects what ECS rejects", () => {
   };
 
   test.each<[string, (c: EcsContainerDefinition[], t: FargateTaskDefinitionInput) => void, RegExp]>([
-    ["bad container name", (c) => { c[1]!.name = "run time"; }, /containerDefinitions\[1\]\.name must be 1-255 letters/],
-    ["duplicate container name", (c) => { c[1]!.name = "seed-code"; }, /"seed-code" is used twice/],
-    ["missing image", (c) => { c[1]!.image = ""; }, /containerDefinitions\[1\]\.image is required/],
-    ["non-boolean essential", (c) => { (c[1] as any).essential = "yes"; }, /essential must be a boolean/],
-    ["no essential container", (c) => { c[1]!.essential = false; }, /at least one essential container/],
-    ["bad family", (_c, t) => { t.family = "demo/writer"; }, /family must be 1-255/],
-    ["cpu/memory combination", (_c, t) => { t.cpu = 1024; t.memory = 1024; }, /1024\/1024 is not a Fargate task size/],
-    ["env var name", (c) => { c[1]!.environment!.push({ name: "1BAD", value: "x" }); }, /"1BAD" is not a valid variable name/],
-    ["non-string env value", (c) => { c[1]!.environment!.push({ name: "N", value: 3 as any }); }, /environment\[\d+\]\.value must be a string/],
-    ["secret also in env", (c) => { c[1]!.environment!.push({ name: "OPENAI_API_KEY", value: "x" }); }, /"OPENAI_API_KEY" is also set in environment/],
-    ["secret not an ARN", (c) => { c[1]!.secrets![0]!.valueFrom = "plain-text"; }, /must be the ARN of an SSM parameter/],
-    ["unknown volume", (c) => { c[1]!.mountPoints![0]!.sourceVolume = "nope"; }, /"nope" is not a volume of the task/],
-    ["relative mount path", (c) => { c[1]!.mountPoints![0]!.containerPath = "app"; }, /must be an absolute path/],
-    ["added capability", (c) => { c[1]!.linuxParameters!.capabilities!.add = ["NET_ADMIN"]; }, /"NET_ADMIN": Fargate only allows adding SYS_PTRACE/],
-    ["unknown capability", (c) => { c[1]!.linuxParameters!.capabilities!.drop!.push("CAP_FOO"); }, /"CAP_FOO" is not a capability ECS knows/],
-    ["tmpfs on Fargate", (c) => { (c[1]!.linuxParameters as any).tmpfs = [{ containerPath: "/tmp", size: 64 }]; }, /linuxParameters\.tmpfs is not supported on Fargate/],
-    ["privileged", (c) => { c[1]!.privileged = true; }, /privileged is not supported on Fargate/],
-    ["security options", (c) => { c[1]!.dockerSecurityOptions = ["no-new-privileges"]; }, /dockerSecurityOptions is not supported on Fargate/],
-    ["port mapping", (c) => { c[1]!.portMappings = [{ containerPort: 80 }]; }, /portMappings must be empty/],
-    ["health check command", (c) => { c[1]!.healthCheck!.command = ["agentctl", "health"]; }, /must start with "CMD" or "CMD-SHELL"/],
-    ["health check interval", (c) => { c[1]!.healthCheck!.interval = 400; }, /healthCheck\.interval must be a whole number from 5 to 300/],
-    ["health check timeout >= interval", (c) => { c[1]!.healthCheck!.timeout = 30; }, /timeout must be shorter than the interval/],
-    ["log driver", (c) => { c[1]!.logConfiguration!.logDriver = "json-file"; }, /"json-file" is not supported on Fargate/],
-    ["awslogs without prefix", (c) => { delete c[1]!.logConfiguration!.options!["awslogs-stream-prefix"]; }, /needs "awslogs-stream-prefix"/],
-    ["dependency on unknown container", (c) => { c[1]!.dependsOn![0]!.containerName = "ghost"; }, /"ghost" is not another container/],
-    ["bad dependency condition", (c) => { c[1]!.dependsOn![0]!.condition = "DONE"; }, /condition must be one of START, COMPLETE, SUCCESS, HEALTHY/],
-    ["SUCCESS on an essential container", (c) => { c[0]!.essential = true; }, /SUCCESS needs "seed-code" to be non-essential/],
-    ["ulimit name", (c) => { c[1]!.ulimits![0]!.name = "procs"; }, /"procs" is not a ulimit ECS knows/],
-    ["ulimit soft > hard", (c) => { c[1]!.ulimits![0]!.softLimit = 999; }, /needs whole softLimit <= hardLimit/],
-    ["stop timeout beyond 120", (c) => { c[1]!.stopTimeout = 300; }, /stopTimeout must be a whole number from 2 to 120/],
-    ["container memory over the task's", (c) => { c[1]!.memory = 2048; }, /container memory \(2048 MiB\) exceeds the task's 1024 MiB/],
-    ["fractional container cpu", (c) => { c[1]!.cpu = 0.5; }, /cpu must be a whole non-negative number/],
-    ["duplicate volume", (_c, t) => { t.volumes.push({ name: VOLUMES.tmp }); }, /"tmp" is declared twice/],
-    ["same path mounted twice", (c) => { c[1]!.mountPoints!.push({ sourceVolume: VOLUMES.tmp, containerPath: "/app", readOnly: true }); }, /mount the same path twice/],
+    [
+      "bad container name",
+      (c) => {
+        c[1]!.name = "run time";
+      },
+      /containerDefinitions\[1\]\.name must be 1-255 letters/,
+    ],
+    [
+      "duplicate container name",
+      (c) => {
+        c[1]!.name = "seed-code";
+      },
+      /"seed-code" is used twice/,
+    ],
+    [
+      "missing image",
+      (c) => {
+        c[1]!.image = "";
+      },
+      /containerDefinitions\[1\]\.image is required/,
+    ],
+    [
+      "non-boolean essential",
+      (c) => {
+        (c[1] as any).essential = "yes";
+      },
+      /essential must be a boolean/,
+    ],
+    [
+      "no essential container",
+      (c) => {
+        c[1]!.essential = false;
+      },
+      /at least one essential container/,
+    ],
+    [
+      "bad family",
+      (_c, t) => {
+        t.family = "demo/writer";
+      },
+      /family must be 1-255/,
+    ],
+    [
+      "cpu/memory combination",
+      (_c, t) => {
+        t.cpu = 1024;
+        t.memory = 1024;
+      },
+      /1024\/1024 is not a Fargate task size/,
+    ],
+    [
+      "env var name",
+      (c) => {
+        c[1]!.environment!.push({ name: "1BAD", value: "x" });
+      },
+      /"1BAD" is not a valid variable name/,
+    ],
+    [
+      "non-string env value",
+      (c) => {
+        c[1]!.environment!.push({ name: "N", value: 3 as any });
+      },
+      /environment\[\d+\]\.value must be a string/,
+    ],
+    [
+      "secret also in env",
+      (c) => {
+        c[1]!.environment!.push({ name: "OPENAI_API_KEY", value: "x" });
+      },
+      /"OPENAI_API_KEY" is also set in environment/,
+    ],
+    [
+      "secret not an ARN",
+      (c) => {
+        c[1]!.secrets![0]!.valueFrom = "plain-text";
+      },
+      /must be the ARN of an SSM parameter/,
+    ],
+    [
+      "unknown volume",
+      (c) => {
+        c[1]!.mountPoints![0]!.sourceVolume = "nope";
+      },
+      /"nope" is not a volume of the task/,
+    ],
+    [
+      "relative mount path",
+      (c) => {
+        c[1]!.mountPoints![0]!.containerPath = "app";
+      },
+      /must be an absolute path/,
+    ],
+    [
+      "added capability",
+      (c) => {
+        c[1]!.linuxParameters!.capabilities!.add = ["NET_ADMIN"];
+      },
+      /"NET_ADMIN": Fargate only allows adding SYS_PTRACE/,
+    ],
+    [
+      "unknown capability",
+      (c) => {
+        c[1]!.linuxParameters!.capabilities!.drop!.push("CAP_FOO");
+      },
+      /"CAP_FOO" is not a capability ECS knows/,
+    ],
+    [
+      "tmpfs on Fargate",
+      (c) => {
+        (c[1]!.linuxParameters as any).tmpfs = [{ containerPath: "/tmp", size: 64 }];
+      },
+      /linuxParameters\.tmpfs is not supported on Fargate/,
+    ],
+    [
+      "privileged",
+      (c) => {
+        c[1]!.privileged = true;
+      },
+      /privileged is not supported on Fargate/,
+    ],
+    [
+      "security options",
+      (c) => {
+        c[1]!.dockerSecurityOptions = ["no-new-privileges"];
+      },
+      /dockerSecurityOptions is not supported on Fargate/,
+    ],
+    [
+      "port mapping",
+      (c) => {
+        c[1]!.portMappings = [{ containerPort: 80 }];
+      },
+      /portMappings must be empty/,
+    ],
+    [
+      "health check command",
+      (c) => {
+        c[1]!.healthCheck!.command = ["agentctl", "health"];
+      },
+      /must start with "CMD" or "CMD-SHELL"/,
+    ],
+    [
+      "health check interval",
+      (c) => {
+        c[1]!.healthCheck!.interval = 400;
+      },
+      /healthCheck\.interval must be a whole number from 5 to 300/,
+    ],
+    [
+      "health check timeout >= interval",
+      (c) => {
+        c[1]!.healthCheck!.timeout = 30;
+      },
+      /timeout must be shorter than the interval/,
+    ],
+    [
+      "log driver",
+      (c) => {
+        c[1]!.logConfiguration!.logDriver = "json-file";
+      },
+      /"json-file" is not supported on Fargate/,
+    ],
+    [
+      "awslogs without prefix",
+      (c) => {
+        delete c[1]!.logConfiguration!.options!["awslogs-stream-prefix"];
+      },
+      /needs "awslogs-stream-prefix"/,
+    ],
+    [
+      "dependency on unknown container",
+      (c) => {
+        c[1]!.dependsOn![0]!.containerName = "ghost";
+      },
+      /"ghost" is not another container/,
+    ],
+    [
+      "bad dependency condition",
+      (c) => {
+        c[1]!.dependsOn![0]!.condition = "DONE";
+      },
+      /condition must be one of START, COMPLETE, SUCCESS, HEALTHY/,
+    ],
+    [
+      "SUCCESS on an essential container",
+      (c) => {
+        c[0]!.essential = true;
+      },
+      /SUCCESS needs "seed-code" to be non-essential/,
+    ],
+    [
+      "ulimit name",
+      (c) => {
+        c[1]!.ulimits![0]!.name = "procs";
+      },
+      /"procs" is not a ulimit ECS knows/,
+    ],
+    [
+      "ulimit soft > hard",
+      (c) => {
+        c[1]!.ulimits![0]!.softLimit = 999;
+      },
+      /needs whole softLimit <= hardLimit/,
+    ],
+    [
+      "stop timeout beyond 120",
+      (c) => {
+        c[1]!.stopTimeout = 300;
+      },
+      /stopTimeout must be a whole number from 2 to 120/,
+    ],
+    [
+      "container memory over the task's",
+      (c) => {
+        c[1]!.memory = 2048;
+      },
+      /container memory \(2048 MiB\) exceeds the task's 1024 MiB/,
+    ],
+    [
+      "fractional container cpu",
+      (c) => {
+        c[1]!.cpu = 0.5;
+      },
+      /cpu must be a whole non-negative number/,
+    ],
+    [
+      "duplicate volume",
+      (_c, t) => {
+        t.volumes.push({ name: VOLUMES.tmp });
+      },
+      /"tmp" is declared twice/,
+    ],
+    [
+      "same path mounted twice",
+      (c) => {
+        c[1]!.mountPoints!.push({ sourceVolume: VOLUMES.tmp, containerPath: "/app", readOnly: true });
+      },
+      /mount the same path twice/,
+    ],
   ])("%s", (_label, mutate, message) => {
     expect(problemsWith(mutate)).toMatch(message);
   });

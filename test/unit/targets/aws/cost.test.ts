@@ -1,5 +1,11 @@
 import { describe, expect, test } from "vitest";
-import { FARGATE_PRICES, HOURS_PER_MONTH, PRICES_AS_OF, PRICES_REGION, estimateMonthlyCost } from "../../../../targets/aws/cost.js";
+import {
+  FARGATE_PRICES,
+  HOURS_PER_MONTH,
+  PRICES_AS_OF,
+  PRICES_REGION,
+  estimateMonthlyCost,
+} from "../../../../targets/aws/cost.js";
 
 describe("monthly cost estimate", () => {
   test("prices are documented constants with their date and region", () => {
@@ -10,9 +16,21 @@ describe("monthly cost estimate", () => {
   });
 
   test("one 1 vCPU / 2 GB agent with a public IP", () => {
-    const e = estimateMonthlyCost({ agents: [{ name: "a", cpu: 1024, memory: 2048 }], architecture: "X86_64", paused: false, assignPublicIp: true });
+    const e = estimateMonthlyCost({
+      agents: [{ name: "a", cpu: 1024, memory: 2048 }],
+      architecture: "X86_64",
+      paused: false,
+      assignPublicIp: true,
+    });
     // 730 h × (1 × 0.04048 + 2 × 0.004445) = 36.04; public IPv4: 730 × 0.005 = 3.65
-    expect(e.agents[0]).toMatchObject({ agent: "a", vcpu: 1, memoryGb: 2, computeUsd: 36.04, publicIpv4Usd: 3.65, totalUsd: 39.69 });
+    expect(e.agents[0]).toMatchObject({
+      agent: "a",
+      vcpu: 1,
+      memoryGb: 2,
+      computeUsd: 36.04,
+      publicIpv4Usd: 3.65,
+      totalUsd: 39.69,
+    });
     expect(e.monthlyUsd).toBe(39.69);
     expect(e.notes.join(" ")).toMatch(/EFS storage is extra: \$0.3 per GB-month/);
   });
@@ -30,7 +48,12 @@ describe("monthly cost estimate", () => {
   });
 
   test("a paused fleet runs nothing", () => {
-    const e = estimateMonthlyCost({ agents: [{ name: "a", cpu: 1024, memory: 2048 }], architecture: "X86_64", paused: true, assignPublicIp: true });
+    const e = estimateMonthlyCost({
+      agents: [{ name: "a", cpu: 1024, memory: 2048 }],
+      architecture: "X86_64",
+      paused: true,
+      assignPublicIp: true,
+    });
     expect(e.monthlyUsd).toBe(0);
     expect(e.agents[0]?.runningTasks).toBe(0);
     expect(e.notes.join(" ")).toMatch(/paused/);

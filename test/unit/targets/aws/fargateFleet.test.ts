@@ -87,17 +87,34 @@ describe("one agent, defaults", () => {
       [T.service]: 1,
     });
     // No NAT gateway, no load balancer, no managed policy attachment, no secret parameter.
-    for (const t of ["aws:ec2/natGateway:NatGateway", "aws:lb/loadBalancer:LoadBalancer", T.attachment, T.param, "aws:ec2/eip:Eip"]) {
+    for (const t of [
+      "aws:ec2/natGateway:NatGateway",
+      "aws:lb/loadBalancer:LoadBalancer",
+      T.attachment,
+      T.param,
+      "aws:ec2/eip:Eip",
+    ]) {
       expect(run.byType(t)).toEqual([]);
     }
   });
 
   test("network: a small VPC with public subnets in two zones, DNS on for EFS", async () => {
     const run = await runFleet({ fleetName: "demo", agents: [agent("writer")] });
-    expect(run.one(T.vpc, "fleet-network-vpc").inputs).toMatchObject({ cidrBlock: "10.42.0.0/16", enableDnsHostnames: true, enableDnsSupport: true });
-    const subnets = run.byType(T.subnet).map((s) => [s.inputs.cidrBlock, s.inputs.availabilityZone, s.inputs.mapPublicIpOnLaunch]);
-    expect(subnets).toEqual([["10.42.0.0/20", `${REGION}a`, false], ["10.42.16.0/20", `${REGION}b`, false]]);
-    expect(run.byType("aws:ec2/routeTable:RouteTable")[0]?.inputs.routes).toEqual([{ cidrBlock: "0.0.0.0/0", gatewayId: "fleet-network-igw-id" }]);
+    expect(run.one(T.vpc, "fleet-network-vpc").inputs).toMatchObject({
+      cidrBlock: "10.42.0.0/16",
+      enableDnsHostnames: true,
+      enableDnsSupport: true,
+    });
+    const subnets = run
+      .byType(T.subnet)
+      .map((s) => [s.inputs.cidrBlock, s.inputs.availabilityZone, s.inputs.mapPublicIpOnLaunch]);
+    expect(subnets).toEqual([
+      ["10.42.0.0/20", `${REGION}a`, false],
+      ["10.42.16.0/20", `${REGION}b`, false],
+    ]);
+    expect(run.byType("aws:ec2/routeTable:RouteTable")[0]?.inputs.routes).toEqual([
+      { cidrBlock: "0.0.0.0/0", gatewayId: "fleet-network-igw-id" },
+    ]);
   });
 
   test("storage: encrypted EFS, a mount target per subnet, root-owned access points without a POSIX user", async () => {
@@ -122,9 +139,18 @@ describe("one agent, defaults", () => {
 
   test("images: ECR repository, agent image from agent-image/Dockerfile, each agent's image = agent image + its own code, used by digest", async () => {
     const run = await runFleet({ fleetName: "demo", agents: [agent("writer")] });
-    expect(run.one(T.repo, "fleet-image-repo").inputs).toMatchObject({ name: "agent-fleet/demo", forceDelete: true, imageScanningConfiguration: { scanOnPush: true } });
+    expect(run.one(T.repo, "fleet-image-repo").inputs).toMatchObject({
+      name: "agent-fleet/demo",
+      forceDelete: true,
+      imageScanningConfiguration: { scanOnPush: true },
+    });
     const lifecycle = JSON.parse(run.byType("aws:ecr/lifecyclePolicy:LifecyclePolicy")[0]!.inputs.policy);
-    expect(lifecycle.rules[0].selection).toEqual({ tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 14 });
+    expect(lifecycle.rules[0].selection).toEqual({
+      tagStatus: "untagged",
+      countType: "sinceImagePushed",
+      countUnit: "days",
+      countNumber: 14,
+    });
     const base = run.one(T.image, "fleet-image-agent");
     const writer = run.one(T.image, "fleet-image-writer");
     const repoUrl = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/agent-fleet/demo`;
@@ -134,14 +160,20 @@ describe("one agent, defaults", () => {
     expect(base.inputs.build.platform).toBe("linux/amd64");
     // Registry credentials reach the provider as a Pulumi secret (the special signature key).
     expect(base.inputs.registry[pulumi.runtime.specialSigKey]).toBe(pulumi.runtime.specialSecretSig);
-    expect(base.inputs.registry.value).toEqual({ server: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`, username: "AWS", password: "mock-ecr-password" });
+    expect(base.inputs.registry.value).toEqual({
+      server: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`,
+      username: "AWS",
+      password: "mock-ecr-password",
+    });
 
     expect(writer.inputs.imageName).toBe(`${repoUrl}:writer`);
     expect(writer.inputs.build.args).toEqual({ AGENT_IMAGE: base.state.repoDigest });
     // The generated build context holds the Dockerfile and a copy of the agent's code without .git.
     const ctx = writer.inputs.build.context as string;
     expect(writer.inputs.build.dockerfile).toBe(join(ctx, "Dockerfile"));
-    expect(readFileSync(join(ctx, "Dockerfile"), "utf8")).toMatch(/^FROM \$\{AGENT_IMAGE\}$\n^USER root$\n^COPY code\/ \/opt\/agent-fleet\/seed\/writer\/$/m);
+    expect(readFileSync(join(ctx, "Dockerfile"), "utf8")).toMatch(
+      /^FROM \$\{AGENT_IMAGE\}$\n^USER root$\n^COPY code\/ \/opt\/agent-fleet\/seed\/writer\/$/m,
+    );
     expect(readdirSync(join(ctx, "code"))).toEqual(["agent.json"]);
     expect(JSON.parse(readFileSync(join(ctx, "code", "agent.json"), "utf8")).agent).toBe("writer");
 
@@ -165,13 +197,25 @@ describe("one agent, defaults", () => {
       taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/fleet-writer-task`,
     });
     const efs = (name: string) => td.inputs.volumes.find((v: any) => v.name === name).efsVolumeConfiguration;
-    expect(efs("agent-code")).toEqual({ fileSystemId: "fleet-storage-fs-id", transitEncryption: "ENABLED", authorizationConfig: { accessPointId: "fleet-storage-code-writer-id", iam: "ENABLED" } });
+    expect(efs("agent-code")).toEqual({
+      fileSystemId: "fleet-storage-fs-id",
+      transitEncryption: "ENABLED",
+      authorizationConfig: { accessPointId: "fleet-storage-code-writer-id", iam: "ENABLED" },
+    });
     for (const v of td.inputs.volumes.filter((x: any) => x.efsVolumeConfiguration)) {
-      expect(v.efsVolumeConfiguration).toMatchObject({ transitEncryption: "ENABLED", authorizationConfig: { iam: "ENABLED" } });
+      expect(v.efsVolumeConfiguration).toMatchObject({
+        transitEncryption: "ENABLED",
+        authorizationConfig: { iam: "ENABLED" },
+      });
     }
     expect(efs("shared").authorizationConfig.accessPointId).toBe("fleet-storage-shared-id");
     expect(efs("decisions").authorizationConfig.accessPointId).toBe("fleet-storage-decisions-id");
-    expect(td.inputs.volumes.filter((v: any) => !v.efsVolumeConfiguration).map((v: any) => v.name)).toEqual(["scratch", "tmp", "ssm-lib", "ssm-log"]);
+    expect(td.inputs.volumes.filter((v: any) => !v.efsVolumeConfiguration).map((v: any) => v.name)).toEqual([
+      "scratch",
+      "tmp",
+      "ssm-lib",
+      "ssm-log",
+    ]);
     expect(runtimeOf(td).mountPoints.find((m: any) => m.containerPath === "/decisions").readOnly).toBe(true);
     expect(runtimeOf(td).readonlyRootFilesystem).toBe(true);
     expect(runtimeOf(td).healthCheck.command).toEqual(["CMD", "agentctl", "health"]);
@@ -186,7 +230,11 @@ describe("one agent, defaults", () => {
       enableExecuteCommand: true,
       deploymentMinimumHealthyPercent: 0,
       deploymentMaximumPercent: 100,
-      networkConfiguration: { subnets: ["fleet-network-public-0-id", "fleet-network-public-1-id"], securityGroups: ["fleet-network-tasks-id"], assignPublicIp: true },
+      networkConfiguration: {
+        subnets: ["fleet-network-public-0-id", "fleet-network-public-1-id"],
+        securityGroups: ["fleet-network-tasks-id"],
+        assignPublicIp: true,
+      },
     });
     expect(svc.inputs.loadBalancers).toBeUndefined();
     // Tasks start only once EFS is mountable.
@@ -197,7 +245,10 @@ describe("one agent, defaults", () => {
   test("log group and cluster", async () => {
     const run = await runFleet({ fleetName: "demo", agents: [agent("writer")], logRetentionDays: 14 });
     expect(run.one(T.logGroup, "fleet-logs").inputs).toMatchObject({ name: "/agent-fleet/demo", retentionInDays: 14 });
-    expect(run.one(T.cluster, "fleet-cluster").inputs).toMatchObject({ name: "demo", settings: [{ name: "containerInsights", value: "disabled" }] });
+    expect(run.one(T.cluster, "fleet-cluster").inputs).toMatchObject({
+      name: "demo",
+      settings: [{ name: "containerInsights", value: "disabled" }],
+    });
     expect(run.outputs.logGroupName).toBe("/agent-fleet/demo");
     expect(run.outputs.clusterName).toBe("demo");
   });
@@ -205,13 +256,31 @@ describe("one agent, defaults", () => {
   test("outputs: services, exec commands per agent, operator commands, cost estimate", async () => {
     const run = await runFleet({ fleetName: "demo", agents: [agent("writer")] });
     expect(run.outputs.services).toEqual({
-      writer: { serviceName: "writer", serviceArn: "arn:aws:ecs:eu-west-1:123456789012:service/writer", taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-writer:1", desiredCount: 1 },
+      writer: {
+        serviceName: "writer",
+        serviceArn: "arn:aws:ecs:eu-west-1:123456789012:service/writer",
+        taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-writer:1",
+        desiredCount: 1,
+      },
     });
-    expect(run.outputs.execCommands.writer?.proposals).toMatch(/^aws ecs execute-command --region eu-west-1 --cluster demo --task "\$\(aws ecs list-tasks .*--service-name writer .*\)" --container runtime --interactive --command 'agentctl proposals'$/);
+    expect(run.outputs.execCommands.writer?.proposals).toMatch(
+      /^aws ecs execute-command --region eu-west-1 --cluster demo --task "\$\(aws ecs list-tasks .*--service-name writer .*\)" --container runtime --interactive --command 'agentctl proposals'$/,
+    );
     expect(Object.keys(run.outputs.execCommands.writer!)).toEqual(["proposals", "status", "health"]);
-    expect(Object.keys(run.outputs.operatorCommands)).toEqual(["start", "proposals", "diff", "approve", "reject", "stop"]);
-    expect(run.outputs.operatorCommands.reject).toMatch(/--container operator --interactive --command "agentctl reject <proposal-id> --reason '<reason>'"$/);
-    expect(run.outputs.operatorCommands.approve).toMatch(/--family demo-operator .*--container operator --interactive --command 'agentctl approve <proposal-id>'$/);
+    expect(Object.keys(run.outputs.operatorCommands)).toEqual([
+      "start",
+      "proposals",
+      "diff",
+      "approve",
+      "reject",
+      "stop",
+    ]);
+    expect(run.outputs.operatorCommands.reject).toMatch(
+      /--container operator --interactive --command "agentctl reject <proposal-id> --reason '<reason>'"$/,
+    );
+    expect(run.outputs.operatorCommands.approve).toMatch(
+      /--family demo-operator .*--container operator --interactive --command 'agentctl approve <proposal-id>'$/,
+    );
     expect(run.outputs.operatorCommands.start).toMatch(/aws ecs run-task .*--task-definition demo-operator/);
     // 0.5 vCPU / 1 GB: 730 × (0.5 × 0.04048 + 1 × 0.004445) = 18.02, + 3.65 public IPv4
     expect(run.fleet.costEstimate.monthlyUsd).toBe(21.67);
@@ -223,15 +292,26 @@ describe("three agents", () => {
   test("one service, task definition, execution role and code access point per agent; each task mounts its own code", async () => {
     const run = await runFleet(three());
     expect(run.byType(T.service).map((s) => s.inputs.name)).toEqual(["alpha", "beta", "gamma"]);
-    expect(run.byType(T.taskDef).map((t) => t.inputs.family).sort()).toEqual(["demo-alpha", "demo-beta", "demo-gamma", "demo-operator"]);
+    expect(
+      run
+        .byType(T.taskDef)
+        .map((t) => t.inputs.family)
+        .sort(),
+    ).toEqual(["demo-alpha", "demo-beta", "demo-gamma", "demo-operator"]);
     expect(run.byType(T.role)).toHaveLength(8); // a task and an execution role per agent and for the operator
     expect(run.byType(T.ap)).toHaveLength(5);
     expect(run.byType(T.mount)).toHaveLength(2);
-    expect(run.byType(T.image).map((i) => i.name)).toEqual(["fleet-image-agent", "fleet-image-alpha", "fleet-image-beta", "fleet-image-gamma"]);
+    expect(run.byType(T.image).map((i) => i.name)).toEqual([
+      "fleet-image-agent",
+      "fleet-image-alpha",
+      "fleet-image-beta",
+      "fleet-image-gamma",
+    ]);
     expect(run.byType(T.cluster)).toHaveLength(1);
     for (const name of ["alpha", "beta", "gamma"]) {
       const td = run.one(T.taskDef, `fleet-${name}`);
-      const code = td.inputs.volumes.find((v: any) => v.name === "agent-code").efsVolumeConfiguration.authorizationConfig.accessPointId;
+      const code = td.inputs.volumes.find((v: any) => v.name === "agent-code").efsVolumeConfiguration
+        .authorizationConfig.accessPointId;
       expect(code).toBe(`fleet-storage-code-${name}-id`);
       expect(td.inputs.executionRoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/fleet-${name}-execution`);
       expect(envOf(td).AGENT_NAME).toBe(name);
@@ -241,13 +321,25 @@ describe("three agents", () => {
       for (const c of containersOf(td)) expect(c.image).toBe(own.state.repoDigest);
       expect(readdirSync(own.inputs.build.context)).toEqual(["Dockerfile", "code"]);
     }
-    expect([["alpha", "512", "1024"], ["beta", "1024", "2048"], ["gamma", "2048", "4096"]].map(([n]) => {
-      const td = run.one(T.taskDef, `fleet-${n}`);
-      return [n, td.inputs.cpu, td.inputs.memory];
-    })).toEqual([["alpha", "512", "1024"], ["beta", "1024", "2048"], ["gamma", "2048", "4096"]]);
+    expect(
+      [
+        ["alpha", "512", "1024"],
+        ["beta", "1024", "2048"],
+        ["gamma", "2048", "4096"],
+      ].map(([n]) => {
+        const td = run.one(T.taskDef, `fleet-${n}`);
+        return [n, td.inputs.cpu, td.inputs.memory];
+      }),
+    ).toEqual([
+      ["alpha", "512", "1024"],
+      ["beta", "1024", "2048"],
+      ["gamma", "2048", "4096"],
+    ]);
     expect(envOf(run.one(T.taskDef, "fleet-beta")).APPROVAL_REQUIRED).toBe("false");
     expect(envOf(run.one(T.taskDef, "fleet-gamma")).AGENT_CAPABILITIES).toBe("code,web");
-    expect(runtimeOf(run.one(T.taskDef, "fleet-gamma")).ulimits).toEqual([{ name: "nproc", softLimit: 512, hardLimit: 512 }]);
+    expect(runtimeOf(run.one(T.taskDef, "fleet-gamma")).ulimits).toEqual([
+      { name: "nproc", softLimit: 512, hardLimit: 512 },
+    ]);
     expect(Object.keys(run.outputs.execCommands)).toEqual(["alpha", "beta", "gamma"]);
     expect(run.fleet.costEstimate.agents.map((a) => a.agent)).toEqual(["alpha", "beta", "gamma"]);
   });
@@ -257,7 +349,9 @@ describe("three agents", () => {
     const flipped = three();
     flipped.agents[2] = { ...flipped.agents[2]!, approvalRequired: false };
     const after = await runFleet(flipped);
-    expect(after.resources.map((r) => `${r.type} ${r.name}`)).toEqual(before.resources.map((r) => `${r.type} ${r.name}`));
+    expect(after.resources.map((r) => `${r.type} ${r.name}`)).toEqual(
+      before.resources.map((r) => `${r.type} ${r.name}`),
+    );
     const changed = after.resources
       .filter((r, i) => JSON.stringify(r.inputs) !== JSON.stringify(before.resources[i]!.inputs))
       .map((r) => `${r.type} ${r.name}`);
@@ -291,18 +385,27 @@ describe("security", () => {
     }
     expect(run.byType(T.legacyRule)).toEqual([]);
     const ingress = run.byType(T.ingress);
-    expect(ingress.map((r) => r.inputs)).toEqual([{
-      securityGroupId: "fleet-network-efs-id",
-      description: "NFS from agent tasks only",
-      ipProtocol: "tcp",
-      fromPort: 2049,
-      toPort: 2049,
-      referencedSecurityGroupId: "fleet-network-tasks-id",
-    }]);
+    expect(ingress.map((r) => r.inputs)).toEqual([
+      {
+        securityGroupId: "fleet-network-efs-id",
+        description: "NFS from agent tasks only",
+        ipProtocol: "tcp",
+        fromPort: 2049,
+        toPort: 2049,
+        referencedSecurityGroupId: "fleet-network-tasks-id",
+      },
+    ]);
     // The tasks' own group is the target of no ingress rule.
     expect(ingress.some((r) => r.inputs.securityGroupId === "fleet-network-tasks-id")).toBe(false);
     // Egress: exactly the configured ports (anywhere) and NFS (to EFS only).
-    const egress = run.byType(T.egress).map((r) => [r.inputs.securityGroupId, r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId]);
+    const egress = run
+      .byType(T.egress)
+      .map((r) => [
+        r.inputs.securityGroupId,
+        r.inputs.fromPort,
+        r.inputs.toPort,
+        r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId,
+      ]);
     expect(egress).toEqual([
       ["fleet-network-tasks-id", 443, 443, "0.0.0.0/0"],
       ["fleet-network-tasks-id", 22, 22, "0.0.0.0/0"],
@@ -315,8 +418,17 @@ describe("security", () => {
 
   test("secrets reach containers only through `secrets` (SSM SecureString), never `environment` or anything else", async () => {
     const args = three();
-    args.agents[0] = { ...args.agents[0]!, secrets: [{ name: "OPENAI_API_KEY", value: pulumi.secret("sk-alpha-VERY-SECRET") }, { name: "GH_TOKEN", value: pulumi.secret("ghp-alpha-SECRET") }] };
-    args.agents[1] = { ...args.agents[1]!, secrets: [{ name: "OPENAI_API_KEY", value: pulumi.secret("sk-beta-VERY-SECRET") }] };
+    args.agents[0] = {
+      ...args.agents[0]!,
+      secrets: [
+        { name: "OPENAI_API_KEY", value: pulumi.secret("sk-alpha-VERY-SECRET") },
+        { name: "GH_TOKEN", value: pulumi.secret("ghp-alpha-SECRET") },
+      ],
+    };
+    args.agents[1] = {
+      ...args.agents[1]!,
+      secrets: [{ name: "OPENAI_API_KEY", value: pulumi.secret("sk-beta-VERY-SECRET") }],
+    };
     const run = await runFleet(args);
     const params = run.byType(T.param);
     expect(params.map((p) => [p.inputs.name, p.inputs.type])).toEqual([
@@ -332,7 +444,10 @@ describe("security", () => {
     const alpha = runtimeOf(run.one(T.taskDef, "fleet-alpha"));
     expect(alpha.secrets).toEqual([
       { name: "GH_TOKEN", valueFrom: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/agent-fleet/demo/alpha/GH_TOKEN` },
-      { name: "OPENAI_API_KEY", valueFrom: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/agent-fleet/demo/alpha/OPENAI_API_KEY` },
+      {
+        name: "OPENAI_API_KEY",
+        valueFrom: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/agent-fleet/demo/alpha/OPENAI_API_KEY`,
+      },
     ]);
     for (const td of run.byType(T.taskDef)) {
       for (const c of containersOf(td)) {
@@ -355,21 +470,39 @@ describe("security", () => {
       expect(trust.Statement[0].Principal).toEqual({ Service: "ecs-tasks.amazonaws.com" });
       expect(trust.Statement[0].Condition.StringEquals["aws:SourceAccount"]).toBe(ACCOUNT);
     }
-    const policies = Object.fromEntries(run.byType(T.rolePolicy).map((p) => [p.name, { role: p.inputs.role, doc: JSON.parse(p.inputs.policy) }]));
+    const policies = Object.fromEntries(
+      run.byType(T.rolePolicy).map((p) => [p.name, { role: p.inputs.role, doc: JSON.parse(p.inputs.policy) }]),
+    );
     expect(Object.keys(policies).sort()).toEqual([
-      "fleet-alpha-execution", "fleet-alpha-task", "fleet-beta-execution", "fleet-beta-task",
-      "fleet-gamma-execution", "fleet-gamma-task", "fleet-operator-execution", "fleet-operator-task",
+      "fleet-alpha-execution",
+      "fleet-alpha-task",
+      "fleet-beta-execution",
+      "fleet-beta-task",
+      "fleet-gamma-execution",
+      "fleet-gamma-task",
+      "fleet-operator-execution",
+      "fleet-operator-task",
     ]);
 
     // Task roles: EFS through the task's own access points, and the four ECS Exec channel actions.
     const fsArn = run.one(T.fs, "fleet-storage-fs").state.arn;
     const apArn = (n: string) => run.one(T.ap, `fleet-storage-${n}`).state.arn;
     const exec = {
-      Sid: "EcsExecChannels", Effect: "Allow", Resource: "*",
-      Action: ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+      Sid: "EcsExecChannels",
+      Effect: "Allow",
+      Resource: "*",
+      Action: [
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+      ],
     };
     const viaAps = (sid: string, actions: string[], aps: string[]) => ({
-      Sid: sid, Effect: "Allow", Action: actions, Resource: fsArn,
+      Sid: sid,
+      Effect: "Allow",
+      Action: actions,
+      Resource: fsArn,
       Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": aps.map(apArn).sort() } },
     });
     const RW = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"];
@@ -382,10 +515,17 @@ describe("security", () => {
         viaAps("EfsReadOnlyViaAccessPoints", RO, ["decisions"]),
         exec,
       ]);
-      expect(run.one(T.taskDef, `fleet-${who}`).inputs.taskRoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/fleet-${who}-task`);
+      expect(run.one(T.taskDef, `fleet-${who}`).inputs.taskRoleArn).toBe(
+        `arn:aws:iam::${ACCOUNT}:role/fleet-${who}-task`,
+      );
     }
-    expect(policies["fleet-operator-task"]!.doc.Statement).toEqual([viaAps("EfsReadWriteViaAccessPoints", RW, ["shared", "decisions"]), exec]);
-    expect(run.one(T.taskDef, "fleet-operator").inputs.taskRoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/fleet-operator-task`);
+    expect(policies["fleet-operator-task"]!.doc.Statement).toEqual([
+      viaAps("EfsReadWriteViaAccessPoints", RW, ["shared", "decisions"]),
+      exec,
+    ]);
+    expect(run.one(T.taskDef, "fleet-operator").inputs.taskRoleArn).toBe(
+      `arn:aws:iam::${ACCOUNT}:role/fleet-operator-task`,
+    );
 
     const repoArn = `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/agent-fleet/demo`;
     const logArn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/agent-fleet/demo`;
@@ -401,7 +541,12 @@ describe("security", () => {
       expect(bySid.PullFleetImage.Resource).toBe(repoArn);
       expect(bySid.WriteOwnLogStreams.Resource).toBe(`${logArn}:log-stream:${who}/*`);
       if (who === "alpha") {
-        expect(bySid.ReadOwnSecrets).toEqual({ Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [`arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/agent-fleet/demo/alpha/OPENAI_API_KEY`] });
+        expect(bySid.ReadOwnSecrets).toEqual({
+          Sid: "ReadOwnSecrets",
+          Effect: "Allow",
+          Action: ["ssm:GetParameters"],
+          Resource: [`arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/agent-fleet/demo/alpha/OPENAI_API_KEY`],
+        });
         expect(doc.Statement).toHaveLength(4);
       } else {
         expect(bySid.ReadOwnSecrets).toBeUndefined();
@@ -430,7 +575,11 @@ describe("EFS cannot be mounted around the access points", () => {
     // Only denies: nothing is granted to anyone by the resource policy (anonymous NFS clients
     // are refused once a policy exists); access comes from each task role alone.
     expect(doc.Statement.map((s: any) => s.Effect)).toEqual(["Deny", "Deny", "Deny"]);
-    const ACTIONS = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"];
+    const ACTIONS = [
+      "elasticfilesystem:ClientMount",
+      "elasticfilesystem:ClientWrite",
+      "elasticfilesystem:ClientRootAccess",
+    ];
     for (const s of doc.Statement) {
       expect(s.Principal).toEqual({ AWS: "*" });
       expect(s.Action).toEqual(ACTIONS);
@@ -439,14 +588,19 @@ describe("EFS cannot be mounted around the access points", () => {
     const bySid = Object.fromEntries(doc.Statement.map((s: any) => [s.Sid, s.Condition]));
     expect(bySid.DenyWithoutTls).toEqual({ Bool: { "aws:SecureTransport": "false" } });
     expect(bySid.DenyWithoutAccessPoint).toEqual({ Null: { "elasticfilesystem:AccessPointArn": "true" } });
-    const aps = run.byType(T.ap).map((a) => a.state.arn).sort();
+    const aps = run
+      .byType(T.ap)
+      .map((a) => a.state.arn)
+      .sort();
     expect(aps).toHaveLength(5);
     expect(bySid.DenyOtherAccessPoints).toEqual({ StringNotEquals: { "elasticfilesystem:AccessPointArn": aps } });
   });
 
   test("every EFS volume of every task definition requires IAM authorization and TLS", async () => {
     const run = await runFleet(three());
-    const volumes = run.byType(T.taskDef).flatMap((td) => td.inputs.volumes.filter((v: any) => v.efsVolumeConfiguration));
+    const volumes = run
+      .byType(T.taskDef)
+      .flatMap((td) => td.inputs.volumes.filter((v: any) => v.efsVolumeConfiguration));
     expect(volumes).toHaveLength(3 * 3 + 2);
     for (const v of volumes) {
       expect(v.efsVolumeConfiguration.transitEncryption).toBe("ENABLED");
@@ -460,14 +614,20 @@ describe("options", () => {
   test("retainData: the file system survives destroy, and the fleet says so loudly", async () => {
     const warnings: string[] = [];
     const orig = pulumi.log.warn;
-    (pulumi.log as any).warn = (msg: string) => { warnings.push(msg); return Promise.resolve(); };
+    (pulumi.log as any).warn = (msg: string) => {
+      warnings.push(msg);
+      return Promise.resolve();
+    };
     try {
       const run = await runFleet(three({ retainData: true }));
       expect(run.options.get("fleet-storage-fs")?.retainOnDelete).toBe(true);
       expect(run.options.get("fleet-storage-fs")?.protect).toBeFalsy(); // destroy must still succeed
       // Nothing else is retained.
-      for (const [name, o] of run.options) if (name !== "fleet-storage-fs") expect(o.retainOnDelete ?? false, name).toBe(false);
-      expect(run.fleet.retainDataNotice).toMatch(/^RETAIN DATA IS ON for fleet "demo": `pulumi destroy` will KEEP the EFS file system/);
+      for (const [name, o] of run.options)
+        if (name !== "fleet-storage-fs") expect(o.retainOnDelete ?? false, name).toBe(false);
+      expect(run.fleet.retainDataNotice).toMatch(
+        /^RETAIN DATA IS ON for fleet "demo": `pulumi destroy` will KEEP the EFS file system/,
+      );
       expect(warnings).toEqual([run.fleet.retainDataNotice]);
     } finally {
       (pulumi.log as any).warn = orig;
@@ -475,13 +635,19 @@ describe("options", () => {
   });
 
   test("existing VPC and subnets: no network is created, tasks get no public IP by default", async () => {
-    const run = await runFleet(three({ network: { vpcId: "vpc-123", subnetIds: ["subnet-a", "subnet-b", "subnet-c"] } }));
+    const run = await runFleet(
+      three({ network: { vpcId: "vpc-123", subnetIds: ["subnet-a", "subnet-b", "subnet-c"] } }),
+    );
     expect(run.byType(T.vpc)).toEqual([]);
     expect(run.byType(T.subnet)).toEqual([]);
     expect(run.byType("aws:ec2/internetGateway:InternetGateway")).toEqual([]);
     expect(run.byType(T.sg).map((s) => s.inputs.vpcId)).toEqual(["vpc-123", "vpc-123"]);
     expect(run.byType(T.mount).map((m) => m.inputs.subnetId)).toEqual(["subnet-a", "subnet-b", "subnet-c"]);
-    expect(run.byType(T.service)[0]?.inputs.networkConfiguration).toEqual({ subnets: ["subnet-a", "subnet-b", "subnet-c"], securityGroups: ["fleet-network-tasks-id"], assignPublicIp: false });
+    expect(run.byType(T.service)[0]?.inputs.networkConfiguration).toEqual({
+      subnets: ["subnet-a", "subnet-b", "subnet-c"],
+      securityGroups: ["fleet-network-tasks-id"],
+      assignPublicIp: false,
+    });
     expect(run.fleet.costEstimate.agents.every((a) => a.publicIpv4Usd === 0)).toBe(true);
   });
 
@@ -494,7 +660,9 @@ describe("options", () => {
     expect(run.one(T.image, "fleet-image-alpha").inputs.build.args).toEqual({ AGENT_IMAGE: base.state.repoDigest });
     // Every task pulls from the fleet's repository only.
     const doc = JSON.parse(run.one(T.rolePolicy, "fleet-alpha-execution").inputs.policy);
-    expect(doc.Statement.find((s: any) => s.Sid === "PullFleetImage").Resource).toBe(`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/agent-fleet/demo`);
+    expect(doc.Statement.find((s: any) => s.Sid === "PullFleetImage").Resource).toBe(
+      `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/agent-fleet/demo`,
+    );
   });
 
   test("code folder: the default is agents/<name>; a missing one is an error naming the agent", async () => {
@@ -509,7 +677,10 @@ describe("options", () => {
 
   test("ARM64: runtime platform, build platform and prices follow", async () => {
     const run = await runFleet(three({ cpuArchitecture: "ARM64" }));
-    expect(run.one(T.taskDef, "fleet-alpha").inputs.runtimePlatform).toEqual({ operatingSystemFamily: "LINUX", cpuArchitecture: "ARM64" });
+    expect(run.one(T.taskDef, "fleet-alpha").inputs.runtimePlatform).toEqual({
+      operatingSystemFamily: "LINUX",
+      cpuArchitecture: "ARM64",
+    });
     expect(run.one(T.image, "fleet-image-agent").inputs.build.platform).toBe("linux/arm64");
     expect(run.fleet.costEstimate.architecture).toBe("ARM64");
   });
@@ -529,11 +700,23 @@ describe("invalid arguments: a clear error and no resource at all", () => {
   };
 
   test.each<[string, FargateFleetArgs, RegExp]>([
-    ["Fargate size", three({ agents: [agent("alpha"), agent("big", { resources: { cpus: 1, memoryMb: 1024, pids: 64 } })] }), /agent "big": resources: Fargate does not accept memoryMb 1024 with cpus 1; .*\(nearest: 2048\)/],
+    [
+      "Fargate size",
+      three({ agents: [agent("alpha"), agent("big", { resources: { cpus: 1, memoryMb: 1024, pids: 64 } })] }),
+      /agent "big": resources: Fargate does not accept memoryMb 1024 with cpus 1; .*\(nearest: 2048\)/,
+    ],
     ["duplicate agent", three({ agents: [agent("alpha"), agent("alpha")] }), /agent "alpha": name is used twice/],
     ["agent name", three({ agents: [agent("Alpha_1")] }), /agent "Alpha_1": name must be a lowercase DNS label/],
-    ["secret shadowing env", three({ agents: [agent("alpha", { env: { TOKEN: "x" }, secrets: [{ name: "TOKEN", value: "y" }] })] }), /agent "alpha": "TOKEN" is both a secret and a plain env variable/],
-    ["secret shadowing the runtime", three({ agents: [agent("alpha", { secrets: [{ name: "APPROVAL_REQUIRED", value: "false" }] })] }), /agent "alpha": secret "APPROVAL_REQUIRED" would shadow a runtime variable/],
+    [
+      "secret shadowing env",
+      three({ agents: [agent("alpha", { env: { TOKEN: "x" }, secrets: [{ name: "TOKEN", value: "y" }] })] }),
+      /agent "alpha": "TOKEN" is both a secret and a plain env variable/,
+    ],
+    [
+      "secret shadowing the runtime",
+      three({ agents: [agent("alpha", { secrets: [{ name: "APPROVAL_REQUIRED", value: "false" }] })] }),
+      /agent "alpha": secret "APPROVAL_REQUIRED" would shadow a runtime variable/,
+    ],
     ["egress port", three({ egressPorts: [443, 70000] }), /egressPorts: 70000 is not a TCP port/],
     ["subnets without VPC", three({ network: { subnetIds: ["subnet-a"] } }), /network\.vpcId is required/],
     ["log retention", three({ logRetentionDays: 10 }), /logRetentionDays 10 is not accepted by CloudWatch/],
@@ -546,7 +729,9 @@ describe("invalid arguments: a clear error and no resource at all", () => {
   });
 
   test("every problem is reported at once", () => {
-    const { error } = attempt(three({ agents: [agent("a", { resources: { cpus: 3, memoryMb: 1, pids: 0 } })], logRetentionDays: 2 }));
+    const { error } = attempt(
+      three({ agents: [agent("a", { resources: { cpus: 3, memoryMb: 1, pids: 0 } })], logRetentionDays: 2 }),
+    );
     expect(error?.message.split("\n")).toEqual([
       'FargateFleet "demo": invalid arguments:',
       '  agent "a": resources.pids must be a positive whole number, got 0',

@@ -16,8 +16,19 @@ describe("Fargate task sizes", () => {
   });
 
   test.each([
-    [0.25, 512], [0.25, 1024], [0.25, 2048], [0.5, 1024], [0.5, 4096], [1, 2048], [1, 8192],
-    [2, 4096], [2, 5120], [4, 30720], [8, 16384], [8, 20480], [16, 122880],
+    [0.25, 512],
+    [0.25, 1024],
+    [0.25, 2048],
+    [0.5, 1024],
+    [0.5, 4096],
+    [1, 2048],
+    [1, 8192],
+    [2, 4096],
+    [2, 5120],
+    [4, 30720],
+    [8, 16384],
+    [8, 20480],
+    [16, 122880],
   ])("cpus %s with memoryMb %s is accepted", (cpus, mem) => {
     expect(fargateTaskSize("a", cpus, mem)).toEqual({ cpu: cpus * 1024, memory: mem });
     expect(isFargateTaskSize(cpus * 1024, mem)).toBe(true);
@@ -39,8 +50,12 @@ describe("Fargate task sizes", () => {
   });
 
   test("CPU values Fargate does not offer are rejected with the list of offered ones", () => {
-    expect(() => fargateTaskSize("big", 3, 8192)).toThrow('agent "big": resources.cpus 3 is not a Fargate task size; Fargate accepts cpus 0.25, 0.5, 1, 2, 4, 8, 16 (vCPU)');
+    expect(() => fargateTaskSize("big", 3, 8192)).toThrow(
+      'agent "big": resources.cpus 3 is not a Fargate task size; Fargate accepts cpus 0.25, 0.5, 1, 2, 4, 8, 16 (vCPU)',
+    );
     expect(() => fargateTaskSize("neg", -1, 1024)).toThrow('agent "neg": resources.cpus must be a positive number');
-    expect(() => fargateTaskSize("frac", 1, 2048.5)).toThrow('agent "frac": resources.memoryMb must be a positive whole number');
+    expect(() => fargateTaskSize("frac", 1, 2048.5)).toThrow(
+      'agent "frac": resources.memoryMb must be a positive whole number',
+    );
   });
 });

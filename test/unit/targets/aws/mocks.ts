@@ -26,7 +26,11 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
   const arn = (svc: string, rest: string) => `arn:aws:${svc}:${REGION}:${ACCOUNT}:${rest}`;
   switch (type) {
     case "aws:ecr/repository:Repository":
-      return { arn: arn("ecr", `repository/${inputs.name}`), registryId: ACCOUNT, repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${inputs.name}` };
+      return {
+        arn: arn("ecr", `repository/${inputs.name}`),
+        registryId: ACCOUNT,
+        repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${inputs.name}`,
+      };
     case "docker:index/image:Image": {
       const repo = String(inputs.imageName).replace(/:[^:/]+$/, "");
       return { repoDigest: `${repo}@sha256:${short(JSON.stringify(inputs.build))}` };
@@ -63,15 +67,32 @@ export function setAwsMocks(recorded: Recorded[]): void {
       call(args: pulumi.runtime.MockCallArgs) {
         switch (args.token) {
           case "aws:index/getRegion:getRegion":
-            return { id: REGION, name: REGION, region: REGION, endpoint: `ec2.${REGION}.amazonaws.com`, description: "Europe (Ireland)" };
+            return {
+              id: REGION,
+              name: REGION,
+              region: REGION,
+              endpoint: `ec2.${REGION}.amazonaws.com`,
+              description: "Europe (Ireland)",
+            };
           case "aws:index/getCallerIdentity:getCallerIdentity":
             return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/ci`, userId: "AIDAEXAMPLE" };
           case "aws:index/getPartition:getPartition":
             return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
           case "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return { id: REGION, names: [`${REGION}a`, `${REGION}b`, `${REGION}c`], zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"] };
+            return {
+              id: REGION,
+              names: [`${REGION}a`, `${REGION}b`, `${REGION}c`],
+              zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"],
+            };
           case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            return { id: ACCOUNT, userName: "AWS", password: "mock-ecr-password", authorizationToken: "bW9jaw==", proxyEndpoint: `https://${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`, expiresAt: "2099-01-01T00:00:00Z" };
+            return {
+              id: ACCOUNT,
+              userName: "AWS",
+              password: "mock-ecr-password",
+              authorizationToken: "bW9jaw==",
+              proxyEndpoint: `https://${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`,
+              expiresAt: "2099-01-01T00:00:00Z",
+            };
           default:
             throw new Error(`unmocked invoke ${args.token}`);
         }
@@ -84,7 +105,12 @@ export function setAwsMocks(recorded: Recorded[]): void {
 }
 
 export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
+  return new Promise((resolve) =>
+    o.apply((v) => {
+      resolve(v);
+      return v;
+    }),
+  );
 }
 
 /** Lets pending registrations reach the mock monitor: stop when a round of ticks adds nothing. */
@@ -94,7 +120,10 @@ async function settle(recorded: Recorded[]): Promise<void> {
   for (let round = 0; round < 2000 && quiet < 50; round++) {
     await new Promise((r) => setImmediate(r));
     if (recorded.length === last) quiet++;
-    else { quiet = 0; last = recorded.length; }
+    else {
+      quiet = 0;
+      last = recorded.length;
+    }
   }
 }
 
@@ -120,24 +149,43 @@ export async function runFleet(args: FargateFleetArgs, name = "fleet"): Promise<
   const options = new Map<string, pulumi.ResourceOptions>();
   // A transformation sees every child's options (the mock monitor does not receive them).
   const fleet = new FargateFleet(name, args, {
-    transformations: [(t) => { options.set(t.name, t.opts); return undefined; }],
+    transformations: [
+      (t) => {
+        options.set(t.name, t.opts);
+        return undefined;
+      },
+    ],
   });
   const [services, execCommands, operatorCommands, clusterName, logGroupName] = await Promise.all([
-    valueOf(fleet.services), valueOf(fleet.execCommands), valueOf(fleet.operatorCommands),
-    valueOf(fleet.clusterName), valueOf(fleet.logGroupName),
+    valueOf(fleet.services),
+    valueOf(fleet.execCommands),
+    valueOf(fleet.operatorCommands),
+    valueOf(fleet.clusterName),
+    valueOf(fleet.logGroupName),
   ]);
   await settle(resources);
   const byType = (type: string) => resources.filter((r) => r.type === type);
   const one = (type: string, n: string) => {
     const found = resources.filter((r) => r.type === type && r.name === n);
-    if (found.length !== 1) throw new Error(`expected one ${type} named ${n}, found ${found.length}: ${byType(type).map((r) => r.name).join(", ")}`);
+    if (found.length !== 1)
+      throw new Error(
+        `expected one ${type} named ${n}, found ${found.length}: ${byType(type)
+          .map((r) => r.name)
+          .join(", ")}`,
+      );
     return found[0]!;
   };
   return {
     fleet,
     resources,
     options,
-    outputs: { services, execCommands, operatorCommands: operatorCommands as unknown as Record<string, string>, clusterName, logGroupName },
+    outputs: {
+      services,
+      execCommands,
+      operatorCommands: operatorCommands as unknown as Record<string, string>,
+      clusterName,
+      logGroupName,
+    },
     byType,
     one,
   };
@@ -154,7 +202,10 @@ export function codeDirOf(name: string): string {
   return dir;
 }
 
-export function agent(name: string, over: Partial<FargateFleetArgs["agents"][number]> = {}): FargateFleetArgs["agents"][number] {
+export function agent(
+  name: string,
+  over: Partial<FargateFleetArgs["agents"][number]> = {},
+): FargateFleetArgs["agents"][number] {
   return {
     name,
     codeDir: codeDirOf(name),

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ExoscaleApiError, ExoscaleClient, ExoscaleOperationError, isNotFound, splitInstanceType } from "../../../../targets/exoscale/client.js";
+import {
+  ExoscaleApiError,
+  ExoscaleClient,
+  ExoscaleOperationError,
+  isNotFound,
+  splitInstanceType,
+} from "../../../../targets/exoscale/client.js";
 import { ExoscaleSimulator } from "../../../harness/exoscale/simulator.js";
 
 let sim: ExoscaleSimulator;
@@ -124,7 +130,9 @@ describe("ExoscaleClient against the simulator", () => {
     const { c, sleeps } = client();
     const err = await c.getInstance("6b1b1f9e-2222-4c3c-9d9d-000000000000").catch((e: unknown) => e);
     expect(isNotFound(err)).toBe(true);
-    expect(String(err)).toMatch(/GET \/instance\/6b1b1f9e-2222-4c3c-9d9d-000000000000 failed with HTTP 404: instance .* not found/);
+    expect(String(err)).toMatch(
+      /GET \/instance\/6b1b1f9e-2222-4c3c-9d9d-000000000000 failed with HTTP 404: instance .* not found/,
+    );
     expect(sleeps).toEqual([]);
   });
 
@@ -143,16 +151,22 @@ describe("ExoscaleClient against the simulator", () => {
     const { c } = client();
     const t = await c.findTemplateByName("Linux Ubuntu 24.04 LTS 64-bit");
     expect(t.id).toBe("2a0a7c3e-0e6a-4a0c-9f0e-0b9a1a1e2404");
-    await expect(c.findTemplateByName("Linux Ubuntu 25.10 64-bit")).rejects.toThrow(/no public Exoscale template named "Linux Ubuntu 25.10 64-bit" in zone ch-gva-2; similar names: "Linux Ubuntu 24.04 LTS 64-bit"/);
+    await expect(c.findTemplateByName("Linux Ubuntu 25.10 64-bit")).rejects.toThrow(
+      /no public Exoscale template named "Linux Ubuntu 25.10 64-bit" in zone ch-gva-2; similar names: "Linux Ubuntu 24.04 LTS 64-bit"/,
+    );
   });
 
   it("finds instance types by family.size and lists the offered ones otherwise", async () => {
     const { c } = client();
     expect((await c.findInstanceType("standard.small")).cpus).toBe(2);
-    await expect(c.findInstanceType("standard.galactic")).rejects.toThrow(/not offered in zone ch-gva-2; offered: .*standard.small/);
+    await expect(c.findInstanceType("standard.galactic")).rejects.toThrow(
+      /not offered in zone ch-gva-2; offered: .*standard.small/,
+    );
     expect(() => splitInstanceType("small")).toThrow(/family.size/);
     await expect(c.findInstanceType("gpu3.small")).rejects.toThrow(/needs an authorization/);
-    await expect(client({ zone: "de-fra-1" }).c.findInstanceType("gpu3.small")).rejects.toThrow(/not offered in zone de-fra-1/);
+    await expect(client({ zone: "de-fra-1" }).c.findInstanceType("gpu3.small")).rejects.toThrow(
+      /not offered in zone de-fra-1/,
+    );
   });
 
   it("is refused with wrong credentials", async () => {
@@ -161,6 +175,8 @@ describe("ExoscaleClient against the simulator", () => {
   });
 
   it("refuses to start without credentials", () => {
-    expect(() => new ExoscaleClient({ zone: "ch-gva-2", credentials: { apiKey: "", apiSecret: "" } })).toThrow(/credentials are missing/);
+    expect(() => new ExoscaleClient({ zone: "ch-gva-2", credentials: { apiKey: "", apiSecret: "" } })).toThrow(
+      /credentials are missing/,
+    );
   });
 });

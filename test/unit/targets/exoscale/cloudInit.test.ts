@@ -4,7 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { buildCloudConfig, encodeUserData, USER_DATA_MAX_BASE64_BYTES, type CloudInitOptions } from "../../../../targets/exoscale/cloudInit.js";
+import {
+  buildCloudConfig,
+  encodeUserData,
+  USER_DATA_MAX_BASE64_BYTES,
+  type CloudInitOptions,
+} from "../../../../targets/exoscale/cloudInit.js";
 import { AGENTCTL_WRAPPER_PATH } from "../../../../fleet/agentctlWrapper.js";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0ZXN0a2V5Zm9yYWdlbnRmbGVldHRlc3RzMDAwMDAw ops@laptop";
@@ -29,7 +34,10 @@ function schemaCheck(text: string, name: string): { ok: boolean; output: string 
 describe("cloud-init builder", () => {
   const variants: [string, CloudInitOptions][] = [
     ["default", base],
-    ["custom-user-root-eip", { ...base, opsUser: "deploy", hostRoot: "/opt/fleet", elasticIp: "203.0.113.77", extraPackages: ["htop"] }],
+    [
+      "custom-user-root-eip",
+      { ...base, opsUser: "deploy", hostRoot: "/opt/fleet", elasticIp: "203.0.113.77", extraPackages: ["htop"] },
+    ],
     ["many-keys", { ...base, sshPublicKeys: [KEY, KEY.replace("ops@laptop", "ci")] }],
     ["no-image", { sshPublicKeys: [KEY] }],
   ];
@@ -58,10 +66,19 @@ describe("cloud-init builder", () => {
     const doc = parse(buildCloudConfig({ ...base, elasticIp: "203.0.113.77" })) as Record<string, any>;
     expect(doc.ssh_pwauth).toBe(false);
     expect(doc.disable_root).toBe(true);
-    expect(doc.users[0]).toMatchObject({ name: "ops", sudo: "ALL=(ALL) NOPASSWD:ALL", lock_passwd: true, ssh_authorized_keys: [KEY] });
+    expect(doc.users[0]).toMatchObject({
+      name: "ops",
+      sudo: "ALL=(ALL) NOPASSWD:ALL",
+      lock_passwd: true,
+      ssh_authorized_keys: [KEY],
+    });
     expect(doc.packages).toEqual(expect.arrayContaining(["docker.io", "unattended-upgrades", "nftables"]));
-    const files = Object.fromEntries((doc.write_files as { path: string; content: string; permissions: string }[]).map((f) => [f.path, f]));
-    expect(files["/etc/ssh/sshd_config.d/60-agent-fleet.conf"]!.content).toMatch(/PermitRootLogin no\nPasswordAuthentication no/);
+    const files = Object.fromEntries(
+      (doc.write_files as { path: string; content: string; permissions: string }[]).map((f) => [f.path, f]),
+    );
+    expect(files["/etc/ssh/sshd_config.d/60-agent-fleet.conf"]!.content).toMatch(
+      /PermitRootLogin no\nPasswordAuthentication no/,
+    );
     expect(files["/etc/apt/apt.conf.d/20auto-upgrades"]!.content).toContain('Unattended-Upgrade "1"');
     expect(files[AGENTCTL_WRAPPER_PATH]!.permissions).toBe("0755");
     expect(files[AGENTCTL_WRAPPER_PATH]!.content).toMatch(/agent-fleet\/agent\\?:1\.0/);
@@ -76,7 +93,8 @@ describe("cloud-init builder", () => {
   });
 
   it("installs the agentctl wrapper only when the image is known", () => {
-    const paths = (o: CloudInitOptions) => ((parse(buildCloudConfig(o)) as { write_files: { path: string }[] }).write_files).map((f) => f.path);
+    const paths = (o: CloudInitOptions) =>
+      (parse(buildCloudConfig(o)) as { write_files: { path: string }[] }).write_files.map((f) => f.path);
     expect(paths(base)).toContain(AGENTCTL_WRAPPER_PATH);
     const { agentImage: _none, ...withoutImage } = base;
     expect(paths(withoutImage)).not.toContain(AGENTCTL_WRAPPER_PATH);

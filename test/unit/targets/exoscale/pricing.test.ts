@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { HOURS_PER_MONTH, INSTANCE_HOURLY_EUR, monthlyCostEstimate, PRICES_RECORDED_ON } from "../../../../targets/exoscale/pricing.js";
+import {
+  HOURS_PER_MONTH,
+  INSTANCE_HOURLY_EUR,
+  monthlyCostEstimate,
+  PRICES_RECORDED_ON,
+} from "../../../../targets/exoscale/pricing.js";
 
 describe("monthly cost estimate", () => {
   it("adds instance, disk and elastic IP over 730 hours, with the price date in its basis", () => {
@@ -9,11 +14,15 @@ describe("monthly cost estimate", () => {
     expect(small.basis).toContain(PRICES_RECORDED_ON);
     const withEip = monthlyCostEstimate({ instanceType: "standard.small", diskSizeGb: 50, elasticIp: true });
     expect(withEip.monthly! - small.monthly!).toBeCloseTo(3.0, 1);
-    expect(monthlyCostEstimate({ instanceType: "standard.small", diskSizeGb: 100 }).monthly).toBeGreaterThan(small.monthly!);
+    expect(monthlyCostEstimate({ instanceType: "standard.small", diskSizeGb: 100 }).monthly).toBeGreaterThan(
+      small.monthly!,
+    );
   });
 
   it("grows with the size within the standard family", () => {
-    const order = ["micro", "tiny", "small", "medium", "large", "extra-large", "huge", "mega", "titan", "jumbo"].map((s) => INSTANCE_HOURLY_EUR[`standard.${s}`]!);
+    const order = ["micro", "tiny", "small", "medium", "large", "extra-large", "huge", "mega", "titan", "jumbo"].map(
+      (s) => INSTANCE_HOURLY_EUR[`standard.${s}`]!,
+    );
     expect(order.every((p, i) => i === 0 || p > order[i - 1]!)).toBe(true);
     expect(HOURS_PER_MONTH).toBe(730);
   });

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { elasticIpAttachmentProvider, elasticIpProvider } from "../../../../targets/exoscale/providers/elasticIp.js";
-import { instanceProvider, type InstanceInputs, type InstanceOutputs } from "../../../../targets/exoscale/providers/instance.js";
-import { securityGroupProvider, type SecurityGroupOutputs } from "../../../../targets/exoscale/providers/securityGroup.js";
+import {
+  instanceProvider,
+  type InstanceInputs,
+  type InstanceOutputs,
+} from "../../../../targets/exoscale/providers/instance.js";
+import {
+  securityGroupProvider,
+  type SecurityGroupOutputs,
+} from "../../../../targets/exoscale/providers/securityGroup.js";
 import { sshKeyProvider } from "../../../../targets/exoscale/providers/sshKey.js";
 import { ExoscaleSimulator } from "../../../harness/exoscale/simulator.js";
 
@@ -14,8 +21,16 @@ const fast = { poll: { initialIntervalMs: 1, maxIntervalMs: 5 }, retry: { baseDe
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0ZXN0a2V5Zm9yYWdlbnRmbGVldHRlc3RzMDAwMDAw ops@laptop";
 const KEY2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHNlY29uZGtleWZvcmFnZW50ZmxlZXR0ZXN0czAwMDAw ops@ci";
 
-function configured<P extends { configure?: (req: { config: { get(k: string): string | undefined; require(k: string): string } }) => Promise<void> }>(p: P): P {
-  const values: Record<string, string> = { "exoscale:key": sim.credentials.apiKey, "exoscale:secret": sim.credentials.apiSecret, "exoscale:endpoint": sim.url };
+function configured<
+  P extends {
+    configure?: (req: { config: { get(k: string): string | undefined; require(k: string): string } }) => Promise<void>;
+  },
+>(p: P): P {
+  const values: Record<string, string> = {
+    "exoscale:key": sim.credentials.apiKey,
+    "exoscale:secret": sim.credentials.apiSecret,
+    "exoscale:endpoint": sim.url,
+  };
   void p.configure!({ config: { get: (k) => values[k], require: (k) => values[k]! } });
   return p;
 }
@@ -59,7 +74,13 @@ describe("SSH key provider", () => {
 describe("security group provider", () => {
   it("creates the group with one SSH rule per CIDR and nothing else", async () => {
     const p = configured(securityGroupProvider(fast));
-    const inputs = { zone: "ch-gva-2", name: "fleet-sg", description: "agent-fleet", allowedCidrs: ["203.0.113.4/32", "198.51.100.0/24"], port: 22 };
+    const inputs = {
+      zone: "ch-gva-2",
+      name: "fleet-sg",
+      description: "agent-fleet",
+      allowedCidrs: ["203.0.113.4/32", "198.51.100.0/24"],
+      port: 22,
+    };
     const created = await p.create(inputs);
     const g = sim.inventory.securityGroups.find((x) => x.id === created.id)!;
     expect(g.rules.map((r) => [r["flow-direction"], r.protocol, r.network, r["start-port"], r["end-port"]])).toEqual([
@@ -77,9 +98,13 @@ describe("security group provider", () => {
     expect(updated.outs!.rules).toHaveLength(2);
 
     // A new name needs a new group.
-    expect((await p.diff!(created.id, updated.outs as SecurityGroupOutputs, { ...news, name: "other" })).replaces).toEqual(["name"]);
+    expect(
+      (await p.diff!(created.id, updated.outs as SecurityGroupOutputs, { ...news, name: "other" })).replaces,
+    ).toEqual(["name"]);
     // The description cannot be updated and is kept as created.
-    expect(await p.diff!(created.id, updated.outs as SecurityGroupOutputs, { ...news, description: "new words" })).toMatchObject({ changes: false, replaces: [] });
+    expect(
+      await p.diff!(created.id, updated.outs as SecurityGroupOutputs, { ...news, description: "new words" }),
+    ).toMatchObject({ changes: false, replaces: [] });
 
     const read = await p.read!(created.id, updated.outs as SecurityGroupOutputs);
     expect(read.props!.allowedCidrs.sort()).toEqual(["192.0.2.0/28", "203.0.113.4/32"]);
@@ -93,16 +118,24 @@ describe("security group provider", () => {
     const p = configured(securityGroupProvider(fast));
     const before = sim.inventory.securityGroups.length;
     // A network the API refuses: the group was created, the rule is rejected.
-    await expect(p.create({ zone: "ch-gva-2", name: "half", description: "", allowedCidrs: ["300.1.2.3/32"], port: 22 })).rejects.toThrow(/HTTP 400: Invalid request: network "300.1.2.3\/32" is not a CIDR/);
+    await expect(
+      p.create({ zone: "ch-gva-2", name: "half", description: "", allowedCidrs: ["300.1.2.3/32"], port: 22 }),
+    ).rejects.toThrow(/HTTP 400: Invalid request: network "300.1.2.3\/32" is not a CIDR/);
     expect(sim.inventory.securityGroups).toHaveLength(before);
   });
 
   it("check refuses empty, malformed and duplicate CIDRs", async () => {
     const p = securityGroupProvider(fast);
     const base = { zone: "ch-gva-2", name: "x", description: "", port: 22 };
-    expect((await p.check!({} as never, { ...base, allowedCidrs: [] })).failures![0]!.reason).toMatch(/at least one CIDR/);
-    expect((await p.check!({} as never, { ...base, allowedCidrs: ["10.0.0.1"] })).failures![0]!.reason).toMatch(/"10.0.0.1" is not a CIDR/);
-    expect((await p.check!({} as never, { ...base, allowedCidrs: ["10.0.0.0/8", "10.0.0.0/8"] })).failures![0]!.reason).toMatch(/duplicate/);
+    expect((await p.check!({} as never, { ...base, allowedCidrs: [] })).failures![0]!.reason).toMatch(
+      /at least one CIDR/,
+    );
+    expect((await p.check!({} as never, { ...base, allowedCidrs: ["10.0.0.1"] })).failures![0]!.reason).toMatch(
+      /"10.0.0.1" is not a CIDR/,
+    );
+    expect(
+      (await p.check!({} as never, { ...base, allowedCidrs: ["10.0.0.0/8", "10.0.0.0/8"] })).failures![0]!.reason,
+    ).toMatch(/duplicate/);
   });
 });
 
@@ -112,8 +145,20 @@ describe("instance provider", () => {
     const sgs = configured(securityGroupProvider(fast));
     const name = `k-${Math.random().toString(36).slice(2, 8)}`;
     await keys.create({ zone: "ch-gva-2", name, publicKey: KEY });
-    const sg1 = await sgs.create({ zone: "ch-gva-2", name: `${name}-a`, description: "", allowedCidrs: ["203.0.113.4/32"], port: 22 });
-    const sg2 = await sgs.create({ zone: "ch-gva-2", name: `${name}-b`, description: "", allowedCidrs: ["203.0.113.5/32"], port: 22 });
+    const sg1 = await sgs.create({
+      zone: "ch-gva-2",
+      name: `${name}-a`,
+      description: "",
+      allowedCidrs: ["203.0.113.4/32"],
+      port: 22,
+    });
+    const sg2 = await sgs.create({
+      zone: "ch-gva-2",
+      name: `${name}-b`,
+      description: "",
+      allowedCidrs: ["203.0.113.5/32"],
+      port: 22,
+    });
     return { keyName: name, sg1: sg1.id, sg2: sg2.id };
   }
 
@@ -160,7 +205,17 @@ describe("instance provider", () => {
     expect(inst.state).toBe("running");
     expect(updated.instanceTypeId).toBe("5f0b7a5e-1c1d-4e8f-8a6b-000000000003");
     const ops = sim.requests.map((r) => r.operationId);
-    expect(ops).toEqual(expect.arrayContaining(["stop-instance", "scale-instance", "resize-instance-disk", "start-instance", "attach-instance-to-security-group", "detach-instance-from-security-group", "update-instance"]));
+    expect(ops).toEqual(
+      expect.arrayContaining([
+        "stop-instance",
+        "scale-instance",
+        "resize-instance-disk",
+        "start-instance",
+        "attach-instance-to-security-group",
+        "detach-instance-from-security-group",
+        "update-instance",
+      ]),
+    );
 
     // Emptying labels uses the reset-field operation.
     const unlabeled = (await p.update!(created.id, updated, { ...news, labels: {} })).outs as InstanceOutputs;
@@ -182,9 +237,20 @@ describe("instance provider", () => {
   it("diff replaces for zone, template, SSH key, another family, a smaller disk", async () => {
     const p = instanceProvider(fast);
     const olds = {
-      zone: "ch-gva-2", name: "h", instanceType: "standard.small", diskSizeGb: 50, templateName: "Linux Ubuntu 24.04 LTS 64-bit",
-      userData: "#cloud-config\n", securityGroupIds: ["a"], sshKeyName: "k", labels: {},
-      instanceId: "i", publicIp: "1.2.3.4", templateId: "t", instanceTypeId: "x", state: "running",
+      zone: "ch-gva-2",
+      name: "h",
+      instanceType: "standard.small",
+      diskSizeGb: 50,
+      templateName: "Linux Ubuntu 24.04 LTS 64-bit",
+      userData: "#cloud-config\n",
+      securityGroupIds: ["a"],
+      sshKeyName: "k",
+      labels: {},
+      instanceId: "i",
+      publicIp: "1.2.3.4",
+      templateId: "t",
+      instanceTypeId: "x",
+      state: "running",
     } satisfies InstanceOutputs;
     const r = async (n: Partial<InstanceInputs>) => (await p.diff!("i", olds, { ...olds, ...n })).replaces;
     expect(await r({ zone: "de-fra-1" })).toEqual(["zone"]);
@@ -200,11 +266,20 @@ describe("instance provider", () => {
     const { keyName, sg1 } = await fixtures();
     const p = configured(instanceProvider(fast));
     const inputs: InstanceInputs = {
-      zone: "ch-gva-2", name: "x", instanceType: "standard.small", diskSizeGb: 10, templateName: "Linux Ubuntu 99.04 LTS 64-bit",
-      userData: "#cloud-config\n", securityGroupIds: [sg1], sshKeyName: keyName, labels: {},
+      zone: "ch-gva-2",
+      name: "x",
+      instanceType: "standard.small",
+      diskSizeGb: 10,
+      templateName: "Linux Ubuntu 99.04 LTS 64-bit",
+      userData: "#cloud-config\n",
+      securityGroupIds: [sg1],
+      sshKeyName: keyName,
+      labels: {},
     };
     await expect(p.create(inputs)).rejects.toThrow(/no public Exoscale template named "Linux Ubuntu 99.04 LTS 64-bit"/);
-    await expect(p.create({ ...inputs, templateName: "Linux Ubuntu 24.04 LTS 64-bit", instanceType: "standard.colossal" })).rejects.toThrow(/not offered in zone ch-gva-2/);
+    await expect(
+      p.create({ ...inputs, templateName: "Linux Ubuntu 24.04 LTS 64-bit", instanceType: "standard.colossal" }),
+    ).rejects.toThrow(/not offered in zone ch-gva-2/);
   });
 
   it("deletes a half-created instance when its create operation fails, and says so", async () => {
@@ -214,19 +289,35 @@ describe("instance provider", () => {
     sim.failNextOperation("unavailable", "hypervisor lost");
     const err = await p
       .create({
-        zone: "ch-gva-2", name: "doomed", instanceType: "standard.small", diskSizeGb: 10, templateName: "Linux Ubuntu 24.04 LTS 64-bit",
-        userData: "#cloud-config\n", securityGroupIds: [sg1], sshKeyName: keyName, labels: {},
+        zone: "ch-gva-2",
+        name: "doomed",
+        instanceType: "standard.small",
+        diskSizeGb: 10,
+        templateName: "Linux Ubuntu 24.04 LTS 64-bit",
+        userData: "#cloud-config\n",
+        securityGroupIds: [sg1],
+        sshKeyName: keyName,
+        labels: {},
       })
       .catch((e: unknown) => e);
-    expect(String(err)).toMatch(/ended in failure \(unavailable\): hypervisor lost \(the half-created instance [0-9a-f-]{36} was deleted\)/);
+    expect(String(err)).toMatch(
+      /ended in failure \(unavailable\): hypervisor lost \(the half-created instance [0-9a-f-]{36} was deleted\)/,
+    );
     expect(sim.inventory.instances).toHaveLength(before);
   });
 
   it("check refuses user data past 32 KiB, bad disk sizes and types", async () => {
     const p = instanceProvider(fast);
     const r = await p.check!({} as never, {
-      zone: "ch-gva-2", name: "x", instanceType: "small", diskSizeGb: 5, templateName: "t",
-      userData: `#cloud-config\n# ${"x".repeat(30_000)}\n`, securityGroupIds: [], sshKeyName: "k", labels: {},
+      zone: "ch-gva-2",
+      name: "x",
+      instanceType: "small",
+      diskSizeGb: 5,
+      templateName: "t",
+      userData: `#cloud-config\n# ${"x".repeat(30_000)}\n`,
+      securityGroupIds: [],
+      sshKeyName: "k",
+      labels: {},
     });
     expect(r.failures!.map((f) => f.property).sort()).toEqual(["diskSizeGb", "instanceType", "userData"]);
     expect(r.failures!.find((f) => f.property === "userData")!.reason).toMatch(/at most 32768 bytes/);
@@ -238,7 +329,9 @@ describe("instance provider", () => {
     delete process.env.EXOSCALE_API_KEY;
     delete process.env.EXOSCALE_API_SECRET;
     try {
-      await expect(p.delete!("x", { zone: "ch-gva-2" } as InstanceOutputs)).rejects.toThrow(/exoscale:key \(or EXOSCALE_API_KEY\) and exoscale:secret/);
+      await expect(p.delete!("x", { zone: "ch-gva-2" } as InstanceOutputs)).rejects.toThrow(
+        /exoscale:key \(or EXOSCALE_API_KEY\) and exoscale:secret/,
+      );
     } finally {
       if (saved.k) process.env.EXOSCALE_API_KEY = saved.k;
       if (saved.s) process.env.EXOSCALE_API_SECRET = saved.s;
@@ -251,7 +344,9 @@ describe("elastic IP providers", () => {
     const eips = configured(elasticIpProvider(fast));
     const before = sim.inventory.elasticIps.length;
     sim.failNextOperation("busy", "try later");
-    await expect(eips.create({ zone: "ch-gva-2", description: "x", labels: {} })).rejects.toThrow(/\(busy\): try later \(the half-created elastic IP [0-9a-f-]{36} was deleted\)/);
+    await expect(eips.create({ zone: "ch-gva-2", description: "x", labels: {} })).rejects.toThrow(
+      /\(busy\): try later \(the half-created elastic IP [0-9a-f-]{36} was deleted\)/,
+    );
     expect(sim.inventory.elasticIps).toHaveLength(before);
   });
 
@@ -259,15 +354,28 @@ describe("elastic IP providers", () => {
     const keys = configured(sshKeyProvider(fast));
     await keys.create({ zone: "ch-gva-2", name: "eip-key", publicKey: KEY });
     const inst = await configured(instanceProvider(fast)).create({
-      zone: "ch-gva-2", name: "eip-host", instanceType: "standard.tiny", diskSizeGb: 10, templateName: "Linux Ubuntu 24.04 LTS 64-bit",
-      userData: "#cloud-config\n", securityGroupIds: [], sshKeyName: "eip-key", labels: {},
+      zone: "ch-gva-2",
+      name: "eip-host",
+      instanceType: "standard.tiny",
+      diskSizeGb: 10,
+      templateName: "Linux Ubuntu 24.04 LTS 64-bit",
+      userData: "#cloud-config\n",
+      securityGroupIds: [],
+      sshKeyName: "eip-key",
+      labels: {},
     });
     const eips = configured(elasticIpProvider(fast));
     const eip = await eips.create({ zone: "ch-gva-2", description: "fleet", labels: {} });
     expect(eip.outs!.ip).toMatch(/^203\.0\.113\./);
-    const upd = await eips.update!(eip.id, eip.outs!, { zone: "ch-gva-2", description: "fleet host", labels: { a: "b" } });
+    const upd = await eips.update!(eip.id, eip.outs!, {
+      zone: "ch-gva-2",
+      description: "fleet host",
+      labels: { a: "b" },
+    });
     expect(upd.outs!.description).toBe("fleet host");
-    expect((await eips.diff!(eip.id, eip.outs!, { zone: "de-fra-1", description: "fleet", labels: {} })).replaces).toEqual(["zone"]);
+    expect(
+      (await eips.diff!(eip.id, eip.outs!, { zone: "de-fra-1", description: "fleet", labels: {} })).replaces,
+    ).toEqual(["zone"]);
 
     const att = configured(elasticIpAttachmentProvider(fast));
     const a = await att.create({ zone: "ch-gva-2", elasticIpId: eip.id, instanceId: inst.id });

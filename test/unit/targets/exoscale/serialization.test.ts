@@ -16,7 +16,9 @@ import { ExoscaleSimulator } from "../../../harness/exoscale/simulator.js";
  */
 const repo = resolve(__dirname, "../../../..");
 const tsx = join(repo, "node_modules/.bin/tsx");
-const requireFromString = createRequire(join(repo, "node_modules/@pulumi/pulumi/package.json")).resolve("require-from-string");
+const requireFromString = createRequire(join(repo, "node_modules/@pulumi/pulumi/package.json")).resolve(
+  "require-from-string",
+);
 
 const SECRET_MARKER = "marker-secret-that-must-not-be-serialized";
 let sim: ExoscaleSimulator;
@@ -27,7 +29,12 @@ beforeAll(async () => {
   sim = await ExoscaleSimulator.start({ pendingPolls: 1 });
   // A marker secret in the serializing process's environment must not end up in the stored text.
   const env = { ...process.env, EXOSCALE_API_KEY: "EXOmarkerkey", EXOSCALE_API_SECRET: SECRET_MARKER };
-  const out = execFileSync(tsx, [join(repo, "test/harness/exoscale/serializeProviders.ts")], { cwd: repo, env, encoding: "utf8", maxBuffer: 64 << 20 });
+  const out = execFileSync(tsx, [join(repo, "test/harness/exoscale/serializeProviders.ts")], {
+    cwd: repo,
+    env,
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
   texts = JSON.parse(out) as Record<string, string>;
 }, 120_000);
 
@@ -40,7 +47,11 @@ afterAll(async () => {
  * Runs `steps` (JS source using `p` = the deserialized provider) in a fresh node process.
  * Asynchronously: the simulator serves from this very process.
  */
-async function runSerialized(name: string, steps: string, opts: { config?: Record<string, string>; env?: Record<string, string> }): Promise<unknown> {
+async function runSerialized(
+  name: string,
+  steps: string,
+  opts: { config?: Record<string, string>; env?: Record<string, string> },
+): Promise<unknown> {
   const providerFile = join(dir, `${name}.txt`);
   writeFileSync(providerFile, texts[name]!);
   const driver = join(dir, `drive-${name}-${Math.random().toString(36).slice(2)}.cjs`);
@@ -74,7 +85,11 @@ describe("serialized dynamic providers", () => {
   });
 
   it("SSH key + security group: create and delete from the stored text, credentials from the stack config", async () => {
-    const config = { "exoscale:key": sim.credentials.apiKey, "exoscale:secret": sim.credentials.apiSecret, "exoscale:endpoint": sim.url };
+    const config = {
+      "exoscale:key": sim.credentials.apiKey,
+      "exoscale:secret": sim.credentials.apiSecret,
+      "exoscale:endpoint": sim.url,
+    };
     const key = (await runSerialized(
       "sshKey",
       `const r = await p.create({ zone: "ch-gva-2", name: "ser-key", publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0ZXN0a2V5Zm9yYWdlbnRmbGVldHRlc3RzMDAwMDAw x" });
@@ -95,12 +110,20 @@ describe("serialized dynamic providers", () => {
     expect(sg.d.replaces).toEqual([]);
     expect(sim.inventory.securityGroups.find((g) => g.id === sg.r.id)).toBeUndefined();
     // Twice: the second delete meets a 404, which must count as success in the serialized copy too.
-    await runSerialized("sshKey", `await p.delete("ser-key", { zone: "ch-gva-2" }); await p.delete("ser-key", { zone: "ch-gva-2" }); return null;`, { config });
+    await runSerialized(
+      "sshKey",
+      `await p.delete("ser-key", { zone: "ch-gva-2" }); await p.delete("ser-key", { zone: "ch-gva-2" }); return null;`,
+      { config },
+    );
     expect(sim.inventory.sshKeys.map((k) => k.name)).not.toContain("ser-key");
   });
 
   it("instance: credentials from the environment when the stack config has none", async () => {
-    const env = { EXOSCALE_API_KEY: sim.credentials.apiKey, EXOSCALE_API_SECRET: sim.credentials.apiSecret, EXOSCALE_API_ENDPOINT: sim.url };
+    const env = {
+      EXOSCALE_API_KEY: sim.credentials.apiKey,
+      EXOSCALE_API_SECRET: sim.credentials.apiSecret,
+      EXOSCALE_API_ENDPOINT: sim.url,
+    };
     sim.setNextPublicIp("127.0.0.1");
     const r = (await runSerialized(
       "instance",
@@ -115,6 +138,8 @@ describe("serialized dynamic providers", () => {
   });
 
   it("without any credentials, says which settings are missing", async () => {
-    await expect(runSerialized("elasticIp", `return await p.delete("x", { zone: "ch-gva-2" });`, {})).rejects.toThrow(/exoscale:key \(or EXOSCALE_API_KEY\)/);
+    await expect(runSerialized("elasticIp", `return await p.delete("x", { zone: "ch-gva-2" });`, {})).rejects.toThrow(
+      /exoscale:key \(or EXOSCALE_API_KEY\)/,
+    );
   });
 });

@@ -15,14 +15,26 @@ describe("EXO2-HMAC-SHA256 signing", () => {
 
   it("signs query arguments like the reference vector", () => {
     expect(
-      authorizationHeader(KEY, SECRET, { method: "GET", path: "/v2/zone", body: "", query: { k1: "v1", k2: "v2" }, expires: EXPIRES }),
+      authorizationHeader(KEY, SECRET, {
+        method: "GET",
+        path: "/v2/zone",
+        body: "",
+        query: { k1: "v1", k2: "v2" },
+        expires: EXPIRES,
+      }),
     ).toBe(
       "EXO2-HMAC-SHA256 credential=EXOxxxxxxxxxxxxxxxxxxxxxxxx,signed-query-args=k1;k2,expires=3376684800,signature=iqOBz13+44L5j0uJclE8hmUhQQcvtCSoPEOXYK6liqY=",
     );
   });
 
   it("orders query values by name, whatever the insertion order", () => {
-    const a = authorizationHeader(KEY, SECRET, { method: "GET", path: "/v2/zone", body: "", query: { k2: "v2", k1: "v1" }, expires: EXPIRES });
+    const a = authorizationHeader(KEY, SECRET, {
+      method: "GET",
+      path: "/v2/zone",
+      body: "",
+      query: { k2: "v2", k1: "v1" },
+      expires: EXPIRES,
+    });
     expect(a).toContain("signed-query-args=k1;k2");
     expect(a).toContain("signature=iqOBz13+44L5j0uJclE8hmUhQQcvtCSoPEOXYK6liqY=");
   });
@@ -35,7 +47,13 @@ describe("EXO2-HMAC-SHA256 signing", () => {
   });
 
   it("parses its own header and rejects malformed ones", () => {
-    const h = authorizationHeader(KEY, SECRET, { method: "GET", path: "/v2/zone", body: "", query: { a: "1" }, expires: EXPIRES });
+    const h = authorizationHeader(KEY, SECRET, {
+      method: "GET",
+      path: "/v2/zone",
+      body: "",
+      query: { a: "1" },
+      expires: EXPIRES,
+    });
     expect(parseAuthorization(h)).toEqual({
       credential: KEY,
       signedQueryArgs: ["a"],

@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authorizationHeader } from "../../../../targets/exoscale/signing.js";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { missingDocumentMessage, OpenApiRequestValidator, openApiDocumentPath } from "../../../harness/exoscale/openapi.js";
+import {
+  missingDocumentMessage,
+  OpenApiRequestValidator,
+  openApiDocumentPath,
+} from "../../../harness/exoscale/openapi.js";
 import { ExoscaleSimulator } from "../../../harness/exoscale/simulator.js";
 
 /**
@@ -17,7 +21,11 @@ afterAll(async () => {
   await sim.close();
 });
 
-async function call(method: string, path: string, opts: { body?: unknown; query?: Record<string, string>; expires?: number; secret?: string; rawBody?: string } = {}) {
+async function call(
+  method: string,
+  path: string,
+  opts: { body?: unknown; query?: Record<string, string>; expires?: number; secret?: string; rawBody?: string } = {},
+) {
   const url = new URL(sim.url + path);
   const query = opts.query ?? {};
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
@@ -41,7 +49,9 @@ async function call(method: string, path: string, opts: { body?: unknown; query?
 describe("Exoscale simulator", () => {
   it("validates against the official document: the shared one beside the repository, or the one the env var names", () => {
     expect(openApiDocumentPath({})).toBe(resolve(__dirname, "../../../../../shared/exoscale/openapi-v2.json"));
-    expect(openApiDocumentPath({ AGENT_FLEET_EXOSCALE_OPENAPI: "/elsewhere/openapi.json" })).toBe("/elsewhere/openapi.json");
+    expect(openApiDocumentPath({ AGENT_FLEET_EXOSCALE_OPENAPI: "/elsewhere/openapi.json" })).toBe(
+      "/elsewhere/openapi.json",
+    );
     expect(JSON.parse(readFileSync(openApiDocumentPath({}), "utf8")).info.title).toBe("Exoscale API");
   });
 
@@ -75,7 +85,9 @@ describe("Exoscale simulator", () => {
   it("rejects a wrong enum value in the body and in the query", async () => {
     const g = await call("POST", "/security-group", { body: { name: "enum-test" } });
     const id = (g.json.reference as { id: string }).id;
-    const rule = await call("POST", `/security-group/${id}/rules`, { body: { "flow-direction": "sideways", protocol: "tcp" } });
+    const rule = await call("POST", `/security-group/${id}/rules`, {
+      body: { "flow-direction": "sideways", protocol: "tcp" },
+    });
     expect(rule.status).toBe(400);
     expect(rule.json.message).toMatch(/flow-direction must be equal to one of the allowed values \(ingress, egress\)/);
     const list = await call("GET", "/template", { query: { visibility: "everyone" } });
@@ -84,7 +96,9 @@ describe("Exoscale simulator", () => {
   });
 
   it("rejects out-of-range numbers and malformed path ids", async () => {
-    const r = await call("PUT", "/instance/6b1b1f9e-2222-4c3c-9d9d-000000000000:resize-disk", { body: { "disk-size": 5 } });
+    const r = await call("PUT", "/instance/6b1b1f9e-2222-4c3c-9d9d-000000000000:resize-disk", {
+      body: { "disk-size": 5 },
+    });
     expect(r.status).toBe(400);
     expect(r.json.message).toMatch(/disk-size must be >= 10/);
     const bad = await call("GET", "/instance/not-a-uuid");
@@ -94,7 +108,12 @@ describe("Exoscale simulator", () => {
 
   it("rejects user-data above 32 KiB (the document's maxLength)", async () => {
     const r = await call("POST", "/instance", {
-      body: { "disk-size": 10, "instance-type": { id: "5f0b7a5e-1c1d-4e8f-8a6b-000000000002" }, template: { id: "2a0a7c3e-0e6a-4a0c-9f0e-0b9a1a1e2404" }, "user-data": "A".repeat(32772) },
+      body: {
+        "disk-size": 10,
+        "instance-type": { id: "5f0b7a5e-1c1d-4e8f-8a6b-000000000002" },
+        template: { id: "2a0a7c3e-0e6a-4a0c-9f0e-0b9a1a1e2404" },
+        "user-data": "A".repeat(32772),
+      },
     });
     expect(r.status).toBe(400);
     expect(r.json.message).toMatch(/user-data must NOT have more than 32768 characters/);
@@ -102,9 +121,19 @@ describe("Exoscale simulator", () => {
 
   it("holds its own answers to the document (a malformed answer would be caught)", async () => {
     const v = await OpenApiRequestValidator.load();
-    expect(v.validateResponse("get-instance", { id: "6b1b1f9e-2222-4c3c-9d9d-000000000000", "public-ip": "198.51.100.1", state: "running" })).toEqual([]);
-    expect(v.validateResponse("get-instance", { state: "levitating" }).join()).toMatch(/state must be equal to one of the allowed values/);
-    expect(v.validateResponse("get-operation", { id: "x", state: "success" }).join()).toMatch(/must match format "uuid"/);
+    expect(
+      v.validateResponse("get-instance", {
+        id: "6b1b1f9e-2222-4c3c-9d9d-000000000000",
+        "public-ip": "198.51.100.1",
+        state: "running",
+      }),
+    ).toEqual([]);
+    expect(v.validateResponse("get-instance", { state: "levitating" }).join()).toMatch(
+      /state must be equal to one of the allowed values/,
+    );
+    expect(v.validateResponse("get-operation", { id: "x", state: "success" }).join()).toMatch(
+      /must match format "uuid"/,
+    );
   });
 
   it("rejects a bad signature", async () => {
@@ -116,8 +145,17 @@ describe("Exoscale simulator", () => {
   it("rejects a signature over a different body (tampering)", async () => {
     const url = `${sim.url}/security-group`;
     const expires = Math.floor(Date.now() / 1000) + 300;
-    const auth = authorizationHeader(sim.credentials.apiKey, sim.credentials.apiSecret, { method: "POST", path: "/v2/security-group", body: '{"name":"a"}', expires });
-    const res = await fetch(url, { method: "POST", headers: { authorization: auth, "content-type": "application/json" }, body: '{"name":"b"}' });
+    const auth = authorizationHeader(sim.credentials.apiKey, sim.credentials.apiSecret, {
+      method: "POST",
+      path: "/v2/security-group",
+      body: '{"name":"a"}',
+      expires,
+    });
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { authorization: auth, "content-type": "application/json" },
+      body: '{"name":"b"}',
+    });
     expect(res.status).toBe(403);
   });
 
@@ -131,7 +169,12 @@ describe("Exoscale simulator", () => {
     const res = await fetch(`${sim.url}/zone`);
     expect(res.status).toBe(401);
     const expires = Math.floor(Date.now() / 1000) + 300;
-    const auth = authorizationHeader(sim.credentials.apiKey, sim.credentials.apiSecret, { method: "GET", path: "/v2/template", body: "", expires });
+    const auth = authorizationHeader(sim.credentials.apiKey, sim.credentials.apiSecret, {
+      method: "GET",
+      path: "/v2/template",
+      body: "",
+      expires,
+    });
     const sneaky = await fetch(`${sim.url}/template?visibility=public`, { headers: { authorization: auth } });
     expect(sneaky.status).toBe(401);
   });
@@ -147,13 +190,19 @@ describe("Exoscale simulator", () => {
   it("assigns the public IP it was told to, and shows its inventory over HTTP", async () => {
     sim.setNextPublicIp("127.0.0.1");
     const r = await call("POST", "/instance", {
-      body: { "disk-size": 10, "instance-type": { id: "5f0b7a5e-1c1d-4e8f-8a6b-000000000002" }, template: { id: "2a0a7c3e-0e6a-4a0c-9f0e-0b9a1a1e2404" } },
+      body: {
+        "disk-size": 10,
+        "instance-type": { id: "5f0b7a5e-1c1d-4e8f-8a6b-000000000002" },
+        template: { id: "2a0a7c3e-0e6a-4a0c-9f0e-0b9a1a1e2404" },
+      },
     });
     expect(r.status).toBe(200);
     const id = (r.json.reference as { id: string }).id;
     const inst = await call("GET", `/instance/${id}`);
     expect(inst.json["public-ip"]).toBe("127.0.0.1");
-    const inv = (await (await fetch(`http://127.0.0.1:${sim.port}/_sim/inventory`)).json()) as { instances: { id: string }[] };
+    const inv = (await (await fetch(`http://127.0.0.1:${sim.port}/_sim/inventory`)).json()) as {
+      instances: { id: string }[];
+    };
     expect(inv.instances.map((i) => i.id)).toContain(id);
     sim.setNextPublicIp(undefined);
   });

@@ -15,7 +15,13 @@ describe("stacks/Pulumi.exoscale.yaml", () => {
     (raw.ns.ssh as Record<string, unknown>).privateKey = secret();
     const c = parseFleetConfig(raw.ns, { stack: "exoscale", projectDir: repo, foreign: raw.foreign });
     if (c.target !== "exoscale") throw new Error(`target ${c.target}`);
-    expect(c.exoscale).toMatchObject({ zone: "ch-gva-2", instanceType: "standard.small", diskSizeGb: 50, template: "Linux Ubuntu 24.04 LTS 64-bit", elasticIp: false });
+    expect(c.exoscale).toMatchObject({
+      zone: "ch-gva-2",
+      instanceType: "standard.small",
+      diskSizeGb: 50,
+      template: "Linux Ubuntu 24.04 LTS 64-bit",
+      elasticIp: false,
+    });
     expect(c.ssh.allowedCidrs).toEqual(["198.51.100.7/32"]);
   });
 });
