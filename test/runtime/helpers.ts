@@ -36,7 +36,9 @@ export function makeWorld(): World {
     decisions,
     scratch,
     app: (name) => path.join(dir, "apps", name),
-    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+    // A SIGKILLed runtime's children (the agent program, git as the agent user) may still be
+    // writing in scratch for a moment: retry instead of failing on ENOTEMPTY.
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }),
   };
 }
 
