@@ -12,9 +12,10 @@ set -u
 # DEFAULT_LEASE_SECONDS of runtime/operator/status.ts (a unit test keeps them equal).
 lease=30
 name=${AGENT_NAME:-}
-shared=${AGENT_SHARED_DIR:-}
-if [ -z "$name" ] || [ -z "$shared" ]; then
-  echo "agent-health: AGENT_NAME and AGENT_SHARED_DIR must be set"
+# The default is the contract's container path (contract/paths.ts), as for `agentctl health`.
+shared=${AGENT_SHARED_DIR:-/shared}
+if [ -z "$name" ]; then
+  echo "agent-health: AGENT_NAME must be set"
   exit 1
 fi
 file="$shared/agents/$name/status.json"
@@ -39,10 +40,10 @@ while IFS= read -r line; do
   esac
 done <"$file"
 
-now=$(date +%s) && modified=$(stat -c %Y "$file") || {
+if ! now=$(date +%s) || ! modified=$(stat -c %Y "$file"); then
   echo "$name: unhealthy (cannot read the status file's time)"
   exit 1
-}
+fi
 age=$((now - modified))
 if [ "$state" = "stopped" ]; then
   echo "$name: unhealthy (stopped)"

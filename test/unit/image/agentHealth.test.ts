@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ENV } from "../../../contract/env.js";
+import { CONTAINER_PATHS } from "../../../contract/paths.js";
 import { agentHealth, DEFAULT_LEASE_SECONDS } from "../../../runtime/operator/status.js";
 import { sharedLayout } from "../../../runtime/sharedLayout.js";
 import { writeStatus, type AgentStatus } from "../../../runtime/status.js";
@@ -92,13 +93,13 @@ describe("agent-health (the image's HEALTHCHECK)", () => {
   it("fails clearly without its environment", () => {
     const r = runScript("", "");
     expect(r.code).toBe(1);
-    expect(r.out).toContain(`${ENV.agentName} and ${ENV.sharedDir} must be set`);
+    expect(r.out).toContain(`${ENV.agentName} must be set`);
   });
 
   it("uses the contract's names, the runtime's status path and default lease", () => {
     const text = fs.readFileSync(SCRIPT, "utf8");
     expect(text).toContain(`\${${ENV.agentName}:-}`);
-    expect(text).toContain(`\${${ENV.sharedDir}:-}`);
+    expect(text).toContain(`\${${ENV.sharedDir}:-${CONTAINER_PATHS.shared}}`);
     expect(sharedLayout("/S").statusFile("N")).toBe("/S/agents/N/status.json");
     expect(text).toContain('file="$shared/agents/$name/status.json"');
     expect(text).toContain(`lease=${DEFAULT_LEASE_SECONDS}\n`);
