@@ -6,22 +6,14 @@ import type { RuntimeSettings } from "./settings.js";
 import { ensureSharedLayout, sharedLayout, type SharedLayout } from "./sharedLayout.js";
 import { CurrentProgram } from "./agent/currentProgram.js";
 import { StatusBoard } from "./agent/statusBoard.js";
-import { ChangeApplier } from "./changes/changeApplier.js";
-import { StartCheck } from "./changes/startCheck.js";
-import { DecisionLoop } from "./decisions/decisionLoop.js";
 import { AppRepo } from "./repo/appRepo.js";
 import { checkDirectories, prepareScratchDir, privilegeSeparation } from "./startup/startupChecks.js";
 import { PRUNE_EVERY_MS, pruneRejectedPatches, reclaimExpiredLeases } from "./tasks/janitor.js";
-import { TaskLoop } from "./tasks/taskLoop.js";
 import { AgentUser } from "./workspace/agentUser.js";
-import { Workspace } from "./workspace/workspace.js";
+import { wireParts, type WiredParts } from "./wireParts.js";
 
 /** The parts that exist once start-up has decided who runs the agent program. */
-interface Loops {
-  workspace: Workspace;
-  tasks: TaskLoop;
-  decisions: DecisionLoop;
-}
+type Loops = WiredParts;
 
 /**
  * One agent's runtime, composed of its parts: start-up checks, the app repo, per-task
@@ -75,49 +67,18 @@ export class AgentRuntime {
   }
 
   private compose(user: AgentUser): Loops {
-    const { s, log, board, program, proposals } = this;
-    const workspace = new Workspace({
-      settings: s,
-      sharedRoot: this.layout.root,
-      user,
-      appLock: this.repo.lock,
-      signal: this.stopController.signal,
-      log,
-    });
-    const startCheck = new StartCheck({ agentName: s.agentName, appDir: s.appDir, program, workspace, log });
-    const changes = new ChangeApplier({
-      repo: this.repo,
-      proposals,
+    return wireParts({
+      settings: this.s,
       layout: this.layout,
-      board,
-      program,
-      startCheck,
-      log,
-      minFreeBytes: s.minFreeBytes,
-    });
-    const decisions = new DecisionLoop({
-      agentName: s.agentName,
-      decisionsDir: s.decisionsDir,
-      pollMs: s.pollMs,
-      proposals,
-      changes,
-      board,
-      log,
-      afterNotApplied: (p) => tasks.afterNotApplied(p),
-    });
-    // The decision loop calls back into the task loop only once both run.
-    const tasks = new TaskLoop({
-      settings: s,
+      repo: this.repo,
       queue: this.queue,
-      proposals,
-      program,
-      workspace,
-      changes,
-      awaitDecision: (id) => decisions.track(id),
-      board,
-      log,
+      proposals: this.proposals,
+      program: this.program,
+      board: this.board,
+      log: this.log,
+      user,
+      signal: this.stopController.signal,
     });
-    return { workspace, tasks, decisions };
   }
 
   async start(): Promise<void> {

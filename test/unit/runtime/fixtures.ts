@@ -5,7 +5,6 @@ import { afterEach } from "vitest";
 import { CurrentProgram } from "../../../runtime/agent/currentProgram.js";
 import { StatusBoard } from "../../../runtime/agent/statusBoard.js";
 import { ChangeApplier } from "../../../runtime/changes/changeApplier.js";
-import { StartCheck } from "../../../runtime/changes/startCheck.js";
 import { DecisionLoop } from "../../../runtime/decisions/decisionLoop.js";
 import { git } from "../../../runtime/git.js";
 import { proposalIdForTask } from "../../../runtime/ids.js";
@@ -19,6 +18,7 @@ import { loadSettings, type RuntimeSettings } from "../../../runtime/settings.js
 import { ensureSharedLayout, sharedLayout, type SharedLayout } from "../../../runtime/sharedLayout.js";
 import { TaskLoop } from "../../../runtime/tasks/taskLoop.js";
 import { AgentUser } from "../../../runtime/workspace/agentUser.js";
+import { wireParts } from "../../../runtime/wireParts.js";
 import { Workspace } from "../../../runtime/workspace/workspace.js";
 
 /** The runtime's parts, in-process, on real temp dirs and real git repos (nothing is mocked). */
@@ -130,46 +130,17 @@ export async function makeParts(w: World): Promise<Parts> {
   const queue = new TaskQueue(w.layout);
   const proposals = new ProposalStore(w.layout);
   const user = new AgentUser(testRunAs(), s.patchMaxBytes + 1);
-  const workspace = new Workspace({
+  const { workspace, changes, decisions, tasks } = wireParts({
     settings: s,
-    sharedRoot: w.layout.root,
-    user,
-    appLock: repo.lock,
-    signal: new AbortController().signal,
-    log,
-  });
-  const startCheck = new StartCheck({ agentName: s.agentName, appDir: s.appDir, program, workspace, log });
-  const changes = new ChangeApplier({
-    repo,
-    proposals,
     layout: w.layout,
-    board,
-    program,
-    startCheck,
-    log,
-    minFreeBytes: s.minFreeBytes,
-  });
-  const decisions = new DecisionLoop({
-    agentName: s.agentName,
-    decisionsDir: s.decisionsDir,
-    pollMs: s.pollMs,
-    proposals,
-    changes,
-    board,
-    log,
-    afterNotApplied: (pr) => tasks.afterNotApplied(pr),
-  });
-  // The decision loop calls back into the task loop only once both run.
-  const tasks = new TaskLoop({
-    settings: s,
+    repo,
     queue,
     proposals,
     program,
-    workspace,
-    changes,
-    awaitDecision: (id) => decisions.track(id),
     board,
     log,
+    user,
+    signal: new AbortController().signal,
   });
   return { w, log, board, program, repo, queue, proposals, workspace, changes, decisions, tasks };
 }

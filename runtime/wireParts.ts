@@ -1,0 +1,85 @@
+import type { CurrentProgram } from "./agent/currentProgram.js";
+import type { StatusBoard } from "./agent/statusBoard.js";
+import { ChangeApplier } from "./changes/changeApplier.js";
+import { StartCheck } from "./changes/startCheck.js";
+import { DecisionLoop } from "./decisions/decisionLoop.js";
+import type { AgentLogger } from "./log.js";
+import type { ProposalStore } from "./proposals/proposal.js";
+import type { TaskQueue } from "./queue/taskQueue.js";
+import type { AppRepo } from "./repo/appRepo.js";
+import type { RuntimeSettings } from "./settings.js";
+import type { SharedLayout } from "./sharedLayout.js";
+import { TaskLoop } from "./tasks/taskLoop.js";
+import type { AgentUser } from "./workspace/agentUser.js";
+import { Workspace } from "./workspace/workspace.js";
+
+/** What the parts are wired from: decided at start-up (who runs the program) or shared state. */
+export interface PartsInput {
+  settings: RuntimeSettings;
+  layout: SharedLayout;
+  repo: AppRepo;
+  queue: TaskQueue;
+  proposals: ProposalStore;
+  program: CurrentProgram;
+  board: StatusBoard;
+  log: AgentLogger;
+  user: AgentUser;
+  signal: AbortSignal;
+}
+
+export interface WiredParts {
+  workspace: Workspace;
+  changes: ChangeApplier;
+  decisions: DecisionLoop;
+  tasks: TaskLoop;
+}
+
+/**
+ * The one wiring of an agent's parts, used by AgentRuntime and by the parts' unit tests, so that
+ * what the tests exercise is exactly how the runtime composes them.
+ */
+export function wireParts(i: PartsInput): WiredParts {
+  const { settings: s, layout, repo, queue, proposals, program, board, log } = i;
+  const workspace = new Workspace({
+    settings: s,
+    sharedRoot: layout.root,
+    user: i.user,
+    appLock: repo.lock,
+    signal: i.signal,
+    log,
+  });
+  const startCheck = new StartCheck({ agentName: s.agentName, appDir: s.appDir, program, workspace, log });
+  const changes = new ChangeApplier({
+    repo,
+    proposals,
+    layout,
+    board,
+    program,
+    startCheck,
+    log,
+    minFreeBytes: s.minFreeBytes,
+  });
+  const decisions = new DecisionLoop({
+    agentName: s.agentName,
+    decisionsDir: s.decisionsDir,
+    pollMs: s.pollMs,
+    proposals,
+    changes,
+    board,
+    log,
+    afterNotApplied: (p) => tasks.afterNotApplied(p),
+  });
+  // The decision loop calls back into the task loop only once both run.
+  const tasks = new TaskLoop({
+    settings: s,
+    queue,
+    proposals,
+    program,
+    workspace,
+    changes,
+    awaitDecision: (id) => decisions.track(id),
+    board,
+    log,
+  });
+  return { workspace, changes, decisions, tasks };
+}
