@@ -12,6 +12,7 @@ import { AgentLogger, type LogEntry, type LogLevel } from "../../../runtime/log.
 import { patchSha256 } from "../../../runtime/proposals/patchHash.js";
 import { parseNumstat, ProposalStore, type Proposal } from "../../../runtime/proposals/proposal.js";
 import { TaskQueue } from "../../../runtime/queue/taskQueue.js";
+import type { TaskRecord } from "../../../runtime/queue/taskRecord.js";
 import { AppRepo } from "../../../runtime/repo/appRepo.js";
 import { resolveRunAs, type RunAs } from "../../../runtime/sandbox.js";
 import { loadSettings, type RuntimeSettings } from "../../../runtime/settings.js";
@@ -223,4 +224,30 @@ export async function trailers(repo: string, key: string): Promise<string[]> {
 
 export function read(repo: string, file: string): string {
   return fs.readFileSync(path.join(repo, file), "utf8");
+}
+
+/** A task record as claimed by a1 (runs and run dirs only read its id and files). */
+export function claimedTask(id = "t-261129-120000-abcdef", extra: Partial<TaskRecord> = {}): TaskRecord {
+  return {
+    id,
+    title: "T",
+    description: "do it",
+    instruction_file: null,
+    context_files: [],
+    status: "claimed",
+    priority: 5,
+    agent: null,
+    capability: null,
+    attempts: 0,
+    max_attempts: 0,
+    claimed_by: "a1",
+    claimed_at: null,
+    completed_at: null,
+    created_at: "",
+    created_by: "test",
+    last_error: null,
+    result: null,
+    history: [],
+    ...extra,
+  };
 }

@@ -2,33 +2,12 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { TaskRecord } from "../../../../runtime/queue/taskRecord.js";
 import type { RunAs } from "../../../../runtime/sandbox.js";
 import { AgentUser } from "../../../../runtime/workspace/agentUser.js";
 import { createRunDir, removeOwnTree, removeRunDir, runDirFor } from "../../../../runtime/workspace/runDir.js";
-import { IS_ROOT, MemoryLog, tempDir } from "../fixtures.js";
+import { claimedTask, IS_ROOT, MemoryLog, tempDir } from "../fixtures.js";
 
-const TASK = {
-  id: "t-261129-120000-abcdef",
-  title: "T",
-  description: "d",
-  instruction_file: null,
-  context_files: [],
-  status: "claimed",
-  priority: 5,
-  agent: null,
-  capability: null,
-  attempts: 0,
-  max_attempts: 0,
-  claimed_by: "a1",
-  claimed_at: null,
-  completed_at: null,
-  created_at: "",
-  created_by: "test",
-  last_error: null,
-  result: null,
-  history: [],
-} as TaskRecord;
+const TASK = claimedTask();
 
 /** A uid of its own (no other process on the machine has it). */
 function distinctRunAs(): RunAs {

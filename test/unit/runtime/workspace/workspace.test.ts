@@ -2,7 +2,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAgentProgram } from "../../../../runtime/agentProgram.js";
-import type { TaskRecord } from "../../../../runtime/queue/taskRecord.js";
 import { Mutex } from "../../../../runtime/repo/mutex.js";
 import { AppRepo } from "../../../../runtime/repo/appRepo.js";
 import { AgentUser } from "../../../../runtime/workspace/agentUser.js";
@@ -10,32 +9,7 @@ import { splitDiffOutput } from "../../../../runtime/workspace/changeExtraction.
 import { ownRunDirs } from "../../../../runtime/workspace/runDir.js";
 import { Workspace } from "../../../../runtime/workspace/workspace.js";
 import type { RunAs } from "../../../../runtime/sandbox.js";
-import { IS_ROOT, makeWorld, MemoryLog, testRunAs } from "../fixtures.js";
-
-function task(id = "t-261129-120000-abcdef", extra: Partial<TaskRecord> = {}): TaskRecord {
-  return {
-    id,
-    title: "T",
-    description: "do it",
-    instruction_file: null,
-    context_files: [],
-    status: "claimed",
-    priority: 5,
-    agent: null,
-    capability: null,
-    attempts: 0,
-    max_attempts: 0,
-    claimed_by: "a1",
-    claimed_at: null,
-    completed_at: null,
-    created_at: "",
-    created_by: "test",
-    last_error: null,
-    result: null,
-    history: [],
-    ...extra,
-  };
-}
+import { claimedTask as task, IS_ROOT, makeWorld, MemoryLog, testRunAs } from "../fixtures.js";
 
 async function setUp(files: Record<string, string>, env: Record<string, string> = {}) {
   const w = makeWorld({ files, env });
