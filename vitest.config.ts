@@ -9,8 +9,8 @@ import { findHostPieces } from "./test/harness/engine/hostPieces.js";
 const hostPieces = findHostPieces(path.dirname(fileURLToPath(import.meta.url)));
 const withHosts = hostPieces.missing.length === 0;
 
-// One vitest config, five projects from fast to real (see README "Tests").
-// `npm test` runs unit + runtime; containers, e2e and browser are separate scripts that .ci/run also runs.
+// One vitest config, six projects from fast to real (see README "Tests").
+// `npm test` runs unit + runtime; heavy, containers, e2e and browser are separate scripts that .ci/run also runs.
 export default defineConfig({
   test: {
     projects: [
@@ -30,6 +30,17 @@ export default defineConfig({
           globalSetup: ["test/runtime/global-setup.ts"],
           testTimeout: 300_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          // Runtime tests too slow for `npm test` (the crash torture at the size of issue 10 §4).
+          name: "heavy",
+          include: ["test/heavy/**/*.test.ts"],
+          globalSetup: ["test/runtime/global-setup.ts"],
+          testTimeout: 1_200_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
         },
       },
       {

@@ -68,6 +68,7 @@ export function wireParts(i: PartsInput): WiredParts {
     board,
     log,
     afterNotApplied: (p) => tasks.afterNotApplied(p),
+    afterApplied: (p) => tasks.afterApplied(p),
   });
   // The decision loop calls back into the task loop only once both run.
   const tasks = new TaskLoop({

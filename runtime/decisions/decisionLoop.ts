@@ -15,6 +15,8 @@ export interface DecisionLoopOptions {
   log: AgentLogger;
   /** A proposal ended `conflict` or `refused` here (its task may have been finished from it already). */
   afterNotApplied?: (p: Proposal) => void;
+  /** A proposal was applied here (its task may have been finished from it already, as `proposed`). */
+  afterApplied?: (p: Proposal) => void;
 }
 
 /**
@@ -88,6 +90,7 @@ export class DecisionLoop {
       decide: async (p: Proposal, d: Decision) => {
         const out = await this.o.changes.decide(p, d);
         if (out.state === "conflict" || out.state === "refused") this.o.afterNotApplied?.(out);
+        if (out.state === "applied") this.o.afterApplied?.(out);
         return out;
       },
     };

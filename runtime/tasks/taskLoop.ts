@@ -337,6 +337,39 @@ export class TaskLoop {
     this.finishFromProposal(c, c.record, p, {}, `its proposal ${p.id} did not apply`);
   }
 
+  /**
+   * An autonomous proposal applied after its task was already finished from it as `proposed`
+   * (after a crash, whoever claimed the task next finished it from the waiting proposal, and its
+   * agent's restart applied it): the task's result is corrected to `applied` with the commit,
+   * and its history says why. With approval on, `proposed` stays (the proposal has the decision).
+   */
+  afterApplied(p: Proposal): void {
+    if (p.state !== "applied" || p.approval_required) return;
+    const c = this.o.queue.reopenDone(
+      this.o.settings.agentName,
+      p.task_id,
+      (r) => r.result?.proposal_id === p.id && r.result.outcome === "proposed",
+    );
+    if (!c || "error" in c.record) return;
+    const r = c.record;
+    const at = new Date().toISOString();
+    const final: TaskRecord = {
+      ...r,
+      result: { ...r.result!, outcome: "applied", ...(p.commit ? { commit: p.commit } : {}) },
+      history: [
+        ...r.history,
+        {
+          at,
+          event: "applied",
+          agent: this.o.settings.agentName,
+          detail: `its proposal ${p.id} was applied after the task was finished from it`,
+        },
+      ],
+    };
+    if (this.o.queue.finish(c, "done", final))
+      this.o.log.info("task-result-corrected", { task: r.id, proposal: p.id, outcome: "applied" });
+  }
+
   private finishTask(
     c: ClaimedTask,
     status: "done" | "failed",

@@ -6,7 +6,7 @@ import { proposalIdForTask } from "../../../../runtime/ids.js";
 import { Conflict, NotFound } from "../../../../runtime/operator/errors.js";
 import { retryTask } from "../../../../runtime/operator/tasks.js";
 import { AUTONOMOUS_RERUNS } from "../../../../runtime/tasks/taskLoop.js";
-import { approvalOf, makeParts, makeWorld, read, tempDir, trailers, type Parts } from "../fixtures.js";
+import { approvalOf, makeParts, makeWorld, proposeOnHead, read, tempDir, trailers, type Parts } from "../fixtures.js";
 
 /**
  * Issue 10 §4: a task whose change did not apply because HEAD moved on while it ran (two appends
@@ -148,6 +148,34 @@ describe("stale-base conflicts", () => {
     await p.decisions.checkAll();
     expect(p.proposals.get(second.id)?.state).toBe("applied");
     expect(read(p.w.app, "log.txt")).toBe(`start\noutside\n${id}\n`);
+  });
+
+  it("autonomous: a task finished from its waiting proposal (as after a crash) says `applied` once the proposal is applied", async () => {
+    const { sig, w } = world(false);
+    fs.writeFileSync(path.join(sig, "go"), "");
+    const p = await makeParts(w);
+    const { id, c } = claim(p);
+    // The runtime died after writing the proposal, before applying it: it waits, unapplied.
+    const waiting = await proposeOnHead(
+      p,
+      { "log.txt": "start\nearlier run\n" },
+      {
+        id: proposalIdForTask(id),
+        task_id: id,
+        approval_required: false,
+      },
+    );
+    await p.tasks.processTask(c);
+    expect(record(p, p.w.layout.done, id).result).toMatchObject({ outcome: "proposed", proposal_id: waiting.id });
+    p.decisions.track(waiting.id);
+    await p.decisions.checkAll();
+    const applied = p.proposals.get(waiting.id)!;
+    expect(applied.state).toBe("applied");
+    const done = record(p, p.w.layout.done, id);
+    expect(done.result).toMatchObject({ outcome: "applied", proposal_id: waiting.id, commit: applied.commit });
+    expect(done.history.at(-1)).toMatchObject({ event: "applied", detail: expect.stringContaining(waiting.id) });
+    expect(p.log.events("task-result-corrected")).toHaveLength(1);
+    expect(read(p.w.app, "log.txt")).toBe("start\nearlier run\n");
   });
 
   it("agentctl retry: clear errors for an unknown task and for one whose change applied", async () => {
