@@ -1,4 +1,6 @@
+import { ENV } from "../../contract/env.js";
 import { escapeBytes, escapeText, toSafeJson, type Escaped } from "../operator/escape.js";
+import type { PatchSpecial } from "../operator/specialFiles.js";
 
 /**
  * agentctl's text output: tables, ages, one-line cells — every agent-controlled string goes
@@ -8,6 +10,8 @@ import { escapeBytes, escapeText, toSafeJson, type Escaped } from "../operator/e
 export class Presenter {
   escaped = 0;
   bidi = 0;
+  /** Loud warnings the command adds (binary files and symlinks), printed first by warnings(). */
+  readonly loud: string[] = [];
 
   private tally(e: Escaped): string {
     this.escaped += e.escaped;
@@ -33,13 +37,43 @@ export class Presenter {
     return this.tally(escapeBytes(b));
   }
 
+  /** An agent-controlled path or link target in double quotes, nothing collapsed, everything escaped. */
+  quoted(s: string): string {
+    return `"${this.tally(escapeText(s, { multiline: false })).replace(/"/g, '\\"')}"`;
+  }
+
+  /**
+   * The loud lines for binary files and symlinks a patch writes (`prefix` starts each line):
+   * what the text of a diff does not show, with sizes and link targets.
+   */
+  specialLines(list: readonly PatchSpecial[], prefix: string): string[] {
+    if (list.length === 0) return [];
+    const binaries = list.filter((f) => f.kind === "binary").length;
+    const links = list.length - binaries;
+    const lines = [
+      `${prefix}WARNING: this change writes ${binaries} BINARY file(s) and ${links} SYMLINK(s), allowed for this agent by ${ENV.allowBinary}; their content is not readable text below:`,
+    ];
+    for (const f of list) {
+      if (f.kind === "symlink") {
+        lines.push(`${prefix}  SYMLINK ${this.quoted(f.path)} -> ${this.quoted(f.target ?? "")}`);
+        continue;
+      }
+      const size =
+        f.bytes !== undefined
+          ? `${f.bytes} bytes`
+          : `size unknown${f.deltaBytes !== undefined ? ` (a binary delta of ${f.deltaBytes} bytes)` : ""}`;
+      lines.push(`${prefix}  BINARY  ${this.quoted(f.path)}: ${size}`);
+    }
+    return lines;
+  }
+
   json(v: unknown): string {
     return toSafeJson(v, 2) + "\n";
   }
 
   /** Warnings for stderr after the output, or "" when nothing was escaped. */
   warnings(): string {
-    let w = "";
+    let w = this.loud.map((l) => `agentctl: WARNING: ${l}\n`).join("");
     if (this.bidi > 0) {
       w += `agentctl: WARNING: ${this.bidi} bidirectional control character(s) in agent-controlled text, shown as [BIDI U+XXXX NAME]: elsewhere this text may display in a different order than it is stored\n`;
     }

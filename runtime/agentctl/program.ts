@@ -8,6 +8,7 @@ import { InvalidInput, OperatorError } from "../operator/errors.js";
 import { escapeText, safeLine } from "../operator/escape.js";
 import { LogReader, type LogLine } from "../operator/logs.js";
 import { listProposals, showProposal } from "../operator/proposals.js";
+import { patchSpecials } from "../operator/specialFiles.js";
 import { agentHealth, fleetStatus } from "../operator/status.js";
 import { addTask, listTasks, retryTask, showTask } from "../operator/tasks.js";
 import type { OperatorDirs } from "../operator/dirs.js";
@@ -365,10 +366,19 @@ export function buildProgram(io: Io): Command {
         });
         if (c.json) return io.out(c.p.json(list));
         const rows = [["ID", "STATE", "AGENT", "TASK", "CHANGE", "AGE", "TITLE / REASON"]];
+        const specials: string[] = [];
         for (const p of list) {
           const st =
             p.state === "pending" && p.decision ? `pending (${p.decision.decision}d, not yet applied)` : p.state;
-          const change = `${p.diffstat.files.length} file(s) +${p.diffstat.added} -${p.diffstat.removed}`;
+          const special = p.special_files ?? [];
+          const kinds = (["binary", "symlink", "submodule"] as const)
+            .map((k) => [k, special.filter((f) => f.kind === k).length] as const)
+            .filter(([, n]) => n > 0)
+            .map(([k, n]) => `${n} ${k.toUpperCase()}`);
+          if (kinds.length > 0) specials.push(p.id);
+          const change =
+            `${p.diffstat.files.length} file(s) +${p.diffstat.added} -${p.diffstat.removed}` +
+            (kinds.length > 0 ? ` [${kinds.join(", ")}]` : "");
           rows.push([
             c.p.cell(p.id),
             c.p.cell(st),
@@ -380,6 +390,10 @@ export function buildProgram(io: Io): Command {
           ]);
         }
         io.out(list.length === 0 ? "no proposals\n" : table(rows));
+        if (specials.length > 0)
+          c.p.loud.push(
+            `${specials.length} proposal(s) write binary files or symlinks ([BINARY]/[SYMLINK] under CHANGE), which a text diff does not show: read \`agentctl diff ID\` before deciding: ${specials.join(", ")}`,
+          );
       }),
     );
   program
@@ -389,13 +403,20 @@ export function buildProgram(io: Io): Command {
     .action(
       run((c, id: string) => {
         const { patchBytes, ...p } = showProposal(c.dirs, id);
-        if (c.json) return io.out(c.p.json({ ...p, patch: patchBytes.toString("utf8") }));
+        // Read from the patch itself (what is applied); the runtime's record adds the sizes of deltas.
+        const specials = patchSpecials(patchBytes, p.special_files);
+        if (c.json) return io.out(c.p.json({ ...p, special: specials, patch: patchBytes.toString("utf8") }));
         const body = c.p.bytes(patchBytes);
         const header = [
           `# proposal ${c.p.cell(p.id)} (${c.p.cell(p.effective_state)}) by ${c.p.cell(p.agent)} for task ${c.p.cell(p.task_id)}: ${c.p.cell(p.task_title)}`,
           `# base ${c.p.cell(p.base_commit)}`,
           `# sha256 ${p.sha256}  (approve exactly this patch: agentctl approve ${p.id} --sha256 ${p.sha256})`,
         ];
+        header.push(...c.p.specialLines(specials, "# "));
+        if (specials.length > 0)
+          c.p.loud.push(
+            `proposal ${p.id} writes ${specials.length} binary file(s) or symlink(s): see the WARNING lines at the top of the diff`,
+          );
         if (c.p.bidi > 0)
           header.push(`# WARNING: ${c.p.bidi} bidirectional control character(s), shown as [BIDI U+XXXX NAME]`);
         if (c.p.escaped > 0)

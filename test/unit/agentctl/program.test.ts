@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildProgram, main, type Io } from "../../../runtime/agentctl/program.js";
 import { readDecision } from "../../../runtime/proposals/decision.js";
-import { operatorWorld, writeProposal, type OperatorWorld } from "../operator/fixtures.js";
+import { gitPatch, operatorWorld, writeProposal, type OperatorWorld } from "../operator/fixtures.js";
 
 let w: OperatorWorld;
 afterEach(() => w?.cleanup());
@@ -165,6 +165,44 @@ describe("agentctl: commander front end", () => {
     const noReason = await run([...g, "reject", writeProposal(w, PATCH).id]);
     expect(noReason.code).toBe(2);
     expect(noReason.err).toMatch(/reject needs --reason/);
+  });
+
+  it("diff and proposals show binary files and symlinks loudly, with sizes and escaped link targets", async () => {
+    w = operatorWorld();
+    const g = ["--shared", w.shared, "--decisions", w.decisions];
+    const bin = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
+    const patch = gitPatch({ "a.txt": "a\n" }, (d) => {
+      fs.writeFileSync(path.join(d, "logo.bin"), bin);
+      fs.symlinkSync("docs/\x1b[2K\u202eevil", path.join(d, "latest"));
+      fs.writeFileSync(path.join(d, "a.txt"), "a\nb\n");
+    });
+    const p = writeProposal(w, patch, {
+      special_files: [
+        { path: "latest", kind: "symlink", bytes: 13, target: "docs/\x1b[2K\u202eevil" },
+        { path: "logo.bin", kind: "binary", bytes: 3000 },
+      ],
+    });
+    const plain = writeProposal(w, PATCH);
+    const diff = await run([...g, "diff", p.id]);
+    expect(diff.code, diff.err).toBe(0);
+    expect(TERMINAL_HAZARD.test(diff.out)).toBe(false);
+    const header = diff.out.slice(0, diff.out.indexOf("diff --git"));
+    expect(header).toContain("# WARNING: this change writes 1 BINARY file(s) and 1 SYMLINK(s)");
+    expect(header).toContain('#   BINARY  "logo.bin": 3000 bytes');
+    expect(header).toContain('#   SYMLINK "latest" -> "docs/\\x1b[2K[BIDI U+202E RLO]evil"');
+    expect(diff.err).toMatch(new RegExp(`WARNING: proposal ${p.id} writes 2 binary file\\(s\\) or symlink\\(s\\)`));
+    expect(JSON.parse((await run([...g, "diff", p.id, "--json"])).out).special).toHaveLength(2);
+    // A text-only patch: no such warning.
+    const quiet = await run([...g, "diff", plain.id]);
+    expect(quiet.out).not.toContain("BINARY");
+    expect(quiet.err).toBe("");
+
+    const list = await run([...g, "proposals"]);
+    expect(list.code, list.err).toBe(0);
+    const row = list.out.split("\n").find((l) => l.startsWith(p.id))!;
+    expect(row).toContain("[1 BINARY, 1 SYMLINK]");
+    expect(list.out.split("\n").find((l) => l.startsWith(plain.id))).not.toContain("[");
+    expect(list.err).toMatch(new RegExp(`WARNING: 1 proposal\\(s\\) write binary files or symlinks .*: ${p.id}`));
   });
 
   it("agent-controlled text is escaped in diff, proposals, tasks, task show, status, logs and errors; bidi controls are flagged", async () => {

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -57,4 +58,26 @@ export function writeProposal(w: OperatorWorld, patch: string | Buffer, changes:
   store.create(p, patch.toString());
   if (Buffer.isBuffer(patch)) fs.writeFileSync(sharedLayout(w.shared).patchFile(p.id), patch);
   return p;
+}
+
+function gitIn(cwd: string, args: string[]): string {
+  const r = spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A patch as the runtime builds it (--binary --full-index, no renames): `change` made on a commit of `base`. */
+export function gitPatch(base: Record<string, string | Buffer>, change: (dir: string) => void): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "patch-"));
+  try {
+    gitIn(dir, ["init", "-q"]);
+    for (const [f, c] of Object.entries(base)) fs.writeFileSync(path.join(dir, f), c);
+    gitIn(dir, ["add", "-A"]);
+    gitIn(dir, ["commit", "-q", "--allow-empty", "-m", "base"]);
+    change(dir);
+    gitIn(dir, ["add", "-A"]);
+    return gitIn(dir, ["diff", "--cached", "--binary", "--full-index", "--no-renames", "HEAD"]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
