@@ -32,6 +32,8 @@ export interface FleetAgentArgs {
   secrets: { name: string; value: pulumi.Input<string> }[];
   resources: AgentResources;
   taskTimeoutSeconds?: number;
+  /** May propose binary files and symlinks (AGENT_ALLOW_BINARY); default false. */
+  allowBinary?: boolean;
   /** Changing it pushes `codeDir` onto the host again as one new commit (see docs/program.md). */
   codeRevision?: string;
 }
@@ -215,6 +217,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         hasSecrets: agent.secrets.length > 0,
         resources: agent.resources,
         ...(agent.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: agent.taskTimeoutSeconds } : {}),
+        ...(agent.allowBinary ? { allowBinary: true } : {}),
       });
       this.specs[agent.name] = spec;
       const container = host.command(

@@ -22,6 +22,7 @@ export function fleetAgents(cfg: CommonFleetConfig): FleetAgentArgs[] {
     secrets: agentSecrets(a),
     resources: a.resources,
     ...(a.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: a.taskTimeoutSeconds } : {}),
+    ...(a.allowBinary ? { allowBinary: true } : {}),
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
   }));
 }

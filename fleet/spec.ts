@@ -33,6 +33,8 @@ export interface AgentContainerSettings {
   resources: AgentResources;
   /** Per-task time budget for the agent program; the runtime's default when absent. */
   taskTimeoutSeconds?: number;
+  /** May propose binary files and symlinks (AGENT_ALLOW_BINARY); absent: the runtime's default (false). */
+  allowBinary?: boolean;
 }
 
 export interface Mount {

@@ -34,6 +34,8 @@ export interface FargateAgentArgs {
    */
   resources: AgentResources;
   taskTimeoutSeconds?: number;
+  /** May propose binary files and symlinks (AGENT_ALLOW_BINARY); default false. */
+  allowBinary?: boolean;
 }
 
 /** Where the tasks run. Give `vpcId` + `subnetIds` to use an existing network. */

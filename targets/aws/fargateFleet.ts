@@ -444,6 +444,7 @@ function agentContainerDefinitionsJson(
       capabilities: agent.capabilities,
       env: agent.env,
       ...(agent.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: agent.taskTimeoutSeconds } : {}),
+      ...(agent.allowBinary ? { allowBinary: true } : {}),
       image,
       secretArns: o.secrets.map((s, i) => ({ name: s.name, valueFrom: arns[i]! })),
       pids: agent.resources.pids,

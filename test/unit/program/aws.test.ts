@@ -40,6 +40,22 @@ describe("aws target", () => {
     ]);
   });
 
+  it("allowBinary on one agent sets AGENT_ALLOW_BINARY=true in its task definition only", async () => {
+    const run = await runProgram(dir, aws(true, { agents: [{ name: "a1", allowBinary: true }, { name: "a2" }] }));
+    const envOf = (agent: string): Record<string, string> => {
+      const td = run.ofType("aws:ecs/taskDefinition:TaskDefinition").find((r) => r.name.endsWith(agent))!;
+      const defs = JSON.parse(td.inputs.containerDefinitions as string) as Array<{
+        name: string;
+        environment?: Array<{ name: string; value: string }>;
+      }>;
+      const runtime = defs.find((c) => c.name === "runtime")!;
+      return Object.fromEntries((runtime.environment ?? []).map((e) => [e.name, e.value]));
+    };
+    expect(envOf("a1").AGENT_ALLOW_BINARY).toBe("true");
+    expect(envOf("a2")).not.toHaveProperty("AGENT_ALLOW_BINARY");
+    expect(envOf("a2").AGENT_NAME).toBe("a2");
+  });
+
   it("flipping approvalRequired changes only the task definition of the agent without an override", async () => {
     const before = await runProgram(dir, aws(true));
     const after = await runProgram(dir, aws(false));

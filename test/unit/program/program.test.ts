@@ -92,6 +92,29 @@ describe("local target", () => {
     ]);
   });
 
+  it("allowBinary on one agent sets AGENT_ALLOW_BINARY=true in its container only (the others keep the runtime's default, false)", async () => {
+    const before = await runProgram(dir, local());
+    const cfg = local();
+    (cfg.config.agents as Array<Record<string, unknown>>)[0] = {
+      name: "a1",
+      capabilities: ["edit"],
+      allowBinary: true,
+    };
+    const after = await runProgram(dir, cfg);
+    expect(changedResources(before, after)).toEqual(["fleet-a1-container"]);
+    const env = (name: string) => after.byName(`fleet-${name}-container`).inputs.triggers[0].env;
+    expect(env("a1").AGENT_ALLOW_BINARY).toBe("true");
+    expect(Object.keys(env("a2"))).not.toContain("AGENT_ALLOW_BINARY");
+    expect(Object.keys(env("a3"))).not.toContain("AGENT_ALLOW_BINARY");
+    // An explicit false is the default: nothing changes.
+    (cfg.config.agents as Array<Record<string, unknown>>)[0] = {
+      name: "a1",
+      capabilities: ["edit"],
+      allowBinary: false,
+    };
+    expect(changedResources(before, await runProgram(dir, cfg))).toEqual([]);
+  });
+
   it("changing one agent's env changes only that agent's container", async () => {
     const before = await runProgram(dir, local());
     const cfg = local();
