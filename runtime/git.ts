@@ -3,7 +3,53 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 /**
- * git, run with a fixed environment: no system or global config (a read-only root has no
+ * The attributes every path gets in every repository the runtime's git works on (/app, and the
+ * private git dir a change is extracted with), above anything in the tree (`$GIT_DIR/info/attributes`
+ * has the highest precedence): no filter, no end-of-line or encoding conversion, no `$Id$`
+ * expansion, `diff` unspecified (git decides text or binary from the bytes alone: a tracked
+ * `.gitattributes` saying `binary` or `-diff` cannot turn a text change into an opaque delta), and
+ * `merge` unspecified (a 3-way apply uses git's own text merge, never `union` or a named driver).
+ * So a patch is built, shown and applied byte for byte, whatever attribute files it adds.
+ */
+export const FIXED_ATTRIBUTES = "* !diff -text !eol -filter -ident !working-tree-encoding !merge";
+
+/**
+ * Configuration every runtime git command gets (as command-line scope, above any repository's
+ * own config): nothing external runs (no fsmonitor, hooks) and no user attribute
+ * file or end-of-line conversion changes bytes. `attributes` below says which attributes count.
+ */
+const FIXED_CONFIG: ReadonlyArray<readonly [string, string]> = [
+  ["safe.directory", "*"],
+  ["init.defaultBranch", "main"],
+  ["core.hooksPath", "/dev/null"],
+  ["commit.gpgSign", "false"],
+  // gc --auto must not outlive the command that started it (clones of /app run under a lock).
+  ["gc.autoDetach", "false"],
+  ["core.fsmonitor", "false"],
+  ["core.attributesFile", "/dev/null"],
+  ["core.autocrlf", "false"],
+  ["core.safecrlf", "false"],
+  ["core.symlinks", "true"],
+];
+
+/**
+ * Make FIXED_ATTRIBUTES the attributes of the repository whose git dir is `gitDir` (written only
+ * when different). For a git dir only the runtime can write (/app's).
+ */
+export function pinAttributes(gitDir: string): void {
+  const file = path.join(gitDir, "info", "attributes");
+  const want = FIXED_ATTRIBUTES + "\n";
+  try {
+    if (fs.readFileSync(file, "utf8") === want) return;
+  } catch {
+    // missing: written below
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, want);
+}
+
+/**
+ * git, run with a fixed environment (FIXED_CONFIG): no system or global config (a read-only root has no
  * writable ~, and a developer's ~/.gitconfig must not change what the runtime does), every
  * directory trusted (the runtime, as root, works on repos owned by another uid on dev machines;
  * the agent user clones /app, owned by root), identity from the environment.
@@ -16,18 +62,14 @@ export function gitEnv(extra: Record<string, string> = {}, home?: string): NodeJ
     LC_ALL: "C",
     GIT_CONFIG_NOSYSTEM: "1",
     GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_CONFIG_COUNT: "5",
-    GIT_CONFIG_KEY_0: "safe.directory",
-    GIT_CONFIG_VALUE_0: "*",
-    GIT_CONFIG_KEY_1: "init.defaultBranch",
-    GIT_CONFIG_VALUE_1: "main",
-    GIT_CONFIG_KEY_2: "core.hooksPath",
-    GIT_CONFIG_VALUE_2: "/dev/null",
-    GIT_CONFIG_KEY_3: "commit.gpgSign",
-    GIT_CONFIG_VALUE_3: "false",
-    // gc --auto must not outlive the command that started it (clones of /app run under a lock).
-    GIT_CONFIG_KEY_4: "gc.autoDetach",
-    GIT_CONFIG_VALUE_4: "false",
+    GIT_ATTR_NOSYSTEM: "1",
+    GIT_CONFIG_COUNT: String(FIXED_CONFIG.length),
+    ...Object.fromEntries(
+      FIXED_CONFIG.flatMap(([k, v], i) => [
+        [`GIT_CONFIG_KEY_${i}`, k],
+        [`GIT_CONFIG_VALUE_${i}`, v],
+      ]),
+    ),
     GIT_TERMINAL_PROMPT: "0",
     GIT_AUTHOR_NAME: "agent-fleet",
     GIT_AUTHOR_EMAIL: "runtime@agent-fleet.invalid",

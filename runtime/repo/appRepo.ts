@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ENV } from "../../contract/env.js";
 import { exists, listDir } from "../fsAtomic.js";
-import { git, gitEnv, gitTry, readHead } from "../git.js";
+import { git, gitEnv, gitTry, pinAttributes, readHead } from "../git.js";
 import type { AgentLogger } from "../log.js";
 import type { Proposal } from "../proposals/proposal.js";
 import {
@@ -44,10 +44,13 @@ export class AppRepo {
     const app = this.dir;
     if (!exists(path.join(app, ".git"))) {
       await git(app, ["init", "-q"]);
+      pinAttributes(path.join(app, ".git"));
       await git(app, ["add", "-A"]);
       await git(app, ["commit", "-q", "--allow-empty", "-m", INITIAL_IMPORT_MESSAGE]);
       this.log.info("repo-created", { app_dir: app });
     }
+    // Before any checkout, reset or commit below: attribute files in the tree never count.
+    pinAttributes(path.join(app, ".git"));
     // A runtime killed while applying leaves lock files and a half-written working tree: that is
     // not an outside change, it is discarded, and the approved proposal is applied again.
     const leftovers = ["index.lock", "HEAD.lock", "REVERT_HEAD", "MERGE_HEAD"].filter((f) =>
@@ -113,6 +116,9 @@ export class AppRepo {
       const found = await this.findApplied(p.id);
       if (found) return { state: "applied", commit: found, applied_at: p.applied_at ?? now, reason_code: null };
     }
+    // The bytes applied are the patch's: the tree's attribute files (which an approved patch may
+    // add) and drivers do not count (also set at start; a hand edit of .git is undone here).
+    pinAttributes(path.join(app, ".git"));
     const space = this.spaceProblem(patch.length, minFreeBytes);
     if (space) return { state: "refused", reason_code: "no-space", reason: space };
     let head = await this.head();
@@ -168,6 +174,7 @@ export class AppRepo {
   /** Revert an applied proposal's commit with its reason (call with `lock` held). */
   async revert(p: Proposal & { commit: string }, reason: string): Promise<RevertResult> {
     const app = this.dir;
+    pinAttributes(path.join(app, ".git"));
     const rv = await gitTry(app, ["revert", "--no-commit", p.commit]);
     if (rv.code !== 0) {
       await gitTry(app, ["revert", "--abort"]);

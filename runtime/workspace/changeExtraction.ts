@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { ENV } from "../../contract/env.js";
+import { FIXED_ATTRIBUTES } from "../git.js";
 import { randomHex } from "../ids.js";
 import type { SpecialFile } from "../proposals/proposal.js";
 import type { AgentUser } from "./agentUser.js";
@@ -23,35 +24,6 @@ export function splitDiffOutput(stdout: string): { patch: string; numstat: strin
   return { patch: stdout.slice(at), numstat: stdout.slice(0, at) };
 }
 
-/**
- * The attributes every path gets, above anything in the tree (`$GIT_DIR/info/attributes` has the
- * highest precedence): no filter, no end-of-line or encoding conversion, no `$Id$` expansion, and
- * `diff` unspecified, so that git decides text or binary from the bytes alone (a tracked
- * `.gitattributes` saying `binary` or `-diff` cannot turn a text change into an opaque delta).
- */
-export const FIXED_ATTRIBUTES = "* !diff -text !eol -filter -ident !working-tree-encoding -merge";
-
-/**
- * Configuration given on every extraction command line. The private git dir's own config is
- * git's defaults and the system and global files are off (gitEnv), so these only restate that
- * nothing external runs.
- */
-const SAFE_CONFIG = [
-  "-c",
-  "core.fsmonitor=false",
-  "-c",
-  "core.hooksPath=/dev/null",
-  "-c",
-  "core.attributesFile=/dev/null",
-  "-c",
-  "core.autocrlf=false",
-  "-c",
-  "core.safecrlf=false",
-  "-c",
-  "core.symlinks=true",
-  "-c",
-  "diff.external=",
-];
 const DIFF_FLAGS = ["--no-ext-diff", "--no-textconv", "--no-renames", "--no-color"];
 
 /**
@@ -90,8 +62,9 @@ export async function extractChange(
     home,
   );
   if (setup.code !== 0) throw new Error(`preparing the change's git dir failed: ${setup.stderr.trim()}`);
-  const env = { GIT_DIR: gitDir, GIT_WORK_TREE: work, GIT_ATTR_NOSYSTEM: "1" };
-  const git = (args: string[], input?: string) => user.run("git", [...SAFE_CONFIG, ...args], work, home, env, input);
+  // The fixed configuration (nothing external runs, no conversions) comes with git's environment (gitEnv).
+  const env = { GIT_DIR: gitDir, GIT_WORK_TREE: work };
+  const git = (args: string[], input?: string) => user.run("git", args, work, home, env, input);
 
   const read = await git(["read-tree", base]);
   if (read.code !== 0) throw new Error(`git read-tree ${base} failed: ${read.stderr.trim()}`);

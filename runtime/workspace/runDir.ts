@@ -5,6 +5,7 @@ import { randomHex } from "../ids.js";
 import type { AgentLogger } from "../log.js";
 import type { TaskRecord } from "../queue/taskRecord.js";
 import type { AgentUser } from "./agentUser.js";
+import { FIXED_ATTRIBUTES } from "../git.js";
 
 /**
  * One run's dir, `<scratch>/<agent>--<task>-<rand>/`, root-owned, mode 0755: task.json,
@@ -23,6 +24,11 @@ export interface RunDir {
   taskFile: string;
   instructions: string;
   context: string;
+  /**
+   * The runtime's git template for the working copy's clone (root-owned): its info/attributes
+   * are FIXED_ATTRIBUTES, so the checkout writes the tree's bytes whatever attribute files it has.
+   */
+  gitTemplate: string;
 }
 
 /** Where a run of `taskId` goes (nothing is created yet). */
@@ -38,6 +44,7 @@ export function runDirFor(scratchDir: string, agentName: string, taskId: string)
     taskFile: path.join(base, "task.json"),
     instructions: path.join(base, "instructions.md"),
     context: path.join(base, "context"),
+    gitTemplate: path.join(base, "git-template"),
   };
 }
 
@@ -56,6 +63,11 @@ export async function createRunDir(d: RunDir, task: TaskRecord, sharedRoot: stri
   else fs.writeFileSync(d.instructions, `# ${task.title}\n\n${task.description}\n`, { flag: "wx" });
   fs.chmodSync(d.instructions, 0o644);
   fs.mkdirSync(d.context, { mode: 0o755 });
+  fs.mkdirSync(path.join(d.gitTemplate, "info"), { recursive: true, mode: 0o755 });
+  fs.writeFileSync(path.join(d.gitTemplate, "info", "attributes"), FIXED_ATTRIBUTES + "\n", {
+    mode: 0o644,
+    flag: "wx",
+  });
   for (const f of task.context_files) {
     fs.cpSync(path.join(sharedRoot, f), path.join(d.context, path.basename(f)), { recursive: true });
   }

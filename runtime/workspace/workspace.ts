@@ -138,6 +138,7 @@ export class Workspace {
         "clone",
         "-q",
         "--shared",
+        `--template=${d.gitTemplate}`,
         "--upload-pack",
         "git -c safe.directory='*' upload-pack",
         s.appDir,

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { git } from "../../../../runtime/git.js";
 import { AppRepo } from "../../../../runtime/repo/appRepo.js";
 import { applyMessage, rollbackMessage } from "../../../../runtime/repo/commitMessages.js";
-import { makeParts, makeWorld, MemoryLog, proposeOnHead, read, trailers } from "../fixtures.js";
+import { makeParts, makeWorld, MemoryLog, proposeOnHead, read, tempDir, trailers, type Parts } from "../fixtures.js";
 
 const status = (dir: string) => git(dir, ["status", "--porcelain", "--untracked-files=all"]).then((s) => s.trim());
 
@@ -168,5 +168,61 @@ describe("commit messages", () => {
     expect(msg).toContain("Approved-By: autonomous");
     expect(applyMessage(prop as never, "b".repeat(40))).not.toContain("3-way");
     expect(rollbackMessage(prop as never, "why").split("\n")[0]).toBe(`Roll back "${"x".repeat(60)}"`);
+  });
+});
+
+describe("AppRepo: the runtime's fixed attributes, not the tree's", () => {
+  /** Drivers in /app's own config (root's: a patch cannot add one), each leaving a mark if it ever runs. */
+  async function armDrivers(p: Parts): Promise<string> {
+    const marks = tempDir();
+    const mark = (what: string) => `sh -c 'touch ${marks}/${what}; cat' <`;
+    await git(p.w.app, ["config", "filter.evil.clean", `sh -c 'touch ${marks}/clean; cat'`]);
+    await git(p.w.app, ["config", "filter.evil.smudge", `sh -c 'touch ${marks}/smudge; cat'`]);
+    await git(p.w.app, ["config", "diff.evil.textconv", `${mark("textconv")}`]);
+    await git(p.w.app, ["config", "merge.evil.driver", `sh -c 'touch ${marks}/merge; cat %A > /dev/null'`]);
+    return marks;
+  }
+  const apply = (p: Parts, prop: { id: string }) =>
+    p.repo.apply(p.proposals.get(prop.id)!, fs.readFileSync(p.w.layout.patchFile(prop.id)), false);
+  const blob = (p: Parts, file: string) => git(p.w.app, ["cat-file", "blob", `HEAD:${file}`]);
+
+  it("an approved patch that adds a hostile .gitattributes (eol, ident, filter, encoding) is applied byte for byte, and so is the next one; no driver runs", async () => {
+    const p = await makeParts(makeWorld({ files: { "a.txt": "one\n" } }));
+    const marks = await armDrivers(p);
+    const attrs = "* text eol=crlf ident filter=evil diff=evil merge=evil\n*.u16 working-tree-encoding=UTF-16\n";
+    const text = "line $Id$\nsecond\n";
+    const first = await proposeOnHead(p, { ".gitattributes": attrs, "a.txt": text, "b.u16": "plain\n" });
+    expect(await apply(p, first)).toMatchObject({ state: "applied" });
+    expect(read(p.w.app, "a.txt")).toBe(text);
+    expect(read(p.w.app, "b.u16")).toBe("plain\n");
+    expect(read(p.w.app, ".gitattributes")).toBe(attrs);
+    expect(await blob(p, "a.txt")).toBe(text);
+    // The next change, on a tree that now has the attribute file.
+    const next = await proposeOnHead(p, { "a.txt": text + "third $Id$\n" });
+    expect(await apply(p, next)).toMatchObject({ state: "applied" });
+    expect(read(p.w.app, "a.txt")).toBe(text + "third $Id$\n");
+    expect(await blob(p, "a.txt")).toBe(text + "third $Id$\n");
+    expect(await git(p.w.app, ["status", "--porcelain"])).toBe("");
+    expect(fs.readdirSync(marks)).toEqual([]);
+    // A hand edit of /app/.git/info/attributes is undone at the next apply.
+    fs.writeFileSync(path.join(p.w.app, ".git", "info", "attributes"), "* eol=crlf\n");
+    const third = await proposeOnHead(p, { "c.txt": "c\n" });
+    expect(await apply(p, third)).toMatchObject({ state: "applied" });
+    expect(read(p.w.app, "c.txt")).toBe("c\n");
+  });
+
+  it("a 3-way apply uses git's text merge: a tracked `merge=union` cannot merge two appends the reviewer never saw together", async () => {
+    const p = await makeParts(makeWorld({ files: { "log.txt": "start\n" } }));
+    const marks = await armDrivers(p);
+    const attrs = await proposeOnHead(p, { ".gitattributes": "log.txt merge=union\n*.md merge=evil\n" });
+    expect(await apply(p, attrs)).toMatchObject({ state: "applied" });
+    const a = await proposeOnHead(p, { "log.txt": "start\nA\n", "n.md": "x\n" });
+    const b = await proposeOnHead(p, { "log.txt": "start\nB\n", "n.md": "y\n" });
+    expect(a.base_commit).toBe(b.base_commit);
+    expect(await apply(p, a)).toMatchObject({ state: "applied" });
+    expect(await apply(p, b)).toMatchObject({ state: "conflict", reason_code: "stale-base" });
+    expect(read(p.w.app, "log.txt")).toBe("start\nA\n");
+    expect(await git(p.w.app, ["status", "--porcelain"])).toBe("");
+    expect(fs.readdirSync(marks)).toEqual([]);
   });
 });

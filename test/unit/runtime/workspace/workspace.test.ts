@@ -250,6 +250,15 @@ describe("Workspace.run against a hostile working copy", () => {
     expect(out.refused).toBeUndefined();
   });
 
+  it("checks the working copy out byte for byte: a tracked .gitattributes (eol=crlf, ident) changes neither what the program reads nor the patch", async () => {
+    const { ws } = await setUp({ "a.txt": "a $Id$\n", ".gitattributes": "* text eol=crlf ident\n" });
+    const out = await ws.run(task(), program, sh('cat a.txt > seen.txt; printf "more\\n" >> a.txt'), 60);
+    expect(out.numstat.trim().split("\n").sort()).toEqual(["1\t0\ta.txt", "1\t0\tseen.txt"]);
+    expect(out.patch).toContain("\n+a $Id$\n");
+    expect(out.patch).toContain(" a $Id$\n+more\n");
+    expect(out.patch).not.toContain("\r");
+  });
+
   it("refuses binary files and symlinks by default, with a reason naming them and the setting", async () => {
     const { ws } = await setUp({ "a.txt": "a\n" });
     const out = await ws.run(task(), program, sh('printf "\\0\\1\\2" > bin.dat; ln -s a.txt link'), 60);
