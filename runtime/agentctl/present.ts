@@ -51,7 +51,7 @@ export class Presenter {
     const binaries = list.filter((f) => f.kind === "binary").length;
     const links = list.length - binaries;
     const lines = [
-      `${prefix}WARNING: this change writes ${binaries} BINARY file(s) and ${links} SYMLINK(s), allowed for this agent by ${ENV.allowBinary}; their content is not readable text below:`,
+      `${prefix}WARNING: this change writes ${binaries} BINARY file(s) and ${links} SYMLINK(s) (only an agent with ${ENV.allowBinary}=true may propose them); their content is not readable text below:`,
     ];
     for (const f of list) {
       if (f.kind === "symlink") {
