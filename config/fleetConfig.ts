@@ -348,7 +348,9 @@ export function parseFleetConfig<C extends CommonFleetConfig>(
   return result.config;
 }
 
-export type CheckResult<C> = { ok: true; config: C } | { ok: false; problems: ConfigProblem[] };
+/** A valid config may still carry warnings: what the target does not enforce as written. */
+export type CheckResult<C> =
+  { ok: true; config: C; warnings: ConfigProblem[] } | { ok: false; problems: ConfigProblem[] };
 
 export function checkFleetConfig<C extends CommonFleetConfig>(
   raw: Record<string, unknown>,
@@ -564,7 +566,17 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
   const section = part.section ? parsedSettings[part.section.key] : undefined;
   const config = part.section && section === undefined ? undefined : part.build(common, section, add, given);
   if (broken || problems.length > 0 || config === undefined) return { ok: false, problems: dedupe(problems) };
-  return { ok: true, config };
+  const warnings: ConfigProblem[] = [];
+  const warnEntries = (at: ReadonlyArray<PropertyKey>, v: "none" | "full" | EgressTarget[] | undefined) => {
+    if (!Array.isArray(v) || !part.egressWarning) return;
+    v.forEach((t, j) => {
+      const w = part.egressWarning?.(t);
+      if (w) warnings.push({ key: keyPath([...at, j]), message: w });
+    });
+  };
+  warnEntries(["network"], s.network);
+  for (const { index, agent } of validAgents) warnEntries(["agents", index, "network"], agent.network);
+  return { ok: true, config, warnings };
 }
 
 /**
