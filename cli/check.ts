@@ -30,6 +30,8 @@ interface FileReport {
   target?: string;
   agents?: number;
   problems?: Array<{ key: string; message: string }>;
+  /** What the target will not enforce as written (the stack is still valid). */
+  warnings?: Array<{ key: string; message: string }>;
   error?: string;
 }
 
@@ -62,7 +64,14 @@ export function checkFiles(files: string[], projectDir: string): FileReport[] {
       const raw = rawConfigFromStackFile(file);
       const result = checkStackConfig(raw.ns, { stack, projectDir, foreign: raw.foreign });
       if (result.ok) {
-        return { file: rel, stack, ok: true, target: result.config.target, agents: result.config.agents.length };
+        return {
+          file: rel,
+          stack,
+          ok: true,
+          target: result.config.target,
+          agents: result.config.agents.length,
+          ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
+        };
       }
       return { file: rel, stack, ok: false, problems: result.problems };
     } catch (e) {
@@ -121,6 +130,7 @@ export function runCheck(fileArg: string | undefined, opts: CheckOptions, io: Io
       if (r.ok) io.out(`${r.file}: ok (target ${r.target}, ${r.agents} agent${r.agents === 1 ? "" : "s"})`);
       else if (r.error) io.err(`${r.file}: ${r.error}`);
       else io.err(`${r.file}: ${formatProblems(r.problems!)}`);
+      for (const w of r.warnings ?? []) io.err(`${r.file}: warning: ${w.key}: ${w.message}`);
     }
   }
   return reports.every((r) => r.ok) ? 0 : 1;

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { ENV_NAME, isReservedEnvName } from "../contract/env.js";
 import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL, DNS_LABEL_MAX, isLabel } from "../contract/names.js";
 import { parseCidr, WORLD_CIDRS } from "./cidr.js";
-import { DEFAULT_REMOTE_ROOT, DEFAULT_RESOURCES, DEFAULTS, type AgentResources } from "./defaults.js";
+import { EGRESS, parseEgressTarget, type EgressTarget, type NetworkSetting } from "../contract/egress.js";
+import { DEFAULT_NETWORK, DEFAULT_REMOTE_ROOT, DEFAULT_RESOURCES, DEFAULTS, type AgentResources } from "./defaults.js";
 import { bool, dnsLabel, numeric, positiveInt, text } from "./schemaParts.js";
 import { isSecretValue } from "./secretRef.js";
 import type { AddProblem, GivenSettings, TargetConfigPart } from "./targetPart.js";
@@ -71,6 +72,45 @@ const agentSecretSchema = z.union(
   { error: 'each secret is a name ("ANTHROPIC_API_KEY") or { name, key }' },
 );
 
+/**
+ * `network`: "none", "full", or a list of "host:port" the agent may reach (through the egress
+ * proxy on Docker hosts, by security group on Fargate). Each bad entry is reported at its index.
+ */
+export const networkSchema = z.unknown().transform((v, ctx): "none" | "full" | EgressTarget[] => {
+  if (v === "none" || v === "full") return v;
+  if (!Array.isArray(v)) {
+    ctx.addIssue({
+      code: "custom",
+      message: `must be "none", "full" or a list of "host:port", e.g. ["api.anthropic.com:443"], got ${JSON.stringify(v)}`,
+    });
+    return z.NEVER;
+  }
+  if (v.length > EGRESS.maxEntries) {
+    ctx.addIssue({ code: "custom", message: `lists ${v.length} endpoints; at most ${EGRESS.maxEntries}` });
+    return z.NEVER;
+  }
+  const allow: EgressTarget[] = [];
+  v.forEach((e: unknown, i) => {
+    const t =
+      typeof e === "string" ? parseEgressTarget(e) : { error: `${JSON.stringify(e)} is not a "host:port" string` };
+    if ("error" in t) ctx.addIssue({ code: "custom", path: [i], message: t.error });
+    else if (allow.some((x) => x.host === t.host && x.port === t.port))
+      ctx.addIssue({ code: "custom", path: [i], message: `${String(e)} is listed twice` });
+    else allow.push(t);
+  });
+  return allow;
+});
+
+/** The resolved form of a `network` value. */
+export function networkSetting(
+  v: "none" | "full" | EgressTarget[] | undefined,
+  fallback: NetworkSetting,
+): NetworkSetting {
+  if (v === undefined) return fallback;
+  if (v === "none" || v === "full") return { mode: v };
+  return { mode: "allow", allow: [...v].sort((a, b) => (`${a.host}:${a.port}` < `${b.host}:${b.port}` ? -1 : 1)) };
+}
+
 const resourcesSchema = z.strictObject({
   cpus: numeric(
     z
@@ -103,6 +143,7 @@ const agentSchema = z.strictObject(
     taskTimeoutSeconds: positiveInt(1, 86_400).optional(),
     approvalRequired: bool().optional(),
     allowBinary: bool().optional(),
+    network: networkSchema.optional(),
     codeRevision: text(
       z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(128),
     ).optional(),
@@ -156,6 +197,11 @@ export const SETTINGS = {
   // "" means "not set": Pulumi.yaml has to give optional keys a default, and "" is that default.
   fleetName: z.preprocess((v) => (v === "" ? undefined : v), dnsLabel().optional()),
   approvalRequired: bool().default(DEFAULTS.approvalRequired),
+  /** Every agent's network unless it sets its own; default "none" (DEFAULT_NETWORK). */
+  network: z.preprocess(
+    (v) => (v === "" ? undefined : typeof v === "string" && v.trim().startsWith("[") ? parseJsonList(v) : v),
+    networkSchema.optional(),
+  ),
   paused: bool().default(DEFAULTS.paused),
   purgeOnDestroy: bool().default(DEFAULTS.purgeOnDestroy),
   hostRoot: z.preprocess(
@@ -220,6 +266,8 @@ export interface ResolvedAgent {
   allowBinary?: true;
   /** Bump to push the code folder onto the host again (see docs/program.md). */
   codeRevision?: string;
+  /** Effective network access: the agent's own, else the fleet's, else DEFAULT_NETWORK. */
+  network: NetworkSetting;
 }
 
 export interface SshSettings {
@@ -238,6 +286,8 @@ export interface CommonFleetConfig {
   target: string;
   fleetName: string;
   approvalRequired: boolean;
+  /** The fleet-wide default network (each agent's effective one is on the agent). */
+  network: NetworkSetting;
   paused: boolean;
   purgeOnDestroy: boolean;
   /** Root of the fleet's files on a Docker host (local, vps, exoscale). */
@@ -304,7 +354,9 @@ export function parseFleetConfig<C extends CommonFleetConfig>(
   return result.config;
 }
 
-export type CheckResult<C> = { ok: true; config: C } | { ok: false; problems: ConfigProblem[] };
+/** A valid config may still carry warnings: what the target does not enforce as written. */
+export type CheckResult<C> =
+  { ok: true; config: C; warnings: ConfigProblem[] } | { ok: false; problems: ConfigProblem[] };
 
 export function checkFleetConfig<C extends CommonFleetConfig>(
   raw: Record<string, unknown>,
@@ -421,7 +473,14 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
         `"${a.name}" is ${a.name.length} characters; target ${part.name} allows at most ${maxName} (${part.nameLimit.reason})`,
       );
     }
-    agents.push(resolveAgent(a, i, { raw, ctx, part, stackApproval: s.approvalRequired }, add));
+    agents.push(
+      resolveAgent(
+        a,
+        i,
+        { raw, ctx, part, stackApproval: s.approvalRequired, stackNetwork: networkSetting(s.network, DEFAULT_NETWORK) },
+        add,
+      ),
+    );
   });
 
   // SSH and firewall.
@@ -489,6 +548,7 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
     target: part.name,
     fleetName,
     approvalRequired: s.approvalRequired ?? DEFAULTS.approvalRequired,
+    network: networkSetting(s.network, DEFAULT_NETWORK),
     paused: s.paused ?? DEFAULTS.paused,
     purgeOnDestroy: s.purgeOnDestroy ?? DEFAULTS.purgeOnDestroy,
     hostRoot,
@@ -512,7 +572,17 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
   const section = part.section ? parsedSettings[part.section.key] : undefined;
   const config = part.section && section === undefined ? undefined : part.build(common, section, add, given);
   if (broken || problems.length > 0 || config === undefined) return { ok: false, problems: dedupe(problems) };
-  return { ok: true, config };
+  const warnings: ConfigProblem[] = [];
+  const warnEntries = (at: ReadonlyArray<PropertyKey>, v: "none" | "full" | EgressTarget[] | undefined) => {
+    if (!Array.isArray(v) || !part.egressWarning) return;
+    v.forEach((t, j) => {
+      const w = part.egressWarning?.(t);
+      if (w) warnings.push({ key: keyPath([...at, j]), message: w });
+    });
+  };
+  warnEntries(["network"], s.network);
+  for (const { index, agent } of validAgents) warnEntries(["agents", index, "network"], agent.network);
+  return { ok: true, config, warnings };
 }
 
 /**
@@ -527,10 +597,11 @@ function resolveAgent(
     ctx: ConfigContext;
     part: TargetConfigPart<CommonFleetConfig> | undefined;
     stackApproval: boolean | undefined;
+    stackNetwork?: NetworkSetting;
   },
   add: AddProblem,
 ): ResolvedAgent {
-  const { raw, ctx, part, stackApproval } = o;
+  const { raw, ctx, part, stackApproval, stackNetwork } = o;
   const code = a.code ?? `agents/${a.name}`;
   const codeDir = path.resolve(ctx.projectDir, code);
   const codeProblem = codeFolderProblem(code, codeDir);
@@ -589,8 +660,18 @@ function resolveAgent(
     approvalRequired: a.approvalRequired ?? stackApproval ?? DEFAULTS.approvalRequired,
     approvalOverride: a.approvalRequired !== undefined,
     ...(a.allowBinary === true ? { allowBinary: true as const } : {}),
+    network: networkSetting(a.network, stackNetwork ?? DEFAULT_NETWORK),
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
   };
+}
+
+/** Pulumi hands a top-level list set with `pulumi config set` as a JSON string. */
+function parseJsonList(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
 }
 
 function secretRef(entry: unknown): AgentSecretRef | undefined {

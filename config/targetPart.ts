@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { EgressTarget } from "../contract/egress.js";
 import type { NameLimit } from "../contract/names.js";
 import type { CommonFleetConfig } from "./fleetConfig.js";
 
@@ -38,6 +39,12 @@ export interface TargetConfigPart<C extends CommonFleetConfig = CommonFleetConfi
     at: ReadonlyArray<PropertyKey>,
     add: AddProblem,
   ): { cpus: number; memoryMb?: number };
+  /**
+   * A target that enforces `network` allow-lists by address and port only (not by host name):
+   * the warning for an entry it cannot enforce as written, or undefined. `agent-fleet check` shows
+   * it at the entry's key (e.g. agents[0].network[1]).
+   */
+  egressWarning?(entry: EgressTarget): string | undefined;
   /** The target's config from the common part and its parsed section; undefined after reporting problems. */
   build(common: CommonFleetConfig, section: unknown, add: AddProblem, given: GivenSettings): C | undefined;
 }

@@ -1,3 +1,4 @@
+import { EGRESS, type NetworkSetting } from "./egress.js";
 import { CONTAINER_PATHS } from "./paths.js";
 
 /**
@@ -30,6 +31,14 @@ export const ENV = {
   changeMaxBytes: "AGENT_CHANGE_MAX_BYTES",
   minFreeBytes: "AGENT_MIN_FREE_BYTES",
   rejectedRetentionDays: "AGENT_REJECTED_RETENTION_DAYS",
+  /** The egress proxy's unix socket; set only for an allow-listed agent (the runtime forwards to it). */
+  egressSocket: "AGENT_EGRESS_SOCKET",
+  /** Loopback port of the runtime's forwarder to that socket. */
+  egressProxyPort: "AGENT_EGRESS_PROXY_PORT",
+  /** The egress proxy container's rules: JSON `{ agent: ["host:port", ...] }`. */
+  egressRules: "AGENT_EGRESS_RULES",
+  /** The egress proxy container's folder of per-agent socket folders. */
+  egressDir: "AGENT_EGRESS_DIR",
 } as const;
 
 /** Binary files and symlinks in a change are refused unless the agent opts in (AGENT_ALLOW_BINARY). */
@@ -38,13 +47,17 @@ export const DEFAULT_ALLOW_BINARY = false;
 /** The most a change may write (sum of the sizes of the files it creates or changes): 64 MiB. */
 export const DEFAULT_CHANGE_MAX_BYTES = 64 * 1024 * 1024;
 
+/** The proxy variables every common HTTP client reads, both spellings (curl reads lowercase only). */
+export const PROXY_ENV_NAMES = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] as const;
+
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
 /**
  * Variables the runtime owns: an agent's own `env` and `secrets` must not shadow them (AGENT_*,
  * APPROVAL_REQUIRED and TASK_*, the latter kept free for the runtime's per-task variables).
  */
-export const RESERVED_ENV = /^(AGENT_[A-Z0-9_]*|APPROVAL_REQUIRED|TASK_[A-Z0-9_]*)$/;
+export const RESERVED_ENV =
+  /^(AGENT_[A-Z0-9_]*|APPROVAL_REQUIRED|TASK_[A-Z0-9_]*|HTTPS?_PROXY|https?_proxy|ALL_PROXY|all_proxy|NO_PROXY|no_proxy)$/;
 
 export function isReservedEnvName(name: string): boolean {
   return RESERVED_ENV.test(name);
@@ -63,6 +76,8 @@ export interface AgentEnvironmentSettings {
   taskTimeoutSeconds?: number;
   /** Opt in to binary files and symlinks (inside the repository) in this agent's changes. */
   allowBinary?: boolean;
+  /** Default: none (loopback only). */
+  network?: NetworkSetting;
 }
 
 /**
@@ -82,5 +97,10 @@ export function runtimeEnvironment(s: AgentEnvironmentSettings): Record<string, 
   };
   if (s.taskTimeoutSeconds !== undefined) env[ENV.taskTimeoutSeconds] = String(s.taskTimeoutSeconds);
   if (s.allowBinary !== undefined) env[ENV.allowBinary] = String(s.allowBinary);
+  if (s.network?.mode === "allow") {
+    env[ENV.egressSocket] = `${CONTAINER_PATHS.egress}/${EGRESS.socketName}`;
+    env[ENV.egressProxyPort] = String(EGRESS.proxyPort);
+    for (const k of PROXY_ENV_NAMES) env[k] = `http://127.0.0.1:${EGRESS.proxyPort}`;
+  }
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -8,4 +8,6 @@ export const CONTAINER_PATHS = {
   decisions: "/decisions",
   /** Per-task working copies (the root file system is read-only). */
   scratch: "/scratch",
+  /** The agent's egress-proxy socket folder (allow-listed agents on Docker hosts only). */
+  egress: "/egress",
 } as const;

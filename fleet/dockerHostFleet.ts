@@ -12,8 +12,9 @@ import {
   envFileContent,
   runStateProgram,
 } from "./containerCommands.js";
-import type { AgentResources } from "../config/defaults.js";
-import { containerName, containerSpec, type ContainerSpec } from "./spec.js";
+import { DEFAULT_NETWORK, type AgentResources } from "../config/defaults.js";
+import type { NetworkSetting } from "../contract/egress.js";
+import { containerName, containerSpec, egressProxySpec, type ContainerSpec } from "./spec.js";
 
 /** A script of this component (`fleet/scripts/`). */
 const fleetScript = (file: string) => readScript(__dirname, file);
@@ -31,6 +32,8 @@ export interface FleetAgentArgs {
   /** Delivered in `<root>/secrets/<name>.env` (mode 0600) through the command's stdin. */
   secrets: { name: string; value: pulumi.Input<string> }[];
   resources: AgentResources;
+  /** none, full or an allow-list (enforced by the fleet's egress proxy). Default DEFAULT_NETWORK. */
+  network?: NetworkSetting;
   taskTimeoutSeconds?: number;
   /** May propose binary files and symlinks (AGENT_ALLOW_BINARY); default false. */
   allowBinary?: boolean;
@@ -104,6 +107,8 @@ export class DockerHostFleet extends pulumi.ComponentResource {
   readonly specs: Record<string, ContainerSpec>;
   /** Container resources by agent name. */
   readonly containers: Record<string, pulumi.CustomResource>;
+  /** The egress proxy's spec, when some agent has an allow-list. */
+  readonly egressSpec: ContainerSpec | undefined;
 
   constructor(name: string, args: DockerHostFleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-fleet:fleet:DockerHostFleet", name, {}, opts);
@@ -132,6 +137,11 @@ export class DockerHostFleet extends pulumi.ComponentResource {
           AF_ROOT: layout.root,
           AF_IMAGE: image,
           AF_HELPER: fleetScript("prepare-dirs-helper.sh"),
+          // Socket folders of allow-listed agents: they must exist before a container mounts one.
+          AF_EGRESS_AGENTS: args.agents
+            .filter((a) => a.network?.mode === "allow")
+            .map((a) => a.name)
+            .join(" "),
         }),
         ...(purge ? { delete: shellProgram(fleetScript("purge.sh"), { AF_ROOT: layout.root, AF_IMAGE: image }) } : {}),
       },
@@ -146,6 +156,27 @@ export class DockerHostFleet extends pulumi.ComponentResource {
       },
       child([dirs]),
     );
+
+    // --- the egress proxy, only when some agent has an allow-list ------------------------------
+    this.egressSpec = egressProxySpec({
+      fleet: fleetName,
+      image,
+      hostRoot: layout.root,
+      agents: args.agents.map((a) => ({ name: a.name, network: a.network ?? DEFAULT_NETWORK })),
+    });
+    const agentDeps: pulumi.Resource[] = [];
+    if (this.egressSpec) {
+      const egress = host.command(
+        `${name}-egress`,
+        {
+          create: `${containerCreateProgram(this.egressSpec)}\n${runStateProgram(this.egressSpec.name, false)}`,
+          delete: containerRemoveProgram(this.egressSpec.name),
+          triggers: [this.egressSpec],
+        },
+        child([imageStep, dirs], { deleteBeforeReplace: true }),
+      );
+      agentDeps.push(egress);
+    }
 
     // --- one agent at a time -------------------------------------------------------------------
     this.specs = {};
@@ -216,6 +247,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         env: agent.env,
         hasSecrets: agent.secrets.length > 0,
         resources: agent.resources,
+        network: agent.network ?? DEFAULT_NETWORK,
         ...(agent.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: agent.taskTimeoutSeconds } : {}),
         ...(agent.allowBinary ? { allowBinary: true } : {}),
       });
@@ -228,7 +260,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
           triggers: [spec, ...(secretsFile ? [secretsFile.id] : [])],
         },
         // The name is fixed, so the old container must go before the new one is created.
-        child([imageStep, seed, ...(secretsFile ? [secretsFile] : [])], { deleteBeforeReplace: true }),
+        child([imageStep, seed, ...agentDeps, ...(secretsFile ? [secretsFile] : [])], { deleteBeforeReplace: true }),
       );
       this.containers[agent.name] = container;
 

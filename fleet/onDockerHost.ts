@@ -21,6 +21,7 @@ export function fleetAgents(cfg: CommonFleetConfig): FleetAgentArgs[] {
     env: a.env,
     secrets: agentSecrets(a),
     resources: a.resources,
+    network: a.network,
     ...(a.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: a.taskTimeoutSeconds } : {}),
     ...(a.allowBinary ? { allowBinary: true } : {}),
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),

@@ -1,7 +1,8 @@
 import { quote } from "shell-quote";
 import { CONTAINER_PATHS } from "../contract/paths.js";
 import { RUNTIME_CAPABILITIES } from "../contract/capabilities.js";
-import { runtimeEnvironment } from "../contract/env.js";
+import { EGRESS, egressTargetString, type NetworkSetting } from "../contract/egress.js";
+import { ENV, runtimeEnvironment } from "../contract/env.js";
 import type { AgentResources } from "../config/defaults.js";
 import { hostLayout } from "../hosts/hostLayout.js";
 
@@ -35,6 +36,8 @@ export interface AgentContainerSettings {
   taskTimeoutSeconds?: number;
   /** May propose binary files and symlinks (AGENT_ALLOW_BINARY); absent: the runtime's default (false). */
   allowBinary?: boolean;
+  /** Network access (config default: DEFAULT_NETWORK, see config/defaults.ts). */
+  network: NetworkSetting;
 }
 
 export interface Mount {
@@ -74,17 +77,33 @@ export interface ContainerSpec {
   logDriver: string;
   logOptions: Record<string, string>;
   restart: string;
+  /**
+   * `none` (loopback only: agents with network none or an allow-list) or `bridge` (the host's
+   * default network: network full, and the egress proxy). The engines here run without iptables,
+   * so isolation must not rest on Docker networks' firewall rules: `none` has no route at all.
+   */
+  network: "none" | "bridge";
+  /** The allow-list the egress proxy enforces for this agent (canonical host:port, sorted). */
+  egressAllow?: string[];
   /** Sorted by key. */
   labels: Record<string, string>;
+  /** Command after the image (default: the image's CMD, the agent runtime). */
+  command?: string[];
 }
 
 export function containerName(fleet: string, agent: string): string {
   return `${fleet}-${agent}`;
 }
 
+/** Name of a fleet's egress proxy container. */
+export function egressContainerName(fleet: string): string {
+  return `${fleet}-egress`;
+}
+
 export function containerSpec(s: AgentContainerSettings): ContainerSpec {
   const layout = hostLayout(s.hostRoot);
   const name = containerName(s.fleet, s.name);
+  const allow = s.network.mode === "allow" ? s.network.allow.map(egressTargetString).sort() : undefined;
   return {
     name,
     image: s.image,
@@ -96,6 +115,8 @@ export function containerSpec(s: AgentContainerSettings): ContainerSpec {
       { source: layout.agentCodeDir(s.name), target: CONTAINER_PATHS.app, readOnly: false },
       { source: layout.sharedDir, target: CONTAINER_PATHS.shared, readOnly: false },
       { source: layout.decisionsDir, target: CONTAINER_PATHS.decisions, readOnly: true },
+      // Read-only: connecting to the socket needs no write access to the folder.
+      ...(allow ? [{ source: layout.agentEgressDir(s.name), target: CONTAINER_PATHS.egress, readOnly: true }] : []),
     ],
     tmpfs: [
       { target: "/tmp", options: "rw,nosuid,nodev,noexec,size=64m,mode=1777" },
@@ -111,12 +132,65 @@ export function containerSpec(s: AgentContainerSettings): ContainerSpec {
     logDriver: "json-file",
     logOptions: { "max-file": "3", "max-size": "10m" },
     restart: "unless-stopped",
+    network: s.network.mode === "full" ? "bridge" : "none",
+    ...(allow ? { egressAllow: allow } : {}),
     labels: sortKeys({
       "agent-fleet.agent": s.name,
       "agent-fleet.fleet": s.fleet,
     }),
   };
 }
+
+/** What the fleet's egress proxy needs: the fleet, its image and root, and every agent's setting. */
+export interface EgressProxySettings {
+  fleet: string;
+  image: string;
+  hostRoot: string;
+  agents: { name: string; network: NetworkSetting }[];
+}
+
+/**
+ * The fleet's egress proxy container (`<fleet>-egress`), or undefined when no agent has an
+ * allow-list. It runs the agent image's `egress-proxy` on the host's default network, with the
+ * same hardening as an agent (read-only root, no capabilities at all, no-new-privileges) and
+ * `<root>/egress` mounted: one socket folder per allow-listed agent.
+ */
+export function egressProxySpec(s: EgressProxySettings): ContainerSpec | undefined {
+  const rules = Object.fromEntries(
+    s.agents
+      .filter((a) => a.network.mode === "allow")
+      .map((a) => [a.name, a.network.mode === "allow" ? a.network.allow.map(egressTargetString).sort() : []] as const)
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+  if (Object.keys(rules).length === 0) return undefined;
+  const layout = hostLayout(s.hostRoot);
+  const name = egressContainerName(s.fleet);
+  return {
+    name,
+    image: s.image,
+    hostname: "egress",
+    user: "root",
+    env: sortKeys({ [ENV.egressDir]: CONTAINER_PATHS.egress, [ENV.egressRules]: JSON.stringify(rules) }),
+    mounts: [{ source: layout.egressDir, target: CONTAINER_PATHS.egress, readOnly: false }],
+    tmpfs: [{ target: "/tmp", options: "rw,nosuid,nodev,noexec,size=16m,mode=1777" }],
+    readOnlyRootFs: true,
+    // Root creating sockets in root-owned folders needs no capability at all.
+    capDrop: ["ALL"],
+    capAdd: [],
+    securityOpt: ["no-new-privileges"],
+    cpus: 0.5,
+    memoryMb: 128,
+    pidsLimit: 64,
+    logDriver: "json-file",
+    logOptions: { "max-file": "3", "max-size": "10m" },
+    restart: "unless-stopped",
+    network: "bridge",
+    labels: sortKeys({ "agent-fleet.fleet": s.fleet, "agent-fleet.role": "egress" }),
+    command: ["egress-proxy"],
+  };
+}
+
+export { EGRESS };
 
 /**
  * `docker run` arguments (after `docker`) for a spec, detached. No port is ever published and
@@ -148,8 +222,11 @@ export function dockerRunArgs(spec: ContainerSpec): string[] {
   );
   for (const [k, v] of Object.entries(spec.logOptions)) args.push("--log-opt", `${k}=${v}`);
   args.push("--restart", spec.restart);
+  // `bridge` is the engine's default: no flag, so a `full` agent's command is what it was before.
+  if (spec.network === "none") args.push("--network", "none");
   for (const [k, v] of Object.entries(spec.labels)) args.push("--label", `${k}=${v}`);
   args.push(spec.image);
+  if (spec.command) args.push(...spec.command);
   return args;
 }
 

@@ -7,6 +7,7 @@ import * as path from "node:path";
  *   <root>/shared/             mounted at /shared in every container: tasks, status, logs, proposals
  *   <root>/decisions/          written only by the operator; mounted read-only at /decisions
  *   <root>/secrets/<name>.env  mode 0600, passed with --env-file
+ *   <root>/egress/<name>/      the egress proxy's socket for an allow-listed agent, mounted at /egress
  *   <root>/image/              the agent image's build context (when the image is built on the host)
  *   <root>/seed/<name>.revision  the code revision last pushed into each agent's folder
  *   <root>/upload/             archives copied to hosts that do not see the project's files (SSH hosts)
@@ -20,12 +21,16 @@ export interface HostLayout {
   sharedDir: string;
   decisionsDir: string;
   secretsDir: string;
+  /** Mounted at /egress in the fleet's egress proxy container. */
+  egressDir: string;
   imageContextDir: string;
   seedDir: string;
   uploadDir: string;
   binDir: string;
   agentCodeDir(agent: string): string;
   secretsFile(agent: string): string;
+  /** One agent's egress socket folder (mounted at /egress in its container). */
+  agentEgressDir(agent: string): string;
 }
 
 /** Host paths are POSIX: hosts are Linux machines even when Pulumi runs elsewhere. */
@@ -41,11 +46,13 @@ export function hostLayout(root: string): HostLayout {
     sharedDir: join("shared"),
     decisionsDir: join("decisions"),
     secretsDir: join("secrets"),
+    egressDir: join("egress"),
     imageContextDir: join("image"),
     seedDir: join("seed"),
     uploadDir: join("upload"),
     binDir: join("bin"),
     agentCodeDir: (agent) => join("agents", agent),
     secretsFile: (agent) => join("secrets", `${agent}.env`),
+    agentEgressDir: (agent) => join("egress", agent),
   };
 }

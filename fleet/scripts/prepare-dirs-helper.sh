@@ -2,5 +2,9 @@
 # Inside the helper container (root): the fleet root is mounted at /fleet.
 set -eu
 fleet=${AF_FLEET_DIR:-/fleet}
-install -d -m 0755 "$fleet/agents" "$fleet/shared" "$fleet/decisions" "$fleet/seed"
+install -d -m 0755 "$fleet/agents" "$fleet/shared" "$fleet/decisions" "$fleet/seed" "$fleet/egress"
+# Agent names are DNS labels (checked by the config), so word splitting is what is meant here.
+for agent in ${AF_EGRESS_AGENTS:-}; do
+  install -d -m 0755 "$fleet/egress/$agent"
+done
 echo "fleet folders ready"

@@ -6,7 +6,9 @@ import * as v8 from "node:v8";
 // module runs.
 for (const flag of ["--no-opt", "--no-sparkplug", "--no-maglev"]) v8.setFlagsFromString(flag);
 import { parseArgs } from "node:util";
+import { ENV } from "../../contract/env.js";
 import { AgentRuntime } from "../agentRuntime.js";
+import { startEgressForwarder } from "../egress/forwarder.js";
 import { AgentLogger } from "../log.js";
 import { loadSettings, SETTINGS_DOC, SettingsError, type Env } from "../settings.js";
 import { sharedLayout } from "../sharedLayout.js";
@@ -79,6 +81,25 @@ async function main(): Promise<number> {
     sharedLayout(settings.sharedDir).logFile(settings.agentName),
     settings.logMaxBytes,
   );
+  // An allow-listed agent's only way out: loopback → the fleet's egress proxy (docs/program.md).
+  const egressSocket = env[ENV.egressSocket];
+  if (egressSocket) {
+    const port = Number(env[ENV.egressProxyPort]);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      process.stderr.write(
+        `agent-runtime: ${ENV.egressProxyPort} must be a port, got ${JSON.stringify(env[ENV.egressProxyPort])}\n`,
+      );
+      return 2;
+    }
+    try {
+      await startEgressForwarder({ port, socket: egressSocket });
+    } catch (err) {
+      process.stderr.write(
+        `agent-runtime: cannot start the egress forwarder on 127.0.0.1:${port}: ${(err as Error).message}\n`,
+      );
+      return 1;
+    }
+  }
   const runtime = new AgentRuntime(settings, logger);
   try {
     await runtime.prepare();

@@ -3,6 +3,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { codeFolderProblem } from "../../config/codeFolder.js";
 import type { AgentResources } from "../../config/defaults.js";
 import type { CpuArchitecture } from "./cost.js";
+import type { NetworkSetting } from "../../contract/egress.js";
 import { ENV_NAME, isReservedEnvName } from "../../contract/env.js";
 import { FARGATE_NAME_LIMIT, isLabel } from "../../contract/names.js";
 import { fargateTaskSize, type FargateTaskSize } from "./fargateSizing.js";
@@ -33,6 +34,11 @@ export interface FargateAgentArgs {
    * anything else is an error naming the agent. `pids` bounds the agent user's processes.
    */
   resources: AgentResources;
+  /**
+   * Network access, by the agent's own security group (see egress.ts): none (default), full, or
+   * an allow-list filtered by port and IP address (never by name).
+   */
+  network?: NetworkSetting;
   taskTimeoutSeconds?: number;
   /** May propose binary files and symlinks (AGENT_ALLOW_BINARY); default false. */
   allowBinary?: boolean;

@@ -5,6 +5,7 @@ import { bool, positiveInt } from "../../config/schemaParts.js";
 import type { TargetConfigPart } from "../../config/targetPart.js";
 import { AWS_DEFAULTS, LOG_RETENTION_DAYS, newVpcCidrProblem } from "./limits.js";
 import { FARGATE_SIZES } from "./fargateSizing.js";
+import { egressByNameWarning, namesAHost } from "./egress.js";
 
 /** `agent-fleet:aws`: the target aws's section of the stack config. */
 export const awsSchema = z.strictObject({
@@ -85,6 +86,7 @@ export const awsConfig: TargetConfigPart<AwsFleetConfig> = {
   usesSsh: false,
   nameLimit: FARGATE_NAME_LIMIT,
   agentResources: fargateResources,
+  egressWarning: (t) => (namesAHost(t) ? egressByNameWarning(t) : undefined),
   build(common, section, add, given) {
     const aws = section as AwsSection;
     let ok = true;

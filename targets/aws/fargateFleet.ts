@@ -11,10 +11,12 @@ import {
 import { estimateMonthlyCost, type FleetCostEstimate } from "./cost.js";
 import { assertValidFargateTaskDefinition } from "./ecsValidation.js";
 import { agentExecCommand, operatorExecCommand, operatorStartCommand, operatorStopCommand } from "./execCommands.js";
+import { agentEgressRules, egressByNameWarning, namesAHost } from "./egress.js";
 import { ecsTasksAssumeRolePolicy, executionRolePolicy, taskRolePolicy } from "./iamPolicies.js";
 import { FleetImage } from "./image.js";
 import { FleetNetwork } from "./network.js";
 import { FleetStorage } from "./storage.js";
+import { DEFAULT_NETWORK } from "../../config/defaults.js";
 
 export type { FargateFleetArgs, FargateAgentArgs, FargateNetworkArgs, FargateImageArgs } from "./args.js";
 
@@ -295,6 +297,31 @@ export class FargateFleet extends pulumi.ComponentResource {
         { parent: this, dependsOn: [exec.policy, task.policy] },
       );
 
+      // The agent's own network access: a group of its own next to the fleet's tasks group (whose
+      // egress, the platform's ports and NFS, every task needs). Groups add up; none takes away.
+      const agentNetwork = agent.network ?? DEFAULT_NETWORK;
+      if (agentNetwork.mode === "allow") {
+        for (const t of agentNetwork.allow.filter(namesAHost))
+          pulumi.log.warn(`agent ${agent.name}: network ${egressByNameWarning(t)}`, this);
+      }
+      const agentSg = new aws.ec2.SecurityGroup(
+        `${name}-${agent.name}-egress`,
+        {
+          vpcId: network.vpcId,
+          description: `agent-fleet ${fleet}: network of agent ${agent.name} (${agentNetwork.mode}; no ingress)`,
+          tags: { ...a.tags, Name: `${fleet}-${agent.name}`, "agent-fleet:agent": agent.name },
+        },
+        parent,
+      );
+      for (const rule of agentEgressRules(agentNetwork)) {
+        const { key, ...inputs } = rule;
+        new aws.vpc.SecurityGroupEgressRule(
+          `${name}-${agent.name}-egress-${key}`,
+          { securityGroupId: agentSg.id, ...inputs },
+          parent,
+        );
+      }
+
       const desiredCount = a.paused ? 0 : 1;
       const service = new aws.ecs.Service(
         `${name}-${agent.name}`,
@@ -308,7 +335,7 @@ export class FargateFleet extends pulumi.ComponentResource {
           enableExecuteCommand: a.enableExecuteCommand,
           networkConfiguration: {
             subnets: network.subnetIds,
-            securityGroups: [network.taskSecurityGroupId],
+            securityGroups: [network.taskSecurityGroupId, agentSg.id],
             assignPublicIp: network.assignPublicIp,
           },
           // Never two tasks of one agent at once: both would write the same /app. A deployment

@@ -1,4 +1,4 @@
-import { DEFAULT_RESOURCES } from "../../config/defaults.js";
+import { DEFAULT_NETWORK, DEFAULT_RESOURCES } from "../../config/defaults.js";
 import { randomBytes } from "node:crypto";
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -142,6 +142,7 @@ export class TestFleet {
       env: { AGENT_POLL_MS: "300", ...(o.env ?? {}) },
       hasSecrets: o.secrets !== undefined,
       resources: { ...DEFAULT_RESOURCES, memoryMb: 512 },
+      network: DEFAULT_NETWORK,
       ...over,
     };
   }

@@ -36,7 +36,7 @@ const ENGINE_INSTANCE = "hostprog-vps";
  * The VPS engine's bridge: its name comes from the engine's folder; its network is the one it
  * already has, else a 172.29.N.0/24 that no route of this machine uses yet.
  */
-async function bridgeFor(instanceDir: string): Promise<{ name: string; cidr: string }> {
+export async function bridgeFor(instanceDir: string): Promise<{ name: string; cidr: string }> {
   const hash = createHash("sha256").update(instanceDir).digest("hex");
   const name = `afhp${hash.slice(0, 8)}`;
   const existing = await run("ip", ["-4", "-o", "address", "show", "dev", name]);

@@ -31,9 +31,17 @@ export interface HostsWorld {
   cleanup(): Promise<void>;
 }
 
-export function hostsWorld(kind: string, env: Record<string, string> = {}): HostsWorld {
+/**
+ * `own`: an engine (and base image on it) the scenario brought itself, instead of the suite's
+ * (e.g. one with a bridge, for containers on the engine's default network).
+ */
+export function hostsWorld(
+  kind: string,
+  env: Record<string, string> = {},
+  own?: { engine: DockerTarget; baseImage: string },
+): HostsWorld {
   const ctx = inject("hosts");
-  const engine = { host: ctx.dockerHost, cli: ctx.dockerCli };
+  const engine = own?.engine ?? { host: ctx.dockerHost, cli: ctx.dockerCli };
   const fleet = `${E2E_FLEET_PREFIX}${kind}-${randomBytes(3).toString("hex")}`;
   const work = path.join(E2E_WORK_ROOT, fleet);
   mkdirSync(work, { recursive: true });
@@ -49,7 +57,7 @@ export function hostsWorld(kind: string, env: Record<string, string> = {}): Host
   return {
     engine,
     dockerEnv: dockerVars,
-    baseImage: ctx.baseImage,
+    baseImage: own?.baseImage ?? ctx.baseImage,
     fleet,
     work,
     projectDir,

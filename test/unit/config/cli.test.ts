@@ -77,6 +77,49 @@ describe("agent-fleet check", () => {
     expect((await run("check", "--stack", "aws", "-C", ok)).code).toBe(0);
   });
 
+  it("network: a bad entry is an error at its key; on aws a host name passes with a warning at its key", async () => {
+    const aws = (network: string) =>
+      [
+        "config:",
+        "  agent-fleet:target: aws",
+        "  agent-fleet:aws:",
+        "    region: eu-central-1",
+        "  agent-fleet:agents:",
+        "    - name: a1",
+        "      code: agents/a1",
+        `      network: ${network}`,
+        "",
+      ].join("\n");
+    const bad = await run(
+      "check",
+      "--stack",
+      "aws",
+      "-C",
+      project({ aws: aws(`["203.0.113.7:443", "api.example.com"]`) }),
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('agent-fleet:agents[0].network[1]: "api.example.com" is not host:port');
+    const named = await run(
+      "check",
+      "--stack",
+      "aws",
+      "-C",
+      project({ aws: aws(`["203.0.113.7:443", "api.example.com:443"]`) }),
+    );
+    expect(named.code).toBe(0);
+    expect(named.err).toContain(
+      'warning: agent-fleet:agents[0].network[1]: "api.example.com:443" names a host: on target aws a security group cannot filter by name, so this admits TCP 443 to any address',
+    );
+    expect(named.err).not.toContain("network[0]");
+    // The same list on a Docker host is enforced by name (the egress proxy): no warning.
+    const local = aws(`["203.0.113.7:443", "api.example.com:443"]`)
+      .replace("target: aws", "target: local")
+      .replace(/ {2}agent-fleet:aws:\n {4}region: eu-central-1\n/, "");
+    const onLocal = await run("check", "--stack", "local", "-C", project({ local }));
+    expect(onLocal.code, onLocal.err).toBe(0);
+    expect(onLocal.err).toBe("");
+  });
+
   it("checks a file given by path, and every stack when given nothing", async () => {
     const dir = project({ good, bad });
     const one = await run("check", path.join(dir, "stacks", "Pulumi.good.yaml"), "-C", dir);

@@ -173,6 +173,42 @@ const corpus: Case[] = [
     /true or false/,
   ],
   [
+    "network not a mode",
+    withAgents([{ name: "a1", network: "some" }]),
+    ["agent-fleet:agents[0].network"],
+    /"none", "full" or a list/,
+  ],
+  [
+    "network entry without a port",
+    withAgents([{ name: "a1", network: ["api.example.com:443", "api.example.com"] }]),
+    ["agent-fleet:agents[0].network[1]"],
+    /host:port/,
+  ],
+  [
+    "network entry with a scheme",
+    withAgents([{ name: "a1", network: ["https://api.example.com:443"] }]),
+    ["agent-fleet:agents[0].network[0]"],
+    /host:port/,
+  ],
+  [
+    "network entry twice",
+    withAgents([{ name: "a1", network: ["a.example.com:443", "A.example.com:443"] }]),
+    ["agent-fleet:agents[0].network[1]"],
+    /twice/,
+  ],
+  [
+    "network port out of range",
+    { ...validLocal(), network: ["a.example.com:70000"] },
+    ["agent-fleet:network[0]"],
+    /1-65535/,
+  ],
+  [
+    "env sets a proxy",
+    withAgents([{ name: "a1", env: { HTTPS_PROXY: "http://evil:1" } }]),
+    ["agent-fleet:agents[0].env.HTTPS_PROXY"],
+    /set by agent-fleet/,
+  ],
+  [
     "stack approval not boolean",
     { ...validLocal(), approvalRequired: "yes" },
     ["agent-fleet:approvalRequired"],

@@ -33,8 +33,32 @@ describe("resolved config", () => {
       resources: { cpus: 1, memoryMb: 1024, pids: 256 },
       approvalRequired: true,
       approvalOverride: false,
+      network: { mode: "none" },
     });
     expect(parseFleetConfig(validVps(), ctx).hostRoot).toBe("/srv/agent-fleet");
+  });
+
+  it("network: the agent's own, else the fleet's, else none; lists sorted, JSON strings from Pulumi read", () => {
+    const raw = {
+      ...validLocal(),
+      network: '["b.example.com:443", "a.example.com:80"]',
+      agents: [{ name: "a1" }, { name: "a2", network: "full" }],
+    };
+    const c = parseFleetConfig(raw, ctx);
+    expect(c.agents.map((a) => [a.name, a.network])).toEqual([
+      [
+        "a1",
+        {
+          mode: "allow",
+          allow: [
+            { host: "a.example.com", port: 80 },
+            { host: "b.example.com", port: 443 },
+          ],
+        },
+      ],
+      ["a2", { mode: "full" }],
+    ]);
+    expect(parseFleetConfig(validLocal(), ctx).network).toEqual({ mode: "none" });
   });
 
   it("takes the stack's approval switch unless the agent overrides it", () => {

@@ -1,4 +1,4 @@
-import { DEFAULT_RESOURCES } from "../../../config/defaults.js";
+import { DEFAULT_RESOURCES, DEFAULT_NETWORK } from "../../../config/defaults.js";
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
@@ -19,6 +19,7 @@ function settings(over: Partial<AgentContainerSettings> = {}): AgentContainerSet
     env: { LOG_LEVEL: "info", ZED: "last", ALPHA: "first" },
     hasSecrets: true,
     resources: { ...DEFAULT_RESOURCES },
+    network: DEFAULT_NETWORK,
     ...over,
   };
 }
@@ -208,15 +209,17 @@ describe("dockerRunArgs", () => {
         "--log-opt",
         "--restart",
         "--label",
+        "--network",
       ]);
       for (const n of names) expect(allowed, `unexpected option ${n}`).toContain(n);
+      // --network only ever as "none" (no flag at all is the engine's default bridge: network full).
+      for (const [opt, value] of opts) if (opt === "--network") expect(value).toBe("none");
       for (const forbidden of [
         "-p",
         "--publish",
         "-P",
         "--publish-all",
         "--privileged",
-        "--network",
         "--pid",
         "--ipc",
         "--volume",

@@ -66,6 +66,7 @@ describe("local target", () => {
       env: {},
       hasSecrets: false,
       resources: { cpus: 1, memoryMb: 1024, pids: 256 },
+      network: { mode: "none" },
     });
     const c = run.byName("fleet-a1-container").inputs;
     expect(c.triggers).toEqual([expected]);

@@ -161,6 +161,7 @@ describe("container programs", () => {
     env: { NOTE: "it's fine" },
     hasSecrets: false,
     resources: { cpus: 1, memoryMb: 512, pids: 64 },
+    network: { mode: "none" },
   });
 
   it("remove: a missing container is success, an unreachable engine is a failure", () => {

@@ -69,7 +69,7 @@ describe("one agent, defaults", () => {
       "aws:ec2/routeTable:RouteTable": 1,
       "aws:ec2/routeTableAssociation:RouteTableAssociation": 2,
       [T.subnet]: 2,
-      [T.sg]: 2,
+      [T.sg]: 3, // tasks, EFS, and writer's own network group (none: no rule)
       [T.egress]: 2,
       [T.ingress]: 1,
       [T.fs]: 1,
@@ -232,7 +232,7 @@ describe("one agent, defaults", () => {
       deploymentMaximumPercent: 100,
       networkConfiguration: {
         subnets: ["fleet-network-public-0-id", "fleet-network-public-1-id"],
-        securityGroups: ["fleet-network-tasks-id"],
+        securityGroups: ["fleet-network-tasks-id", "fleet-writer-egress-id"],
         assignPublicIp: true,
       },
     });
@@ -641,11 +641,11 @@ describe("options", () => {
     expect(run.byType(T.vpc)).toEqual([]);
     expect(run.byType(T.subnet)).toEqual([]);
     expect(run.byType("aws:ec2/internetGateway:InternetGateway")).toEqual([]);
-    expect(run.byType(T.sg).map((s) => s.inputs.vpcId)).toEqual(["vpc-123", "vpc-123"]);
+    expect(run.byType(T.sg).map((s) => s.inputs.vpcId)).toEqual(Array(5).fill("vpc-123"));
     expect(run.byType(T.mount).map((m) => m.inputs.subnetId)).toEqual(["subnet-a", "subnet-b", "subnet-c"]);
     expect(run.byType(T.service)[0]?.inputs.networkConfiguration).toEqual({
       subnets: ["subnet-a", "subnet-b", "subnet-c"],
-      securityGroups: ["fleet-network-tasks-id"],
+      securityGroups: ["fleet-network-tasks-id", "fleet-alpha-egress-id"],
       assignPublicIp: false,
     });
     expect(run.fleet.costEstimate.agents.every((a) => a.publicIpv4Usd === 0)).toBe(true);
