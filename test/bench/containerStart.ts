@@ -38,6 +38,7 @@ import { TEST_FLEET_LABEL, TEST_FLEET_PREFIX } from "../containers/constants.js"
 export interface ContainerStartFigures {
   imageMB: number;
   containers: Array<{ createS: number; startS: number; runtimeS: number; healthyS: number; totalS: number }>;
+  /** The container with the median create -> healthy time. */
   median: { createS: number; startS: number; runtimeS: number; healthyS: number; totalS: number };
   /** Share of create -> healthy spent in `docker create` (the storage driver's copy). */
   createShare: number;
@@ -53,11 +54,6 @@ async function missingDocker(): Promise<string | undefined> {
     if (r.code !== 0) missing.push(bin);
   }
   return missing.length > 0 ? missing.join(", ") : undefined;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function waitHealthy(target: DockerTarget, name: string, timeoutMs = 180_000): Promise<any> {
@@ -135,14 +131,8 @@ export async function containerStart(
           `create -> healthy ${row.totalS.toFixed(1)} s`,
       );
     }
-    const pick = (k: keyof (typeof rows)[number]) => median(rows.map((r) => r[k]));
-    const med = {
-      createS: pick("createS"),
-      startS: pick("startS"),
-      runtimeS: pick("runtimeS"),
-      healthyS: pick("healthyS"),
-      totalS: pick("totalS"),
-    };
+    // The container whose create -> healthy is the median one, so that its parts add up.
+    const med = [...rows].sort((a, b) => a.totalS - b.totalS)[Math.floor(rows.length / 2)]!;
     const figures: ContainerStartFigures = {
       imageMB: Math.round(image.sizeBytes / 1e6),
       containers: rows,
@@ -151,7 +141,7 @@ export async function containerStart(
       storageDriver,
     };
     console.log(
-      `container create -> healthy (${storageDriver}, image ${figures.imageMB} MB${opts.baseImage ? ` on ${opts.baseImage}` : ""}, median of ${count}): ` +
+      `container create -> healthy (${storageDriver}, image ${figures.imageMB} MB${opts.baseImage ? ` on ${opts.baseImage}` : ""}, the median of ${count}): ` +
         `${med.totalS.toFixed(1)} s = docker create ${med.createS.toFixed(1)} s (${(figures.createShare * 100).toFixed(0)} %, ` +
         `${(figures.imageMB / med.createS).toFixed(0)} MB/s of image) + docker start ${med.startS.toFixed(1)} s + ` +
         `started -> healthy ${med.healthyS.toFixed(1)} s (runtime's first status at ${med.runtimeS.toFixed(1)} s)`,
