@@ -7,7 +7,18 @@
  *   the same file system measured in the same run (goal: >= 0.5 at 16);
  * - decision-to-commit latency p50/p99 (goal: p50 < 200 ms);
  * - idle runtime resident memory (goal: < 45 MB).
+ *
+ * Program and container benchmarks, each in a child process (`node --import tsx`: they need the
+ * whole project, which this build leaves out):
+ * - program evaluation under mocks for 100 agents (goal: <= 2 s), cold and warm, as a ratio to the
+ *   SDK registering the same resources alone (test/bench/programEval.ts);
+ * - container create -> healthy (goal: <= 3 s), split into the storage driver's copy and the
+ *   container's own start (test/bench/containerStart.ts), on the containers suite's private Docker
+ *   engine; skipped with a message where the machine has no Docker, or with BENCH_DOCKER=0.
+ *
+ * BENCH_ONLY=claims|runtime|program|containers runs one part.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -23,7 +34,44 @@ async function main(): Promise<void> {
   const agent1 = path.join(repo, "agents", "agent-1");
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "af-bench-"));
   const summary: Record<string, unknown> = { node: process.version, cpus: os.cpus().length, tmpdir: os.tmpdir() };
+  const only = process.env.BENCH_ONLY;
   try {
+    if (!only || only === "claims" || only === "runtime") await runtimeBenches(base, agent1, summary, only);
+    if (!only || only === "program") summary.programEvaluation = childBench(repo, "test/bench/programEval.ts");
+    if ((!only || only === "containers") && process.env.BENCH_DOCKER !== "0")
+      summary.containerStart = childBench(repo, "test/bench/containerStart.ts") ?? "skipped";
+    console.log(JSON.stringify(summary));
+  } finally {
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs one of the project's benchmarks (test/bench/) in a child process with tsx; its output goes
+ * to this one's, and its last line, JSON, is its summary (none when it skipped).
+ */
+function childBench(repo: string, script: string): unknown {
+  const r = spawnSync(process.execPath, ["--import", "tsx", script], {
+    cwd: repo,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const lines = (r.stdout ?? "").trimEnd().split("\n");
+  const last = lines[lines.length - 1] ?? "";
+  const json = last.startsWith("{");
+  for (const l of json ? lines.slice(0, -1) : lines) console.log(l);
+  if (r.status !== 0) throw new Error(`${script} failed (exit ${r.status ?? r.signal})`);
+  return json ? JSON.parse(last) : undefined;
+}
+
+async function runtimeBenches(
+  base: string,
+  agent1: string,
+  summary: Record<string, unknown>,
+  only: string | undefined,
+): Promise<void> {
+  {
     // Figures on a shared machine are noisy: each is the median of three runs.
     const raw = median([0, 1, 2].map(() => rawRenameRate(base, N_CLAIMS)));
     console.log(`raw rename rate (${os.tmpdir()}): ${raw.toFixed(0)} renames/s`);
@@ -50,7 +98,7 @@ async function main(): Promise<void> {
       summary[`claimRatio${procs}`] = Number(ratio.toFixed(3));
       summary[`claimsPerSecond${procs}`] = Math.round(r.rate);
     }
-    if (process.env.BENCH_ONLY === "claims") return;
+    if (only === "claims") return;
     const lat = await decisionLatency(path.join(base, "latency"), agent1, N_LATENCY);
     const p50 = percentile(lat, 50);
     const p99 = percentile(lat, 99);
@@ -63,9 +111,6 @@ async function main(): Promise<void> {
     summary.idleRssMiB = Number(mem.runtime.rss.toFixed(1));
     summary.idleRssAnonMiB = Number(mem.runtime.anon.toFixed(1));
     summary.bareNodeRssMiB = Number(mem.bareNode.rss.toFixed(1));
-    console.log(JSON.stringify(summary));
-  } finally {
-    fs.rmSync(base, { recursive: true, force: true });
   }
 }
 

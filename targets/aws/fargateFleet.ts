@@ -1,4 +1,10 @@
-import * as aws from "@pulumi/aws";
+import * as cloudwatch from "@pulumi/aws/cloudwatch";
+import * as ecs from "@pulumi/aws/ecs";
+import * as iam from "@pulumi/aws/iam";
+import * as ssm from "@pulumi/aws/ssm";
+import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
+import { getPartitionOutput } from "@pulumi/aws/getPartition";
+import { getRegionOutput } from "@pulumi/aws/getRegion";
 import * as pulumi from "@pulumi/pulumi";
 import { resolveFargateFleetArgs, type FargateFleetArgs, type ResolvedAgent } from "./args.js";
 import {
@@ -98,9 +104,9 @@ export class FargateFleet extends pulumi.ComponentResource {
     this.retainDataNotice = a.retainData ? retainDataNotice(fleet) : undefined;
     if (this.retainDataNotice) pulumi.log.warn(this.retainDataNotice, this);
 
-    const region = aws.getRegionOutput({}, parent).region;
-    const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
-    const partition = aws.getPartitionOutput({}, parent).partition;
+    const region = getRegionOutput({}, parent).region;
+    const accountId = getCallerIdentityOutput({}, parent).accountId;
+    const partition = getPartitionOutput({}, parent).partition;
 
     const network = new FleetNetwork(
       `${name}-network`,
@@ -135,7 +141,7 @@ export class FargateFleet extends pulumi.ComponentResource {
       parent,
     );
 
-    const logGroup = new aws.cloudwatch.LogGroup(
+    const logGroup = new cloudwatch.LogGroup(
       `${name}-logs`,
       {
         name: `/agent-fleet/${fleet}`,
@@ -144,7 +150,7 @@ export class FargateFleet extends pulumi.ComponentResource {
       },
       parent,
     );
-    const cluster = new aws.ecs.Cluster(
+    const cluster = new ecs.Cluster(
       `${name}-cluster`,
       {
         name: fleet,
@@ -165,7 +171,7 @@ export class FargateFleet extends pulumi.ComponentResource {
     // points that task mounts (IAM authorization is on for every EFS volume), plus the ECS Exec
     // channels when exec is on. Nothing else of AWS.
     const taskRole = (id: string, mounts: { accessPointArn: pulumi.Output<string>; write: boolean }[]) => {
-      const role = new aws.iam.Role(
+      const role = new iam.Role(
         `${name}-${id}-task`,
         {
           description: `agent-fleet ${fleet}: task role of ${id} (its EFS access points${a.enableExecuteCommand ? ", ECS Exec channels" : ""})`,
@@ -174,7 +180,7 @@ export class FargateFleet extends pulumi.ComponentResource {
         },
         parent,
       );
-      const policy = new aws.iam.RolePolicy(
+      const policy = new iam.RolePolicy(
         `${name}-${id}-task`,
         {
           role: role.name,
@@ -195,7 +201,7 @@ export class FargateFleet extends pulumi.ComponentResource {
     };
 
     const executionRole = (id: string, streamPrefix: string, secretArns: pulumi.Output<string>[]) => {
-      const role = new aws.iam.Role(
+      const role = new iam.Role(
         `${name}-${id}-execution`,
         {
           description: `agent-fleet ${fleet}: ECS execution role of ${id} (pull image, write its logs, read its secrets)`,
@@ -204,7 +210,7 @@ export class FargateFleet extends pulumi.ComponentResource {
         },
         parent,
       );
-      const policy = new aws.iam.RolePolicy(
+      const policy = new iam.RolePolicy(
         `${name}-${id}-execution`,
         {
           role: role.name,
@@ -254,7 +260,7 @@ export class FargateFleet extends pulumi.ComponentResource {
     for (const agent of a.agents) {
       const secretParams = agent.secrets.map(
         (s) =>
-          new aws.ssm.Parameter(
+          new ssm.Parameter(
             `${name}-${agent.name}-${s.name}`,
             {
               name: `/agent-fleet/${fleet}/${agent.name}/${s.name}`,
@@ -274,7 +280,7 @@ export class FargateFleet extends pulumi.ComponentResource {
         { accessPointArn: storage.decisionsAccessPointArn, write: false },
       ]);
       const family = agentFamily(fleet, agent.name);
-      const taskDefinition = new aws.ecs.TaskDefinition(
+      const taskDefinition = new ecs.TaskDefinition(
         `${name}-${agent.name}`,
         {
           family,
@@ -323,7 +329,7 @@ export class FargateFleet extends pulumi.ComponentResource {
       }
 
       const desiredCount = a.paused ? 0 : 1;
-      const service = new aws.ecs.Service(
+      const service = new ecs.Service(
         `${name}-${agent.name}`,
         {
           name: agent.name,
@@ -365,7 +371,7 @@ export class FargateFleet extends pulumi.ComponentResource {
       { accessPointArn: storage.decisionsAccessPointArn, write: true },
     ]);
     const opFamily = operatorFamily(fleet);
-    new aws.ecs.TaskDefinition(
+    new ecs.TaskDefinition(
       `${name}-operator`,
       {
         family: opFamily,

@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import * as ecr from "@pulumi/aws/ecr";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as os from "node:os";
@@ -43,7 +43,7 @@ export class FleetImage extends pulumi.ComponentResource {
     const img = args.image;
     const buildRoot =
       args.buildRoot ?? path.join(os.tmpdir(), "agent-fleet-build", `${pulumi.getProject()}.${pulumi.getStack()}`);
-    const repo = new aws.ecr.Repository(
+    const repo = new ecr.Repository(
       `${name}-repo`,
       {
         name: `agent-fleet/${args.fleetName}`,
@@ -56,7 +56,7 @@ export class FleetImage extends pulumi.ComponentResource {
       },
       parent,
     );
-    new aws.ecr.LifecyclePolicy(
+    new ecr.LifecyclePolicy(
       `${name}-expire`,
       {
         repository: repo.name,
@@ -78,7 +78,7 @@ export class FleetImage extends pulumi.ComponentResource {
       },
       parent,
     );
-    const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, parent);
+    const token = ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, parent);
     const registry = {
       server: repo.repositoryUrl.apply((u) => u.split("/")[0] ?? u),
       username: token.userName,

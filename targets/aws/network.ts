@@ -1,4 +1,6 @@
-import * as aws from "@pulumi/aws";
+import * as awsVpc from "@pulumi/aws/vpc";
+import * as ec2 from "@pulumi/aws/ec2";
+import { getAvailabilityZonesOutput } from "@pulumi/aws/getAvailabilityZones";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedFleetArgs } from "./args.js";
 import { subnetCidrs } from "./subnetCidrs.js";
@@ -40,7 +42,7 @@ export class FleetNetwork extends pulumi.ComponentResource {
       this.vpcId = pulumi.output(n.vpcId);
       this.subnetIds = n.subnetIds.map((s) => pulumi.output(s));
     } else {
-      const vpc = new aws.ec2.Vpc(
+      const vpc = new ec2.Vpc(
         `${name}-vpc`,
         {
           cidrBlock: n.cidrBlock,
@@ -51,12 +53,12 @@ export class FleetNetwork extends pulumi.ComponentResource {
         },
         parent,
       );
-      const igw = new aws.ec2.InternetGateway(
+      const igw = new ec2.InternetGateway(
         `${name}-igw`,
         { vpcId: vpc.id, tags: tags(`${args.fleetName}-igw`) },
         parent,
       );
-      const routes = new aws.ec2.RouteTable(
+      const routes = new ec2.RouteTable(
         `${name}-public`,
         {
           vpcId: vpc.id,
@@ -65,10 +67,10 @@ export class FleetNetwork extends pulumi.ComponentResource {
         },
         parent,
       );
-      const zones = aws.getAvailabilityZonesOutput({ state: "available" }, parent);
+      const zones = getAvailabilityZonesOutput({ state: "available" }, parent);
       this.vpcId = vpc.id;
       this.subnetIds = subnetCidrs(n.cidrBlock, n.availabilityZoneCount).map((cidr, i) => {
-        const subnet = new aws.ec2.Subnet(
+        const subnet = new ec2.Subnet(
           `${name}-public-${i}`,
           {
             vpcId: vpc.id,
@@ -87,11 +89,7 @@ export class FleetNetwork extends pulumi.ComponentResource {
           },
           parent,
         );
-        new aws.ec2.RouteTableAssociation(
-          `${name}-public-${i}`,
-          { subnetId: subnet.id, routeTableId: routes.id },
-          parent,
-        );
+        new ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
         return subnet.id;
       });
     }
@@ -99,7 +97,7 @@ export class FleetNetwork extends pulumi.ComponentResource {
 
     // Inline `ingress`/`egress` are left out on purpose: the provider then removes AWS's default
     // allow-all egress, and every rule is a separate resource that tests can see.
-    const taskSg = new aws.ec2.SecurityGroup(
+    const taskSg = new ec2.SecurityGroup(
       `${name}-tasks`,
       {
         vpcId: this.vpcId,
@@ -108,7 +106,7 @@ export class FleetNetwork extends pulumi.ComponentResource {
       },
       parent,
     );
-    const efsSg = new aws.ec2.SecurityGroup(
+    const efsSg = new ec2.SecurityGroup(
       `${name}-efs`,
       {
         vpcId: this.vpcId,
@@ -119,7 +117,7 @@ export class FleetNetwork extends pulumi.ComponentResource {
     );
 
     for (const port of args.egressPorts) {
-      new aws.vpc.SecurityGroupEgressRule(
+      new awsVpc.SecurityGroupEgressRule(
         `${name}-tasks-egress-${port}`,
         {
           securityGroupId: taskSg.id,
@@ -132,7 +130,7 @@ export class FleetNetwork extends pulumi.ComponentResource {
         parent,
       );
     }
-    new aws.vpc.SecurityGroupEgressRule(
+    new awsVpc.SecurityGroupEgressRule(
       `${name}-tasks-egress-nfs`,
       {
         securityGroupId: taskSg.id,
@@ -144,7 +142,7 @@ export class FleetNetwork extends pulumi.ComponentResource {
       },
       parent,
     );
-    new aws.vpc.SecurityGroupIngressRule(
+    new awsVpc.SecurityGroupIngressRule(
       `${name}-efs-ingress-nfs`,
       {
         securityGroupId: efsSg.id,

@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import * as efs from "@pulumi/aws/efs";
 import * as pulumi from "@pulumi/pulumi";
 import { CONTAINER_PATHS } from "../../contract/paths.js";
 import { efsFileSystemPolicy } from "./iamPolicies.js";
@@ -48,12 +48,12 @@ export class FleetStorage extends pulumi.ComponentResource {
   public readonly sharedAccessPointArn: pulumi.Output<string>;
   public readonly decisionsAccessPointArn: pulumi.Output<string>;
   /** Depend on these before starting tasks: a task cannot mount EFS without a mount target. */
-  public readonly mountTargets: aws.efs.MountTarget[];
+  public readonly mountTargets: efs.MountTarget[];
 
   constructor(name: string, args: FleetStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-fleet:aws:FleetStorage", name, {}, opts);
     const parent = { parent: this };
-    const fs = new aws.efs.FileSystem(
+    const fs = new efs.FileSystem(
       `${name}-fs`,
       {
         encrypted: true,
@@ -66,7 +66,7 @@ export class FleetStorage extends pulumi.ComponentResource {
 
     this.mountTargets = args.subnetIds.map(
       (subnetId, i) =>
-        new aws.efs.MountTarget(
+        new efs.MountTarget(
           `${name}-mount-${i}`,
           {
             fileSystemId: fs.id,
@@ -78,7 +78,7 @@ export class FleetStorage extends pulumi.ComponentResource {
     );
 
     const accessPoint = (id: string, path: string, label: string) =>
-      new aws.efs.AccessPoint(
+      new efs.AccessPoint(
         `${name}-${id}`,
         {
           fileSystemId: fs.id,
@@ -101,7 +101,7 @@ export class FleetStorage extends pulumi.ComponentResource {
     this.decisionsAccessPointArn = decisions.arn;
 
     const allAccessPointArns = [...code.map(([, ap]) => ap.arn), shared.arn, decisions.arn];
-    new aws.efs.FileSystemPolicy(
+    new efs.FileSystemPolicy(
       `${name}-policy`,
       {
         fileSystemId: fs.id,

@@ -11,7 +11,7 @@
  *
  *   npm run bench:engine [-- 1 10 50]
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import {
@@ -28,6 +28,7 @@ import { hostPiecesLine } from "../harness/engine/hostPieces.js";
 
 const FLEET = "bench-engine";
 const DEFAULT_SIZES = [1, 10, 50];
+const KEEP_FREE_BYTES = 15e9;
 
 interface Row {
   agents: number;
@@ -35,6 +36,47 @@ interface Row {
   noopUpS: number;
   destroyS: number;
   resources: number;
+  /** Mean `docker stats --no-stream` memory of the fleet's containers after the no-op up (MiB). */
+  memPerAgentMiB: number;
+  /** Disk the up took on the engine's file system, per agent (MB): the storage driver's copies. */
+  diskPerAgentMB: number;
+}
+
+/** Free bytes of the file system holding `dir`. */
+function freeBytes(dir: string): number {
+  const s = statfsSync(dir);
+  return s.bavail * s.bsize;
+}
+
+/** 1.5GiB, 512MiB, 800kB, ... as MiB. */
+function mib(text: string): number {
+  const m = /^([\d.]+)\s*([KMGT]?i?B)$/.exec(text.trim());
+  if (!m) throw new Error(`unexpected docker stats memory figure: ${text}`);
+  const unit: Record<string, number> = {
+    B: 1 / 2 ** 20,
+    kB: 1e3 / 2 ** 20,
+    KiB: 1 / 1024,
+    MB: 1e6 / 2 ** 20,
+    MiB: 1,
+    GB: 1e9 / 2 ** 20,
+    GiB: 1024,
+  };
+  return Number(m[1]) * (unit[m[2]!] ?? NaN);
+}
+
+async function memoryPerAgent(target: DockerTarget): Promise<number> {
+  const ids = (await docker(target, ["ps", "-q", "--filter", `label=agent-fleet.fleet=${FLEET}`]))
+    .split("\n")
+    .filter(Boolean);
+  if (ids.length === 0) return NaN;
+  const out = await docker(target, ["stats", "--no-stream", "--format", "{{.MemUsage}}", ...ids], {
+    timeoutMs: 600_000,
+  });
+  const values = out
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => mib(l.split("/")[0]!));
+  return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 const seconds = (ms: number) => ms / 1000;
@@ -62,16 +104,20 @@ async function measure(
     agents: Array.from({ length: agents }, (_, i) => ({ name: `agent-${i + 1}`, code: "agents/agent-1" })),
   });
   try {
+    const dataDir = ("dir" in docker_ && typeof docker_.dir === "string" && docker_.dir) || "/var/tmp";
+    const freeBefore = freeBytes(dataDir);
     let t = Date.now();
     const created = await stack.up();
     const upS = seconds(Date.now() - t);
+    const diskPerAgentMB = (freeBefore - freeBytes(dataDir)) / 1e6 / agents;
     t = Date.now();
     await stack.up({ expectNoChanges: true });
     const noopUpS = seconds(Date.now() - t);
+    const memPerAgentMiB = await memoryPerAgent(docker_);
     t = Date.now();
     await stack.destroy();
     const destroyS = seconds(Date.now() - t);
-    return { agents, upS, noopUpS, destroyS, resources: created["create"] ?? 0 };
+    return { agents, upS, noopUpS, destroyS, resources: created["create"] ?? 0, memPerAgentMiB, diskPerAgentMB };
   } finally {
     await stack.remove();
   }
@@ -95,17 +141,35 @@ async function main(): Promise<void> {
     const warm = await measure(engine, dockerEngine, projectDir, base.tag, 1, "warmup");
     console.log(`warm-up (builds the agent image): up ${warm.upS.toFixed(1)} s`);
     const rows: Row[] = [];
+    // On vfs every container is two full copies of the image (its init layer and its own layer):
+    // a size that would leave less than KEEP_FREE_BYTES on the engine's file system is not run.
+    const imageBytes = Math.max(
+      ...(await docker(dockerEngine, ["image", "ls", "--format", "{{.Size}}", `${FLEET}/agent`]))
+        .split("\n")
+        .filter(Boolean)
+        .map((sz) => mib(sz) * 2 ** 20),
+    );
+    const dataDir = dockerEngine.dir || "/var/tmp";
     for (const n of sizes.length > 0 ? sizes : DEFAULT_SIZES) {
+      const need = 2 * n * imageBytes;
+      if (freeBytes(dataDir) - need < KEEP_FREE_BYTES) {
+        console.log(
+          `${n} agents: not run: 2 copies x ${n} x ${(imageBytes / 1e6).toFixed(0)} MB image = ${(need / 1e9).toFixed(1)} GB, ` +
+            `${(freeBytes(dataDir) / 1e9).toFixed(1)} GB free, ${KEEP_FREE_BYTES / 1e9} GB must stay free`,
+        );
+        continue;
+      }
       const row = await measure(engine, dockerEngine, projectDir, base.tag, n, `n${n}`);
       rows.push(row);
       console.log(
-        `${n} agents: up ${row.upS.toFixed(1)} s, no-op up ${row.noopUpS.toFixed(1)} s, destroy ${row.destroyS.toFixed(1)} s (${row.resources} resources)`,
+        `${n} agents: up ${row.upS.toFixed(1)} s, no-op up ${row.noopUpS.toFixed(1)} s, destroy ${row.destroyS.toFixed(1)} s (${row.resources} resources); ` +
+          `memory per agent (docker stats) ${row.memPerAgentMiB.toFixed(1)} MiB; disk per agent ${row.diskPerAgentMB.toFixed(0)} MB`,
       );
     }
-    console.log("\nagents | resources | up (s) | no-op up (s) | destroy (s)");
+    console.log("\nagents | resources | up (s) | no-op up (s) | destroy (s) | memory/agent (MiB) | disk/agent (MB)");
     for (const r of rows)
       console.log(
-        `${r.agents} | ${r.resources} | ${r.upS.toFixed(1)} | ${r.noopUpS.toFixed(1)} | ${r.destroyS.toFixed(1)}`,
+        `${r.agents} | ${r.resources} | ${r.upS.toFixed(1)} | ${r.noopUpS.toFixed(1)} | ${r.destroyS.toFixed(1)} | ${r.memPerAgentMiB.toFixed(1)} | ${r.diskPerAgentMB.toFixed(0)}`,
       );
   } finally {
     const images = (
