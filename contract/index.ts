@@ -6,3 +6,4 @@ export * from "./env.js";
 export * from "./paths.js";
 export * from "./names.js";
 export * from "./capabilities.js";
+export * from "./console.js";

@@ -47,6 +47,13 @@ export interface Tmpfs {
   options: string;
 }
 
+/** A port published on the host: only ever on a loopback address (dockerRunArgs refuses others). */
+export interface PublishedPort {
+  hostIp: "127.0.0.1";
+  hostPort: number;
+  containerPort: number;
+}
+
 export interface ContainerSpec {
   name: string;
   image: string;
@@ -74,6 +81,16 @@ export interface ContainerSpec {
   restart: string;
   /** Sorted by key. */
   labels: Record<string, string>;
+  /**
+   * The console container only (fleet/console.ts); an agent's spec never has these: its own
+   * network, a port on the host's loopback, an extra group (for its operator socket), its own
+   * health check and command.
+   */
+  network?: string;
+  publish?: PublishedPort[];
+  groupAdd?: number[];
+  health?: { command: string; intervalSeconds: number };
+  command?: string[];
 }
 
 export function containerName(fleet: string, agent: string): string {
@@ -117,8 +134,9 @@ export function containerSpec(s: AgentContainerSettings): ContainerSpec {
 }
 
 /**
- * `docker run` arguments (after `docker`) for a spec, detached. No port is ever published and
- * no Docker socket is ever mounted: neither can be expressed in a ContainerSpec.
+ * `docker run` arguments (after `docker`) for a spec, detached. No Docker socket is ever mounted
+ * (a ContainerSpec cannot express it), and a port is only ever published on the host's loopback
+ * (the console's: agents publish none).
  */
 export function dockerRunArgs(spec: ContainerSpec): string[] {
   const args = ["run", "--detach", "--name", spec.name, "--hostname", spec.hostname, "--user", spec.user];
@@ -147,7 +165,16 @@ export function dockerRunArgs(spec: ContainerSpec): string[] {
   for (const [k, v] of Object.entries(spec.logOptions)) args.push("--log-opt", `${k}=${v}`);
   args.push("--restart", spec.restart);
   for (const [k, v] of Object.entries(spec.labels)) args.push("--label", `${k}=${v}`);
-  args.push(spec.image);
+  if (spec.network) args.push("--network", spec.network);
+  for (const p of spec.publish ?? []) {
+    if (p.hostIp !== "127.0.0.1") throw new Error(`${spec.name}: a port is only published on 127.0.0.1, got ${p.hostIp}`);
+    args.push("--publish", `${p.hostIp}:${p.hostPort}:${p.containerPort}`);
+  }
+  for (const g of spec.groupAdd ?? []) args.push("--group-add", String(g));
+  if (spec.health) {
+    args.push("--health-cmd", spec.health.command, "--health-interval", `${spec.health.intervalSeconds}s`);
+  }
+  args.push(spec.image, ...(spec.command ?? []));
   return args;
 }
 
