@@ -27,7 +27,7 @@ describe("console container spec", () => {
     expect(spec.command).not.toContain("--operator-socket-group");
     const local = consoleSpec({ ...settings, socketGroup: 1000 });
     expect(local.groupAdd).toEqual([1000]);
-    expect(local.command.slice(-2)).toEqual(["--operator-socket-group", "1000"]);
+    expect(local.command?.slice(-2)).toEqual(["--operator-socket-group", "1000"]);
   });
 
   it("creates its network only when missing and removes it after the container", () => {
