@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { ENV_NAME, isReservedEnvName } from "../contract/env.js";
 import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL, DNS_LABEL_MAX, isLabel } from "../contract/names.js";
-import { CONSOLE_TOKEN_NAME, CONSOLE_TOKEN_NAME_RULE, DEFAULT_CONSOLE_PORT } from "../contract/console.js";
+import { CONSOLE_NAME, CONSOLE_TOKEN_NAME, CONSOLE_TOKEN_NAME_RULE, DEFAULT_CONSOLE_PORT } from "../contract/console.js";
 import { parseCidr, WORLD_CIDRS } from "./cidr.js";
 import { DEFAULT_REMOTE_ROOT, DEFAULT_RESOURCES, DEFAULTS, type AgentResources } from "./defaults.js";
 import { bool, dnsLabel, numeric, positiveInt, text } from "./schemaParts.js";
@@ -500,6 +500,12 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
   }
 
   const consoleSettings = s.console ? checkConsole(s.console, add) : undefined;
+  if (consoleSettings) {
+    validAgents.forEach(({ index, agent }) => {
+      if (agent.name === CONSOLE_NAME)
+        add(["agents", index, "name"], `"${CONSOLE_NAME}" is the review console's name while it runs; rename the agent`);
+    });
+  }
 
   if (!part || !s.image) return { ok: false, problems: dedupe(problems) };
   const common: CommonFleetConfig = {

@@ -20,6 +20,12 @@ export function consoleTokenProblem(token: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The console's name next to the agents': its container is `<fleet>-console`, its Fargate service
+ * `console`, so no agent may have this name while the console runs.
+ */
+export const CONSOLE_NAME = "console";
+
 /** The port the console listens on (inside its container, and on the host's 127.0.0.1) by default. */
 export const DEFAULT_CONSOLE_PORT = 8080;
 

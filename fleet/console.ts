@@ -1,5 +1,5 @@
 import { quote } from "shell-quote";
-import { CONSOLE_PATHS, consoleTokenProblem } from "../contract/console.js";
+import { CONSOLE_NAME, CONSOLE_PATHS, consoleTokenProblem } from "../contract/console.js";
 import { ENV } from "../contract/env.js";
 import { CONTAINER_PATHS } from "../contract/paths.js";
 import { hostLayout } from "../hosts/hostLayout.js";
@@ -29,12 +29,12 @@ export interface ConsoleSettings {
 }
 
 export function consoleContainerName(fleet: string): string {
-  return `${fleet}-console`;
+  return `${fleet}-${CONSOLE_NAME}`;
 }
 
 /** The console's own bridge network: the agents' containers are not on it. */
 export function consoleNetworkName(fleet: string): string {
-  return `${fleet}-console`;
+  return `${fleet}-${CONSOLE_NAME}`;
 }
 
 /** Resources of the console container: a Node.js HTTP server over files. */
@@ -42,9 +42,13 @@ export const CONSOLE_RESOURCES = { cpus: 0.5, memoryMb: 256, pids: 64 } as const
 /** Seconds between the console container's health checks (GET /api/v1/health). */
 export const CONSOLE_HEALTH_INTERVAL_SECONDS = 30;
 
-/** `agentctl serve` as the console container (or Fargate task) runs it, listening on every interface of its own network. */
-export function consoleServeCommand(port: number, extra: string[] = []): string[] {
-  return ["agentctl", "serve", "--listen", `0.0.0.0:${port}`, "--tokens", CONSOLE_PATHS.tokens, ...extra];
+/**
+ * `agentctl serve` as the console container (or Fargate task) runs it. In a container of its own
+ * network it listens on every interface there (Docker forwards the host's 127.0.0.1:PORT to it);
+ * on Fargate on the task's loopback only (the SSM port forward connects there).
+ */
+export function consoleServeCommand(listen: string, extra: string[] = []): string[] {
+  return ["agentctl", "serve", "--listen", listen, "--tokens", CONSOLE_PATHS.tokens, ...extra];
 }
 
 /** A health check that needs nothing but the image's Node.js. */
@@ -90,7 +94,7 @@ export function consoleSpec(s: ConsoleSettings): ContainerSpec {
     publish: [{ hostIp: "127.0.0.1", hostPort: s.port, containerPort: s.port }],
     ...(s.socketGroup !== undefined ? { groupAdd: [s.socketGroup] } : {}),
     health: { command: consoleHealthCommand(s.port), intervalSeconds: CONSOLE_HEALTH_INTERVAL_SECONDS },
-    command: consoleServeCommand(s.port, socketArgs),
+    command: consoleServeCommand(`0.0.0.0:${s.port}`, socketArgs),
   };
 }
 

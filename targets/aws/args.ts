@@ -97,6 +97,12 @@ export interface FargateFleetArgs {
   cpuArchitecture?: CpuArchitecture;
   /** ECS Exec (the way to inspect and approve). Default true. */
   enableExecuteCommand?: boolean;
+  /**
+   * The review console as its own ECS service with no ingress, reached through an SSM port
+   * forward (ECS Exec is always on for it). The tokens (name -> token) are a secret: they are kept
+   * in an SSM SecureString parameter. None when absent.
+   */
+  console?: { port: number; tokens: pulumi.Input<Record<string, string>> };
   /** Tags on every taggable resource. */
   tags?: Record<string, string>;
 }
@@ -121,6 +127,7 @@ export interface ResolvedFleetArgs {
   logRetentionDays: number;
   cpuArchitecture: CpuArchitecture;
   enableExecuteCommand: boolean;
+  console?: { port: number; tokens: pulumi.Input<Record<string, string>> };
   tags: Record<string, string>;
 }
 
@@ -248,6 +255,7 @@ export function resolveFargateFleetArgs(a: FargateFleetArgs): ResolvedFleetArgs 
     logRetentionDays,
     cpuArchitecture,
     enableExecuteCommand: a.enableExecuteCommand ?? true,
+    ...(a.console ? { console: a.console } : {}),
     tags: { "agent-fleet:fleet": a.fleetName, ...(a.tags ?? {}) },
   };
 }

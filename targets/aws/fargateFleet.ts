@@ -4,13 +4,24 @@ import { resolveFargateFleetArgs, type FargateFleetArgs, type ResolvedAgent } fr
 import {
   agentContainerDefinitions,
   agentTaskVolumes,
+  CONTAINER_NAMES,
+  consoleContainerDefinitions,
+  consoleTaskVolumes,
   operatorContainerDefinitions,
   operatorTaskVolumes,
   type TaskVolume,
 } from "./containerDefinitions.js";
 import { estimateMonthlyCost, type FleetCostEstimate } from "./cost.js";
 import { assertValidFargateTaskDefinition } from "./ecsValidation.js";
-import { agentExecCommand, operatorExecCommand, operatorStartCommand, operatorStopCommand } from "./execCommands.js";
+import {
+  agentExecCommand,
+  consolePortForwardCommand,
+  operatorExecCommand,
+  operatorStartCommand,
+  operatorStopCommand,
+} from "./execCommands.js";
+import { consoleTokensFile, consoleUrl } from "../../fleet/console.js";
+import { CONSOLE_NAME } from "../../contract/console.js";
 import { ecsTasksAssumeRolePolicy, executionRolePolicy, taskRolePolicy } from "./iamPolicies.js";
 import { FleetImage } from "./image.js";
 import { FleetNetwork } from "./network.js";
@@ -20,6 +31,10 @@ export type { FargateFleetArgs, FargateAgentArgs, FargateNetworkArgs, FargateIma
 
 /** The operator task's size: the smallest Fargate task. */
 export const OPERATOR_TASK_SIZE = { cpu: 256, memory: 512 } as const;
+/** The console task's size: the smallest Fargate task too (a Node.js server over files). */
+export const CONSOLE_TASK_SIZE = { cpu: 256, memory: 512 } as const;
+/** The console's ECS service name (config refuses an agent of this name while the console runs). */
+export const CONSOLE_SERVICE_NAME = CONSOLE_NAME;
 
 export interface AgentService {
   serviceName: string;
@@ -53,6 +68,14 @@ export interface OperatorCommands {
 /** Family of an agent's task definition. */
 export const agentFamily = (fleet: string, agent: string) => `${fleet}-${agent}`;
 export const operatorFamily = (fleet: string) => `${fleet}-operator`;
+export const consoleFamily = (fleet: string) => `${fleet}-${CONSOLE_NAME}`;
+
+export interface FargateConsole {
+  serviceName: string;
+  /** The SSM port forward that makes `url` reach the console (AWS CLI v2 + Session Manager plugin). */
+  portForward: string;
+  url: string;
+}
 
 export function retainDataNotice(fleet: string): string {
   return (
@@ -84,6 +107,8 @@ export class FargateFleet extends pulumi.ComponentResource {
   public readonly costEstimate: FleetCostEstimate;
   /** Set (and logged as a warning in every preview/update) when retainData is on. */
   public readonly retainDataNotice: string | undefined;
+  /** The console service and how to reach it, when the fleet runs one. */
+  public readonly console: pulumi.Output<FargateConsole> | undefined;
 
   constructor(name: string, args: FargateFleetArgs, opts?: pulumi.ComponentResourceOptions) {
     // Everything AWS would reject is checked first: bad arguments register no resource at all,
@@ -162,11 +187,15 @@ export class FargateFleet extends pulumi.ComponentResource {
     // One task role per task definition: each grants EFS client access through exactly the access
     // points that task mounts (IAM authorization is on for every EFS volume), plus the ECS Exec
     // channels when exec is on. Nothing else of AWS.
-    const taskRole = (id: string, mounts: { accessPointArn: pulumi.Output<string>; write: boolean }[]) => {
+    const taskRole = (
+      id: string,
+      mounts: { accessPointArn: pulumi.Output<string>; write: boolean }[],
+      exec = a.enableExecuteCommand,
+    ) => {
       const role = new aws.iam.Role(
         `${name}-${id}-task`,
         {
-          description: `agent-fleet ${fleet}: task role of ${id} (its EFS access points${a.enableExecuteCommand ? ", ECS Exec channels" : ""})`,
+          description: `agent-fleet ${fleet}: task role of ${id} (its EFS access points${exec ? ", ECS Exec channels" : ""})`,
           assumeRolePolicy,
           tags: a.tags,
         },
@@ -181,7 +210,7 @@ export class FargateFleet extends pulumi.ComponentResource {
             .apply(([fileSystemArn, arns]) =>
               JSON.stringify(
                 taskRolePolicy({
-                  enableExecuteCommand: a.enableExecuteCommand,
+                  enableExecuteCommand: exec,
                   efs: { fileSystemArn, mounts: mounts.map((m, i) => ({ accessPointArn: arns[i]!, write: m.write })) },
                 }),
               ),
@@ -365,6 +394,102 @@ export class FargateFleet extends pulumi.ComponentResource {
       { parent: this, dependsOn: [opExec.policy, opTask.policy] },
     );
 
+    // The review console: its own service, no ingress (the tasks' security group has no inbound
+    // rule), reached only through an SSM port forward into its task, so ECS Exec is always on for it.
+    if (a.console) {
+      const port = a.console.port;
+      const tokens = new aws.ssm.Parameter(
+        `${name}-console-tokens`,
+        {
+          name: `/agent-fleet/${fleet}/console/tokens`,
+          description: `agent-fleet ${fleet}: the review console's tokens (name:token lines)`,
+          type: "SecureString",
+          value: pulumi.secret(pulumi.output(a.console.tokens).apply(consoleTokensFile)),
+          tags: a.tags,
+        },
+        parent,
+      );
+      const cExec = executionRole("console", "console", [tokens.arn]);
+      const cTask = taskRole(
+        "console",
+        [
+          { accessPointArn: storage.sharedAccessPointArn, write: true },
+          { accessPointArn: storage.decisionsAccessPointArn, write: true },
+        ],
+        true,
+      );
+      const cFamily = consoleFamily(fleet);
+      const cTaskDefinition = new aws.ecs.TaskDefinition(
+        `${name}-console`,
+        {
+          family: cFamily,
+          requiresCompatibilities: ["FARGATE"],
+          networkMode: "awsvpc",
+          cpu: String(CONSOLE_TASK_SIZE.cpu),
+          memory: String(CONSOLE_TASK_SIZE.memory),
+          runtimePlatform,
+          executionRoleArn: cExec.role.arn,
+          taskRoleArn: cTask.role.arn,
+          volumes: ecsVolumes(consoleTaskVolumes()),
+          containerDefinitions: pulumi
+            .all([image.agentImageRef, logGroup.name, region, tokens.arn])
+            .apply(([img, lg, reg, arn]) => {
+              const containers = consoleContainerDefinitions({
+                fleet,
+                image: img,
+                port,
+                tokensParameterArn: arn,
+                logGroup: lg,
+                region: reg,
+              });
+              assertValidFargateTaskDefinition({
+                family: cFamily,
+                ...CONSOLE_TASK_SIZE,
+                volumes: consoleTaskVolumes(),
+                containers,
+              });
+              return JSON.stringify(containers);
+            }),
+          tags: { ...a.tags, "agent-fleet:role": "console" },
+        },
+        { parent: this, dependsOn: [cExec.policy, cTask.policy] },
+      );
+      const cService = new aws.ecs.Service(
+        `${name}-console`,
+        {
+          name: CONSOLE_SERVICE_NAME,
+          cluster: cluster.arn,
+          taskDefinition: cTaskDefinition.arn,
+          desiredCount: 1,
+          launchType: "FARGATE",
+          platformVersion: "LATEST",
+          enableExecuteCommand: true,
+          networkConfiguration: {
+            subnets: network.subnetIds,
+            securityGroups: [network.taskSecurityGroupId],
+            assignPublicIp: network.assignPublicIp,
+          },
+          deploymentMinimumHealthyPercent: 0,
+          deploymentMaximumPercent: 100,
+          propagateTags: "SERVICE",
+          tags: { ...a.tags, "agent-fleet:role": "console" },
+        },
+        { parent: this, dependsOn: storage.mountTargets },
+      );
+      this.console = pulumi.all([region, cluster.name, cService.name]).apply(([reg, cl, serviceName]) => ({
+        serviceName,
+        portForward: consolePortForwardCommand({
+          region: reg,
+          cluster: cl,
+          service: serviceName,
+          container: CONTAINER_NAMES.console,
+          port,
+          localPort: port,
+        }),
+        url: consoleUrl(port),
+      }));
+    }
+
     this.clusterName = cluster.name;
     this.clusterArn = cluster.arn;
     this.logGroupName = logGroup.name;
@@ -419,6 +544,7 @@ export class FargateFleet extends pulumi.ComponentResource {
       operatorCommands: this.operatorCommands,
       costEstimate: this.costEstimate,
       retainDataNotice: this.retainDataNotice,
+      console: this.console,
     });
   }
 }

@@ -1,3 +1,7 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { parse as parseShell } from "shell-quote";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeProject, programOf, runProgram, strings, type ProgramRun, type StackConfig } from "./harness.js";
@@ -36,13 +40,40 @@ function local(console: unknown): StackConfig {
   };
 }
 
+/** Runs a command line with sh and a stand-in `aws` on PATH; returns the argv of each aws call. */
+function runWithFakeAws(command: string): string[][] {
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), "fake-aws-"));
+  const log = path.join(bin, "calls");
+  fs.writeFileSync(
+    path.join(bin, "aws"),
+    [
+      "#!/bin/sh",
+      'for a in "$@"; do printf "%s\\0" "$a" >>"$AWS_LOG"; done; printf "\\n\\0" >>"$AWS_LOG"',
+      'case "$1 $2" in',
+      '  "ecs list-tasks") echo arn:aws:ecs:eu-central-1:123456789012:task/agent-fleet-test/0f1e2d3c4b5a ;;',
+      '  "ecs describe-tasks") echo 0f1e2d3c4b5a-1234567890 ;;',
+      "esac",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
+  try {
+    execFileSync("sh", ["-c", command], { env: { PATH: `${bin}:/usr/bin:/bin`, AWS_LOG: log }, stdio: "pipe" });
+    return fs
+      .readFileSync(log, "utf8")
+      .split("\n\0")
+      .filter((c) => c !== "")
+      .map((c) => c.split("\0").filter((w) => w !== ""));
+  } finally {
+    fs.rmSync(bin, { recursive: true, force: true });
+  }
+}
+
 function plainTokenPlaces(run: ProgramRun, values: string[]): string[] {
   const places: string[] = [];
   for (const r of run.resources)
     for (const s of strings(r.inputs))
       for (const v of values) if (s.text.includes(v) && !s.secret) places.push(`${r.name}${s.path}`);
-  for (const s of strings(run.outputs))
-    for (const v of values) if (s.text.includes(v)) places.push(`output${s.path}`);
+  for (const s of strings(run.outputs)) for (const v of values) if (s.text.includes(v)) places.push(`output${s.path}`);
   return places;
 }
 
@@ -141,6 +172,141 @@ describe("console on a Docker host", () => {
     );
     await expect(runProgram(dir, vps({ prot: 9000, tokens: { alice: ALICE } }))).rejects.toThrow(
       /agent-fleet:console\.prot: unknown setting; did you mean "port"\?/,
+    );
+  });
+});
+
+describe("console on Fargate", () => {
+  const fargate = (tokens: Record<string, string>): StackConfig => ({
+    config: {
+      target: "aws",
+      aws: { region: "eu-central-1" },
+      image: { ref: "123456789012.dkr.ecr.eu-central-1.amazonaws.com/agents:1" },
+      agents: [{ name: "a1" }],
+      console: { port: 8443, tokens },
+    },
+    secretKeys: ["agent-fleet:console"],
+  });
+
+  it("is its own service with no ingress, reached by an SSM port forward (the output is the exact command)", async () => {
+    const run = await runProgram(dir, fargate({ alice: ALICE }));
+    const service = run.ofType("aws:ecs/service:Service").find((r) => r.name === "fleet-console")!.inputs;
+    expect(service.name).toBe("console");
+    expect(service.enableExecuteCommand).toBe(true);
+    expect(service.loadBalancers ?? []).toEqual([]);
+    // Its security group is the tasks' group, which has no inbound rule at all.
+    const [sg] = service.networkConfiguration.securityGroups;
+    const sgResource = run.ofType("aws:ec2/securityGroup:SecurityGroup").find((r) => `${r.name}-id` === sg);
+    expect(sgResource, "the console's security group").toBeDefined();
+    expect(sgResource!.inputs.ingress ?? []).toEqual([]);
+    const ingress = run
+      .ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+      .filter((r) => r.inputs.securityGroupId === sg);
+    expect(ingress).toEqual([]);
+    // No port mapping, and the server listens on the task's loopback only.
+    const td = run.ofType("aws:ecs/taskDefinition:TaskDefinition").find((r) => r.name === "fleet-console")!;
+    const containers = JSON.parse(td.inputs.containerDefinitions as string);
+    expect(containers).toHaveLength(1);
+    expect(containers[0].portMappings).toBeUndefined();
+    expect(containers[0].command[0]).toContain("--listen 127.0.0.1:8443");
+    expect(containers[0].linuxParameters.capabilities.drop).toEqual(["ALL"]);
+    expect(run.outputs.consoleUrl).toBe("http://127.0.0.1:8443/");
+    // Run the command with a stand-in `aws` that answers like the real one and records its argv.
+    const calls = runWithFakeAws(run.outputs.consoleTunnel as string);
+    expect(calls[0]).toEqual([
+      "ecs",
+      "list-tasks",
+      "--region",
+      "eu-central-1",
+      "--cluster",
+      "agent-fleet-test",
+      "--service-name",
+      "console",
+      "--desired-status",
+      "RUNNING",
+      "--query",
+      "taskArns[0]",
+      "--output",
+      "text",
+    ]);
+    expect(calls[1]).toEqual([
+      "ecs",
+      "describe-tasks",
+      "--region",
+      "eu-central-1",
+      "--cluster",
+      "agent-fleet-test",
+      "--query",
+      "tasks[0].containers[?name=='console'].runtimeId | [0]",
+      "--output",
+      "text",
+      "--tasks",
+      "arn:aws:ecs:eu-central-1:123456789012:task/agent-fleet-test/0f1e2d3c4b5a",
+    ]);
+    expect(calls[2]).toEqual([
+      "ssm",
+      "start-session",
+      "--region",
+      "eu-central-1",
+      "--document-name",
+      "AWS-StartPortForwardingSession",
+      "--parameters",
+      '{"portNumber":["8443"],"localPortNumber":["8443"]}',
+      "--target",
+      "ecs:agent-fleet-test_0f1e2d3c4b5a_0f1e2d3c4b5a-1234567890",
+    ]);
+  });
+
+  it("keeps the tokens in an SSM SecureString, never plain in state or the task definition", async () => {
+    const run = await runProgram(dir, fargate({ alice: ALICE, bob: BOB }));
+    expect(plainTokenPlaces(run, [ALICE, BOB])).toEqual([]);
+    const param = run.byName("fleet-console-tokens").inputs;
+    expect(param.type).toBe("SecureString");
+    expect(strings(param.value)).toEqual([{ text: `alice:${ALICE}\nbob:${BOB}\n`, secret: true, path: "" }]);
+    const td = run.ofType("aws:ecs/taskDefinition:TaskDefinition").find((r) => r.name === "fleet-console")!;
+    const [container] = JSON.parse(td.inputs.containerDefinitions as string);
+    expect(container.secrets).toEqual([
+      {
+        name: "AGENT_CONSOLE_TOKENS",
+        valueFrom: expect.stringContaining("parameter/agent-fleet/agent-fleet-test/console/tokens"),
+      },
+    ]);
+  });
+
+  it("has a task role of least privilege: its two EFS access points and the ECS Exec channels", async () => {
+    const run = await runProgram(dir, fargate({ alice: ALICE }));
+    const policy = JSON.parse(
+      run.ofType("aws:iam/rolePolicy:RolePolicy").find((r) => r.name === "fleet-console-task")!.inputs.policy as string,
+    );
+    const actions = policy.Statement.flatMap((s: { Action: string[] }) => s.Action).sort();
+    expect(actions).toEqual(
+      [
+        "elasticfilesystem:ClientMount",
+        "elasticfilesystem:ClientRootAccess",
+        "elasticfilesystem:ClientWrite",
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+      ].sort(),
+    );
+    const efs = policy.Statement.find((s: { Sid: string }) => s.Sid === "EfsReadWriteViaAccessPoints");
+    expect(efs.Condition.StringEquals["elasticfilesystem:AccessPointArn"]).toHaveLength(2);
+    for (const s of policy.Statement) expect(s.Effect).toBe("Allow");
+    // Its execution role reads exactly the tokens parameter.
+    const exec = JSON.parse(
+      run.ofType("aws:iam/rolePolicy:RolePolicy").find((r) => r.name === "fleet-console-execution")!.inputs
+        .policy as string,
+    );
+    const read = exec.Statement.find((s: { Sid: string }) => s.Sid === "ReadOwnSecrets");
+    expect(read.Resource).toEqual([expect.stringContaining("parameter/agent-fleet/agent-fleet-test/console/tokens")]);
+  });
+
+  it("refuses an agent named console while the console runs", async () => {
+    const cfg = fargate({ alice: ALICE });
+    (cfg.config.agents as unknown[]).push({ name: "console" });
+    await expect(runProgram(makeProject(["a1", "console"]), cfg)).rejects.toThrow(
+      /agent-fleet:agents\[1\]\.name: "console" is the review console's name while it runs/,
     );
   });
 });
