@@ -6,7 +6,9 @@
  * - claim throughput with 1, 4 and 16 claiming processes, as a ratio to the raw rename rate of
  *   the same file system measured in the same run (goal: >= 0.5 at 16);
  * - decision-to-commit latency p50/p99 (goal: p50 < 200 ms);
- * - idle runtime resident memory (goal: < 45 MB).
+ * - idle runtime resident memory (goal: < 45 MB);
+ * - the host `agentctl` (the installed wrapper answered by the console's operator socket), as a
+ *   ratio to a bare `node -e 0` in the same run (goal: <= 150 ms on a warm host).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -14,9 +16,11 @@ import * as path from "node:path";
 import { claimThroughput, rawParallelRenameRate, rawRenameRate } from "./runtime/claimThroughput.js";
 import { decisionLatency, percentile } from "./runtime/decisionLatency.js";
 import { idleRss } from "./runtime/idleMemory.js";
+import { hostAgentctlLatency } from "./runtime/hostAgentctl.js";
 
 const N_CLAIMS = Number(process.env.BENCH_CLAIM_TASKS ?? 4000);
 const N_LATENCY = Number(process.env.BENCH_LATENCY_SAMPLES ?? 40);
+const N_AGENTCTL = Number(process.env.BENCH_AGENTCTL_SAMPLES ?? 15);
 
 async function main(): Promise<void> {
   const repo = path.resolve(path.dirname(process.argv[1]!), "..", "..");
@@ -24,6 +28,11 @@ async function main(): Promise<void> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "af-bench-"));
   const summary: Record<string, unknown> = { node: process.version, cpus: os.cpus().length, tmpdir: os.tmpdir() };
   try {
+    if (process.env.BENCH_ONLY === "agentctl") {
+      await hostAgentctl(base, repo, summary);
+      console.log(JSON.stringify(summary));
+      return;
+    }
     // Figures on a shared machine are noisy: each is the median of three runs.
     const raw = median([0, 1, 2].map(() => rawRenameRate(base, N_CLAIMS)));
     console.log(`raw rename rate (${os.tmpdir()}): ${raw.toFixed(0)} renames/s`);
@@ -51,6 +60,7 @@ async function main(): Promise<void> {
       summary[`claimsPerSecond${procs}`] = Math.round(r.rate);
     }
     if (process.env.BENCH_ONLY === "claims") return;
+    await hostAgentctl(base, repo, summary);
     const lat = await decisionLatency(path.join(base, "latency"), agent1, N_LATENCY);
     const p50 = percentile(lat, 50);
     const p99 = percentile(lat, 99);
@@ -67,6 +77,17 @@ async function main(): Promise<void> {
   } finally {
     fs.rmSync(base, { recursive: true, force: true });
   }
+}
+
+async function hostAgentctl(base: string, repo: string, summary: Record<string, unknown>): Promise<void> {
+  const h = await hostAgentctlLatency(path.join(base, "host-agentctl"), repo, N_AGENTCTL);
+  console.log(
+    `host agentctl (wrapper -> operator socket), \`agentctl tasks\`: ${h.wrapperMs} ms = ${(h.wrapperMs / h.bareNodeMs).toFixed(2)} x bare \`node -e 0\` (${h.bareNodeMs} ms); agentctl run directly: ${h.directAgentctlMs} ms (medians of ${h.samples})`,
+  );
+  summary.hostAgentctlMs = h.wrapperMs;
+  summary.hostAgentctlRatioToBareNode = Number((h.wrapperMs / h.bareNodeMs).toFixed(3));
+  summary.bareNodeMs = h.bareNodeMs;
+  summary.directAgentctlMs = h.directAgentctlMs;
 }
 
 function median(xs: number[]): number {
