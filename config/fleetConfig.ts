@@ -2,7 +2,12 @@ import * as path from "node:path";
 import { z } from "zod";
 import { ENV_NAME, isReservedEnvName } from "../contract/env.js";
 import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL, DNS_LABEL_MAX, isLabel } from "../contract/names.js";
-import { CONSOLE_NAME, CONSOLE_TOKEN_NAME, CONSOLE_TOKEN_NAME_RULE, DEFAULT_CONSOLE_PORT } from "../contract/console.js";
+import {
+  CONSOLE_NAME,
+  CONSOLE_TOKEN_NAME,
+  CONSOLE_TOKEN_NAME_RULE,
+  DEFAULT_CONSOLE_PORT,
+} from "../contract/console.js";
 import { parseCidr, WORLD_CIDRS } from "./cidr.js";
 import { DEFAULT_REMOTE_ROOT, DEFAULT_RESOURCES, DEFAULTS, type AgentResources } from "./defaults.js";
 import { bool, dnsLabel, numeric, positiveInt, text } from "./schemaParts.js";
@@ -503,7 +508,10 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
   if (consoleSettings) {
     validAgents.forEach(({ index, agent }) => {
       if (agent.name === CONSOLE_NAME)
-        add(["agents", index, "name"], `"${CONSOLE_NAME}" is the review console's name while it runs; rename the agent`);
+        add(
+          ["agents", index, "name"],
+          `"${CONSOLE_NAME}" is the review console's name while it runs; rename the agent`,
+        );
     });
   }
 
@@ -628,7 +636,8 @@ function checkConsole(c: z.output<typeof consoleSchema>, add: AddProblem): Conso
     return undefined;
   }
   for (const name of names) {
-    if (!CONSOLE_TOKEN_NAME.test(name)) add(["console", "tokens", name], `is not a token name (${CONSOLE_TOKEN_NAME_RULE})`);
+    if (!CONSOLE_TOKEN_NAME.test(name))
+      add(["console", "tokens", name], `is not a token name (${CONSOLE_TOKEN_NAME_RULE})`);
     else if (!isSecretValue(c.tokens![name]))
       add(
         ["console", "tokens", name],

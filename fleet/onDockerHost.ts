@@ -68,7 +68,11 @@ export function dockerHostOutputs(cfg: CommonFleetConfig, host: DockerHost, opts
     agentctl: fleet.agentctl,
     ...(fleet.console ? { consoleUrl: fleet.console.url } : {}),
     ...(fleet.console && host.sshCommand !== undefined && port !== undefined
-      ? { consoleTunnel: pulumi.all([host.sshCommand, fleet.console.url]).apply(([ssh]) => consoleTunnelCommand(ssh, port)) }
+      ? {
+          consoleTunnel: pulumi
+            .all([host.sshCommand, fleet.console.url])
+            .apply(([ssh]) => consoleTunnelCommand(ssh, port)),
+        }
       : {}),
     details: pulumi.output({
       hostRoot: cfg.hostRoot,

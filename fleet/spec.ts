@@ -167,7 +167,8 @@ export function dockerRunArgs(spec: ContainerSpec): string[] {
   for (const [k, v] of Object.entries(spec.labels)) args.push("--label", `${k}=${v}`);
   if (spec.network) args.push("--network", spec.network);
   for (const p of spec.publish ?? []) {
-    if (p.hostIp !== "127.0.0.1") throw new Error(`${spec.name}: a port is only published on 127.0.0.1, got ${p.hostIp}`);
+    if (p.hostIp !== "127.0.0.1")
+      throw new Error(`${spec.name}: a port is only published on 127.0.0.1, got ${p.hostIp}`);
     args.push("--publish", `${p.hostIp}:${p.hostPort}:${p.containerPort}`);
   }
   for (const g of spec.groupAdd ?? []) args.push("--group-add", String(g));

@@ -488,7 +488,11 @@ export function buildProgram(io: Io): Command {
     .addOption(
       new Option("--operator-socket-group <gid>", "group that may use the operator socket too (mode 0660)").argParser(
         (v: string) => {
-          if (!/^\d{1,10}$/.test(v)) throw new InvalidInput("--operator-socket-group", `--operator-socket-group must be a numeric group id, got ${JSON.stringify(v)}`);
+          if (!/^\d{1,10}$/.test(v))
+            throw new InvalidInput(
+              "--operator-socket-group",
+              `--operator-socket-group must be a numeric group id, got ${JSON.stringify(v)}`,
+            );
           return Number(v);
         },
       ),

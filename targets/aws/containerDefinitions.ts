@@ -51,7 +51,12 @@ export interface TaskVolume {
   efs?: { accessPoint: "code" | "shared" | "decisions" };
 }
 
-export const CONTAINER_NAMES = { runtime: "runtime", seed: "seed-code", operator: "operator", console: "console" } as const;
+export const CONTAINER_NAMES = {
+  runtime: "runtime",
+  seed: "seed-code",
+  operator: "operator",
+  console: "console",
+} as const;
 
 export const VOLUMES = {
   code: "agent-code",
