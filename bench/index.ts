@@ -6,7 +6,9 @@
  * - claim throughput with 1, 4 and 16 claiming processes, as a ratio to the raw rename rate of
  *   the same file system measured in the same run (goal: >= 0.5 at 16);
  * - decision-to-commit latency p50/p99 (goal: p50 < 200 ms);
- * - idle runtime resident memory (goal: < 45 MB).
+ * - idle runtime resident memory (goal: < 45 MB);
+ * - the host `agentctl` (the installed wrapper answered by the console's operator socket), as a
+ *   ratio to a bare `node -e 0` in the same run (goal: <= 150 ms on a warm host).
  *
  * Program and container benchmarks, each in a child process (`node --import tsx`: they need the
  * whole project, which this build leaves out):
@@ -16,7 +18,7 @@
  *   container's own start (test/bench/containerStart.ts), on the containers suite's private Docker
  *   engine; skipped with a message where the machine has no Docker, or with BENCH_DOCKER=0.
  *
- * BENCH_ONLY=claims|runtime|program|containers runs one part.
+ * BENCH_ONLY=claims|runtime|agentctl|program|containers runs one part.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -25,9 +27,11 @@ import * as path from "node:path";
 import { claimThroughput, rawParallelRenameRate, rawRenameRate } from "./runtime/claimThroughput.js";
 import { decisionLatency, percentile } from "./runtime/decisionLatency.js";
 import { idleRss } from "./runtime/idleMemory.js";
+import { hostAgentctlLatency } from "./runtime/hostAgentctl.js";
 
 const N_CLAIMS = Number(process.env.BENCH_CLAIM_TASKS ?? 4000);
 const N_LATENCY = Number(process.env.BENCH_LATENCY_SAMPLES ?? 40);
+const N_AGENTCTL = Number(process.env.BENCH_AGENTCTL_SAMPLES ?? 15);
 
 async function main(): Promise<void> {
   const repo = path.resolve(path.dirname(process.argv[1]!), "..", "..");
@@ -37,6 +41,7 @@ async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
   try {
     if (!only || only === "claims" || only === "runtime") await runtimeBenches(base, agent1, summary, only);
+    if (!only || only === "agentctl") await hostAgentctl(base, repo, summary);
     if (!only || only === "program") summary.programEvaluation = childBench(repo, "test/bench/programEval.ts");
     if ((!only || only === "containers") && process.env.BENCH_DOCKER !== "0")
       summary.containerStart = childBench(repo, "test/bench/containerStart.ts") ?? "skipped";
@@ -112,6 +117,17 @@ async function runtimeBenches(
     summary.idleRssAnonMiB = Number(mem.runtime.anon.toFixed(1));
     summary.bareNodeRssMiB = Number(mem.bareNode.rss.toFixed(1));
   }
+}
+
+async function hostAgentctl(base: string, repo: string, summary: Record<string, unknown>): Promise<void> {
+  const h = await hostAgentctlLatency(path.join(base, "host-agentctl"), repo, N_AGENTCTL);
+  console.log(
+    `host agentctl (wrapper -> operator socket), \`agentctl tasks\`: ${h.wrapperMs} ms = ${(h.wrapperMs / h.bareNodeMs).toFixed(2)} x bare \`node -e 0\` (${h.bareNodeMs} ms); agentctl run directly: ${h.directAgentctlMs} ms (medians of ${h.samples})`,
+  );
+  summary.hostAgentctlMs = h.wrapperMs;
+  summary.hostAgentctlRatioToBareNode = Number((h.wrapperMs / h.bareNodeMs).toFixed(3));
+  summary.bareNodeMs = h.bareNodeMs;
+  summary.directAgentctlMs = h.directAgentctlMs;
 }
 
 function median(xs: number[]): number {

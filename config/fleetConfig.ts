@@ -2,6 +2,12 @@ import * as path from "node:path";
 import { z } from "zod";
 import { ENV_NAME, isReservedEnvName } from "../contract/env.js";
 import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL, DNS_LABEL_MAX, isLabel } from "../contract/names.js";
+import {
+  CONSOLE_NAME,
+  CONSOLE_TOKEN_NAME,
+  CONSOLE_TOKEN_NAME_RULE,
+  DEFAULT_CONSOLE_PORT,
+} from "../contract/console.js";
 import { parseCidr, WORLD_CIDRS } from "./cidr.js";
 import { EGRESS, parseEgressTarget, type EgressTarget, type NetworkSetting } from "../contract/egress.js";
 import { DEFAULT_NETWORK, DEFAULT_REMOTE_ROOT, DEFAULT_RESOURCES, DEFAULTS, type AgentResources } from "./defaults.js";
@@ -189,6 +195,16 @@ const imageSchema = z.strictObject({
     .optional(),
 });
 /**
+ * The review console (`agentctl serve`, docs/console.md): `{ port, tokens: { <name>: <secret> } }`.
+ * It runs when at least one token is set; each token is a secret set with
+ * `pulumi config set --secret --path 'console.tokens.<name>' <token>`, and its name is who decides.
+ */
+const consoleSchema = z.strictObject({
+  port: positiveInt(1024, 65535).optional(),
+  tokens: z.record(z.string(), z.unknown(), { error: "must be a map of token names to secret tokens" }).optional(),
+});
+
+/**
  * The common settings of the `agent-fleet` namespace (besides `target` and the targets' own
  * sections). Top-level keys besides these are allowed only when they are secrets (agents name
  * them in `secrets`).
@@ -219,6 +235,7 @@ export const SETTINGS = {
     .max(500),
   ssh: sshSchema.default({ user: DEFAULTS.sshUser, port: DEFAULTS.sshPort }),
   image: imageSchema.default({}),
+  console: consoleSchema.default({}),
 } as const;
 
 type CommonSettings = { [K in keyof typeof SETTINGS]: z.output<(typeof SETTINGS)[K]> };
@@ -281,6 +298,13 @@ export interface SshSettings {
   hostKey?: string;
 }
 
+/** The review console, when the stack sets tokens for it. */
+export interface ConsoleSettings {
+  port: number;
+  /** Names of the tokens (their values are secrets, read by the deployment only). */
+  tokenNames: string[];
+}
+
 /** What every target's config holds; each target adds its own part (targets/<name>/config.ts). */
 export interface CommonFleetConfig {
   target: string;
@@ -295,6 +319,8 @@ export interface CommonFleetConfig {
   agents: ResolvedAgent[];
   ssh: SshSettings;
   image: { ref?: string; baseImage?: string; buildArgs: Record<string, string> };
+  /** Absent: no console runs. */
+  console?: ConsoleSettings;
 }
 
 export interface ConfigContext {
@@ -543,6 +569,17 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
     );
   }
 
+  const consoleSettings = s.console ? checkConsole(s.console, add) : undefined;
+  if (consoleSettings) {
+    validAgents.forEach(({ index, agent }) => {
+      if (agent.name === CONSOLE_NAME)
+        add(
+          ["agents", index, "name"],
+          `"${CONSOLE_NAME}" is the review console's name while it runs; rename the agent`,
+        );
+    });
+  }
+
   if (!part || !s.image) return { ok: false, problems: dedupe(problems) };
   const common: CommonFleetConfig = {
     target: part.name,
@@ -567,6 +604,7 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
       ...(s.image.baseImage !== undefined ? { baseImage: s.image.baseImage } : {}),
       buildArgs: s.image.buildArgs ?? {},
     },
+    ...(consoleSettings ? { console: consoleSettings } : {}),
   };
   const given: GivenSettings = { image: s.image, ...(s.ssh ? { ssh: s.ssh } : {}) };
   const section = part.section ? parsedSettings[part.section.key] : undefined;
@@ -674,6 +712,29 @@ function parseJsonList(v: string): unknown {
   }
 }
 
+/** The console section: every token name valid and every token a secret; a port alone is a mistake. */
+function checkConsole(c: z.output<typeof consoleSchema>, add: AddProblem): ConsoleSettings | undefined {
+  const names = Object.keys(c.tokens ?? {}).sort();
+  if (names.length === 0) {
+    if (c.port !== undefined)
+      add(
+        ["console", "tokens"],
+        "is required to run the console: set at least one with `pulumi config set --secret --path 'console.tokens.<name>' <token>` (the name is recorded as Approved-By)",
+      );
+    return undefined;
+  }
+  for (const name of names) {
+    if (!CONSOLE_TOKEN_NAME.test(name))
+      add(["console", "tokens", name], `is not a token name (${CONSOLE_TOKEN_NAME_RULE})`);
+    else if (!isSecretValue(c.tokens![name]))
+      add(
+        ["console", "tokens", name],
+        `must be stored as a secret, not in plain text; set it with \`pulumi config set --secret --path 'console.tokens.${name}' <token>\``,
+      );
+  }
+  return { port: c.port ?? DEFAULT_CONSOLE_PORT, tokenNames: names };
+}
+
 function secretRef(entry: unknown): AgentSecretRef | undefined {
   if (typeof entry === "string") return { env: entry, key: `${PROJECT}:${entry}` };
   if (entry && typeof entry === "object") {
@@ -700,7 +761,7 @@ function knownKeysAt(
   if (head === "agents" && typeof second === "number") {
     return third === "resources" ? Object.keys(resourcesSchema.shape) : Object.keys(agentSchema.shape);
   }
-  const sections: Record<string, { shape: object }> = { ssh: sshSchema, image: imageSchema };
+  const sections: Record<string, { shape: object }> = { ssh: sshSchema, image: imageSchema, console: consoleSchema };
   for (const [key, section] of targetSections) sections[key] = section.schema;
   return p.length === 1 && typeof head === "string" && sections[head] ? Object.keys(sections[head].shape) : [];
 }

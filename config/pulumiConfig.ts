@@ -5,7 +5,7 @@ import { SecretValue } from "./secretRef.js";
 import type { RawStackConfig } from "./stackFile.js";
 
 /** Settings whose value is an object or a list (Pulumi hands them to programs as JSON text). */
-const STRUCTURED = new Set(["agents", "ssh", "vps", "image", "exoscale", "aws"]);
+const STRUCTURED = new Set(["agents", "ssh", "vps", "image", "exoscale", "aws", "console"]);
 
 /**
  * Reads the config of the running Pulumi program (or of `pulumi.runtime.setAllConfig` in tests).
@@ -34,12 +34,25 @@ export function rawConfigFromPulumi(): RawStackConfig {
       if (key === "ssh" && secret && value && typeof value === "object" && "privateKey" in value) {
         value = { ...(value as object), privateKey: new SecretValue() };
       }
+      value = consoleTokenMarkers(key, secret, value);
       ns[key] = value;
     } else {
       ns[key] = secret ? new SecretValue() : text;
     }
   }
   return { ns, foreign };
+}
+
+/**
+ * `pulumi config set --secret --path 'console.tokens.<name>'` makes the whole `console` key secret:
+ * its tokens become markers and the rest (the port) stays readable. A `console` key that is not
+ * secret keeps its plain tokens, which the config then refuses as "stored in plain text".
+ */
+function consoleTokenMarkers(key: string, secret: boolean, value: unknown): unknown {
+  if (key !== "console" || !secret || !value || typeof value !== "object") return value;
+  const tokens = (value as { tokens?: unknown }).tokens;
+  if (!tokens || typeof tokens !== "object" || Array.isArray(tokens)) return value;
+  return { ...(value as object), tokens: Object.fromEntries(Object.keys(tokens).map((k) => [k, new SecretValue()])) };
 }
 
 /**

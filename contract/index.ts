@@ -7,3 +7,4 @@ export * from "./paths.js";
 export * from "./names.js";
 export * from "./capabilities.js";
 export * from "./egress.js";
+export * from "./console.js";

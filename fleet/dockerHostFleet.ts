@@ -15,6 +15,14 @@ import {
 import { DEFAULT_NETWORK, type AgentResources } from "../config/defaults.js";
 import type { NetworkSetting } from "../contract/egress.js";
 import { containerName, containerSpec, egressProxySpec, type ContainerSpec } from "./spec.js";
+import {
+  consoleContainerName,
+  consoleNetworkProgram,
+  consoleRemoveProgram,
+  consoleSpec,
+  consoleTokensFile,
+  consoleUrl,
+} from "./console.js";
 
 /** A script of this component (`fleet/scripts/`). */
 const fleetScript = (file: string) => readScript(__dirname, file);
@@ -76,6 +84,11 @@ export interface DockerHostFleetArgs {
    * Default `<build context or cwd>/.agent-fleet/.build/<fleetName>`.
    */
   archiveDir?: string;
+  /**
+   * The review console as its own container (fleet/console.ts); none when absent. The tokens
+   * (name -> token) are a secret: they reach the host on stdin only.
+   */
+  console?: { port: number; tokens: pulumi.Input<Record<string, string>> };
 }
 
 export interface FleetAgentOutput {
@@ -109,6 +122,8 @@ export class DockerHostFleet extends pulumi.ComponentResource {
   readonly containers: Record<string, pulumi.CustomResource>;
   /** The egress proxy's spec, when some agent has an allow-list. */
   readonly egressSpec: ContainerSpec | undefined;
+  /** The console container's spec and its address on the host (when the fleet runs one). */
+  readonly console?: { spec: ContainerSpec; container: pulumi.CustomResource; url: pulumi.Output<string> };
 
   constructor(name: string, args: DockerHostFleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-fleet:fleet:DockerHostFleet", name, {}, opts);
@@ -152,7 +167,11 @@ export class DockerHostFleet extends pulumi.ComponentResource {
       `${name}-agentctl`,
       {
         create: shellProgram(fleetScript("write-file.sh"), { AF_PATH: host.agentctlPath, AF_MODE: "0755" }),
-        stdin: agentctlWrapperScript({ image, hostRoot: layout.root }),
+        stdin: agentctlWrapperScript({
+          image,
+          hostRoot: layout.root,
+          ...(args.console ? { socket: layout.operatorSocket } : {}),
+        }),
       },
       child([dirs]),
     );
@@ -176,6 +195,47 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         child([imageStep, dirs], { deleteBeforeReplace: true }),
       );
       agentDeps.push(egress);
+    }
+
+    // --- the review console: its own container, the only one besides agentctl that decides --------
+    if (args.console) {
+      const tokens = host.command(
+        `${name}-console-tokens`,
+        {
+          create: shellProgram(fleetScript("write-console-tokens.sh"), { AF_ROOT: layout.root, AF_IMAGE: image }),
+          stdin: pulumi.secret(pulumi.output(args.console.tokens).apply(consoleTokensFile)),
+          logging: "none",
+        },
+        // A new token is a new file and, through the trigger below, a new console (it reads the file at start).
+        child([dirs], { replaceOnChanges: ["stdin"], deleteBeforeReplace: true, additionalSecretOutputs: ["stdin"] }),
+      );
+      const spec = consoleSpec({
+        fleet: fleetName,
+        image,
+        hostRoot: layout.root,
+        port: args.console.port,
+        // Locally the operator is whoever runs Pulumi (and owns the fleet's folder); over SSH, root.
+        ...(host.kind === "local" && process.getgid ? { socketGroup: process.getgid() } : {}),
+      });
+      const container = host.command(
+        `${name}-console`,
+        {
+          create: [consoleNetworkProgram(fleetName), containerCreateProgram(spec)].join("\n"),
+          delete: consoleRemoveProgram(fleetName),
+          triggers: [spec, tokens.id],
+        },
+        child([imageStep, dirs, tokens], { deleteBeforeReplace: true }),
+      );
+      const run = host.command(
+        `${name}-console-run`,
+        { create: runStateProgram(consoleContainerName(fleetName), false), triggers: [container.id] },
+        child([container]),
+      );
+      this.console = {
+        spec,
+        container,
+        url: pulumi.output(run.urn).apply(() => consoleUrl(args.console!.port)),
+      };
     }
 
     // --- one agent at a time -------------------------------------------------------------------
@@ -285,7 +345,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
       host.command(
         `${name}-prune-images`,
         { create: shellProgram(fleetScript("prune-images.sh"), { AF_IMAGE: image }) },
-        child(Object.values(this.containers)),
+        child([...Object.values(this.containers), ...(this.console ? [this.console.container] : [])]),
       );
     }
 

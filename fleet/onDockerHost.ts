@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { CommonFleetConfig, ResolvedAgent } from "../config/fleetConfig.js";
+import { PROJECT, type CommonFleetConfig, type ResolvedAgent } from "../config/fleetConfig.js";
+import { consoleTunnelCommand } from "./console.js";
 import type { DockerHost } from "../hosts/dockerHost.js";
 import { DockerHostFleet, type FleetAgentArgs } from "./dockerHostFleet.js";
 import type { DeployContext, StackOutputs } from "./stackOutputs.js";
@@ -10,6 +11,16 @@ export function agentSecrets(agent: ResolvedAgent): { name: string; value: pulum
     const colon = s.key.indexOf(":");
     return { name: s.env, value: new pulumi.Config(s.key.slice(0, colon)).requireSecret(s.key.slice(colon + 1)) };
   });
+}
+
+/**
+ * The console's tokens (name -> token), read with requireSecretObject: the values only ever exist
+ * inside a secret Output. `config set --path` stores an all-digit token as a number; it is text here.
+ */
+export function consoleTokenValues(): pulumi.Output<Record<string, string>> {
+  return new pulumi.Config(PROJECT)
+    .requireSecretObject<{ tokens?: Record<string, unknown> }>("console")
+    .apply((c) => Object.fromEntries(Object.entries(c.tokens ?? {}).map(([k, v]) => [k, String(v)])));
 }
 
 export function fleetAgents(cfg: CommonFleetConfig): FleetAgentArgs[] {
@@ -45,7 +56,9 @@ export function dockerHostOutputs(cfg: CommonFleetConfig, host: DockerHost, opts
         },
     paused: cfg.paused,
     purgeOnDestroy: cfg.purgeOnDestroy,
+    ...(cfg.console ? { console: { port: cfg.console.port, tokens: consoleTokenValues() } } : {}),
   });
+  const port = cfg.console?.port;
   return {
     target: cfg.target,
     hostAddress: host.address,
@@ -55,6 +68,14 @@ export function dockerHostOutputs(cfg: CommonFleetConfig, host: DockerHost, opts
     image: fleet.image,
     agents: fleet.agents,
     agentctl: fleet.agentctl,
+    ...(fleet.console ? { consoleUrl: fleet.console.url } : {}),
+    ...(fleet.console && host.sshCommand !== undefined && port !== undefined
+      ? {
+          consoleTunnel: pulumi
+            .all([host.sshCommand, fleet.console.url])
+            .apply(([ssh]) => consoleTunnelCommand(ssh, port)),
+        }
+      : {}),
     details: pulumi.output({
       hostRoot: cfg.hostRoot,
       purgeOnDestroy: cfg.purgeOnDestroy,

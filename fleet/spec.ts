@@ -52,6 +52,13 @@ export interface Tmpfs {
   options: string;
 }
 
+/** A port published on the host: only ever on a loopback address (dockerRunArgs refuses others). */
+export interface PublishedPort {
+  hostIp: "127.0.0.1";
+  hostPort: number;
+  containerPort: number;
+}
+
 export interface ContainerSpec {
   name: string;
   image: string;
@@ -78,15 +85,23 @@ export interface ContainerSpec {
   logOptions: Record<string, string>;
   restart: string;
   /**
-   * `none` (loopback only: agents with network none or an allow-list) or `bridge` (the host's
-   * default network: network full, and the egress proxy). The engines here run without iptables,
+   * `none` (loopback only: agents with network none or an allow-list), `bridge` (the host's
+   * default network: network full, and the egress proxy) or the console's own network
+   * (fleet/console.ts). The engines here run without iptables,
    * so isolation must not rest on Docker networks' firewall rules: `none` has no route at all.
    */
-  network: "none" | "bridge";
+  network: "none" | "bridge" | (string & {});
   /** The allow-list the egress proxy enforces for this agent (canonical host:port, sorted). */
   egressAllow?: string[];
   /** Sorted by key. */
   labels: Record<string, string>;
+  /**
+   * The console container only (fleet/console.ts); an agent's spec never has these: a port on
+   * the host's loopback, an extra group (for its operator socket), its own health check.
+   */
+  publish?: PublishedPort[];
+  groupAdd?: number[];
+  health?: { command: string; intervalSeconds: number };
   /** Command after the image (default: the image's CMD, the agent runtime). */
   command?: string[];
 }
@@ -193,8 +208,9 @@ export function egressProxySpec(s: EgressProxySettings): ContainerSpec | undefin
 export { EGRESS };
 
 /**
- * `docker run` arguments (after `docker`) for a spec, detached. No port is ever published and
- * no Docker socket is ever mounted: neither can be expressed in a ContainerSpec.
+ * `docker run` arguments (after `docker`) for a spec, detached. No Docker socket is ever mounted
+ * (a ContainerSpec cannot express it), and a port is only ever published on the host's loopback
+ * (the console's: agents publish none).
  */
 export function dockerRunArgs(spec: ContainerSpec): string[] {
   const args = ["run", "--detach", "--name", spec.name, "--hostname", spec.hostname, "--user", spec.user];
@@ -223,10 +239,19 @@ export function dockerRunArgs(spec: ContainerSpec): string[] {
   for (const [k, v] of Object.entries(spec.logOptions)) args.push("--log-opt", `${k}=${v}`);
   args.push("--restart", spec.restart);
   // `bridge` is the engine's default: no flag, so a `full` agent's command is what it was before.
-  if (spec.network === "none") args.push("--network", "none");
+  // Anything else is `none` or a network of the fleet's own (the console's).
+  if (spec.network !== "bridge") args.push("--network", spec.network);
   for (const [k, v] of Object.entries(spec.labels)) args.push("--label", `${k}=${v}`);
-  args.push(spec.image);
-  if (spec.command) args.push(...spec.command);
+  for (const p of spec.publish ?? []) {
+    if (p.hostIp !== "127.0.0.1")
+      throw new Error(`${spec.name}: a port is only published on 127.0.0.1, got ${p.hostIp}`);
+    args.push("--publish", `${p.hostIp}:${p.hostPort}:${p.containerPort}`);
+  }
+  for (const g of spec.groupAdd ?? []) args.push("--group-add", String(g));
+  if (spec.health) {
+    args.push("--health-cmd", spec.health.command, "--health-interval", `${spec.health.intervalSeconds}s`);
+  }
+  args.push(spec.image, ...(spec.command ?? []));
   return args;
 }
 

@@ -12,6 +12,10 @@ export interface StackOutputs {
   image: pulumi.Output<string>;
   agents: pulumi.Output<Array<{ name: string; approvalRequired: boolean; approvalMode: string; container: string }>>;
   agentctl: pulumi.Output<object>;
+  /** The review console's address on the operator's machine, once the tunnel is up (or locally). */
+  consoleUrl?: pulumi.Output<string>;
+  /** The exact command that makes consoleUrl reachable: an SSH tunnel, or an SSM port forward on Fargate. */
+  consoleTunnel?: pulumi.Output<string>;
   /** Target-specific extras (e.g. Fargate cost estimate). */
   details: pulumi.Output<object>;
 }

@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { OPERATOR_SOCKET_NAME } from "../contract/console.js";
 
 /**
  * Where a Docker host keeps a fleet's files. One root per fleet:
@@ -12,6 +13,8 @@ import * as path from "node:path";
  *   <root>/seed/<name>.revision  the code revision last pushed into each agent's folder
  *   <root>/upload/             archives copied to hosts that do not see the project's files (SSH hosts)
  *   <root>/bin/agentctl        the host agentctl wrapper on the local machine (SSH hosts: /usr/local/bin)
+ *   <root>/console/tokens      the console's tokens (root-owned, 0600), mounted read-only into its container
+ *   <root>/run/agentctl.sock   the console's operator socket, which the host agentctl talks to
  *
  * Pure path arithmetic, shared by the container spec, the host bootstrap, cloud-init and the tests.
  */
@@ -27,6 +30,10 @@ export interface HostLayout {
   seedDir: string;
   uploadDir: string;
   binDir: string;
+  consoleDir: string;
+  runDir: string;
+  /** The console's operator socket (fleet/console.ts). */
+  operatorSocket: string;
   agentCodeDir(agent: string): string;
   secretsFile(agent: string): string;
   /** One agent's egress socket folder (mounted at /egress in its container). */
@@ -51,6 +58,9 @@ export function hostLayout(root: string): HostLayout {
     seedDir: join("seed"),
     uploadDir: join("upload"),
     binDir: join("bin"),
+    consoleDir: join("console"),
+    runDir: join("run"),
+    operatorSocket: join("run", OPERATOR_SOCKET_NAME),
     agentCodeDir: (agent) => join("agents", agent),
     secretsFile: (agent) => join("secrets", `${agent}.env`),
     agentEgressDir: (agent) => join("egress", agent),

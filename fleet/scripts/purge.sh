@@ -13,10 +13,11 @@ fi
 if docker image inspect "$AF_IMAGE" >/dev/null 2>&1; then
   docker run --rm --network none --user 0:0 --entrypoint /bin/sh \
     --mount "type=bind,source=$AF_ROOT,target=/fleet" \
-    "$AF_IMAGE" -c 'rm -rf /fleet/agents /fleet/shared /fleet/decisions /fleet/seed /fleet/image /fleet/upload'
+    "$AF_IMAGE" -c 'rm -rf /fleet/agents /fleet/shared /fleet/decisions /fleet/seed /fleet/image /fleet/upload /fleet/console /fleet/run'
 fi
 rm -rf "${AF_ROOT:?}/agents" "${AF_ROOT:?}/shared" "${AF_ROOT:?}/decisions" "${AF_ROOT:?}/seed" \
-  "${AF_ROOT:?}/image" "${AF_ROOT:?}/upload" "${AF_ROOT:?}/secrets" "${AF_ROOT:?}/bin"
+  "${AF_ROOT:?}/image" "${AF_ROOT:?}/upload" "${AF_ROOT:?}/secrets" "${AF_ROOT:?}/bin" \
+  "${AF_ROOT:?}/console" "${AF_ROOT:?}/run"
 rmdir "$AF_ROOT" 2>/dev/null || true
 docker image rm "$AF_IMAGE" >/dev/null 2>&1 || true
 echo "purged $AF_ROOT"

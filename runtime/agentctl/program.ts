@@ -502,13 +502,54 @@ export function buildProgram(io: Io): Command {
       ]),
     )
     .option("--request-timeout <seconds>", SERVE_HELP.requestTimeout)
+    .option(
+      "--operator-socket <path>",
+      "also answer agentctl's commands on this unix socket (the host agentctl's fast path; mode 0600)",
+    )
+    .addOption(
+      new Option("--operator-socket-group <gid>", "group that may use the operator socket too (mode 0660)").argParser(
+        (v: string) => {
+          if (!/^\d{1,10}$/.test(v))
+            throw new InvalidInput(
+              "--operator-socket-group",
+              `--operator-socket-group must be a numeric group id, got ${JSON.stringify(v)}`,
+            );
+          return Number(v);
+        },
+      ),
+    )
     .action(
-      run(async (c, o: { listen: string; tokens: string; allowHost?: string[]; requestTimeout?: string }) => {
-        // Loaded here only: the other commands never pay for the HTTP server.
-        const { serve } = await import("../console/serve.js");
-        const server = await serve({ ...o, shared: c.dirs.shared, decisions: c.dirs.decisions }, io.out, io.err);
-        await new Promise<void>((resolve) => server.once("close", () => resolve()));
-      }),
+      run(
+        async (
+          c,
+          o: {
+            listen: string;
+            tokens: string;
+            allowHost?: string[];
+            requestTimeout?: string;
+            operatorSocket?: string;
+            operatorSocketGroup?: number;
+          },
+        ) => {
+          const { operatorSocket, operatorSocketGroup, ...serveOptions } = o;
+          // Loaded here only: the other commands never pay for the HTTP server.
+          const { serve } = await import("../console/serve.js");
+          const dirs = { shared: c.dirs.shared, decisions: c.dirs.decisions };
+          const server = await serve({ ...serveOptions, ...dirs }, io.out, io.err);
+          if (operatorSocket) {
+            const { listenOperatorSocket } = await import("./operatorSocket.js");
+            const socket = await listenOperatorSocket({
+              path: operatorSocket,
+              dirs,
+              ...(operatorSocketGroup !== undefined ? { group: operatorSocketGroup } : {}),
+              log: (line) => io.err(line + "\n"),
+            });
+            io.out(`agentctl serve: operator socket ${operatorSocket}\n`);
+            server.once("close", () => socket.close());
+          }
+          await new Promise<void>((resolve) => server.once("close", () => resolve()));
+        },
+      ),
     );
 
   return program;

@@ -36,5 +36,5 @@ export const STREAM_POLL_MS = 250;
 export const DEFAULT_STREAM_LINES = 200;
 /** Most lines a stream may start with. */
 export const MAX_STREAM_LINES = 5000;
-/** Shortest token accepted in the tokens file. */
-export const MIN_TOKEN_LENGTH = 20;
+/** Shortest token accepted in the tokens file (the contract's rule, shared with the fleet). */
+export { MIN_CONSOLE_TOKEN_LENGTH as MIN_TOKEN_LENGTH } from "../../contract/console.js";

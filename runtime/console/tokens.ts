@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import * as fs from "node:fs";
+import { CONSOLE_TOKEN, CONSOLE_TOKEN_NAME } from "../../contract/console.js";
 import { MIN_TOKEN_LENGTH } from "./limits.js";
 
 /**
@@ -13,10 +14,8 @@ export interface TokenEntry {
   digest: Buffer;
 }
 
-/** Names appear in decisions and commit trailers: letters, digits and . _ @ - only. */
-export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
-/** Tokens: printable ASCII without spaces (they travel in an `Authorization: Bearer` header). */
-const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
+/** Names appear in decisions and commit trailers (the contract's rule, shared with the fleet's config). */
+export { CONSOLE_TOKEN_NAME as TOKEN_NAME_PATTERN } from "../../contract/console.js";
 
 export class TokensFileError extends Error {}
 
@@ -41,9 +40,9 @@ export function parseTokens(text: string, file: string): TokenEntry[] {
     if (colon < 0) bad(`expected name:token, found no ":"`);
     const name = line.slice(0, colon).trim();
     const token = line.slice(colon + 1).trim();
-    if (!TOKEN_NAME_PATTERN.test(name))
+    if (!CONSOLE_TOKEN_NAME.test(name))
       bad(`name ${JSON.stringify(name.slice(0, 70))} is not valid (letters, digits, . _ @ -, at most 64)`);
-    if (!TOKEN_PATTERN.test(token)) bad(`the token of "${name}" is empty or has spaces or non-ASCII characters`);
+    if (!CONSOLE_TOKEN.test(token)) bad(`the token of "${name}" is empty or has spaces or non-ASCII characters`);
     if (token.length < MIN_TOKEN_LENGTH) bad(`the token of "${name}" is shorter than ${MIN_TOKEN_LENGTH} characters`);
     if (names.has(name)) bad(`name "${name}" is already used on line ${names.get(name)}`);
     const d = digest(token);

@@ -105,6 +105,12 @@ export interface FargateFleetArgs {
   cpuArchitecture?: CpuArchitecture;
   /** ECS Exec (the way to inspect and approve). Default true. */
   enableExecuteCommand?: boolean;
+  /**
+   * The review console as its own ECS service with no ingress, reached through an SSM port
+   * forward (ECS Exec is always on for it). The tokens (name -> token) are a secret: they are kept
+   * in an SSM SecureString parameter. None when absent.
+   */
+  console?: { port: number; tokens: pulumi.Input<Record<string, string>> };
   /** Tags on every taggable resource. */
   tags?: Record<string, string>;
 }
@@ -129,6 +135,7 @@ export interface ResolvedFleetArgs {
   logRetentionDays: number;
   cpuArchitecture: CpuArchitecture;
   enableExecuteCommand: boolean;
+  console?: { port: number; tokens: pulumi.Input<Record<string, string>> };
   tags: Record<string, string>;
 }
 
@@ -256,6 +263,7 @@ export function resolveFargateFleetArgs(a: FargateFleetArgs): ResolvedFleetArgs 
     logRetentionDays,
     cpuArchitecture,
     enableExecuteCommand: a.enableExecuteCommand ?? true,
+    ...(a.console ? { console: a.console } : {}),
     tags: { "agent-fleet:fleet": a.fleetName, ...(a.tags ?? {}) },
   };
 }

@@ -3,6 +3,10 @@ import { RUNTIME_CAPABILITIES } from "../../contract/capabilities.js";
 import { ENV, runtimeEnvironment } from "../../contract/env.js";
 import type { AgentContainerSettings } from "../../fleet/spec.js";
 import { seedScript } from "./codeSeed.js";
+import * as path from "node:path";
+import { shellWord } from "../../hosts/shell.js";
+import { CONSOLE_PATHS, CONSOLE_TOKENS_ENV } from "../../contract/console.js";
+import { consoleHealthCommand, consoleServeCommand } from "../../fleet/console.js";
 
 /**
  * ECS container definitions for one agent's task, as plain data (the JSON that goes into
@@ -47,7 +51,12 @@ export interface TaskVolume {
   efs?: { accessPoint: "code" | "shared" | "decisions" };
 }
 
-export const CONTAINER_NAMES = { runtime: "runtime", seed: "seed-code", operator: "operator" } as const;
+export const CONTAINER_NAMES = {
+  runtime: "runtime",
+  seed: "seed-code",
+  operator: "operator",
+  console: "console",
+} as const;
 
 export const VOLUMES = {
   code: "agent-code",
@@ -57,6 +66,7 @@ export const VOLUMES = {
   tmp: "tmp",
   ssmLib: "ssm-lib",
   ssmLog: "ssm-log",
+  consoleRun: "console-run",
 } as const;
 
 /**
@@ -274,6 +284,82 @@ export function operatorContainerDefinitions(i: {
       linuxParameters: { capabilities: { add: [], drop: ["ALL"] }, initProcessEnabled: true },
       logConfiguration: awsLogs(i, "operator"),
       dockerLabels: { "agent-fleet.fleet": i.fleet, "agent-fleet.role": "operator" },
+    },
+  ];
+}
+
+/** Task-level volumes of the console task: the shared dir and decisions (it decides), its tokens' folder. */
+export function consoleTaskVolumes(): TaskVolume[] {
+  return [
+    { name: VOLUMES.shared, efs: { accessPoint: "shared" } },
+    { name: VOLUMES.decisions, efs: { accessPoint: "decisions" } },
+    { name: VOLUMES.tmp },
+    { name: VOLUMES.consoleRun },
+    { name: VOLUMES.ssmLib },
+    { name: VOLUMES.ssmLog },
+  ];
+}
+
+/**
+ * The console task's start: the tokens file is written from the secret environment variable
+ * ECS fills from the SSM SecureString parameter (never plain in the task definition), the
+ * variable is dropped, and `agentctl serve` replaces the shell, listening on the task's loopback.
+ */
+export function consoleStartScript(port: number): string {
+  return [
+    "set -eu",
+    "umask 077",
+    `printf '%s\\n' "$${CONSOLE_TOKENS_ENV}" >${CONSOLE_PATHS.tokens}`,
+    `unset ${CONSOLE_TOKENS_ENV}`,
+    `exec ${consoleServeCommand(`127.0.0.1:${port}`).map(shellWord).join(" ")}`,
+  ].join("\n");
+}
+
+/**
+ * The console service's one container: `agentctl serve` over the shared dir and decisions, no
+ * port mapping (nothing reaches it but an SSM port forward into the task), no capabilities.
+ */
+export function consoleContainerDefinitions(i: {
+  fleet: string;
+  image: string;
+  port: number;
+  /** ARN of the SSM SecureString parameter holding the tokens file's text. */
+  tokensParameterArn: string;
+  logGroup: string;
+  region: string;
+}): EcsContainerDefinition[] {
+  return [
+    {
+      name: CONTAINER_NAMES.console,
+      image: i.image,
+      essential: true,
+      user: "0",
+      entryPoint: ["/bin/sh", "-c"],
+      command: [consoleStartScript(i.port)],
+      environment: [
+        { name: ENV.decisionsDir, value: CONTAINER_PATHS.decisions },
+        { name: ENV.sharedDir, value: CONTAINER_PATHS.shared },
+      ],
+      secrets: [{ name: CONSOLE_TOKENS_ENV, valueFrom: i.tokensParameterArn }],
+      mountPoints: [
+        { sourceVolume: VOLUMES.shared, containerPath: CONTAINER_PATHS.shared, readOnly: false },
+        { sourceVolume: VOLUMES.decisions, containerPath: CONTAINER_PATHS.decisions, readOnly: false },
+        { sourceVolume: VOLUMES.tmp, containerPath: "/tmp", readOnly: false },
+        { sourceVolume: VOLUMES.consoleRun, containerPath: path.posix.dirname(CONSOLE_PATHS.tokens), readOnly: false },
+        ...ssmAgentMounts(),
+      ],
+      readonlyRootFilesystem: true,
+      // The shell is PID 1 until it execs the server: an init process reaps ECS Exec sessions.
+      linuxParameters: { capabilities: { add: [], drop: ["ALL"] }, initProcessEnabled: true },
+      healthCheck: {
+        command: ["CMD-SHELL", consoleHealthCommand(i.port)],
+        interval: 30,
+        timeout: 10,
+        retries: 3,
+        startPeriod: 30,
+      },
+      logConfiguration: awsLogs(i, "console"),
+      dockerLabels: { "agent-fleet.fleet": i.fleet, "agent-fleet.role": "console" },
     },
   ];
 }

@@ -5,7 +5,7 @@ import type { Region } from "@pulumi/aws";
 import { Provider } from "@pulumi/aws/provider";
 import * as pulumi from "@pulumi/pulumi";
 import { approvalModeName } from "../../fleet/dockerHostFleet.js";
-import { fleetAgents } from "../../fleet/onDockerHost.js";
+import { consoleTokenValues, fleetAgents } from "../../fleet/onDockerHost.js";
 import type { DeployContext, StackOutputs } from "../../fleet/stackOutputs.js";
 import type { AwsFleetConfig } from "./config.js";
 import { agentFamily, FargateFleet } from "./fargateFleet.js";
@@ -27,6 +27,7 @@ export function deployAws(cfg: AwsFleetConfig, opts: DeployContext): StackOutput
       paused: cfg.paused,
       retainData: cfg.aws.retainData,
       logRetentionDays: cfg.aws.logRetentionDays,
+      ...(cfg.console ? { console: { port: cfg.console.port, tokens: consoleTokenValues() } } : {}),
     },
     { providers: { aws: provider } },
   );
@@ -45,6 +46,9 @@ export function deployAws(cfg: AwsFleetConfig, opts: DeployContext): StackOutput
       })),
     ),
     agentctl: fleet.operatorCommands,
+    ...(fleet.console
+      ? { consoleUrl: fleet.console.apply((c) => c.url), consoleTunnel: fleet.console.apply((c) => c.portForward) }
+      : {}),
     details: pulumi.output({
       cluster: fleet.clusterName,
       logGroup: fleet.logGroupName,

@@ -79,3 +79,61 @@ export function operatorExecCommand(t: ExecTarget & { family: string }, agentctl
 export function operatorStopCommand(t: ExecTarget & { family: string }): string {
   return `${quote(["aws", "ecs", "stop-task", "--region", t.region, "--cluster", t.cluster])} --task "${runningOperatorTask(t, t.family)}" ${quote(["--reason", "operator done"])}`;
 }
+
+/**
+ * The SSM port forward to the console service's task: `aws ssm start-session` with the document
+ * AWS-StartPortForwardingSession on the target `ecs:<cluster>_<task id>_<container runtime id>`
+ * (the ECS Exec target form), so `http://127.0.0.1:<localPort>/` on the operator's machine reaches
+ * the server on the task's loopback. The task and runtime ids change with every deployment, so
+ * the command looks them up first.
+ */
+export function consolePortForwardCommand(
+  t: ExecTarget & { service: string; container: string; port: number; localPort: number },
+): string {
+  const task = quote([
+    "aws",
+    "ecs",
+    "list-tasks",
+    "--region",
+    t.region,
+    "--cluster",
+    t.cluster,
+    "--service-name",
+    t.service,
+    "--desired-status",
+    "RUNNING",
+    "--query",
+    "taskArns[0]",
+    "--output",
+    "text",
+  ]);
+  const runtime = quote([
+    "aws",
+    "ecs",
+    "describe-tasks",
+    "--region",
+    t.region,
+    "--cluster",
+    t.cluster,
+    "--query",
+    `tasks[0].containers[?name=='${t.container}'].runtimeId | [0]`,
+    "--output",
+    "text",
+  ]);
+  const session = quote([
+    "aws",
+    "ssm",
+    "start-session",
+    "--region",
+    t.region,
+    "--document-name",
+    "AWS-StartPortForwardingSession",
+    "--parameters",
+    JSON.stringify({ portNumber: [String(t.port)], localPortNumber: [String(t.localPort)] }),
+  ]);
+  return [
+    `task=$(${task})`,
+    `runtime=$(${runtime} --tasks "$task")`,
+    `${session} --target "ecs:${t.cluster}_\${task##*/}_$runtime"`,
+  ].join(" && ");
+}

@@ -1,7 +1,9 @@
 import * as cloudwatch from "@pulumi/aws/cloudwatch";
+import * as ec2 from "@pulumi/aws/ec2";
 import * as ecs from "@pulumi/aws/ecs";
 import * as iam from "@pulumi/aws/iam";
 import * as ssm from "@pulumi/aws/ssm";
+import * as vpc from "@pulumi/aws/vpc";
 import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
 import { getPartitionOutput } from "@pulumi/aws/getPartition";
 import { getRegionOutput } from "@pulumi/aws/getRegion";
@@ -10,13 +12,24 @@ import { resolveFargateFleetArgs, type FargateFleetArgs, type ResolvedAgent } fr
 import {
   agentContainerDefinitions,
   agentTaskVolumes,
+  CONTAINER_NAMES,
+  consoleContainerDefinitions,
+  consoleTaskVolumes,
   operatorContainerDefinitions,
   operatorTaskVolumes,
   type TaskVolume,
 } from "./containerDefinitions.js";
 import { estimateMonthlyCost, type FleetCostEstimate } from "./cost.js";
 import { assertValidFargateTaskDefinition } from "./ecsValidation.js";
-import { agentExecCommand, operatorExecCommand, operatorStartCommand, operatorStopCommand } from "./execCommands.js";
+import {
+  agentExecCommand,
+  consolePortForwardCommand,
+  operatorExecCommand,
+  operatorStartCommand,
+  operatorStopCommand,
+} from "./execCommands.js";
+import { consoleTokensFile, consoleUrl } from "../../fleet/console.js";
+import { CONSOLE_NAME } from "../../contract/console.js";
 import { agentEgressRules, egressByNameWarning, namesAHost } from "./egress.js";
 import { ecsTasksAssumeRolePolicy, executionRolePolicy, taskRolePolicy } from "./iamPolicies.js";
 import { FleetImage } from "./image.js";
@@ -28,6 +41,10 @@ export type { FargateFleetArgs, FargateAgentArgs, FargateNetworkArgs, FargateIma
 
 /** The operator task's size: the smallest Fargate task. */
 export const OPERATOR_TASK_SIZE = { cpu: 256, memory: 512 } as const;
+/** The console task's size: the smallest Fargate task too (a Node.js server over files). */
+export const CONSOLE_TASK_SIZE = { cpu: 256, memory: 512 } as const;
+/** The console's ECS service name (config refuses an agent of this name while the console runs). */
+export const CONSOLE_SERVICE_NAME = CONSOLE_NAME;
 
 export interface AgentService {
   serviceName: string;
@@ -61,6 +78,14 @@ export interface OperatorCommands {
 /** Family of an agent's task definition. */
 export const agentFamily = (fleet: string, agent: string) => `${fleet}-${agent}`;
 export const operatorFamily = (fleet: string) => `${fleet}-operator`;
+export const consoleFamily = (fleet: string) => `${fleet}-${CONSOLE_NAME}`;
+
+export interface FargateConsole {
+  serviceName: string;
+  /** The SSM port forward that makes `url` reach the console (AWS CLI v2 + Session Manager plugin). */
+  portForward: string;
+  url: string;
+}
 
 export function retainDataNotice(fleet: string): string {
   return (
@@ -92,6 +117,8 @@ export class FargateFleet extends pulumi.ComponentResource {
   public readonly costEstimate: FleetCostEstimate;
   /** Set (and logged as a warning in every preview/update) when retainData is on. */
   public readonly retainDataNotice: string | undefined;
+  /** The console service and how to reach it, when the fleet runs one. */
+  public readonly console: pulumi.Output<FargateConsole> | undefined;
 
   constructor(name: string, args: FargateFleetArgs, opts?: pulumi.ComponentResourceOptions) {
     // Everything AWS would reject is checked first: bad arguments register no resource at all,
@@ -170,11 +197,15 @@ export class FargateFleet extends pulumi.ComponentResource {
     // One task role per task definition: each grants EFS client access through exactly the access
     // points that task mounts (IAM authorization is on for every EFS volume), plus the ECS Exec
     // channels when exec is on. Nothing else of AWS.
-    const taskRole = (id: string, mounts: { accessPointArn: pulumi.Output<string>; write: boolean }[]) => {
+    const taskRole = (
+      id: string,
+      mounts: { accessPointArn: pulumi.Output<string>; write: boolean }[],
+      exec = a.enableExecuteCommand,
+    ) => {
       const role = new iam.Role(
         `${name}-${id}-task`,
         {
-          description: `agent-fleet ${fleet}: task role of ${id} (its EFS access points${a.enableExecuteCommand ? ", ECS Exec channels" : ""})`,
+          description: `agent-fleet ${fleet}: task role of ${id} (its EFS access points${exec ? ", ECS Exec channels" : ""})`,
           assumeRolePolicy,
           tags: a.tags,
         },
@@ -189,7 +220,7 @@ export class FargateFleet extends pulumi.ComponentResource {
             .apply(([fileSystemArn, arns]) =>
               JSON.stringify(
                 taskRolePolicy({
-                  enableExecuteCommand: a.enableExecuteCommand,
+                  enableExecuteCommand: exec,
                   efs: { fileSystemArn, mounts: mounts.map((m, i) => ({ accessPointArn: arns[i]!, write: m.write })) },
                 }),
               ),
@@ -310,7 +341,7 @@ export class FargateFleet extends pulumi.ComponentResource {
         for (const t of agentNetwork.allow.filter(namesAHost))
           pulumi.log.warn(`agent ${agent.name}: network ${egressByNameWarning(t)}`, this);
       }
-      const agentSg = new aws.ec2.SecurityGroup(
+      const agentSg = new ec2.SecurityGroup(
         `${name}-${agent.name}-egress`,
         {
           vpcId: network.vpcId,
@@ -321,7 +352,7 @@ export class FargateFleet extends pulumi.ComponentResource {
       );
       for (const rule of agentEgressRules(agentNetwork)) {
         const { key, ...inputs } = rule;
-        new aws.vpc.SecurityGroupEgressRule(
+        new vpc.SecurityGroupEgressRule(
           `${name}-${agent.name}-egress-${key}`,
           { securityGroupId: agentSg.id, ...inputs },
           parent,
@@ -398,6 +429,102 @@ export class FargateFleet extends pulumi.ComponentResource {
       { parent: this, dependsOn: [opExec.policy, opTask.policy] },
     );
 
+    // The review console: its own service, no ingress (the tasks' security group has no inbound
+    // rule), reached only through an SSM port forward into its task, so ECS Exec is always on for it.
+    if (a.console) {
+      const port = a.console.port;
+      const tokens = new ssm.Parameter(
+        `${name}-console-tokens`,
+        {
+          name: `/agent-fleet/${fleet}/console/tokens`,
+          description: `agent-fleet ${fleet}: the review console's tokens (name:token lines)`,
+          type: "SecureString",
+          value: pulumi.secret(pulumi.output(a.console.tokens).apply(consoleTokensFile)),
+          tags: a.tags,
+        },
+        parent,
+      );
+      const cExec = executionRole("console", "console", [tokens.arn]);
+      const cTask = taskRole(
+        "console",
+        [
+          { accessPointArn: storage.sharedAccessPointArn, write: true },
+          { accessPointArn: storage.decisionsAccessPointArn, write: true },
+        ],
+        true,
+      );
+      const cFamily = consoleFamily(fleet);
+      const cTaskDefinition = new ecs.TaskDefinition(
+        `${name}-console`,
+        {
+          family: cFamily,
+          requiresCompatibilities: ["FARGATE"],
+          networkMode: "awsvpc",
+          cpu: String(CONSOLE_TASK_SIZE.cpu),
+          memory: String(CONSOLE_TASK_SIZE.memory),
+          runtimePlatform,
+          executionRoleArn: cExec.role.arn,
+          taskRoleArn: cTask.role.arn,
+          volumes: ecsVolumes(consoleTaskVolumes()),
+          containerDefinitions: pulumi
+            .all([image.agentImageRef, logGroup.name, region, tokens.arn])
+            .apply(([img, lg, reg, arn]) => {
+              const containers = consoleContainerDefinitions({
+                fleet,
+                image: img,
+                port,
+                tokensParameterArn: arn,
+                logGroup: lg,
+                region: reg,
+              });
+              assertValidFargateTaskDefinition({
+                family: cFamily,
+                ...CONSOLE_TASK_SIZE,
+                volumes: consoleTaskVolumes(),
+                containers,
+              });
+              return JSON.stringify(containers);
+            }),
+          tags: { ...a.tags, "agent-fleet:role": "console" },
+        },
+        { parent: this, dependsOn: [cExec.policy, cTask.policy] },
+      );
+      const cService = new ecs.Service(
+        `${name}-console`,
+        {
+          name: CONSOLE_SERVICE_NAME,
+          cluster: cluster.arn,
+          taskDefinition: cTaskDefinition.arn,
+          desiredCount: 1,
+          launchType: "FARGATE",
+          platformVersion: "LATEST",
+          enableExecuteCommand: true,
+          networkConfiguration: {
+            subnets: network.subnetIds,
+            securityGroups: [network.taskSecurityGroupId],
+            assignPublicIp: network.assignPublicIp,
+          },
+          deploymentMinimumHealthyPercent: 0,
+          deploymentMaximumPercent: 100,
+          propagateTags: "SERVICE",
+          tags: { ...a.tags, "agent-fleet:role": "console" },
+        },
+        { parent: this, dependsOn: storage.mountTargets },
+      );
+      this.console = pulumi.all([region, cluster.name, cService.name]).apply(([reg, cl, serviceName]) => ({
+        serviceName,
+        portForward: consolePortForwardCommand({
+          region: reg,
+          cluster: cl,
+          service: serviceName,
+          container: CONTAINER_NAMES.console,
+          port,
+          localPort: port,
+        }),
+        url: consoleUrl(port),
+      }));
+    }
+
     this.clusterName = cluster.name;
     this.clusterArn = cluster.arn;
     this.logGroupName = logGroup.name;
@@ -452,6 +579,7 @@ export class FargateFleet extends pulumi.ComponentResource {
       operatorCommands: this.operatorCommands,
       costEstimate: this.costEstimate,
       retainDataNotice: this.retainDataNotice,
+      console: this.console,
     });
   }
 }

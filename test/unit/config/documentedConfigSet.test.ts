@@ -29,6 +29,7 @@ const PLACEHOLDERS = ["pulumi config set agent-fleet:KEY …", "pulumi config se
 const SUBSTITUTIONS: Record<string, string> = {
   '"$(cat ~/.ssh/id_ed25519.pub)"': JSON.stringify(PUBLIC_KEY),
   "$(curl -s https://ifconfig.me)": "198.51.100.7",
+  '"$(openssl rand -hex 24)"': "0123456789abcdef0123456789abcdef0123456789abcdef",
 };
 
 interface Documented {

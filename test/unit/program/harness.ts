@@ -156,7 +156,10 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
     };
   }
   if (!type.startsWith("aws:")) return {};
-  const arn = `arn:aws:mock:eu-central-1:123456789012:${type.split(":")[1]}/${inputs.name ?? name}`;
+  const arn =
+    type === "aws:ssm/parameter:Parameter"
+      ? `arn:aws:ssm:eu-central-1:123456789012:parameter${inputs.name ?? `/${name}`}`
+      : `arn:aws:mock:eu-central-1:123456789012:${type.split(":")[1]}/${inputs.name ?? name}`;
   return {
     arn,
     name: inputs.name ?? name,
