@@ -20,7 +20,7 @@
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_RESOURCES } from "../../config/defaults.js";
+import { DEFAULT_NETWORK, DEFAULT_RESOURCES } from "../../config/defaults.js";
 import { containerSpec, dockerRunArgs } from "../../fleet/spec.js";
 import { hostLayout } from "../../hosts/hostLayout.js";
 import {
@@ -103,6 +103,7 @@ export async function containerStart(
         image: image.tag,
         hostRoot: layout.root,
         approvalRequired: true,
+        network: DEFAULT_NETWORK,
         capabilities: [],
         env: {},
         hasSecrets: false,
