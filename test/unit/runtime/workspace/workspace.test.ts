@@ -281,7 +281,7 @@ describe("Workspace.run against a hostile working copy", () => {
       const out = await ws.run(task(), program, sh(`ln -s '${target}' evil`), 60);
       expect(out.refused, target).toMatch(/symlinks that point outside the repository or into .git.*"evil" -> /);
     }
-  });
+  }, 120_000); // several program runs: a ceiling for a loaded machine, not a timing
 
   it("refuses a change that writes more than AGENT_CHANGE_MAX_BYTES, however small its patch", async () => {
     const { ws } = await setUp({ "a.txt": "a\n" }, { AGENT_CHANGE_MAX_BYTES: "100000", AGENT_ALLOW_BINARY: "true" });
