@@ -30,6 +30,8 @@ export const ENV = {
   changeMaxBytes: "AGENT_CHANGE_MAX_BYTES",
   minFreeBytes: "AGENT_MIN_FREE_BYTES",
   rejectedRetentionDays: "AGENT_REJECTED_RETENTION_DAYS",
+  projectsDir: "AGENT_PROJECTS_DIR",
+  projects: "AGENT_PROJECTS",
 } as const;
 
 /** Binary files and symlinks in a change are refused unless the agent opts in (AGENT_ALLOW_BINARY). */
@@ -63,6 +65,8 @@ export interface AgentEnvironmentSettings {
   taskTimeoutSeconds?: number;
   /** Opt in to binary files and symlinks (inside the repository) in this agent's changes. */
   allowBinary?: boolean;
+  /** Shared projects this agent works on (mounted at /projects/<name>); none: the variables are not set. */
+  projects?: string[];
 }
 
 /**
@@ -82,5 +86,9 @@ export function runtimeEnvironment(s: AgentEnvironmentSettings): Record<string, 
   };
   if (s.taskTimeoutSeconds !== undefined) env[ENV.taskTimeoutSeconds] = String(s.taskTimeoutSeconds);
   if (s.allowBinary !== undefined) env[ENV.allowBinary] = String(s.allowBinary);
+  if (s.projects && s.projects.length > 0) {
+    env[ENV.projects] = [...s.projects].sort().join(",");
+    env[ENV.projectsDir] = CONTAINER_PATHS.projects;
+  }
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -8,4 +8,6 @@ export const CONTAINER_PATHS = {
   decisions: "/decisions",
   /** Per-task working copies (the root file system is read-only). */
   scratch: "/scratch",
+  /** Shared projects, one git repository per project at /projects/<name>, mounted only where assigned. */
+  projects: "/projects",
 } as const;

@@ -33,7 +33,9 @@ describe("resolved config", () => {
       resources: { cpus: 1, memoryMb: 1024, pids: 256 },
       approvalRequired: true,
       approvalOverride: false,
+      projects: [],
     });
+    expect(c.projects).toEqual([]);
     expect(parseFleetConfig(validVps(), ctx).hostRoot).toBe("/srv/agent-fleet");
   });
 
