@@ -70,7 +70,7 @@ describe("shared projects in the config", () => {
       }),
     ).toEqual([
       "agent-fleet:agents[0].projects: lists a project twice",
-      'agent-fleet:agents[0].projects[1]: unknown project "nope"; defined: web, gone, api, br, rem, opt',
+      'agent-fleet:agents[0].projects[1]: unknown project "nope"; defined: web, Bad_Name, gone, api, br, rem, opt, typo',
       "agent-fleet:agents[1].projects[0]: a project name is lowercase letters, digits and dashes, at most 63 characters, not starting or ending with a dash",
       'agent-fleet:projects[1].name: "web" is already used by projects[0]; project names must be unique',
       "agent-fleet:projects[2].name: must be lowercase letters, digits and dashes, at most 63 characters, not starting or ending with a dash",
