@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import * as path from "node:path";
 import type { AgentLogger } from "./log.js";
 import { ProposalStore } from "./proposals/proposal.js";
 import { TaskQueue } from "./queue/taskQueue.js";
@@ -11,6 +12,9 @@ import { checkDirectories, prepareScratchDir, privilegeSeparation } from "./star
 import { PRUNE_EVERY_MS, pruneRejectedPatches, reclaimExpiredLeases } from "./tasks/janitor.js";
 import { AgentUser } from "./workspace/agentUser.js";
 import { wireParts, type WiredParts } from "./wireParts.js";
+import { ProjectRepo } from "./projects/projectRepo.js";
+import { StartupError } from "./startup/startupChecks.js";
+import { ENV } from "../contract/env.js";
 
 /** The parts that exist once start-up has decided who runs the agent program. */
 type Loops = WiredParts;
@@ -29,6 +33,8 @@ export class AgentRuntime {
   readonly program: CurrentProgram;
   private readonly stopController = new AbortController();
   private loops: Loops | undefined;
+  /** The shared projects this agent works on (AGENT_PROJECTS), by name. */
+  readonly projects = new Map<string, ProjectRepo>();
   private stopping = false;
   private timers: NodeJS.Timeout[] = [];
   private watchers: fs.FSWatcher[] = [];
@@ -61,9 +67,40 @@ export class AgentRuntime {
         .filter((p) => p.state === "approved")
         .map((p) => p.id),
     );
+    await this.openProjects();
     this.program.reload();
     this.loops = this.compose(new AgentUser(runAs, s.patchMaxBytes + 1));
     await this.loops.workspace.removeLeftovers();
+  }
+
+  /** Every project in AGENT_PROJECTS must be a bare repository under AGENT_PROJECTS_DIR. */
+  private async openProjects(): Promise<void> {
+    const s = this.s;
+    for (const name of s.projects) {
+      const dir = path.join(s.projectsDir, name);
+      const problem = ProjectRepo.problem(dir);
+      if (problem) throw new StartupError(`project ${name} (${ENV.projects}): ${problem} (${ENV.projectsDir})`);
+      let branch: string;
+      try {
+        branch = await ProjectRepo.branchOf(dir);
+      } catch (err) {
+        throw new StartupError(`project ${name} (${ENV.projects}): ${(err as Error).message}`);
+      }
+      const repo = new ProjectRepo({
+        name,
+        dir,
+        branch,
+        agent: s.agentName,
+        leaseMs: s.leaseSeconds * 1000,
+        log: this.log,
+      });
+      try {
+        repo.prepare();
+      } catch (err) {
+        throw new StartupError(`project ${name}: ${dir} is not writable by the runtime: ${(err as Error).message}`);
+      }
+      this.projects.set(name, repo);
+    }
   }
 
   private compose(user: AgentUser): Loops {
@@ -78,6 +115,7 @@ export class AgentRuntime {
       log: this.log,
       user,
       signal: this.stopController.signal,
+      projects: this.projects,
     });
   }
 
@@ -101,6 +139,7 @@ export class AgentRuntime {
       shared_dir: s.sharedDir,
       decisions_dir: s.decisionsDir,
       scratch_dir: s.scratchDir,
+      projects: s.projects,
       pid: process.pid,
     });
     const janitor = () => reclaimExpiredLeases(this.queue, this.layout, s.agentName, s.leaseSeconds, this.log);
