@@ -34,6 +34,16 @@ export default defineConfig({
       },
       {
         test: {
+          // Long real-process runs (the 200-task project torture): `npm run test:heavy`, in .ci/run.
+          name: "heavy",
+          include: ["test/heavy/**/*.test.ts"],
+          globalSetup: ["test/runtime/global-setup.ts"],
+          testTimeout: 3_600_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           // The review console in Debian's headless Chromium (playwright-core drives /usr/bin/chromium).
           name: "browser",
           include: ["test/browser/**/*.test.ts"],

@@ -23,6 +23,7 @@ export function fleetAgents(cfg: CommonFleetConfig): FleetAgentArgs[] {
     resources: a.resources,
     ...(a.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: a.taskTimeoutSeconds } : {}),
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
+    ...(a.projects.length > 0 ? { projects: a.projects } : {}),
   }));
 }
 
@@ -32,6 +33,7 @@ export function dockerHostOutputs(cfg: CommonFleetConfig, host: DockerHost, opts
     host,
     fleetName: cfg.fleetName,
     agents: fleetAgents(cfg),
+    projects: cfg.projects.map((p) => ({ name: p.name, sourceDir: p.sourceDir, branch: p.branch })),
     image: cfg.image.ref
       ? { ref: cfg.image.ref }
       : {

@@ -33,6 +33,8 @@ export interface AgentContainerSettings {
   resources: AgentResources;
   /** Per-task time budget for the agent program; the runtime's default when absent. */
   taskTimeoutSeconds?: number;
+  /** Shared projects this agent works on: each is mounted at /projects/<name>, no other is. */
+  projects?: string[];
 }
 
 export interface Mount {
@@ -94,6 +96,11 @@ export function containerSpec(s: AgentContainerSettings): ContainerSpec {
       { source: layout.agentCodeDir(s.name), target: CONTAINER_PATHS.app, readOnly: false },
       { source: layout.sharedDir, target: CONTAINER_PATHS.shared, readOnly: false },
       { source: layout.decisionsDir, target: CONTAINER_PATHS.decisions, readOnly: true },
+      ...[...(s.projects ?? [])].sort().map((p) => ({
+        source: layout.projectDir(p),
+        target: `${CONTAINER_PATHS.projects}/${p}`,
+        readOnly: false,
+      })),
     ],
     tmpfs: [
       { target: "/tmp", options: "rw,nosuid,nodev,noexec,size=64m,mode=1777" },

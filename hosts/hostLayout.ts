@@ -4,6 +4,7 @@ import * as path from "node:path";
  * Where a Docker host keeps a fleet's files. One root per fleet:
  *
  *   <root>/agents/<name>/      agent code, mounted at /app (a git repo the runtime commits to)
+ *   <root>/projects/<name>/    a shared project (a bare git repo), mounted at /projects/<name> into its agents only
  *   <root>/shared/             mounted at /shared in every container: tasks, status, logs, proposals
  *   <root>/decisions/          written only by the operator; mounted read-only at /decisions
  *   <root>/secrets/<name>.env  mode 0600, passed with --env-file
@@ -17,6 +18,7 @@ import * as path from "node:path";
 export interface HostLayout {
   root: string;
   agentsDir: string;
+  projectsDir: string;
   sharedDir: string;
   decisionsDir: string;
   secretsDir: string;
@@ -25,6 +27,7 @@ export interface HostLayout {
   uploadDir: string;
   binDir: string;
   agentCodeDir(agent: string): string;
+  projectDir(project: string): string;
   secretsFile(agent: string): string;
 }
 
@@ -38,6 +41,7 @@ export function hostLayout(root: string): HostLayout {
   return {
     root: r,
     agentsDir: join("agents"),
+    projectsDir: join("projects"),
     sharedDir: join("shared"),
     decisionsDir: join("decisions"),
     secretsDir: join("secrets"),
@@ -46,6 +50,7 @@ export function hostLayout(root: string): HostLayout {
     uploadDir: join("upload"),
     binDir: join("bin"),
     agentCodeDir: (agent) => join("agents", agent),
+    projectDir: (project) => join("projects", project),
     secretsFile: (agent) => join("secrets", `${agent}.env`),
   };
 }
