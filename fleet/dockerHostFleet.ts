@@ -45,6 +45,8 @@ export interface FleetProjectArgs {
   sourceDir: string;
   /** The branch its agents commit to. */
   branch: string;
+  /** Where its runtimes push applied commits (optional). */
+  remote?: string;
 }
 
 export type FleetImageArgs =
@@ -179,6 +181,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
               AF_ROOT: layout.root,
               AF_PROJECT: project.name,
               AF_BRANCH: project.branch,
+              AF_REMOTE: project.remote ?? "",
               AF_IMAGE: image,
               AF_SOURCE: source,
               AF_HELPER: fleetScript("seed-project-helper.sh"),

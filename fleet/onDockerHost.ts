@@ -33,7 +33,12 @@ export function dockerHostOutputs(cfg: CommonFleetConfig, host: DockerHost, opts
     host,
     fleetName: cfg.fleetName,
     agents: fleetAgents(cfg),
-    projects: cfg.projects.map((p) => ({ name: p.name, sourceDir: p.sourceDir, branch: p.branch })),
+    projects: cfg.projects.map((p) => ({
+      name: p.name,
+      sourceDir: p.sourceDir,
+      branch: p.branch,
+      ...(p.remote !== undefined ? { remote: p.remote } : {}),
+    })),
     image: cfg.image.ref
       ? { ref: cfg.image.ref }
       : {

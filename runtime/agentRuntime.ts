@@ -13,6 +13,7 @@ import { PRUNE_EVERY_MS, pruneRejectedPatches, reclaimExpiredLeases } from "./ta
 import { AgentUser } from "./workspace/agentUser.js";
 import { wireParts, type WiredParts } from "./wireParts.js";
 import { ProjectRepo } from "./projects/projectRepo.js";
+import { ProjectPusher } from "./projects/projectPusher.js";
 import { StartupError } from "./startup/startupChecks.js";
 import { ENV } from "../contract/env.js";
 
@@ -35,6 +36,7 @@ export class AgentRuntime {
   private loops: Loops | undefined;
   /** The shared projects this agent works on (AGENT_PROJECTS), by name. */
   readonly projects = new Map<string, ProjectRepo>();
+  readonly pusher: ProjectPusher;
   private stopping = false;
   private timers: NodeJS.Timeout[] = [];
   private watchers: fs.FSWatcher[] = [];
@@ -49,6 +51,7 @@ export class AgentRuntime {
     this.board = new StatusBoard(this.layout, s);
     this.repo = new AppRepo(s.appDir, log);
     this.program = new CurrentProgram(s.appDir, log, this.board);
+    this.pusher = new ProjectPusher({ board: this.board, log });
   }
 
   /** Check every directory and setting, repair the app repo; throws an Error naming what is wrong. */
@@ -116,6 +119,7 @@ export class AgentRuntime {
       user,
       signal: this.stopController.signal,
       projects: this.projects,
+      onProjectCommit: (p) => void this.pusher.push(p),
     });
   }
 
@@ -149,10 +153,13 @@ export class AgentRuntime {
     const prune = () => pruneRejectedPatches(this.proposals, s.agentName, s.rejectedRetentionDays, this.log);
     this.timers.push(setInterval(prune, PRUNE_EVERY_MS));
     prune();
+    // Commits a crash kept from being pushed (or pushed by an agent since gone) go out now.
+    for (const p of this.projects.values()) void this.pusher.push(p);
     this.watch(this.layout.pending, () => loops.tasks.wake());
     this.watch(s.decisionsDir, () => loops.decisions.wake());
     await Promise.all([loops.tasks.run(), loops.decisions.run()]);
     await loops.workspace.drain();
+    this.pusher.stop();
     for (const t of this.timers) clearInterval(t);
     for (const w of this.watchers) w.close();
     this.board.status.state = "stopped";

@@ -11,9 +11,25 @@ set -eu
 fleet=${AF_FLEET_DIR:-/fleet}
 seed_dir=${AF_SEED_DIR:-/seed}
 seed_tar=${AF_SEED_TAR:-/seed.tar}
+AF_REMOTE=${AF_REMOTE:-}
 dest="$fleet/projects/$AF_PROJECT"
 
+g() {
+  git -c safe.directory='*' -c init.defaultBranch="$AF_BRANCH" -c core.hooksPath=/dev/null \
+    -c user.name=agent-fleet -c user.email=agent-fleet@localhost "$@"
+}
+# The remote the runtimes push applied commits to (agent-fleet.remote in the repository's own
+# config, which only root writes); set on every run, so a changed setting reaches a kept repository.
+set_remote() {
+  if [ -n "$AF_REMOTE" ]; then
+    g --git-dir="$1" config agent-fleet.remote "$AF_REMOTE"
+  else
+    g --git-dir="$1" config --unset-all agent-fleet.remote || true
+  fi
+}
+
 if [ -e "$dest" ]; then
+  set_remote "$dest"
   echo "kept projects/$AF_PROJECT as it is (it belongs to its agents' runtimes now)"
   exit 0
 fi
@@ -29,12 +45,8 @@ else
 fi
 # The project's history starts here; a .git folder in the source is not imported.
 rm -rf "$work/.git"
-
-g() {
-  git -c safe.directory='*' -c init.defaultBranch="$AF_BRANCH" -c core.hooksPath=/dev/null \
-    -c user.name=agent-fleet -c user.email=agent-fleet@localhost "$@"
-}
 g init -q --bare "$incoming"
+set_remote "$incoming"
 g --git-dir="$incoming" symbolic-ref HEAD "refs/heads/$AF_BRANCH"
 g --git-dir="$incoming" --work-tree="$work" add -A
 g --git-dir="$incoming" --work-tree="$work" commit -q --allow-empty \

@@ -8,6 +8,7 @@
 #   AF_BRANCH     the branch agents commit to (the repository's HEAD names it)
 #   AF_IMAGE      agent image (runs the helper, which has git)
 #   AF_SOURCE     the project's folder on the host: a directory, or a tar archive
+#   AF_REMOTE     git URL the applied commits are pushed to ("" for none)
 #   AF_HELPER     the script run inside the helper container (seed-project-helper.sh)
 #   AF_TRUST      on a host the fleet owns: trust-code-dir.sh (the operator may `git log` the repository)
 set -eu
@@ -26,7 +27,7 @@ target=/seed
 if [ -f "$AF_SOURCE" ]; then target=/seed.tar; fi
 
 docker run --rm --network none --user 0:0 --entrypoint /bin/sh \
-  --env "AF_PROJECT=$AF_PROJECT" --env "AF_BRANCH=$AF_BRANCH" \
+  --env "AF_PROJECT=$AF_PROJECT" --env "AF_BRANCH=$AF_BRANCH" --env "AF_REMOTE=${AF_REMOTE:-}" \
   --mount "type=bind,source=$AF_ROOT,target=/fleet" \
   --mount "type=bind,source=$AF_SOURCE,target=$target,readonly" \
   "$AF_IMAGE" -c "$AF_HELPER"

@@ -333,6 +333,19 @@ export function buildProgram(io: Io): Command {
           ]);
         }
         io.out(statuses.length === 0 ? "no agents have reported yet\n" : table(rows));
+        const pushes = [["AGENT", "PROJECT", "REMOTE", "PUSHED", "PUSH"]];
+        for (const s of statuses)
+          for (const [name, p] of Object.entries(s.projects ?? {}))
+            pushes.push([
+              c.p.cell(s.agent),
+              c.p.cell(name),
+              c.p.cell(p.remote, 40),
+              p.pushed ? `${p.pushed.slice(0, 12)} ${age(p.pushed_at ?? "")} ago` : "never",
+              p.push_error
+                ? `FAILING (${p.push_failures}x, next try ${p.next_push_at ?? "?"}): ${c.p.cell(p.push_error, 60)}`
+                : "ok",
+            ]);
+        if (pushes.length > 1) io.out(`\nproject pushes:\n${table(pushes)}`);
       }),
     );
   program

@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   ctl,
@@ -124,5 +126,43 @@ describe("shared projects", () => {
     expect(projectTrailers(repo, "Approved-By")).toEqual(["tester", "tester", "tester"]);
     expect(projectTrailers(repo, "Agent").sort()).toEqual(["qa", "qa", "qb"]);
     fsck(repo);
+  });
+
+  it("pushes applied commits to the project's remote; a failing push keeps the commit, shows in status and is retried", async () => {
+    w = makeWorld();
+    const world = w;
+    makeApp(world, "ra", { agentJson: APPEND_AGENT });
+    const repo = makeProject(world, "demo", { "log.txt": "start\n" });
+    const remote = path.join(world.dir, "remote.git");
+    // The remote does not exist yet: every push fails until it does.
+    git(repo, ["config", "agent-fleet.remote", `file://${remote}`]);
+    running.push(startAgent(world, "ra", projectEnv(world, "demo", "false")));
+    const t1 = addProjectTask(world, "first", "ra");
+    expect((await waitFor("first", settled(world, t1))).result?.outcome).toBe("applied");
+    const head1 = git(repo, ["rev-parse", "refs/heads/main"]).trim();
+    type Push = { push_error: string | null; push_failures: number; pushed: string | null };
+    const pushOf = () =>
+      ctlJson<Array<{ agent: string; projects?: Record<string, Push> }>>(world, ["status"]).find(
+        (s) => s.agent === "ra",
+      )?.projects?.demo;
+    const failing = await waitFor("a failed push in the status", () => (pushOf()?.push_failures ?? 0) > 0 && pushOf());
+    expect(failing.push_error).toBeTruthy();
+    expect(failing.pushed).toBeNull();
+    const status = ctl(world, ["status"]);
+    expect(status.stdout).toContain("project pushes:");
+    expect(status.stdout).toContain("FAILING");
+    expect(projectFile(repo, "log.txt")).toBe(`start\n${t1}\n`); // the commit is kept
+
+    // Once the remote exists, the retry (backoff) pushes the branch, and later commits follow.
+    fs.mkdirSync(remote);
+    git(remote, ["init", "-q", "--bare"]);
+    await waitFor("the retried push", () => pushOf()?.pushed === head1, 120_000, 500);
+    expect(git(remote, ["rev-parse", "refs/heads/main"]).trim()).toBe(head1);
+    const t2 = addProjectTask(world, "second", "ra");
+    await waitFor("second", settled(world, t2));
+    const head2 = git(repo, ["rev-parse", "refs/heads/main"]).trim();
+    await waitFor("the second push", () => git(remote, ["rev-parse", "refs/heads/main"]).trim() === head2);
+    expect(pushOf()?.push_error).toBeNull();
+    expect(ctl(world, ["status"]).stdout).not.toContain("FAILING");
   });
 });

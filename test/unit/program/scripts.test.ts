@@ -224,10 +224,11 @@ describe("prune-images.sh", () => {
 });
 
 describe("seed-project-helper.sh", () => {
-  function seedProject(fleet: string, source: string, branch: string) {
+  function seedProject(fleet: string, source: string, branch: string, remote = "") {
     const program = shellProgram(readScript(fleetDir, "seed-project-helper.sh"), {
       AF_PROJECT: "web",
       AF_BRANCH: branch,
+      AF_REMOTE: remote,
       AF_FLEET_DIR: fleet,
       AF_SEED_DIR: source,
       AF_SEED_TAR: path.join(fleet, "no-such.tar"),
@@ -243,7 +244,7 @@ describe("seed-project-helper.sh", () => {
     fs.writeFileSync(path.join(src, "index.html"), "v1\n");
     fs.mkdirSync(path.join(src, ".git"));
     fs.writeFileSync(path.join(src, ".git", "HEAD"), "not ours\n");
-    expect(seedProject(fleet, src, "trunk")).toContain("seeded projects/web (branch trunk");
+    expect(seedProject(fleet, src, "trunk", "file:///srv/git/web.git")).toContain("seeded projects/web (branch trunk");
     const repo = path.join(fleet, "projects", "web");
     const g = (...args: string[]) =>
       execFileSync("git", ["-c", "safe.directory=*", "--git-dir", repo, ...args], { encoding: "utf8" }).trim();
@@ -255,11 +256,14 @@ describe("seed-project-helper.sh", () => {
     expect(fs.existsSync(path.join(repo, "index"))).toBe(false);
     expect(fs.readdirSync(path.join(fleet, "projects"))).toEqual(["web"]);
     const head = g("rev-parse", "trunk");
+    expect(g("config", "--get", "agent-fleet.remote")).toBe("file:///srv/git/web.git");
 
     // A second `pulumi up` with changed source leaves the repository (its agents' history) alone.
     fs.writeFileSync(path.join(src, "index.html"), "v2\n");
-    expect(seedProject(fleet, src, "trunk")).toContain("kept projects/web");
+    expect(seedProject(fleet, src, "trunk", "file:///srv/git/other.git")).toContain("kept projects/web");
     expect(g("rev-parse", "trunk")).toBe(head);
+    // ...but a changed remote reaches it.
+    expect(g("config", "--get", "agent-fleet.remote")).toBe("file:///srv/git/other.git");
   });
 });
 
