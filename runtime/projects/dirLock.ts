@@ -61,7 +61,6 @@ export class DirLock {
   /** Take the lock, waiting while another live holder has it; returns this holding's token. */
   async acquire(signal?: AbortSignal): Promise<string> {
     const pollMs = this.o.pollMs ?? 50;
-    fs.mkdirSync(this.staging, { recursive: true, mode: 0o755 });
     for (;;) {
       if (signal?.aborted) throw new Error(`gave up waiting for the lock ${this.o.dir}: stopping`);
       const token = this.tryAcquire();
@@ -75,6 +74,7 @@ export class DirLock {
   tryAcquire(): string | undefined {
     const token = `${this.o.agent}-${process.pid}-${randomHex(12)}`;
     const staged = path.join(this.staging, token);
+    fs.mkdirSync(this.staging, { recursive: true, mode: 0o755 });
     fs.mkdirSync(staged, { mode: 0o755 });
     const owner: LockOwner = {
       token,

@@ -88,4 +88,17 @@ describe("shared projects in the config", () => {
       'agent-fleet:agents[0].projects[0]: unknown project "web"; no projects are defined (add it to projects)',
     ]);
   });
+
+  it("refuses projects on a target without a Docker host (Fargate: not yet)", () => {
+    expect(
+      problems({
+        target: "aws",
+        aws: { region: "eu-central-1" },
+        projects: [{ name: "web" }],
+        agents: [{ name: "a1" }],
+      }),
+    ).toEqual([
+      "agent-fleet:projects: shared projects are not supported on target aws yet (only on Docker hosts: local, vps, exoscale); remove projects and the agents' projects",
+    ]);
+  });
 });
