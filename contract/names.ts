@@ -47,4 +47,4 @@ export const PROJECT_NAME_RULE = CAPABILITY_RULE;
  * A project's branch: a plain git branch name (letters, digits, ".", "_", "-", "/" between parts),
  * never starting with "-" (it is passed to git) and without "..", "//" or a ".lock" ending.
  */
-export const BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)(?!.*\/$)(?!\/)[A-Za-z0-9._\/-]{1,100}$/;
+export const BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)(?!.*\/$)(?!\/)[A-Za-z0-9._/-]{1,100}$/;

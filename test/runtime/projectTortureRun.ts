@@ -124,7 +124,7 @@ export async function projectTorture(agents: string[], count: number): Promise<v
   // A task another agent finished from a proposal still waiting to be applied says `proposed`;
   // its owner applies it when it starts again (checked below through the project's history).
   expect([...outcomes.keys()].filter((o) => o !== "applied" && o !== "proposed")).toEqual([]);
-  expect(reruns).toBeGreaterThan(0); // the appends did collide
+  // How often appends collided (re-runs) depends on timing and kills: logged above, not asserted.
   // Every Task-Id exactly once in the history, and exactly once in the file.
   const committed = projectTrailers(repo, "Task-Id");
   expect(committed.length).toBe(count);
