@@ -9,8 +9,8 @@ import { projectApplyMessage, TRAILER } from "../repo/commitMessages.js";
 import { Mutex } from "../repo/mutex.js";
 import { DirLock } from "./dirLock.js";
 
-/** How often an apply whose ref update lost a race (HEAD moved under it) is tried again. */
-const REF_RACE_TRIES = 5;
+/** How often an apply whose ref update failed (HEAD moved under it, a dead writer's ref lock) is tried again. */
+const REF_RACE_TRIES = 8;
 
 /** Where the runtime keeps its own files inside a project's git dir (lock, scratch indexes). */
 export const PROJECT_RUNTIME_DIR = "agent-fleet";
@@ -144,6 +144,9 @@ export class ProjectRepo {
         };
       this.o.log.warn("project-ref-race", { project: this.name, proposal: p.id, attempt, error: upd.stderr.trim() });
       if (attempt >= REF_RACE_TRIES) throw new Error(`the ${this.ref} ref could not be updated: ${upd.stderr.trim()}`);
+      // A ref lock left by a writer killed mid-update goes once it is older than the lease.
+      await new Promise((r) => setTimeout(r, Math.ceil(this.o.leaseMs / 4)));
+      this.removeLeftovers();
     }
   }
 

@@ -297,17 +297,26 @@ export class TaskLoop {
     });
     if (!s.approvalRequired && proposal.state === "pending") {
       // The runtime's own approval binds to the hash it recorded when it proposed.
-      proposal = await this.o.changes.decide(
-        proposal,
-        {
-          proposal: pid,
-          decision: "approve",
-          by: "autonomous",
-          at: now(),
-          ...(proposal.proposed_sha256 ? { sha256: proposal.proposed_sha256 } : {}),
-        },
-        projectLockHeld,
-      );
+      try {
+        proposal = await this.o.changes.decide(
+          proposal,
+          {
+            proposal: pid,
+            decision: "approve",
+            by: "autonomous",
+            at: now(),
+            ...(proposal.proposed_sha256 ? { sha256: proposal.proposed_sha256 } : {}),
+          },
+          projectLockHeld,
+        );
+      } catch (err) {
+        // The apply could not be carried out (e.g. the project's ref stayed locked): the decision
+        // loop finishes it from the proposal's recorded state, and the task is done as proposed.
+        log.error("apply-error", { proposal: pid, task: record.id, error: (err as Error).message });
+        board.setError(`proposal ${pid}: ${(err as Error).message}`);
+        proposal = proposals.get(pid) ?? proposal;
+        this.o.awaitDecision(pid);
+      }
     } else if (proposal.state === "pending") {
       this.o.awaitDecision(pid);
     }
