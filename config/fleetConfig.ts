@@ -1,7 +1,16 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { ENV_NAME, isReservedEnvName } from "../contract/env.js";
-import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL, DNS_LABEL_MAX, isLabel } from "../contract/names.js";
+import {
+  BRANCH_NAME,
+  CAPABILITY,
+  CAPABILITY_RULE,
+  DNS_LABEL,
+  DNS_LABEL_MAX,
+  isLabel,
+  PROJECT_NAME,
+  PROJECT_NAME_RULE,
+} from "../contract/names.js";
 import {
   CONSOLE_NAME,
   CONSOLE_TOKEN_NAME,
@@ -153,8 +162,43 @@ const agentSchema = z.strictObject(
     codeRevision: text(
       z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(128),
     ).optional(),
+    projects: z
+      .array(z.string().regex(PROJECT_NAME, { error: `a project name is ${PROJECT_NAME_RULE}` }), {
+        error: "must be a list of project names (from the top-level projects)",
+      })
+      .default([]),
   },
   { error: (iss) => (iss.code === "invalid_type" ? "each agent must be a mapping with at least a name" : undefined) },
+);
+
+/**
+ * A remote a project's applied commits are pushed to: a URL with one of these schemes, or the scp
+ * form `user@host:path`. Never an option (a leading "-") and never git's `ext::` transport, which
+ * runs a command.
+ */
+const GIT_REMOTE = /^((https|ssh|git|file):\/\/[^\s]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s-][^\s]*)$/;
+
+const projectSchema = z.strictObject(
+  {
+    name: text(
+      z
+        .string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") })
+        .regex(PROJECT_NAME, { error: `must be ${PROJECT_NAME_RULE}` }),
+    ),
+    source: z.string({ error: "must be a path to the project's folder" }).min(1).optional(),
+    branch: text(
+      z.string({ error: "must be a string" }).regex(BRANCH_NAME, {
+        error: 'must be a git branch name such as "main" or "team/web" (letters, digits, ".", "_", "-", "/")',
+      }),
+    ).optional(),
+    remote: z
+      .string({ error: "must be a git URL" })
+      .regex(GIT_REMOTE, {
+        error: "must be a git URL (https://, ssh://, git://, file://) or user@host:path",
+      })
+      .optional(),
+  },
+  { error: (iss) => (iss.code === "invalid_type" ? "each project must be a mapping with at least a name" : undefined) },
 );
 
 const sshSchema = z.strictObject({
@@ -236,6 +280,7 @@ export const SETTINGS = {
   ssh: sshSchema.default({ user: DEFAULTS.sshUser, port: DEFAULTS.sshPort }),
   image: imageSchema.default({}),
   console: consoleSchema.default({}),
+  projects: z.array(projectSchema, { error: "must be a list of projects" }).max(100).default([]),
 } as const;
 
 type CommonSettings = { [K in keyof typeof SETTINGS]: z.output<(typeof SETTINGS)[K]> };
@@ -285,6 +330,19 @@ export interface ResolvedAgent {
   codeRevision?: string;
   /** Effective network access: the agent's own, else the fleet's, else DEFAULT_NETWORK. */
   network: NetworkSetting;
+  /** Shared projects this agent works on (names of `projects`), as listed. */
+  projects: string[];
+}
+
+/** A shared project: a git repository several agents commit to (see docs/runtime.md, "Shared projects"). */
+export interface ResolvedProject {
+  name: string;
+  /** Absolute path of the folder the project is seeded from, on the machine running Pulumi. */
+  sourceDir: string;
+  /** The branch agents work on and commit to. */
+  branch: string;
+  /** Where applied commits are pushed (optional). */
+  remote?: string;
 }
 
 export interface SshSettings {
@@ -317,6 +375,8 @@ export interface CommonFleetConfig {
   /** Root of the fleet's files on a Docker host (local, vps, exoscale). */
   hostRoot: string;
   agents: ResolvedAgent[];
+  /** Shared projects; each is mounted only into the agents that list it. */
+  projects: ResolvedProject[];
   ssh: SshSettings;
   image: { ref?: string; baseImage?: string; buildArgs: Record<string, string> };
   /** Absent: no console runs. */
@@ -422,7 +482,7 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
   const parsedSettings: Record<string, unknown> = {};
   let broken = false;
   for (const name of names) {
-    if (name === "agents") continue;
+    if (name === "agents" || name === "projects") continue;
     const r = schemaOf(name)?.safeParse(known[name]);
     if (!r) continue;
     if (r.success) parsedSettings[name] = r.data;
@@ -448,6 +508,26 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
       else {
         broken = true;
         addIssues(["agents", index], r.error.issues);
+      }
+    });
+  }
+
+  // Projects, each on its own like the agents: one bad project never hides another's problems.
+  const validProjects: Array<{ index: number; project: z.output<typeof projectSchema> }> = [];
+  const projectNames: string[] = [];
+  const projectsList = SETTINGS.projects.safeParse(known.projects);
+  if (!projectsList.success && !Array.isArray(known.projects)) {
+    broken = true;
+    addIssues(["projects"], projectsList.error.issues);
+  } else if (Array.isArray(known.projects)) {
+    (known.projects as unknown[]).forEach((p, index) => {
+      const r = projectSchema.safeParse(p);
+      const name = (p as { name?: unknown } | null)?.name;
+      if (typeof name === "string") projectNames.push(name);
+      if (r.success) validProjects.push({ index, project: r.data });
+      else {
+        broken = true;
+        addIssues(["projects", index], r.error.issues);
       }
     });
   }
@@ -508,6 +588,20 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
       ),
     );
   });
+
+  const projects = resolveProjects(
+    validProjects,
+    projectNames,
+    agents.map((a, k) => ({ index: validAgents[k]!.index, agent: a })),
+    ctx,
+    add,
+  );
+
+  if (projects.length > 0 && part && !onDockerHost)
+    add(
+      ["projects"],
+      `shared projects are not supported on target ${part.name} yet (only on Docker hosts: local, vps, exoscale); remove projects and the agents' projects`,
+    );
 
   // SSH and firewall.
   const ssh = s.ssh ?? { user: DEFAULTS.sshUser, port: DEFAULTS.sshPort, privateKey: undefined };
@@ -590,6 +684,7 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
     purgeOnDestroy: s.purgeOnDestroy ?? DEFAULTS.purgeOnDestroy,
     hostRoot,
     agents,
+    projects,
     ssh: {
       user: ssh.user,
       ...(ssh.bootstrapUser !== undefined ? { bootstrapUser: ssh.bootstrapUser } : {}),
@@ -700,6 +795,7 @@ function resolveAgent(
     ...(a.allowBinary === true ? { allowBinary: true as const } : {}),
     network: networkSetting(a.network, stackNetwork ?? DEFAULT_NETWORK),
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
+    projects: [...a.projects],
   };
 }
 
@@ -735,6 +831,52 @@ function checkConsole(c: z.output<typeof consoleSchema>, add: AddProblem): Conso
   return { port: c.port ?? DEFAULT_CONSOLE_PORT, tokenNames: names };
 }
 
+/** Default branch of a project. */
+export const DEFAULT_PROJECT_BRANCH = "main";
+
+/**
+ * The shared projects, checked against each other and against the agents that list them: unique
+ * names, an existing source folder (default projects/<name>), agents naming only known projects.
+ */
+function resolveProjects(
+  list: ReadonlyArray<{ index: number; project: z.output<typeof projectSchema> }>,
+  allNames: ReadonlyArray<string>,
+  agents: ReadonlyArray<{ index: number; agent: ResolvedAgent }>,
+  ctx: ConfigContext,
+  add: AddProblem,
+): ResolvedProject[] {
+  const seen = new Map<string, number>();
+  const out: ResolvedProject[] = [];
+  const defined = [...new Set(allNames)];
+  list.forEach(({ index: i, project: p }) => {
+    const first = seen.get(p.name);
+    if (first !== undefined)
+      add(["projects", i, "name"], `"${p.name}" is already used by projects[${first}]; project names must be unique`);
+    else seen.set(p.name, i);
+    const source = p.source ?? `projects/${p.name}`;
+    const sourceDir = path.resolve(ctx.projectDir, source);
+    const problem = codeFolderProblem(source, sourceDir);
+    if (problem) add(["projects", i, p.source === undefined ? "name" : "source"], `source ${problem}`);
+    out.push({
+      name: p.name,
+      sourceDir,
+      branch: p.branch ?? DEFAULT_PROJECT_BRANCH,
+      ...(p.remote !== undefined ? { remote: p.remote } : {}),
+    });
+  });
+  agents.forEach(({ index: i, agent: a }) => {
+    a.projects.forEach((name, j) => {
+      if (!defined.includes(name))
+        add(
+          ["agents", i, "projects", j],
+          `unknown project "${name}"; ${defined.length === 0 ? "no projects are defined (add it to projects)" : `defined: ${defined.join(", ")}`}`,
+        );
+    });
+    if (new Set(a.projects).size !== a.projects.length) add(["agents", i, "projects"], "lists a project twice");
+  });
+  return out;
+}
+
 function secretRef(entry: unknown): AgentSecretRef | undefined {
   if (typeof entry === "string") return { env: entry, key: `${PROJECT}:${entry}` };
   if (entry && typeof entry === "object") {
@@ -758,6 +900,7 @@ function knownKeysAt(
   targetSections: ReadonlyMap<string, { schema: z.ZodObject }>,
 ): string[] {
   const [head, second, third] = p;
+  if (head === "projects" && typeof second === "number") return Object.keys(projectSchema.shape);
   if (head === "agents" && typeof second === "number") {
     return third === "resources" ? Object.keys(resourcesSchema.shape) : Object.keys(agentSchema.shape);
   }

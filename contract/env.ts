@@ -39,6 +39,8 @@ export const ENV = {
   egressRules: "AGENT_EGRESS_RULES",
   /** The egress proxy container's folder of per-agent socket folders. */
   egressDir: "AGENT_EGRESS_DIR",
+  projectsDir: "AGENT_PROJECTS_DIR",
+  projects: "AGENT_PROJECTS",
 } as const;
 
 /** Binary files and symlinks in a change are refused unless the agent opts in (AGENT_ALLOW_BINARY). */
@@ -78,6 +80,8 @@ export interface AgentEnvironmentSettings {
   allowBinary?: boolean;
   /** Default: none (loopback only). */
   network?: NetworkSetting;
+  /** Shared projects this agent works on (mounted at /projects/<name>); none: the variables are not set. */
+  projects?: string[];
 }
 
 /**
@@ -101,6 +105,10 @@ export function runtimeEnvironment(s: AgentEnvironmentSettings): Record<string, 
     env[ENV.egressSocket] = `${CONTAINER_PATHS.egress}/${EGRESS.socketName}`;
     env[ENV.egressProxyPort] = String(EGRESS.proxyPort);
     for (const k of PROXY_ENV_NAMES) env[k] = `http://127.0.0.1:${EGRESS.proxyPort}`;
+  }
+  if (s.projects && s.projects.length > 0) {
+    env[ENV.projects] = [...s.projects].sort().join(",");
+    env[ENV.projectsDir] = CONTAINER_PATHS.projects;
   }
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

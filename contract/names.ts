@@ -35,3 +35,16 @@ export const FARGATE_NAME_LIMIT: NameLimit = {
 export function isLabel(name: string, max = DNS_LABEL_MAX): boolean {
   return name.length <= max && DNS_LABEL.test(name);
 }
+
+/**
+ * A shared project's name: a lowercase DNS label (it names host folders, mount points, EFS access
+ * points and the `AGENT_PROJECTS` list), checked by the config and by the runtime alike.
+ */
+export const PROJECT_NAME = DNS_LABEL;
+export const PROJECT_NAME_RULE = CAPABILITY_RULE;
+
+/**
+ * A project's branch: a plain git branch name (letters, digits, ".", "_", "-", "/" between parts),
+ * never starting with "-" (it is passed to git) and without "..", "//" or a ".lock" ending.
+ */
+export const BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)(?!.*\/$)(?!\/)[A-Za-z0-9._/-]{1,100}$/;

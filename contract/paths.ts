@@ -10,4 +10,6 @@ export const CONTAINER_PATHS = {
   scratch: "/scratch",
   /** The agent's egress-proxy socket folder (allow-listed agents on Docker hosts only). */
   egress: "/egress",
+  /** Shared projects, one git repository per project at /projects/<name>, mounted only where assigned. */
+  projects: "/projects",
 } as const;

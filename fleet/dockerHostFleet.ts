@@ -47,6 +47,19 @@ export interface FleetAgentArgs {
   allowBinary?: boolean;
   /** Changing it pushes `codeDir` onto the host again as one new commit (see docs/program.md). */
   codeRevision?: string;
+  /** Shared projects this agent works on (names in `DockerHostFleetArgs.projects`); only these are mounted. */
+  projects?: string[];
+}
+
+/** A shared project: seeded once as a bare git repository at `<root>/projects/<name>`. */
+export interface FleetProjectArgs {
+  name: string;
+  /** The project's folder on the machine running Pulumi (its first commit). */
+  sourceDir: string;
+  /** The branch its agents commit to. */
+  branch: string;
+  /** Where its runtimes push applied commits (optional). */
+  remote?: string;
 }
 
 export type FleetImageArgs =
@@ -71,6 +84,8 @@ export interface DockerHostFleetArgs {
   /** Prefixes container names and the image repository. A lowercase DNS label. */
   fleetName: string;
   agents: FleetAgentArgs[];
+  /** Shared projects; each is mounted only into the agents that list it. Default none. */
+  projects?: FleetProjectArgs[];
   image: FleetImageArgs;
   /** Stop every container (code, queue, history untouched). Default false. */
   paused?: boolean;
@@ -238,6 +253,39 @@ export class DockerHostFleet extends pulumi.ComponentResource {
       };
     }
 
+    // --- shared projects, each seeded once --------------------------------------------------------
+    const projectSeeds = new Map<string, pulumi.Resource>();
+    for (const project of args.projects ?? []) {
+      const prefix = `${name}-project-${project.name}`;
+      let source = project.sourceDir;
+      const deps: pulumi.Resource[] = [dirs];
+      if (!host.seesLocalFiles) {
+        const files = codeFiles(project.sourceDir);
+        const archive = writeArchive(files, archiveDir, `project-${project.name}`, hashFileSet(files));
+        source = `${host.uploadDir}/project-${project.name}.tar`;
+        deps.push(host.upload(`${prefix}-upload`, archive, source, child(host.ready)));
+      }
+      projectSeeds.set(
+        project.name,
+        host.command(
+          prefix,
+          {
+            create: shellProgram(fleetScript("seed-project.sh"), {
+              AF_ROOT: layout.root,
+              AF_PROJECT: project.name,
+              AF_BRANCH: project.branch,
+              AF_REMOTE: project.remote ?? "",
+              AF_IMAGE: image,
+              AF_SOURCE: source,
+              AF_HELPER: fleetScript("seed-project-helper.sh"),
+              ...(host.kind === "ssh" ? { AF_TRUST: fleetScript("trust-code-dir.sh") } : {}),
+            }),
+          },
+          child(deps),
+        ),
+      );
+    }
+
     // --- one agent at a time -------------------------------------------------------------------
     this.specs = {};
     this.containers = {};
@@ -310,8 +358,14 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         network: agent.network ?? DEFAULT_NETWORK,
         ...(agent.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: agent.taskTimeoutSeconds } : {}),
         ...(agent.allowBinary ? { allowBinary: true } : {}),
+        ...(agent.projects && agent.projects.length > 0 ? { projects: agent.projects } : {}),
       });
       this.specs[agent.name] = spec;
+      const seeds = (agent.projects ?? []).map((p) => {
+        const seeded = projectSeeds.get(p);
+        if (!seeded) throw new Error(`agent ${agent.name}: project "${p}" is not one of the fleet's projects`);
+        return seeded;
+      });
       const container = host.command(
         `${prefix}-container`,
         {
@@ -320,7 +374,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
           triggers: [spec, ...(secretsFile ? [secretsFile.id] : [])],
         },
         // The name is fixed, so the old container must go before the new one is created.
-        child([imageStep, seed, ...agentDeps, ...(secretsFile ? [secretsFile] : [])], { deleteBeforeReplace: true }),
+        child([imageStep, seed, ...seeds, ...agentDeps, ...(secretsFile ? [secretsFile] : [])], { deleteBeforeReplace: true }),
       );
       this.containers[agent.name] = container;
 

@@ -36,6 +36,7 @@ export function fleetAgents(cfg: CommonFleetConfig): FleetAgentArgs[] {
     ...(a.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: a.taskTimeoutSeconds } : {}),
     ...(a.allowBinary ? { allowBinary: true } : {}),
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
+    ...(a.projects.length > 0 ? { projects: a.projects } : {}),
   }));
 }
 
@@ -45,6 +46,12 @@ export function dockerHostOutputs(cfg: CommonFleetConfig, host: DockerHost, opts
     host,
     fleetName: cfg.fleetName,
     agents: fleetAgents(cfg),
+    projects: cfg.projects.map((p) => ({
+      name: p.name,
+      sourceDir: p.sourceDir,
+      branch: p.branch,
+      ...(p.remote !== undefined ? { remote: p.remote } : {}),
+    })),
     image: cfg.image.ref
       ? { ref: cfg.image.ref }
       : {

@@ -38,6 +38,8 @@ export interface AgentContainerSettings {
   allowBinary?: boolean;
   /** Network access (config default: DEFAULT_NETWORK, see config/defaults.ts). */
   network: NetworkSetting;
+  /** Shared projects this agent works on: each is mounted at /projects/<name>, no other is. */
+  projects?: string[];
 }
 
 export interface Mount {
@@ -132,6 +134,11 @@ export function containerSpec(s: AgentContainerSettings): ContainerSpec {
       { source: layout.decisionsDir, target: CONTAINER_PATHS.decisions, readOnly: true },
       // Read-only: connecting to the socket needs no write access to the folder.
       ...(allow ? [{ source: layout.agentEgressDir(s.name), target: CONTAINER_PATHS.egress, readOnly: true }] : []),
+      ...[...(s.projects ?? [])].sort().map((p) => ({
+        source: layout.projectDir(p),
+        target: `${CONTAINER_PATHS.projects}/${p}`,
+        readOnly: false,
+      })),
     ],
     tmpfs: [
       { target: "/tmp", options: "rw,nosuid,nodev,noexec,size=64m,mode=1777" },

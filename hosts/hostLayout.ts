@@ -5,6 +5,7 @@ import { OPERATOR_SOCKET_NAME } from "../contract/console.js";
  * Where a Docker host keeps a fleet's files. One root per fleet:
  *
  *   <root>/agents/<name>/      agent code, mounted at /app (a git repo the runtime commits to)
+ *   <root>/projects/<name>/    a shared project (a bare git repo), mounted at /projects/<name> into its agents only
  *   <root>/shared/             mounted at /shared in every container: tasks, status, logs, proposals
  *   <root>/decisions/          written only by the operator; mounted read-only at /decisions
  *   <root>/secrets/<name>.env  mode 0600, passed with --env-file
@@ -21,6 +22,7 @@ import { OPERATOR_SOCKET_NAME } from "../contract/console.js";
 export interface HostLayout {
   root: string;
   agentsDir: string;
+  projectsDir: string;
   sharedDir: string;
   decisionsDir: string;
   secretsDir: string;
@@ -35,6 +37,7 @@ export interface HostLayout {
   /** The console's operator socket (fleet/console.ts). */
   operatorSocket: string;
   agentCodeDir(agent: string): string;
+  projectDir(project: string): string;
   secretsFile(agent: string): string;
   /** One agent's egress socket folder (mounted at /egress in its container). */
   agentEgressDir(agent: string): string;
@@ -50,6 +53,7 @@ export function hostLayout(root: string): HostLayout {
   return {
     root: r,
     agentsDir: join("agents"),
+    projectsDir: join("projects"),
     sharedDir: join("shared"),
     decisionsDir: join("decisions"),
     secretsDir: join("secrets"),
@@ -62,6 +66,7 @@ export function hostLayout(root: string): HostLayout {
     runDir: join("run"),
     operatorSocket: join("run", OPERATOR_SOCKET_NAME),
     agentCodeDir: (agent) => join("agents", agent),
+    projectDir: (project) => join("projects", project),
     secretsFile: (agent) => join("secrets", `${agent}.env`),
     agentEgressDir: (agent) => join("egress", agent),
   };

@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import * as path from "node:path";
 import type { AgentLogger } from "./log.js";
 import { ProposalStore } from "./proposals/proposal.js";
 import { TaskQueue } from "./queue/taskQueue.js";
@@ -11,6 +12,10 @@ import { checkDirectories, prepareScratchDir, privilegeSeparation } from "./star
 import { PRUNE_EVERY_MS, pruneRejectedPatches, reclaimExpiredLeases } from "./tasks/janitor.js";
 import { AgentUser } from "./workspace/agentUser.js";
 import { wireParts, type WiredParts } from "./wireParts.js";
+import { ProjectRepo } from "./projects/projectRepo.js";
+import { ProjectPusher } from "./projects/projectPusher.js";
+import { StartupError } from "./startup/startupChecks.js";
+import { ENV } from "../contract/env.js";
 
 /** The parts that exist once start-up has decided who runs the agent program. */
 type Loops = WiredParts;
@@ -29,6 +34,9 @@ export class AgentRuntime {
   readonly program: CurrentProgram;
   private readonly stopController = new AbortController();
   private loops: Loops | undefined;
+  /** The shared projects this agent works on (AGENT_PROJECTS), by name. */
+  readonly projects = new Map<string, ProjectRepo>();
+  readonly pusher: ProjectPusher;
   private stopping = false;
   private timers: NodeJS.Timeout[] = [];
   private watchers: fs.FSWatcher[] = [];
@@ -43,6 +51,7 @@ export class AgentRuntime {
     this.board = new StatusBoard(this.layout, s);
     this.repo = new AppRepo(s.appDir, log);
     this.program = new CurrentProgram(s.appDir, log, this.board);
+    this.pusher = new ProjectPusher({ board: this.board, log });
   }
 
   /** Check every directory and setting, repair the app repo; throws an Error naming what is wrong. */
@@ -61,9 +70,40 @@ export class AgentRuntime {
         .filter((p) => p.state === "approved")
         .map((p) => p.id),
     );
+    await this.openProjects();
     this.program.reload();
     this.loops = this.compose(new AgentUser(runAs, s.patchMaxBytes + 1));
     await this.loops.workspace.removeLeftovers();
+  }
+
+  /** Every project in AGENT_PROJECTS must be a bare repository under AGENT_PROJECTS_DIR. */
+  private async openProjects(): Promise<void> {
+    const s = this.s;
+    for (const name of s.projects) {
+      const dir = path.join(s.projectsDir, name);
+      const problem = ProjectRepo.problem(dir);
+      if (problem) throw new StartupError(`project ${name} (${ENV.projects}): ${problem} (${ENV.projectsDir})`);
+      let branch: string;
+      try {
+        branch = await ProjectRepo.branchOf(dir);
+      } catch (err) {
+        throw new StartupError(`project ${name} (${ENV.projects}): ${(err as Error).message}`);
+      }
+      const repo = new ProjectRepo({
+        name,
+        dir,
+        branch,
+        agent: s.agentName,
+        leaseMs: s.leaseSeconds * 1000,
+        log: this.log,
+      });
+      try {
+        repo.prepare();
+      } catch (err) {
+        throw new StartupError(`project ${name}: ${dir} is not writable by the runtime: ${(err as Error).message}`);
+      }
+      this.projects.set(name, repo);
+    }
   }
 
   private compose(user: AgentUser): Loops {
@@ -78,6 +118,8 @@ export class AgentRuntime {
       log: this.log,
       user,
       signal: this.stopController.signal,
+      projects: this.projects,
+      onProjectCommit: (p) => void this.pusher.push(p),
     });
   }
 
@@ -101,6 +143,7 @@ export class AgentRuntime {
       shared_dir: s.sharedDir,
       decisions_dir: s.decisionsDir,
       scratch_dir: s.scratchDir,
+      projects: s.projects,
       pid: process.pid,
     });
     const janitor = () => reclaimExpiredLeases(this.queue, this.layout, s.agentName, s.leaseSeconds, this.log);
@@ -110,10 +153,13 @@ export class AgentRuntime {
     const prune = () => pruneRejectedPatches(this.proposals, s.agentName, s.rejectedRetentionDays, this.log);
     this.timers.push(setInterval(prune, PRUNE_EVERY_MS));
     prune();
+    // Commits a crash kept from being pushed (or pushed by an agent since gone) go out now.
+    for (const p of this.projects.values()) void this.pusher.push(p);
     this.watch(this.layout.pending, () => loops.tasks.wake());
     this.watch(s.decisionsDir, () => loops.decisions.wake());
     await Promise.all([loops.tasks.run(), loops.decisions.run()]);
     await loops.workspace.drain();
+    this.pusher.stop();
     for (const t of this.timers) clearInterval(t);
     for (const w of this.watchers) w.close();
     this.board.status.state = "stopped";

@@ -2,7 +2,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CONTAINER_PATHS } from "../contract/paths.js";
 import { DEFAULT_ALLOW_BINARY, DEFAULT_CHANGE_MAX_BYTES, ENV } from "../contract/env.js";
-import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL_MAX } from "../contract/names.js";
+import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL_MAX, PROJECT_NAME, PROJECT_NAME_RULE } from "../contract/names.js";
 import { NAME_PATTERN } from "./ids.js";
 
 /**
@@ -42,6 +42,10 @@ export interface RuntimeSettings {
   minFreeBytes: number;
   /** Days a rejected proposal's patch is kept before the janitor removes it. */
   rejectedRetentionDays: number;
+  /** Where the shared projects' repositories are (`<projectsDir>/<name>`). */
+  projectsDir: string;
+  /** The shared projects this agent works on (sorted); a task for any other is refused. */
+  projects: string[];
 }
 
 export type Env = Record<string, string | undefined>;
@@ -98,6 +102,12 @@ export const SETTINGS_DOC: Array<[string, string, string]> = [
     "67108864",
     "free space that must remain on the app dir's file system after an apply (else the proposal is refused: no-space)",
   ],
+  [ENV.projectsDir, CONTAINER_PATHS.projects, "the shared projects' git repositories, one per project at <dir>/<name>"],
+  [
+    ENV.projects,
+    "empty",
+    "comma list of the shared projects this agent works on; a task for another project fails with that reason",
+  ],
   [
     ENV.rejectedRetentionDays,
     "14",
@@ -144,6 +154,19 @@ export function parseCapabilities(raw: string | undefined): string[] {
   return [...new Set(caps)].sort();
 }
 
+export function parseProjects(raw: string | undefined): string[] {
+  const names = (raw ?? "")
+    .split(",")
+    .map((c) => c.trim())
+    .filter((c) => c !== "");
+  for (const n of names) {
+    if (!PROJECT_NAME.test(n)) {
+      throw new SettingsError(`${ENV.projects}: "${n}" is not a valid project name (${PROJECT_NAME_RULE})`);
+    }
+  }
+  return [...new Set(names)].sort();
+}
+
 export function validateAgentName(name: string | undefined, source: string = ENV.agentName): string {
   if (name === undefined || name === "") throw new SettingsError(`${source} is not set`);
   if (!NAME_PATTERN.test(name)) {
@@ -187,6 +210,8 @@ export function loadSettings(env: Env): RuntimeSettings {
     changeMaxBytes: intSetting(env, ENV.changeMaxBytes, DEFAULT_CHANGE_MAX_BYTES, 1024),
     minFreeBytes: intSetting(env, ENV.minFreeBytes, 64 * 1024 * 1024, 0),
     rejectedRetentionDays: intSetting(env, ENV.rejectedRetentionDays, 14, 0, 36500),
+    projectsDir: path.resolve(env[ENV.projectsDir] || CONTAINER_PATHS.projects),
+    projects: parseProjects(env[ENV.projects]),
   };
   if (timeout !== undefined && timeout !== "") {
     s.taskTimeoutSeconds = intSetting(env, ENV.taskTimeoutSeconds, 600, 1, 7 * 86400);

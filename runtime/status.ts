@@ -23,6 +23,23 @@ export interface AgentStatus {
   tasks_done: number;
   tasks_failed: number;
   lease_seconds: number;
+  /** Shared projects with a remote: what this agent last pushed, and a failing push's state. */
+  projects?: Record<string, ProjectPushStatus>;
+}
+
+/** A project's push to its remote, as this agent last saw it. */
+export interface ProjectPushStatus {
+  remote: string | null;
+  /** The branch's commit when this agent last pushed or tried to. */
+  head: string | null;
+  /** The commit the remote has from this agent's last successful push. */
+  pushed: string | null;
+  pushed_at: string | null;
+  /** Why the last push failed (null: it did not). */
+  push_error: string | null;
+  /** Failed pushes in a row; retried with backoff until one succeeds. */
+  push_failures: number;
+  next_push_at: string | null;
 }
 
 export function writeStatus(l: SharedLayout, s: AgentStatus): void {

@@ -12,6 +12,7 @@ import type { SharedLayout } from "./sharedLayout.js";
 import { TaskLoop } from "./tasks/taskLoop.js";
 import type { AgentUser } from "./workspace/agentUser.js";
 import { Workspace } from "./workspace/workspace.js";
+import type { ProjectRepo } from "./projects/projectRepo.js";
 
 /** What the parts are wired from: decided at start-up (who runs the program) or shared state. */
 export interface PartsInput {
@@ -25,6 +26,10 @@ export interface PartsInput {
   log: AgentLogger;
   user: AgentUser;
   signal: AbortSignal;
+  /** The shared projects this agent works on, by name (none: an empty map or absent). */
+  projects?: ReadonlyMap<string, ProjectRepo>;
+  /** A change was committed to a project. */
+  onProjectCommit?: (project: ProjectRepo) => void;
 }
 
 export interface WiredParts {
@@ -58,6 +63,8 @@ export function wireParts(i: PartsInput): WiredParts {
     startCheck,
     log,
     minFreeBytes: s.minFreeBytes,
+    ...(i.projects ? { projects: i.projects } : {}),
+    ...(i.onProjectCommit ? { onProjectCommit: i.onProjectCommit } : {}),
   });
   const decisions = new DecisionLoop({
     agentName: s.agentName,
@@ -81,6 +88,7 @@ export function wireParts(i: PartsInput): WiredParts {
     awaitDecision: (id) => decisions.track(id),
     board,
     log,
+    ...(i.projects ? { projects: i.projects } : {}),
   });
   return { workspace, changes, decisions, tasks };
 }

@@ -189,6 +189,12 @@ export function buildProgram(io: Io): Command {
     )
     .addOption(
       new Option(
+        "--project <name>",
+        "work on this shared project (the program runs in a clone of it; its change is committed to it)",
+      ).argParser(typed(parseName, "--project")),
+    )
+    .addOption(
+      new Option(
         `--priority <${MIN_PRIORITY}-${MAX_PRIORITY}>`,
         `${MAX_PRIORITY} is the most urgent (default 5)`,
       ).argParser(typed(parsePriority, "--priority")),
@@ -210,6 +216,7 @@ export function buildProgram(io: Io): Command {
             context?: string[];
             agent?: string;
             capability?: string;
+            project?: string;
             priority?: number;
             maxAttempts?: number;
           },
@@ -228,6 +235,7 @@ export function buildProgram(io: Io): Command {
             ...(o.instructions !== undefined ? { instructions: readInstructions(o.instructions, io) } : {}),
             ...(o.agent !== undefined ? { agent: o.agent } : {}),
             ...(o.capability !== undefined ? { capability: o.capability } : {}),
+            ...(o.project !== undefined ? { project: o.project } : {}),
             ...(o.priority !== undefined ? { priority: o.priority } : {}),
             ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
           });
@@ -269,16 +277,21 @@ export function buildProgram(io: Io): Command {
     .addOption(
       new Option("--agent <name>", "only tasks for or claimed by this agent").argParser(typed(parseName, "--agent")),
     )
+    .addOption(
+      new Option("--project <name>", "only tasks for this shared project").argParser(typed(parseName, "--project")),
+    )
     .action(
-      run((c, o: { state?: (typeof TASK_STATES)[number]; agent?: string }) => {
+      run((c, o: { state?: (typeof TASK_STATES)[number]; agent?: string; project?: string }) => {
         const list = listTasks(c.dirs.shared, {
           ...(o.state ? { state: o.state } : {}),
           ...(o.agent ? { agent: o.agent } : {}),
+          ...(o.project ? { project: o.project } : {}),
         });
         if (c.json) return io.out(c.p.json(list));
         const rows = [["ID", "STATUS", "PRI", "TRY", "FOR", "AGENT", "TITLE", "RESULT"]];
         for (const t of list) {
-          const target = t.agent ? `agent:${t.agent}` : t.capability ? `cap:${t.capability}` : "any";
+          const who = t.agent ? `agent:${t.agent}` : t.capability ? `cap:${t.capability}` : "any";
+          const target = t.project ? `${who} project:${t.project}` : who;
           const res = t.result
             ? `${t.result.outcome}${t.result.proposal_id ? " " + t.result.proposal_id : ""}${t.result.error ? ": " + c.p.cell(t.result.error, 50) : ""}`
             : t.last_error
@@ -321,6 +334,19 @@ export function buildProgram(io: Io): Command {
           ]);
         }
         io.out(statuses.length === 0 ? "no agents have reported yet\n" : table(rows));
+        const pushes = [["AGENT", "PROJECT", "REMOTE", "PUSHED", "PUSH"]];
+        for (const s of statuses)
+          for (const [name, p] of Object.entries(s.projects ?? {}))
+            pushes.push([
+              c.p.cell(s.agent),
+              c.p.cell(name),
+              c.p.cell(p.remote, 40),
+              p.pushed ? `${p.pushed.slice(0, 12)} ${age(p.pushed_at ?? "")} ago` : "never",
+              p.push_error
+                ? `FAILING (${p.push_failures}x, next try ${p.next_push_at ?? "?"}): ${c.p.cell(p.push_error, 60)}`
+                : "ok",
+            ]);
+        if (pushes.length > 1) io.out(`\nproject pushes:\n${table(pushes)}`);
       }),
     );
   program

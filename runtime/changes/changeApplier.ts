@@ -7,6 +7,7 @@ import type { SharedLayout } from "../sharedLayout.js";
 import type { CurrentProgram } from "../agent/currentProgram.js";
 import type { StatusBoard } from "../agent/statusBoard.js";
 import type { StartCheck } from "./startCheck.js";
+import type { ProjectRepo } from "../projects/projectRepo.js";
 
 export interface ChangeApplierOptions {
   repo: AppRepo;
@@ -18,6 +19,10 @@ export interface ChangeApplierOptions {
   log: AgentLogger;
   /** Free space that must remain on /app's file system after an apply (AGENT_MIN_FREE_BYTES). */
   minFreeBytes?: number;
+  /** The shared projects this agent works on, by name (AGENT_PROJECTS). */
+  projects?: ReadonlyMap<string, ProjectRepo>;
+  /** A change was committed to a project (its remote, if any, is pushed). */
+  onProjectCommit?: (project: ProjectRepo) => void;
 }
 
 /**
@@ -28,9 +33,13 @@ export interface ChangeApplierOptions {
 export class ChangeApplier {
   constructor(private readonly o: ChangeApplierOptions) {}
 
-  /** Apply an approval (exactly once) or record a rejection. */
-  async decide(p: Proposal, d: Decision): Promise<Proposal> {
+  /**
+   * Apply an approval (exactly once) or record a rejection. `projectLockHeld`: the caller holds
+   * the proposal's project lock already (a re-run that holds it from clone to commit).
+   */
+  async decide(p: Proposal, d: Decision, projectLockHeld = false): Promise<Proposal> {
     const { proposals, repo, board, log } = this.o;
+    if (d.decision !== "reject" && p.project) return this.decideForProject(p, d, p.project, projectLockHeld);
     if (d.decision === "reject") {
       const next = proposals.update(p, {
         state: "rejected",
@@ -106,6 +115,90 @@ export class ChangeApplier {
     // Outside the lock (the next approval need not wait for it), on exactly this commit.
     const failed = await this.o.startCheck.run(applied);
     return failed === undefined ? applied : this.rollback(applied, failed);
+  }
+
+  /**
+   * An approval of a change to a shared project: bound to the approved hash like any other,
+   * applied exactly once (the project's history is searched for its Proposal-Id after a crash)
+   * under the project's lock, committed with the project's trailers. No start check and no
+   * probation: those are about the agent's own program in /app.
+   */
+  private async decideForProject(p: Proposal, d: Decision, name: string, lockHeld: boolean): Promise<Proposal> {
+    const { proposals, board, log } = this.o;
+    const project = this.o.projects?.get(name);
+    if (!project) {
+      const reason = `project "${name}" is not one of this agent's projects (AGENT_PROJECTS); it was when the change was proposed`;
+      log.error("proposal-refused", { proposal: p.id, reason_code: "not-assigned", reason });
+      board.setError(`proposal ${p.id} refused: ${reason}`);
+      return proposals.update(p, {
+        state: "refused",
+        reason_code: "not-assigned",
+        reason,
+        decided_by: d.by,
+        decided_at: d.at,
+      });
+    }
+    const locked = async (): Promise<Proposal> => {
+      const recovering = p.state === "approved";
+      if (recovering) {
+        const found = await project.findApplied(p.id);
+        if (found)
+          return proposals.update(p, {
+            state: "applied",
+            commit: found,
+            applied_at: p.applied_at ?? new Date().toISOString(),
+            reason: null,
+            reason_code: null,
+          });
+      }
+      const bound = this.bind(p, recovering ? (p.approved_sha256 ?? d.sha256) : d.sha256);
+      if ("problem" in bound) {
+        log.error("proposal-refused", { proposal: p.id, reason_code: bound.problem, reason: bound.reason, by: d.by });
+        board.setError(`proposal ${p.id} refused: ${bound.reason}`);
+        return proposals.update(p, {
+          state: "refused",
+          reason_code: bound.problem,
+          reason: bound.reason,
+          decided_by: d.by,
+          decided_at: d.at,
+        });
+      }
+      let cur = recovering
+        ? p
+        : proposals.update(p, {
+            state: "approved",
+            decided_by: d.by,
+            decided_at: d.at,
+            note: d.note ?? null,
+            approved_sha256: bound.sha256,
+          });
+      const t0 = Date.now();
+      cur = proposals.update(cur, await project.apply(cur, bound.patch, this.o.minFreeBytes));
+      if (cur.state === "applied") {
+        log.info("proposal-applied", {
+          proposal: cur.id,
+          project: name,
+          commit: cur.commit,
+          approved_by: d.by,
+          sha256: bound.sha256,
+          apply_ms: Date.now() - t0,
+        });
+      } else if (cur.state === "refused") {
+        log.error("proposal-refused", { proposal: cur.id, reason_code: cur.reason_code, reason: cur.reason });
+        board.setError(`proposal ${cur.id} refused: ${cur.reason}`);
+      } else {
+        log.warn("proposal-conflict", {
+          proposal: cur.id,
+          project: name,
+          reason_code: cur.reason_code,
+          reason: cur.reason,
+        });
+      }
+      return cur;
+    };
+    const out = lockHeld ? await locked() : await project.withLock(locked);
+    if (out.state === "applied") this.o.onProjectCommit?.(project);
+    return out;
   }
 
   /**

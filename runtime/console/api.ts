@@ -3,7 +3,6 @@ import type * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Decision } from "../proposals/decision.js";
-import type { TaskRecord } from "../queue/taskRecord.js";
 import {
   addTask,
   decide,
@@ -82,11 +81,9 @@ export function tasksList(c: ApiContext): ApiResult {
   const list = listTasks(c.dirs.shared, {
     ...(q.state !== undefined ? { state: parseTaskState(q.state) } : {}),
     ...(q.agent !== undefined ? { agent: parseName(q.agent, "agent") } : {}),
+    ...(project !== undefined ? { project } : {}),
   });
-  // Task records carry a project once the runtime has projects; until then no task matches one.
-  const byProject =
-    project === undefined ? list : list.filter((t) => (t as TaskRecord & { project?: unknown }).project === project);
-  return { status: 200, body: byProject };
+  return { status: 200, body: list };
 }
 
 export function taskGet(c: ApiContext, id: string): ApiResult {
@@ -110,8 +107,6 @@ export async function taskAdd(c: ApiContext): Promise<ApiResult> {
   const maxAttempts = f.raw("max_attempts");
   const context = f.raw("context");
   f.noOthers();
-  if (project !== undefined)
-    throw badRequest("project", 'this fleet\'s runtime has no projects yet: leave "project" out');
   for (const [k, v] of [
     ["priority", priority],
     ["max_attempts", maxAttempts],
@@ -135,6 +130,7 @@ export async function taskAdd(c: ApiContext): Promise<ApiResult> {
       ...(description !== undefined ? { description } : {}),
       ...(agent !== undefined ? { agent } : {}),
       ...(capability !== undefined ? { capability } : {}),
+      ...(project !== undefined ? { project } : {}),
       ...(typeof priority === "number" ? { priority } : {}),
       ...(typeof maxAttempts === "number" ? { maxAttempts } : {}),
     });

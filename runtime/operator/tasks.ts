@@ -23,6 +23,8 @@ export interface AddTaskInput {
   contextPaths?: string[];
   agent?: string;
   capability?: string;
+  /** The shared project the task works on (a project name; only agents assigned to it run it). */
+  project?: string;
   /** MIN_PRIORITY..MAX_PRIORITY; default DEFAULT_PRIORITY. */
   priority?: number;
   /** 1..MAX_TASK_ATTEMPTS; absent: the claiming runtime's AGENT_MAX_ATTEMPTS. */
@@ -38,6 +40,8 @@ export interface TaskFilter {
   state?: TaskStatus;
   /** Tasks for this agent or claimed by it. */
   agent?: string;
+  /** Tasks for this shared project. */
+  project?: string;
 }
 
 export function addTask(shared: string, t: AddTaskInput): TaskRecord {
@@ -47,6 +51,7 @@ export function addTask(shared: string, t: AddTaskInput): TaskRecord {
     throw new InvalidInput("agent", "give agent or capability, not both");
   if (t.agent !== undefined) parseName(t.agent, "agent");
   if (t.capability !== undefined) parseName(t.capability, "capability");
+  if (t.project !== undefined) parseName(t.project, "project");
   if (t.priority !== undefined) parsePriority(t.priority);
   if (t.maxAttempts !== undefined) parseMaxAttempts(t.maxAttempts);
   if (t.instructions === undefined && !t.description)
@@ -66,6 +71,7 @@ export function addTask(shared: string, t: AddTaskInput): TaskRecord {
     ...(t.instructions !== undefined ? { instructions: t.instructions } : {}),
     ...(t.agent !== undefined ? { agent: t.agent } : {}),
     ...(t.capability !== undefined ? { capability: t.capability } : {}),
+    ...(t.project !== undefined ? { project: t.project } : {}),
     ...(t.priority !== undefined ? { priority: t.priority } : {}),
   });
 }
@@ -77,6 +83,7 @@ function view({ file: _file, ...t }: ListedTask): TaskView {
 export function listTasks(shared: string, filter: TaskFilter = {}): TaskView[] {
   let list = new TaskQueue(openShared(shared)).list(filter.state);
   if (filter.agent) list = list.filter((t) => t.claimed_by === filter.agent || t.agent === filter.agent);
+  if (filter.project) list = list.filter((t) => t.project === filter.project);
   return list.map(view);
 }
 

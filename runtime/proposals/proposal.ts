@@ -29,9 +29,11 @@ export const PROPOSAL_STATES: ProposalState[] = [
  * - `patch-changed`: the patch file's sha256 is not the one approved (state `refused`);
  * - `stale-decision`: the decision records no sha256 (written before decisions carried one), so
  *   it cannot be bound to the patch (state `refused`; retry the task and approve the new proposal);
- * - `no-space`: /app's file system has too little free space for it (state `refused`).
+ * - `no-space`: /app's file system has too little free space for it (state `refused`);
+ * - `not-assigned`: its project is no longer one of the agent's (AGENT_PROJECTS; state `refused`).
  */
-export type ApplyProblem = "stale-base" | "apply-failed" | "patch-changed" | "stale-decision" | "no-space";
+export type ApplyProblem =
+  "stale-base" | "apply-failed" | "patch-changed" | "stale-decision" | "no-space" | "not-assigned";
 
 export interface DiffStat {
   files: Array<{ path: string; added: number; removed: number }>;
@@ -78,6 +80,11 @@ export interface Proposal {
    * see them apart from the text diff), with sizes and link targets. Absent when there are none.
    */
   special_files?: SpecialFile[];
+  /**
+   * The shared project the change is for (its base commit is the project's); absent or null:
+   * the agent's own code in /app.
+   */
+  project?: string | null;
 }
 
 /** A file a change writes that is not plain text. */

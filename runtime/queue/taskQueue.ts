@@ -25,6 +25,8 @@ export interface NewTask {
   contextPaths?: string[];
   agent?: string;
   capability?: string;
+  /** The shared project the task works on (only agents assigned to it may run it). */
+  project?: string;
   priority?: number;
   /** Attempt limit of this task; 0 leaves it to the claiming runtime's AGENT_MAX_ATTEMPTS. */
   maxAttempts: number;
@@ -99,6 +101,7 @@ export class TaskQueue {
       priority,
       agent: t.agent ?? null,
       capability: t.capability ?? null,
+      project: t.project ?? null,
       attempts: 0,
       max_attempts: t.maxAttempts,
       claimed_by: null,

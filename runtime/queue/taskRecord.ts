@@ -1,3 +1,4 @@
+import { PROJECT_NAME } from "../../contract/names.js";
 import { MAX_TASK_RERUNS, NAME_PATTERN, TASK_ID_PATTERN } from "../ids.js";
 
 export type TaskStatus = "pending" | "claimed" | "done" | "failed";
@@ -53,6 +54,11 @@ export interface TaskRecord {
    * autonomous mode, or `agentctl retry`); its current proposal is proposalIdForTask(id, reruns).
    */
   reruns?: number;
+  /**
+   * The shared project the task works on (its program runs in a clone of the project, its change
+   * is committed to the project); null: the agent's own code in /app.
+   */
+  project?: string | null;
 }
 
 export const MIN_PRIORITY = 0;
@@ -126,6 +132,9 @@ export function validateTaskRecord(v: unknown): TaskRecord {
     if (typeof o[k] === "string" && !NAME_PATTERN.test(o[k] as string))
       throw new Error(`task field "${k}" is not a valid name`);
   }
+  str("project", true);
+  if (typeof o.project === "string" && !PROJECT_NAME.test(o.project))
+    throw new Error(`task field "project" is not a valid project name`);
   if (
     o.context_files !== undefined &&
     (!Array.isArray(o.context_files) || o.context_files.some((c) => typeof c !== "string"))
@@ -169,5 +178,6 @@ export function validateTaskRecord(v: unknown): TaskRecord {
     result: (o.result as TaskResult | undefined) ?? null,
     history: Array.isArray(o.history) ? (o.history as TaskEvent[]) : [],
     reruns: (o.reruns as number | undefined) ?? 0,
+    project: (o.project as string | undefined) ?? null,
   };
 }

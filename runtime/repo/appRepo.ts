@@ -158,17 +158,7 @@ export class AppRepo {
    * stay free for everyone sharing the disk.
    */
   spaceProblem(patchBytes: number, minFreeBytes: number): string | undefined {
-    let free: number;
-    try {
-      const st = fs.statfsSync(this.dir);
-      free = st.bavail * st.bsize;
-    } catch {
-      return undefined; // no statfs (some network file systems): git's own errors still stop a full disk
-    }
-    const need = 2 * patchBytes + minFreeBytes;
-    if (free >= need) return undefined;
-    const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
-    return `not enough free space on ${this.dir}'s file system: ${mib(free)} free, the apply needs ${mib(2 * patchBytes)} and ${mib(minFreeBytes)} must stay free (${ENV.minFreeBytes})`;
+    return spaceProblem(this.dir, patchBytes, minFreeBytes);
   }
 
   /** Revert an applied proposal's commit with its reason (call with `lock` held). */
@@ -184,4 +174,24 @@ export class AppRepo {
     await git(app, ["commit", "-q", "--allow-empty", "--no-verify", "-F", "-"], { input: rollbackMessage(p, reason) });
     return { ok: true, commit: (await git(app, ["rev-parse", "HEAD"])).trim() };
   }
+}
+
+/**
+ * Why `dir`'s file system cannot take a patch of `patchBytes`, or undefined. An apply writes the
+ * new files and git's objects for them: twice the patch's size is the estimate (a patch that
+ * inflates far beyond its size is refused when it is proposed), plus `minFreeBytes` that must
+ * stay free for everyone sharing the disk.
+ */
+export function spaceProblem(dir: string, patchBytes: number, minFreeBytes: number): string | undefined {
+  let free: number;
+  try {
+    const st = fs.statfsSync(dir);
+    free = st.bavail * st.bsize;
+  } catch {
+    return undefined; // no statfs (some network file systems): git's own errors still stop a full disk
+  }
+  const need = 2 * patchBytes + minFreeBytes;
+  if (free >= need) return undefined;
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  return `not enough free space on ${dir}'s file system: ${mib(free)} free, the apply needs ${mib(2 * patchBytes)} and ${mib(minFreeBytes)} must stay free (${ENV.minFreeBytes})`;
 }

@@ -10,6 +10,8 @@ export const TRAILER = {
   approvedBy: "Approved-By",
   reverts: "Reverts",
   rolledBack: "Rolled-Back-Proposal",
+  project: "Project",
+  agent: "Agent",
 } as const;
 
 export const INITIAL_IMPORT_MESSAGE = `Initial import of the agent's code\n\n${TRAILER.approvedBy}: operator`;
@@ -47,6 +49,27 @@ export function rollbackMessage(p: Proposal, reason: string): string {
     `${TRAILER.reverts}: ${p.commit}`,
     `${TRAILER.rolledBack}: ${p.id}`,
     `${TRAILER.approvedBy}: runtime`,
+    "",
+  ].join("\n");
+}
+
+/** The commit of a proposal applied to a shared project; `head` is what it was applied onto. */
+export function projectApplyMessage(p: Proposal, head: string): string {
+  const title = p.task_title.split("\n")[0]!.slice(0, 72) || p.task_id;
+  const moved =
+    head !== p.base_commit
+      ? ` (3-way applied onto ${head.slice(0, 12)}; proposed on ${p.base_commit.slice(0, 12)})`
+      : "";
+  return [
+    title,
+    "",
+    `Change proposed by agent ${p.agent} for task ${p.task_id}${moved}.`,
+    "",
+    `${TRAILER.project}: ${p.project ?? ""}`,
+    `${TRAILER.proposal}: ${p.id}`,
+    `${TRAILER.task}: ${p.task_id}`,
+    `${TRAILER.agent}: ${p.agent}`,
+    `${TRAILER.approvedBy}: ${p.decided_by ?? "autonomous"}`,
     "",
   ].join("\n");
 }

@@ -13,6 +13,7 @@ import type { StatusBoard } from "../agent/statusBoard.js";
 import { WakeableSleep } from "../agent/wakeableSleep.js";
 import type { ChangeApplier } from "../changes/changeApplier.js";
 import type { RunOutcome, Workspace } from "../workspace/workspace.js";
+import type { ProjectRepo } from "../projects/projectRepo.js";
 import { Backoff } from "./backoff.js";
 
 export interface TaskLoopOptions {
@@ -28,7 +29,10 @@ export interface TaskLoopOptions {
     | "rollbackAfterFailures"
     | "patchMaxBytes"
     | "taskTimeoutSeconds"
+    | "projects"
   >;
+  /** The shared projects this agent works on, by name. */
+  projects?: ReadonlyMap<string, ProjectRepo>;
   queue: TaskQueue;
   proposals: ProposalStore;
   program: CurrentProgram;
@@ -139,7 +143,6 @@ export class TaskLoop {
       claimed_at: c.claimedAt,
     };
     const maxAttempts = record.max_attempts > 0 ? record.max_attempts : s.maxAttempts;
-    const now = () => new Date().toISOString();
 
     // Already turned into a proposal by an earlier run (that died before finishing the task)?
     const pid = proposalIdForTask(record.id, record.reruns ?? 0);
@@ -158,6 +161,36 @@ export class TaskLoop {
       return;
     }
 
+    const project = record.project ? this.o.projects?.get(record.project) : undefined;
+    if (record.project && !project) {
+      const mine = s.projects.length > 0 ? s.projects.join(", ") : "none";
+      this.finishTask(c, "failed", record, {
+        outcome: "failed",
+        error: `agent ${agent} is not assigned to project "${record.project}" (its projects: ${mine}; AGENT_PROJECTS): queue the task for an agent that works on it`,
+      });
+      return;
+    }
+    // The last autonomous re-run after stale-base conflicts holds the project's lock from clone
+    // to commit: nobody can move the branch under it, so it cannot conflict again (bounded).
+    if (project && !s.approvalRequired && (record.reruns ?? 0) >= AUTONOMOUS_RERUNS) {
+      this.o.log.info("project-lock-held-run", { task: record.id, project: project.name, reruns: record.reruns });
+      await project.withLock(() => this.runAndPropose(c, record, pid, project, true));
+      return;
+    }
+    await this.runAndPropose(c, record, pid, project, false);
+  }
+
+  /** Run the program on the task and turn the outcome into its result (a proposal, a retry, a failure). */
+  private async runAndPropose(
+    c: ClaimedTask,
+    record: TaskRecord,
+    pid: string,
+    project: ProjectRepo | undefined,
+    projectLockHeld: boolean,
+  ): Promise<void> {
+    const { settings: s, queue, proposals, board, log } = this.o;
+    const agent = s.agentName;
+    const now = () => new Date().toISOString();
     board.status.current_task = record.id;
     board.status.current_task_started_at = now();
     board.write();
@@ -167,7 +200,7 @@ export class TaskLoop {
     let outcome: RunOutcome;
     try {
       const program = this.o.program.program!;
-      outcome = await this.o.workspace.run(record, program, program.command, this.timeoutSeconds());
+      outcome = await this.o.workspace.run(record, program, program.command, this.timeoutSeconds(), undefined, project);
     } catch (err) {
       const msg = (err as Error).message;
       log.error("run-error", { task: record.id, error: msg });
@@ -248,6 +281,7 @@ export class TaskLoop {
         rollback_commit: null,
         updated_at: now(),
         proposed_sha256: patchSha256(Buffer.from(outcome.patch)),
+        ...(project ? { project: project.name } : {}),
         ...(outcome.special.length > 0 ? { special_files: outcome.special } : {}),
       },
       outcome.patch,
@@ -263,13 +297,26 @@ export class TaskLoop {
     });
     if (!s.approvalRequired && proposal.state === "pending") {
       // The runtime's own approval binds to the hash it recorded when it proposed.
-      proposal = await this.o.changes.decide(proposal, {
-        proposal: pid,
-        decision: "approve",
-        by: "autonomous",
-        at: now(),
-        ...(proposal.proposed_sha256 ? { sha256: proposal.proposed_sha256 } : {}),
-      });
+      try {
+        proposal = await this.o.changes.decide(
+          proposal,
+          {
+            proposal: pid,
+            decision: "approve",
+            by: "autonomous",
+            at: now(),
+            ...(proposal.proposed_sha256 ? { sha256: proposal.proposed_sha256 } : {}),
+          },
+          projectLockHeld,
+        );
+      } catch (err) {
+        // The apply could not be carried out (e.g. the project's ref stayed locked): the decision
+        // loop finishes it from the proposal's recorded state, and the task is done as proposed.
+        log.error("apply-error", { proposal: pid, task: record.id, error: (err as Error).message });
+        board.setError(`proposal ${pid}: ${(err as Error).message}`);
+        proposal = proposals.get(pid) ?? proposal;
+        this.o.awaitDecision(pid);
+      }
     } else if (proposal.state === "pending") {
       this.o.awaitDecision(pid);
     }

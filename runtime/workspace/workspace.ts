@@ -4,6 +4,7 @@ import { readHead } from "../git.js";
 import type { AgentLogger } from "../log.js";
 import type { TaskRecord } from "../queue/taskRecord.js";
 import type { Mutex } from "../repo/mutex.js";
+import type { ProjectRepo } from "../projects/projectRepo.js";
 import { runProgram, type ProgramRun } from "../sandbox.js";
 import type { RuntimeSettings } from "../settings.js";
 import type { AgentUser } from "./agentUser.js";
@@ -68,8 +69,9 @@ export class Workspace {
 
   /**
    * Run `command` (the program's, or its start check) for `task` on a fresh clone of /app at
-   * HEAD, or at `atCommit`. Throws when the workspace cannot be set up or the change cannot be
-   * read; a program that fails is an outcome, not an error.
+   * HEAD, or at `atCommit`; with `project`, on a fresh clone of that shared project's branch
+   * instead (same run dir, same agent user, same patch extraction). Throws when the workspace
+   * cannot be set up or the change cannot be read; a program that fails is an outcome, not an error.
    */
   async run(
     task: TaskRecord,
@@ -77,12 +79,15 @@ export class Workspace {
     command: string[],
     timeoutSeconds: number,
     atCommit?: string,
+    project?: ProjectRepo,
   ): Promise<RunOutcome> {
     const { settings: s, user, log } = this.o;
     const d = runDirFor(s.scratchDir, s.agentName, task.id);
     try {
       await createRunDir(d, task, this.o.sharedRoot, user);
-      let baseCommit = await this.o.appLock.run(() => this.cloneAtHead(d));
+      let baseCommit = project
+        ? await this.cloneProject(d, project)
+        : await this.o.appLock.run(() => this.cloneAtHead(d));
       if (atCommit && atCommit !== baseCommit) {
         const co = await user.run("git", ["checkout", "-q", "--detach", atCommit], d.work, d.home);
         if (co.code !== 0) throw new Error(`git checkout ${atCommit} in the working copy failed: ${co.stderr.trim()}`);
@@ -116,7 +121,7 @@ export class Workspace {
         d.home,
         baseCommit,
         s.patchMaxBytes,
-        path.join(s.appDir, ".git", "objects"),
+        project ? project.objectsDir : path.join(s.appDir, ".git", "objects"),
       );
       const refused = refusal(change, s);
       return { run, base: baseCommit, ...change, ...(refused ? { refused } : {}) };
@@ -148,6 +153,38 @@ export class Workspace {
       d.home,
     );
     if (cl.code !== 0) throw new Error(`git clone of ${s.appDir} as ${user.name} failed: ${cl.stderr.trim()}`);
+    return head;
+  }
+
+  /**
+   * The agent user clones a shared project (a bare repository, read-only for it) and checks out
+   * the branch's commit read just before: the base is exact even when another agent commits
+   * meanwhile (commits only add objects, so the one read is always in the clone).
+   */
+  private async cloneProject(d: RunDir, project: ProjectRepo): Promise<string> {
+    const { settings: s, user } = this.o;
+    const head = await project.head();
+    const cl = await user.run(
+      "git",
+      [
+        "clone",
+        "-q",
+        "--shared",
+        "--no-checkout",
+        "--upload-pack",
+        "git -c safe.directory='*' upload-pack",
+        project.dir,
+        d.work,
+      ],
+      s.scratchDir,
+      d.home,
+    );
+    if (cl.code !== 0)
+      throw new Error(
+        `git clone of project ${project.name} (${project.dir}) as ${user.name} failed: ${cl.stderr.trim()}`,
+      );
+    const co = await user.run("git", ["checkout", "-q", "--detach", head], d.work, d.home);
+    if (co.code !== 0) throw new Error(`git checkout ${head} of project ${project.name} failed: ${co.stderr.trim()}`);
     return head;
   }
 
@@ -197,5 +234,6 @@ export function programEnv(
     TASK_INSTRUCTIONS: d.instructions,
     TASK_CONTEXT_DIR: d.context,
     TASK_ATTEMPT: String(task.attempts + 1),
+    TASK_PROJECT: task.project ?? "",
   };
 }

@@ -275,6 +275,13 @@ describe("console API: tasks", () => {
     expect(await ids("?state=pending&agent=a1")).toEqual([id]);
     expect(await ids("?state=done")).toEqual([]);
     expect(await ids("?project=demo")).toEqual([]);
+    const forProject = (
+      await request(c, "POST", "/api/v1/tasks", {
+        body: { title: "On demo", description: "free text", project: "demo" },
+      })
+    ).json.id;
+    expect(await ids("?project=demo")).toEqual([forProject]);
+    expect((await request(c, "GET", `/api/v1/tasks/${forProject}`)).json.project).toBe("demo");
   });
 
   it("every invalid input is a 400 problem naming the field; nothing is queued", async () => {
@@ -291,7 +298,7 @@ describe("console API: tasks", () => {
       [{ title: "t", instructions: "x", priority: "5" }, "priority", /whole number/],
       [{ title: "t", instructions: "x", priority: 1.5 }, "priority", /whole number/],
       [{ title: "t", instructions: "x", max_attempts: 0 }, "max_attempts", /1 to 100/],
-      [{ title: "t", instructions: "x", project: "demo" }, "project", /no projects yet/],
+      [{ title: "t", instructions: "x", project: "../demo" }, "project", /not valid/],
       [{ title: "t", instructions: "x", prioritty: 3 }, "prioritty", /unknown field/],
       [{ title: "t", instructions: "x", context: "a.txt" }, "context", /must be a list/],
       [{ title: "t", instructions: "x", context: [{ name: "../x", content: "" }] }, "context[0].name", /file name/],

@@ -34,7 +34,9 @@ describe("resolved config", () => {
       approvalRequired: true,
       approvalOverride: false,
       network: { mode: "none" },
+      projects: [],
     });
+    expect(c.projects).toEqual([]);
     expect(parseFleetConfig(validVps(), ctx).hostRoot).toBe("/srv/agent-fleet");
   });
 

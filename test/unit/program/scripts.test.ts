@@ -224,6 +224,50 @@ describe("prune-images.sh", () => {
   });
 });
 
+describe("seed-project-helper.sh", () => {
+  function seedProject(fleet: string, source: string, branch: string, remote = "") {
+    const program = shellProgram(readScript(fleetDir, "seed-project-helper.sh"), {
+      AF_PROJECT: "web",
+      AF_BRANCH: branch,
+      AF_REMOTE: remote,
+      AF_FLEET_DIR: fleet,
+      AF_SEED_DIR: source,
+      AF_SEED_TAR: path.join(fleet, "no-such.tar"),
+    });
+    const r = sh(program);
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout;
+  }
+
+  it("seeds a bare repository once, with the folder as the branch's first commit, and keeps it afterwards", () => {
+    const fleet = tempDir("seedp-");
+    const src = tempDir("srcp-");
+    fs.writeFileSync(path.join(src, "index.html"), "v1\n");
+    fs.mkdirSync(path.join(src, ".git"));
+    fs.writeFileSync(path.join(src, ".git", "HEAD"), "not ours\n");
+    expect(seedProject(fleet, src, "trunk", "file:///srv/git/web.git")).toContain("seeded projects/web (branch trunk");
+    const repo = path.join(fleet, "projects", "web");
+    const g = (...args: string[]) =>
+      execFileSync("git", ["-c", "safe.directory=*", "--git-dir", repo, ...args], { encoding: "utf8" }).trim();
+    expect(g("rev-parse", "--is-bare-repository")).toBe("true");
+    expect(g("symbolic-ref", "HEAD")).toBe("refs/heads/trunk");
+    expect(g("show", "trunk:index.html")).toBe("v1");
+    expect(g("ls-tree", "--name-only", "trunk")).toBe("index.html");
+    expect(g("log", "--format=%(trailers:key=Approved-By,valueonly)", "trunk")).toBe("operator");
+    expect(fs.existsSync(path.join(repo, "index"))).toBe(false);
+    expect(fs.readdirSync(path.join(fleet, "projects"))).toEqual(["web"]);
+    const head = g("rev-parse", "trunk");
+    expect(g("config", "--get", "agent-fleet.remote")).toBe("file:///srv/git/web.git");
+
+    // A second `pulumi up` with changed source leaves the repository (its agents' history) alone.
+    fs.writeFileSync(path.join(src, "index.html"), "v2\n");
+    expect(seedProject(fleet, src, "trunk", "file:///srv/git/other.git")).toContain("kept projects/web");
+    expect(g("rev-parse", "trunk")).toBe(head);
+    // ...but a changed remote reaches it.
+    expect(g("config", "--get", "agent-fleet.remote")).toBe("file:///srv/git/other.git");
+  });
+});
+
 describe("seed-code-helper.sh", () => {
   const git = spawnSync("git", ["--version"]);
   function seed(fleet: string, source: string, revision: string) {
