@@ -102,6 +102,7 @@ const agentSchema = z.strictObject(
     resources: resourcesSchema.default({}),
     taskTimeoutSeconds: positiveInt(1, 86_400).optional(),
     approvalRequired: bool().optional(),
+    paused: bool().optional(),
     codeRevision: text(
       z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(128),
     ).optional(),
@@ -212,6 +213,11 @@ export interface ResolvedAgent {
   approvalRequired: boolean;
   /** True when the agent sets `approvalRequired` itself (flipping the stack's switch leaves it alone). */
   approvalOverride: boolean;
+  /**
+   * This agent alone is stopped (its container not running; on Fargate its service at 0), its
+   * code, queue and history kept. The stack's `paused` stops every agent whatever this says.
+   */
+  paused: boolean;
   /** Bump to push the code folder onto the host again (see docs/program.md). */
   codeRevision?: string;
 }
@@ -582,6 +588,7 @@ function resolveAgent(
     ...(a.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: a.taskTimeoutSeconds } : {}),
     approvalRequired: a.approvalRequired ?? stackApproval ?? DEFAULTS.approvalRequired,
     approvalOverride: a.approvalRequired !== undefined,
+    paused: a.paused ?? false,
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
   };
 }

@@ -32,6 +32,8 @@ export interface FleetAgentArgs {
   secrets: { name: string; value: pulumi.Input<string> }[];
   resources: AgentResources;
   taskTimeoutSeconds?: number;
+  /** Stop this agent's container alone (the fleet's `paused` stops them all). Default false. */
+  paused?: boolean;
   /** Changing it pushes `codeDir` onto the host again as one new commit (see docs/program.md). */
   codeRevision?: string;
 }
@@ -229,9 +231,11 @@ export class DockerHostFleet extends pulumi.ComponentResource {
       );
       this.containers[agent.name] = container;
 
+      // Pausing one agent changes only its run-state step: the container (and its spec) stays.
+      const agentPaused = paused || agent.paused === true;
       host.command(
         `${prefix}-run`,
-        { create: runStateProgram(cname, paused), triggers: [paused, container.id] },
+        { create: runStateProgram(cname, agentPaused), triggers: [agentPaused, container.id] },
         child([container]),
       );
 
@@ -240,7 +244,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         approvalRequired: agent.approvalRequired,
         approvalMode: approvalModeName(agent.approvalRequired),
         container: cname,
-        state: paused ? "paused" : "running",
+        state: agentPaused ? "paused" : "running",
         codeDir: layout.agentCodeDir(agent.name),
       });
     }

@@ -23,6 +23,7 @@ export function fleetAgents(cfg: CommonFleetConfig): FleetAgentArgs[] {
     resources: a.resources,
     ...(a.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: a.taskTimeoutSeconds } : {}),
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
+    ...(a.paused ? { paused: true } : {}),
   }));
 }
 

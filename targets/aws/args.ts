@@ -34,6 +34,8 @@ export interface FargateAgentArgs {
    */
   resources: AgentResources;
   taskTimeoutSeconds?: number;
+  /** This agent's service alone at desiredCount 0 (the fleet's `paused` stops them all). Default false. */
+  paused?: boolean;
 }
 
 /** Where the tasks run. Give `vpcId` + `subnetIds` to use an existing network. */

@@ -295,7 +295,8 @@ export class FargateFleet extends pulumi.ComponentResource {
         { parent: this, dependsOn: [exec.policy, task.policy] },
       );
 
-      const desiredCount = a.paused ? 0 : 1;
+      // The fleet's pause stops every service; an agent's own pause stops only its service.
+      const desiredCount = a.paused || agent.paused === true ? 0 : 1;
       const service = new aws.ecs.Service(
         `${name}-${agent.name}`,
         {
@@ -404,7 +405,12 @@ export class FargateFleet extends pulumi.ComponentResource {
         };
       });
     this.costEstimate = estimateMonthlyCost({
-      agents: a.agents.map((g) => ({ name: g.name, cpu: g.size.cpu, memory: g.size.memory })),
+      agents: a.agents.map((g) => ({
+        name: g.name,
+        cpu: g.size.cpu,
+        memory: g.size.memory,
+        ...(g.paused ? { paused: true } : {}),
+      })),
       architecture: a.cpuArchitecture,
       paused: a.paused,
       assignPublicIp: network.assignPublicIp,

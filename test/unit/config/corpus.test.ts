@@ -180,6 +180,12 @@ const corpus: Case[] = [
   ],
   ["paused not boolean", { ...validLocal(), paused: 1 }, ["agent-fleet:paused"], /true or false/],
   [
+    "agent paused not boolean",
+    withAgents([{ name: "a1", paused: "yes" }]),
+    ["agent-fleet:agents[0].paused"],
+    /true or false/,
+  ],
+  [
     "unknown top-level setting",
     { ...validLocal(), approvalRequird: false },
     ["agent-fleet:approvalRequird"],

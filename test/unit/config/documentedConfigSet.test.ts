@@ -181,6 +181,8 @@ describe("every documented `config set` command", () => {
     expect(override.agents.map((a) => a.approvalRequired)).toEqual([true, false]);
     const timeout = applyAndParse(parseCommand("pulumi config set --path 'agents[0].taskTimeoutSeconds' 0600"));
     expect(timeout.agents[0]!.taskTimeoutSeconds).toBe(600);
+    const one = applyAndParse(parseCommand("pulumi config set --path 'agents[1].paused' true"));
+    expect(one.agents.map((a) => a.paused)).toEqual([false, true]);
     const paused = applyAndParse(parseCommand("pulumi config set paused true"));
     expect(paused.paused).toBe(true);
     const port = applyAndParse(parseCommand("pulumi config set --stack vps --path ssh.port 2222"));

@@ -33,6 +33,7 @@ describe("resolved config", () => {
       resources: { cpus: 1, memoryMb: 1024, pids: 256 },
       approvalRequired: true,
       approvalOverride: false,
+      paused: false,
     });
     expect(parseFleetConfig(validVps(), ctx).hostRoot).toBe("/srv/agent-fleet");
   });

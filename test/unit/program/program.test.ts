@@ -113,6 +113,25 @@ describe("local target", () => {
     expect(paused.outputs.paused).toBe(true);
   });
 
+  it("agents[i].paused: true stops only that agent's container; nothing else changes", async () => {
+    const running = await runProgram(dir, local());
+    const cfg = local();
+    (cfg.config.agents as Array<Record<string, unknown>>)[1] = { name: "a2", approvalRequired: true, paused: true };
+    const one = await runProgram(dir, cfg);
+    expect(changedResources(running, one)).toEqual(["fleet-a2-run"]);
+    expect(one.byName("fleet-a2-run").inputs.create).toMatch(/^docker stop --time 60 agent-fleet-test-a2 /);
+    expect(one.byName("fleet-a1-run").inputs.create).toMatch(/^docker start /);
+    expect((one.outputs.agents as Array<{ state: string }>).map((a) => a.state)).toEqual([
+      "running",
+      "paused",
+      "running",
+    ]);
+    expect(one.outputs.paused).toBe(false);
+    // The stack's pause still stops everyone, whatever each agent says.
+    const all = await runProgram(dir, { config: { ...cfg.config, paused: true } });
+    for (const a of ["a1", "a2", "a3"]) expect(all.byName(`fleet-${a}-run`).inputs.create).toMatch(/^docker stop /);
+  });
+
   it("destroy removes containers and keeps code and shared data unless purgeOnDestroy is set", async () => {
     const keep = await runProgram(dir, local());
     const deletes = keep.resources
