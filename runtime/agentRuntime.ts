@@ -111,6 +111,7 @@ export class AgentRuntime {
     this.timers.push(setInterval(prune, PRUNE_EVERY_MS));
     prune();
     this.watch(this.layout.pending, () => loops.tasks.wake());
+    this.watch(this.layout.controlRoot, () => loops.tasks.wake());
     this.watch(s.decisionsDir, () => loops.decisions.wake());
     await Promise.all([loops.tasks.run(), loops.decisions.run()]);
     await loops.workspace.drain();

@@ -12,6 +12,7 @@ import * as path from "node:path";
  *   proposals/<proposal-id>.json (+ .patch)
  *   agents/<agent>/status.json    heartbeat, current task, approval mode, last error
  *   logs/<agent>.jsonl            one writer per file (safe on NFS, unlike shared O_APPEND)
+ *   control/<agent>.json          the operator's switches for one agent (pause); only operators write it
  */
 export interface SharedLayout {
   root: string;
@@ -24,6 +25,7 @@ export interface SharedLayout {
   proposals: string;
   agentsRoot: string;
   logs: string;
+  controlRoot: string;
   claimed(agent: string): string;
   taskFilesOf(taskId: string): string;
   agentDir(agent: string): string;
@@ -31,6 +33,7 @@ export interface SharedLayout {
   logFile(agent: string): string;
   proposalFile(id: string): string;
   patchFile(id: string): string;
+  controlFile(agent: string): string;
 }
 
 export function sharedLayout(root: string): SharedLayout {
@@ -47,6 +50,7 @@ export function sharedLayout(root: string): SharedLayout {
     proposals: j("proposals"),
     agentsRoot: j("agents"),
     logs: j("logs"),
+    controlRoot: j("control"),
     claimed: (agent) => j("tasks", "claimed", agent),
     taskFilesOf: (id) => j("tasks", "files", id),
     agentDir: (agent) => j("agents", agent),
@@ -54,6 +58,7 @@ export function sharedLayout(root: string): SharedLayout {
     logFile: (agent) => j("logs", `${agent}.jsonl`),
     proposalFile: (id) => j("proposals", `${id}.json`),
     patchFile: (id) => j("proposals", `${id}.patch`),
+    controlFile: (agent) => j("control", `${agent}.json`),
   };
 }
 
@@ -69,7 +74,18 @@ export function ensureSharedLayout(l: SharedLayout, agent?: string): void {
     throw new Error(`shared dir ${l.root} does not exist (set AGENT_SHARED_DIR or --shared)`);
   }
   if (!st.isDirectory()) throw new Error(`shared dir ${l.root} is not a directory`);
-  const dirs = [l.tasksTmp, l.taskFiles, l.pending, l.claimedRoot, l.done, l.failed, l.proposals, l.agentsRoot, l.logs];
+  const dirs = [
+    l.tasksTmp,
+    l.taskFiles,
+    l.pending,
+    l.claimedRoot,
+    l.done,
+    l.failed,
+    l.proposals,
+    l.agentsRoot,
+    l.logs,
+    l.controlRoot,
+  ];
   if (agent) dirs.push(l.claimed(agent), l.agentDir(agent));
   for (const d of dirs) {
     try {

@@ -23,6 +23,8 @@ export interface AgentStatus {
   tasks_done: number;
   tasks_failed: number;
   lease_seconds: number;
+  /** An operator paused this agent (control/<agent>.json): it claims nothing until resumed. */
+  paused?: boolean;
 }
 
 export function writeStatus(l: SharedLayout, s: AgentStatus): void {

@@ -1,3 +1,4 @@
+import { readControl } from "./agentControl.js";
 import type { CurrentProgram } from "./agent/currentProgram.js";
 import type { StatusBoard } from "./agent/statusBoard.js";
 import { ChangeApplier } from "./changes/changeApplier.js";
@@ -78,6 +79,7 @@ export function wireParts(i: PartsInput): WiredParts {
     workspace,
     changes,
     awaitDecision: (id) => decisions.track(id),
+    control: () => readControl(layout, s.agentName),
     board,
     log,
   });

@@ -35,6 +35,7 @@ export class StatusBoard {
       tasks_done: 0,
       tasks_failed: 0,
       lease_seconds: s.leaseSeconds,
+      paused: false,
     };
   }
 

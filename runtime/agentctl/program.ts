@@ -3,6 +3,7 @@ import * as os from "node:os";
 import { Command, CommanderError, Option } from "commander";
 import { PROPOSAL_STATES } from "../proposals/proposal.js";
 import { MAX_PRIORITY, MIN_PRIORITY, TASK_STATES } from "../queue/taskRecord.js";
+import { pauseAgent, resumeAgent } from "../operator/agents.js";
 import { decide } from "../operator/decisions.js";
 import { InvalidInput, OperatorError } from "../operator/errors.js";
 import { escapeText, safeLine } from "../operator/escape.js";
@@ -310,7 +311,7 @@ export function buildProgram(io: Io): Command {
         for (const s of statuses) {
           rows.push([
             c.p.cell(s.agent),
-            s.alive ? c.p.cell(s.state) : s.state === "stopped" ? "stopped" : "dead?",
+            (s.alive ? c.p.cell(s.state) : s.state === "stopped" ? "stopped" : "dead?") + (s.paused ? " (paused)" : ""),
             `${age(s.heartbeat_at)} ago`,
             s.approval_required ? "required" : "autonomous",
             c.p.cell(s.current_task),
@@ -320,6 +321,28 @@ export function buildProgram(io: Io): Command {
           ]);
         }
         io.out(statuses.length === 0 ? "no agents have reported yet\n" : table(rows));
+      }),
+    );
+  const agentCmd = program.command("agent").description("pause or resume one agent (no Pulumi run needed)");
+  agentCmd
+    .command("pause")
+    .description("the agent claims no new task; its current task finishes; it stays paused across restarts")
+    .argument("<name>", "agent name", typed(parseName, "NAME"))
+    .option("--reason <text>", "why (shown in status)")
+    .action(
+      run((c, name: string, o: { reason?: string }) => {
+        const r = pauseAgent(c.dirs.shared, { agent: name, by: c.by, ...(o.reason ? { reason: o.reason } : {}) });
+        io.out(c.json ? c.p.json(r) : `paused ${r.agent} (it finishes its current task and claims no new one)\n`);
+      }),
+    );
+  agentCmd
+    .command("resume")
+    .description("the agent claims tasks again")
+    .argument("<name>", "agent name", typed(parseName, "NAME"))
+    .action(
+      run((c, name: string) => {
+        const r = resumeAgent(c.dirs.shared, { agent: name, by: c.by });
+        io.out(c.json ? c.p.json(r) : `resumed ${r.agent}\n`);
       }),
     );
   program

@@ -8,6 +8,7 @@ import type { ClaimedTask, TaskQueue } from "../queue/taskQueue.js";
 import type { TaskRecord, TaskResult } from "../queue/taskRecord.js";
 import { lastLines } from "../sandbox.js";
 import type { RuntimeSettings } from "../settings.js";
+import type { ControlState } from "../agentControl.js";
 import type { CurrentProgram } from "../agent/currentProgram.js";
 import type { StatusBoard } from "../agent/statusBoard.js";
 import { WakeableSleep } from "../agent/wakeableSleep.js";
@@ -36,6 +37,8 @@ export interface TaskLoopOptions {
   changes: ChangeApplier;
   /** Where a proposal that waits for an operator's decision is handed over. */
   awaitDecision: (proposalId: string) => void;
+  /** The operator's switches for this agent (control/<agent>.json), read before every claim. */
+  control: () => ControlState;
   board: StatusBoard;
   log: AgentLogger;
 }
@@ -51,6 +54,8 @@ export class TaskLoop {
   private stopping = false;
   /** Runs in a row that the runtime itself could not carry out (not the program's fault). */
   private runErrors = 0;
+  /** The control file's last error, reported once per change. */
+  private controlError: string | undefined;
 
   constructor(private readonly o: TaskLoopOptions) {
     this.backoff = new Backoff(o.settings.backoffBaseMs, o.settings.backoffMaxMs);
@@ -84,6 +89,10 @@ export class TaskLoop {
       const wait = this.backoff.remainingMs();
       if (wait > 0) {
         await this.pause.sleep(Math.min(wait, s.pollMs));
+        continue;
+      }
+      if (this.held()) {
+        await this.pause.sleep(s.pollMs);
         continue;
       }
       if (!program.program) {
@@ -120,6 +129,31 @@ export class TaskLoop {
         board.write();
       }
     }
+  }
+
+  /**
+   * Whether the agent must not claim now: an operator paused it. A change is logged and
+   * published in the status at once; the task that runs when the pause comes finishes as usual.
+   */
+  private held(): boolean {
+    const { board, log } = this.o;
+    const c = this.o.control();
+    if (c.error !== this.controlError) {
+      this.controlError = c.error;
+      if (c.error) {
+        log.error("control-invalid", { error: c.error });
+        board.setError(`${c.error} (the agent claims nothing until it is fixed)`);
+      }
+    }
+    if (c.paused !== (board.status.paused === true)) {
+      board.status.paused = c.paused;
+      log.info(c.paused ? "agent-paused" : "agent-resumed", {
+        by: c.record?.by ?? null,
+        reason: c.record?.reason ?? c.error ?? null,
+      });
+      board.write();
+    }
+    return c.paused;
   }
 
   /** Carry one claimed task to its end: done, failed, handed back, or back to pending for a retry. */

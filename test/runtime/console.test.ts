@@ -13,6 +13,7 @@ import {
   MAX_STREAMS,
   MAX_TITLE_LENGTH,
 } from "../../runtime/console/limits.js";
+import { MAX_CONTROL_REASON_LENGTH } from "../../runtime/agentControl.js";
 import {
   API_DOC,
   TOKENS,
@@ -690,6 +691,38 @@ describe("console API: agent-controlled text", () => {
   });
 });
 
+describe("console API: pausing an agent", () => {
+  it("pause and resume write the control record with the token's name; the runtime reports paused and claims nothing", async () => {
+    const { w, c } = await world({ agent: true });
+    await waitFor("a1 reported", () => fs.existsSync(path.join(w.shared, "agents", "a1", "status.json")));
+    const paused = await request(c, "POST", "/api/v1/agents/a1/pause", { body: { reason: "look at its last change" } });
+    expect(paused.status).toBe(200);
+    expect(paused.json).toMatchObject({ agent: "a1", paused: true, by: "alice", reason: "look at its last change" });
+    const pausedOf = async () =>
+      ((await request(c, "GET", "/api/v1/agents")).json as Array<{ agent: string; paused: boolean }>).find(
+        (a) => a.agent === "a1",
+      )?.paused;
+    await eventually("a1 reported paused", async () => (await pausedOf()) === true);
+    // Bad input: 400 naming the field; an agent that never reported: 404; no body: 415.
+    const long = await request(c, "POST", "/api/v1/agents/a1/pause", { body: { reason: "x".repeat(2001) } });
+    expect([long.status, long.json.field]).toEqual([400, "reason"]);
+    const extra = await request(c, "POST", "/api/v1/agents/a1/resume", { body: { reason: "resume has none" } });
+    expect([extra.status, extra.json.field]).toEqual([400, "reason"]);
+    const badName = await request(c, "POST", "/api/v1/agents/A_1/pause", { body: {} });
+    expect([badName.status, badName.json.field]).toEqual([400, "name"]);
+    const unknown = await request(c, "POST", "/api/v1/agents/ghost/pause", { body: {} });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.detail).toMatch(/no agent named ghost/);
+    expect((await request(c, "POST", "/api/v1/agents/a1/pause")).status).toBe(415);
+    expect(fs.existsSync(path.join(w.shared, "control", "ghost.json"))).toBe(false);
+
+    const resumed = await request(c, "POST", "/api/v1/agents/a1/resume", { body: {}, token: TOKENS.bob });
+    expect(resumed.status).toBe(200);
+    expect(resumed.json).toMatchObject({ agent: "a1", paused: false, by: "bob", reason: null });
+    await eventually("a1 reported running", async () => (await pausedOf()) === false);
+  });
+});
+
 describe("console API: the document", () => {
   it("states the limits the server enforces", () => {
     const s = doc.components.schemas;
@@ -697,6 +730,8 @@ describe("console API: the document", () => {
     expect(s.NewTask.properties.context.maxItems).toBe(MAX_CONTEXT_FILES);
     const approve = doc.paths["/proposals/{id}/approve"].post.requestBody.content["application/json"].schema;
     expect(approve.properties.note.maxLength).toBe(MAX_NOTE_LENGTH);
+    const pause = doc.paths["/agents/{name}/pause"].post.requestBody.content["application/json"].schema;
+    expect(pause.properties.reason.maxLength).toBe(MAX_CONTROL_REASON_LENGTH);
     expect(doc.components.parameters.Lines["x-maximum"]).toBe(MAX_STREAM_LINES);
     expect(doc.paths["/logs"].get.description).toContain(`At most ${MAX_STREAMS} streams`);
     expect(doc.info.description).toContain(`at most ${MAX_BODY_BYTES / 1024 / 1024} MiB`);

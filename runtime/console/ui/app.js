@@ -175,7 +175,16 @@
           el("td", null, `${a.heartbeat_age_seconds}s ago`),
           el("td", null, a.mode),
           el("td", null, line(a.current_task || "-")),
-          el("td", null, a.paused ? "paused" : "no"),
+          el(
+            "td",
+            null,
+            a.paused ? "paused " : "no ",
+            el(
+              "button",
+              { class: "agent-control", data: { agent: a.agent, action: a.paused ? "resume" : "pause" } },
+              a.paused ? "Resume" : "Pause",
+            ),
+          ),
           el("td", null, String(a.tasks_done)),
           el("td", null, String(a.tasks_failed)),
           el("td", null, marked(line(a.last_error || "-"))),
@@ -183,6 +192,26 @@
       ),
     );
     if (agents.length === 0) $("agents").replaceChildren(el("caption", null, "No agent has reported yet."));
+  }
+
+  /** A Pause/Resume button in the fleet table: the runtime stops or starts claiming at its next poll. */
+  async function agentControl(ev) {
+    const b = ev.target.closest("button.agent-control");
+    if (!b) return;
+    const { agent, action } = b.dataset;
+    b.disabled = true;
+    try {
+      await api("POST", `/agents/${encodeURIComponent(agent)}/${action}`, {});
+      say(
+        action === "pause"
+          ? `Paused ${line(agent)}: it finishes its current task and claims no new one.`
+          : `Resumed ${line(agent)}.`,
+      );
+      await loadFleet();
+    } catch (err) {
+      failed(err);
+      b.disabled = false;
+    }
   }
 
   // ------------------------------------------------------------------ queue
@@ -561,6 +590,7 @@
   });
   $("logout").addEventListener("click", () => signOut());
   $("task-form").addEventListener("submit", addTask);
+  $("agents").addEventListener("click", agentControl);
   $("approve").addEventListener("click", approve);
   $("reject").addEventListener("click", reject);
   $("logs-form").addEventListener("submit", (ev) => {
