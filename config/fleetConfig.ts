@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { z } from "zod";
-import { ENV_NAME, isReservedEnvName } from "../contract/env.js";
+import { BUDGET_MAX_USD, ENV_NAME, isReservedEnvName, type AgentBudget } from "../contract/env.js";
 import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL, DNS_LABEL_MAX, isLabel } from "../contract/names.js";
 import { parseCidr, WORLD_CIDRS } from "./cidr.js";
 import { DEFAULT_REMOTE_ROOT, DEFAULT_RESOURCES, DEFAULTS, type AgentResources } from "./defaults.js";
@@ -82,6 +82,19 @@ const resourcesSchema = z.strictObject({
   pids: positiveInt(16, 65536).optional(),
 });
 
+const usd = numeric(
+  z
+    .number({ error: "must be an amount in US dollars, e.g. 5 or 0.5" })
+    .positive({ error: "must be greater than 0" })
+    .max(BUDGET_MAX_USD, { error: `must be at most ${BUDGET_MAX_USD}` }),
+);
+
+/** Spending limits (model usage the agent program reports in $TASK_USAGE_FILE). */
+const budgetSchema = z.strictObject(
+  { usdPerDay: usd.optional(), usdPerTask: usd.optional() },
+  { error: "must be a mapping: { usdPerDay, usdPerTask }" },
+);
+
 const agentSchema = z.strictObject(
   {
     name: dnsLabel(),
@@ -103,6 +116,7 @@ const agentSchema = z.strictObject(
     taskTimeoutSeconds: positiveInt(1, 86_400).optional(),
     approvalRequired: bool().optional(),
     paused: bool().optional(),
+    budget: budgetSchema.optional(),
     codeRevision: text(
       z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(128),
     ).optional(),
@@ -173,6 +187,7 @@ export const SETTINGS = {
     .max(500),
   ssh: sshSchema.default({ user: DEFAULTS.sshUser, port: DEFAULTS.sshPort }),
   image: imageSchema.default({}),
+  budget: budgetSchema.default({}),
 } as const;
 
 type CommonSettings = { [K in keyof typeof SETTINGS]: z.output<(typeof SETTINGS)[K]> };
@@ -218,6 +233,8 @@ export interface ResolvedAgent {
    * code, queue and history kept. The stack's `paused` stops every agent whatever this says.
    */
   paused: boolean;
+  /** Spending limits: the fleet's `budget`, each key overridden by the agent's own. */
+  budget?: AgentBudget;
   /** Bump to push the code folder onto the host again (see docs/program.md). */
   codeRevision?: string;
 }
@@ -421,7 +438,9 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
         `"${a.name}" is ${a.name.length} characters; target ${part.name} allows at most ${maxName} (${part.nameLimit.reason})`,
       );
     }
-    agents.push(resolveAgent(a, i, { raw, ctx, part, stackApproval: s.approvalRequired }, add));
+    agents.push(
+      resolveAgent(a, i, { raw, ctx, part, stackApproval: s.approvalRequired, stackBudget: s.budget ?? {} }, add),
+    );
   });
 
   // SSH and firewall.
@@ -527,10 +546,12 @@ function resolveAgent(
     ctx: ConfigContext;
     part: TargetConfigPart<CommonFleetConfig> | undefined;
     stackApproval: boolean | undefined;
+    stackBudget: AgentBudget;
   },
   add: AddProblem,
 ): ResolvedAgent {
   const { raw, ctx, part, stackApproval } = o;
+  const budget: AgentBudget = { ...o.stackBudget, ...definedOnly(a.budget ?? {}) };
   const code = a.code ?? `agents/${a.name}`;
   const codeDir = path.resolve(ctx.projectDir, code);
   const codeProblem = codeFolderProblem(code, codeDir);
@@ -589,8 +610,13 @@ function resolveAgent(
     approvalRequired: a.approvalRequired ?? stackApproval ?? DEFAULTS.approvalRequired,
     approvalOverride: a.approvalRequired !== undefined,
     paused: a.paused ?? false,
+    ...(budget.usdPerDay !== undefined || budget.usdPerTask !== undefined ? { budget } : {}),
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
   };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function secretRef(entry: unknown): AgentSecretRef | undefined {
@@ -617,9 +643,10 @@ function knownKeysAt(
 ): string[] {
   const [head, second, third] = p;
   if (head === "agents" && typeof second === "number") {
+    if (third === "budget") return Object.keys(budgetSchema.shape);
     return third === "resources" ? Object.keys(resourcesSchema.shape) : Object.keys(agentSchema.shape);
   }
-  const sections: Record<string, { shape: object }> = { ssh: sshSchema, image: imageSchema };
+  const sections: Record<string, { shape: object }> = { ssh: sshSchema, image: imageSchema, budget: budgetSchema };
   for (const [key, section] of targetSections) sections[key] = section.schema;
   return p.length === 1 && typeof head === "string" && sections[head] ? Object.keys(sections[head].shape) : [];
 }

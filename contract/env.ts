@@ -30,7 +30,34 @@ export const ENV = {
   changeMaxBytes: "AGENT_CHANGE_MAX_BYTES",
   minFreeBytes: "AGENT_MIN_FREE_BYTES",
   rejectedRetentionDays: "AGENT_REJECTED_RETENTION_DAYS",
+  budgetUsdPerDay: "AGENT_BUDGET_USD_PER_DAY",
+  budgetUsdPerTask: "AGENT_BUDGET_USD_PER_TASK",
 } as const;
+
+/**
+ * Per-task variables the runtime gives the agent program (besides TASK_ID, TASK_FILE, …):
+ * where it may report its model usage, and the per-task budget when one is set.
+ */
+export const TASK_ENV = {
+  usageFile: "TASK_USAGE_FILE",
+  budgetUsd: "TASK_BUDGET_USD",
+} as const;
+
+/** Largest usage file the runtime reads (`$TASK_USAGE_FILE`); a larger one is refused, not read. */
+export const USAGE_FILE_MAX_BYTES = 4096;
+/** Largest token count and dollar amount one usage report may state (anything above is refused). */
+export const USAGE_MAX_TOKENS = 1e12;
+export const USAGE_MAX_USD = 1e6;
+/** Largest budget (USD) the config accepts, per day or per task. */
+export const BUDGET_MAX_USD = 1e6;
+
+/** Spending limits of one agent, in US dollars (model usage the program reports). */
+export interface AgentBudget {
+  /** Over this (sum of today's reports, UTC) the agent claims nothing until the next UTC day. */
+  usdPerDay?: number;
+  /** A run that reports more than this fails (its change is not proposed). */
+  usdPerTask?: number;
+}
 
 /** Binary files and symlinks in a change are refused unless the agent opts in (AGENT_ALLOW_BINARY). */
 export const DEFAULT_ALLOW_BINARY = false;
@@ -63,6 +90,7 @@ export interface AgentEnvironmentSettings {
   taskTimeoutSeconds?: number;
   /** Opt in to binary files and symlinks (inside the repository) in this agent's changes. */
   allowBinary?: boolean;
+  budget?: AgentBudget;
 }
 
 /**
@@ -82,5 +110,7 @@ export function runtimeEnvironment(s: AgentEnvironmentSettings): Record<string, 
   };
   if (s.taskTimeoutSeconds !== undefined) env[ENV.taskTimeoutSeconds] = String(s.taskTimeoutSeconds);
   if (s.allowBinary !== undefined) env[ENV.allowBinary] = String(s.allowBinary);
+  if (s.budget?.usdPerDay !== undefined) env[ENV.budgetUsdPerDay] = String(s.budget.usdPerDay);
+  if (s.budget?.usdPerTask !== undefined) env[ENV.budgetUsdPerTask] = String(s.budget.usdPerTask);
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -13,6 +13,7 @@ import {
   runStateProgram,
 } from "./containerCommands.js";
 import type { AgentResources } from "../config/defaults.js";
+import type { AgentBudget } from "../contract/env.js";
 import { containerName, containerSpec, type ContainerSpec } from "./spec.js";
 
 /** A script of this component (`fleet/scripts/`). */
@@ -32,6 +33,8 @@ export interface FleetAgentArgs {
   secrets: { name: string; value: pulumi.Input<string> }[];
   resources: AgentResources;
   taskTimeoutSeconds?: number;
+  /** Spending limits, as environment of the runtime (a change recreates the container). */
+  budget?: AgentBudget;
   /** Stop this agent's container alone (the fleet's `paused` stops them all). Default false. */
   paused?: boolean;
   /** Changing it pushes `codeDir` onto the host again as one new commit (see docs/program.md). */
@@ -217,6 +220,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         hasSecrets: agent.secrets.length > 0,
         resources: agent.resources,
         ...(agent.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: agent.taskTimeoutSeconds } : {}),
+        ...(agent.budget ? { budget: agent.budget } : {}),
       });
       this.specs[agent.name] = spec;
       const container = host.command(

@@ -24,6 +24,7 @@ export function fleetAgents(cfg: CommonFleetConfig): FleetAgentArgs[] {
     ...(a.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: a.taskTimeoutSeconds } : {}),
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
     ...(a.paused ? { paused: true } : {}),
+    ...(a.budget ? { budget: a.budget } : {}),
   }));
 }
 

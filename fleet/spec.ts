@@ -1,7 +1,7 @@
 import { quote } from "shell-quote";
 import { CONTAINER_PATHS } from "../contract/paths.js";
 import { RUNTIME_CAPABILITIES } from "../contract/capabilities.js";
-import { runtimeEnvironment } from "../contract/env.js";
+import { runtimeEnvironment, type AgentBudget } from "../contract/env.js";
 import type { AgentResources } from "../config/defaults.js";
 import { hostLayout } from "../hosts/hostLayout.js";
 
@@ -33,6 +33,8 @@ export interface AgentContainerSettings {
   resources: AgentResources;
   /** Per-task time budget for the agent program; the runtime's default when absent. */
   taskTimeoutSeconds?: number;
+  /** Spending limits (AGENT_BUDGET_USD_PER_DAY / _PER_TASK); none when absent. */
+  budget?: AgentBudget;
 }
 
 export interface Mount {

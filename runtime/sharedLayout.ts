@@ -13,6 +13,7 @@ import * as path from "node:path";
  *   agents/<agent>/status.json    heartbeat, current task, approval mode, last error
  *   logs/<agent>.jsonl            one writer per file (safe on NFS, unlike shared O_APPEND)
  *   control/<agent>.json          the operator's switches for one agent (pause); only operators write it
+ *   usage/<agent>/<YYYY-MM-DD>.json  the agent's usage ledger for one UTC day (its runtime writes it)
  */
 export interface SharedLayout {
   root: string;
@@ -26,6 +27,7 @@ export interface SharedLayout {
   agentsRoot: string;
   logs: string;
   controlRoot: string;
+  usageRoot: string;
   claimed(agent: string): string;
   taskFilesOf(taskId: string): string;
   agentDir(agent: string): string;
@@ -34,6 +36,8 @@ export interface SharedLayout {
   proposalFile(id: string): string;
   patchFile(id: string): string;
   controlFile(agent: string): string;
+  usageDir(agent: string): string;
+  usageFile(agent: string, day: string): string;
 }
 
 export function sharedLayout(root: string): SharedLayout {
@@ -51,6 +55,7 @@ export function sharedLayout(root: string): SharedLayout {
     agentsRoot: j("agents"),
     logs: j("logs"),
     controlRoot: j("control"),
+    usageRoot: j("usage"),
     claimed: (agent) => j("tasks", "claimed", agent),
     taskFilesOf: (id) => j("tasks", "files", id),
     agentDir: (agent) => j("agents", agent),
@@ -59,6 +64,8 @@ export function sharedLayout(root: string): SharedLayout {
     proposalFile: (id) => j("proposals", `${id}.json`),
     patchFile: (id) => j("proposals", `${id}.patch`),
     controlFile: (agent) => j("control", `${agent}.json`),
+    usageDir: (agent) => j("usage", agent),
+    usageFile: (agent, day) => j("usage", agent, `${day}.json`),
   };
 }
 
@@ -85,8 +92,9 @@ export function ensureSharedLayout(l: SharedLayout, agent?: string): void {
     l.agentsRoot,
     l.logs,
     l.controlRoot,
+    l.usageRoot,
   ];
-  if (agent) dirs.push(l.claimed(agent), l.agentDir(agent));
+  if (agent) dirs.push(l.claimed(agent), l.agentDir(agent), l.usageDir(agent));
   for (const d of dirs) {
     try {
       fs.mkdirSync(d, { recursive: true, mode: 0o755 });

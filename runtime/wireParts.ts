@@ -11,6 +11,7 @@ import type { AppRepo } from "./repo/appRepo.js";
 import type { RuntimeSettings } from "./settings.js";
 import type { SharedLayout } from "./sharedLayout.js";
 import { TaskLoop } from "./tasks/taskLoop.js";
+import { UsageLedger } from "./usage/usageLedger.js";
 import type { AgentUser } from "./workspace/agentUser.js";
 import { Workspace } from "./workspace/workspace.js";
 
@@ -80,6 +81,7 @@ export function wireParts(i: PartsInput): WiredParts {
     changes,
     awaitDecision: (id) => decisions.track(id),
     control: () => readControl(layout, s.agentName),
+    ledger: new UsageLedger(layout, s.agentName),
     board,
     log,
   });

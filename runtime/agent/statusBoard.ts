@@ -36,6 +36,8 @@ export class StatusBoard {
       tasks_failed: 0,
       lease_seconds: s.leaseSeconds,
       paused: false,
+      over_budget: null,
+      usage_today: null,
     };
   }
 

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from "commander";
 import { PROPOSAL_STATES } from "../proposals/proposal.js";
 import { MAX_PRIORITY, MIN_PRIORITY, TASK_STATES } from "../queue/taskRecord.js";
 import { pauseAgent, resumeAgent } from "../operator/agents.js";
+import { parseSince, usageSummary } from "../operator/usage.js";
 import { decide } from "../operator/decisions.js";
 import { InvalidInput, OperatorError } from "../operator/errors.js";
 import { escapeText, safeLine } from "../operator/escape.js";
@@ -311,7 +312,9 @@ export function buildProgram(io: Io): Command {
         for (const s of statuses) {
           rows.push([
             c.p.cell(s.agent),
-            (s.alive ? c.p.cell(s.state) : s.state === "stopped" ? "stopped" : "dead?") + (s.paused ? " (paused)" : ""),
+            (s.alive ? c.p.cell(s.state) : s.state === "stopped" ? "stopped" : "dead?") +
+              (s.paused ? " (paused)" : "") +
+              (s.over_budget ? " (over-budget)" : ""),
             `${age(s.heartbeat_at)} ago`,
             s.approval_required ? "required" : "autonomous",
             c.p.cell(s.current_task),
@@ -343,6 +346,38 @@ export function buildProgram(io: Io): Command {
       run((c, name: string) => {
         const r = resumeAgent(c.dirs.shared, { agent: name, by: c.by });
         io.out(c.json ? c.p.json(r) : `resumed ${r.agent}\n`);
+      }),
+    );
+  program
+    .command("usage")
+    .description("model usage the agents' programs reported, per agent and UTC day, from their ledgers")
+    .addOption(new Option("--agent <name>", "only this agent").argParser(typed(parseName, "--agent")))
+    .addOption(
+      new Option("--since <day|time>", "from this UTC day (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SSZ) on").argParser(
+        (v: string) => (parseSince(v, "--since"), v),
+      ),
+    )
+    .action(
+      run((c, o: { agent?: string; since?: string }) => {
+        const u = usageSummary(c.dirs.shared, {
+          ...(o.agent ? { agent: o.agent } : {}),
+          ...(o.since ? { since: o.since } : {}),
+        });
+        if (c.json) return io.out(c.p.json(u));
+        if (u.days.length === 0) return io.out("no usage reported\n");
+        const usd = (x: number) => `$${x.toFixed(4)}`;
+        const rows = [["DAY", "AGENT", "RUNS", "TOKENS IN", "TOKENS OUT", "USD"]];
+        for (const d of u.days)
+          rows.push([d.day, c.p.cell(d.agent), String(d.runs), String(d.tokens_in), String(d.tokens_out), usd(d.usd)]);
+        rows.push([
+          "total",
+          "",
+          String(u.total.runs),
+          String(u.total.tokens_in),
+          String(u.total.tokens_out),
+          usd(u.total.usd),
+        ]);
+        io.out(table(rows));
       }),
     );
   program

@@ -14,4 +14,6 @@ export * from "./patchHash.js";
 export * from "./proposals.js";
 export * from "./status.js";
 export * from "./tasks.js";
+export * from "./usage.js";
+export * from "./usage.js";
 export * from "./validate.js";

@@ -23,6 +23,8 @@ export interface RunDir {
   taskFile: string;
   instructions: string;
   context: string;
+  /** Where the program may report its model usage ($TASK_USAGE_FILE), in the agent user's part. */
+  usageFile: string;
 }
 
 /** Where a run of `taskId` goes (nothing is created yet). */
@@ -38,6 +40,7 @@ export function runDirFor(scratchDir: string, agentName: string, taskId: string)
     taskFile: path.join(base, "task.json"),
     instructions: path.join(base, "instructions.md"),
     context: path.join(base, "context"),
+    usageFile: path.join(agentDir, "usage.json"),
   };
 }
 

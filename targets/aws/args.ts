@@ -3,7 +3,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { codeFolderProblem } from "../../config/codeFolder.js";
 import type { AgentResources } from "../../config/defaults.js";
 import type { CpuArchitecture } from "./cost.js";
-import { ENV_NAME, isReservedEnvName } from "../../contract/env.js";
+import { ENV_NAME, isReservedEnvName, type AgentBudget } from "../../contract/env.js";
 import { FARGATE_NAME_LIMIT, isLabel } from "../../contract/names.js";
 import { fargateTaskSize, type FargateTaskSize } from "./fargateSizing.js";
 import { AWS_DEFAULTS as DEFAULTS, LOG_RETENTION_DAYS, NEW_VPC_PREFIX, newVpcCidrProblem } from "./limits.js";
@@ -34,6 +34,8 @@ export interface FargateAgentArgs {
    */
   resources: AgentResources;
   taskTimeoutSeconds?: number;
+  /** Spending limits, as environment of the runtime. */
+  budget?: AgentBudget;
   /** This agent's service alone at desiredCount 0 (the fleet's `paused` stops them all). Default false. */
   paused?: boolean;
 }

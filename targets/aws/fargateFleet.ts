@@ -450,6 +450,7 @@ function agentContainerDefinitionsJson(
       capabilities: agent.capabilities,
       env: agent.env,
       ...(agent.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: agent.taskTimeoutSeconds } : {}),
+      ...(agent.budget ? { budget: agent.budget } : {}),
       image,
       secretArns: o.secrets.map((s, i) => ({ name: s.name, valueFrom: arns[i]! })),
       pids: agent.resources.pids,

@@ -171,7 +171,12 @@
           "tr",
           null,
           el("td", null, line(a.agent)),
-          el("td", null, a.alive ? line(a.state) : a.state === "stopped" ? "stopped" : "not responding"),
+          el(
+            "td",
+            null,
+            (a.alive ? line(a.state) : a.state === "stopped" ? "stopped" : "not responding") +
+              (a.over_budget ? ` (over-budget until ${line(a.over_budget.until)})` : ""),
+          ),
           el("td", null, `${a.heartbeat_age_seconds}s ago`),
           el("td", null, a.mode),
           el("td", null, line(a.current_task || "-")),

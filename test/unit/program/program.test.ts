@@ -132,6 +132,34 @@ describe("local target", () => {
     for (const a of ["a1", "a2", "a3"]) expect(all.byName(`fleet-${a}-run`).inputs.create).toMatch(/^docker stop /);
   });
 
+  it("budget: the fleet's limits with each agent's own overrides reach only the runtime's environment", async () => {
+    const before = await runProgram(dir, local());
+    const cfg = local({ budget: { usdPerDay: 20, usdPerTask: 2 } });
+    (cfg.config.agents as Array<Record<string, unknown>>)[2] = {
+      name: "a3",
+      env: { MODE: "fast" },
+      budget: { usdPerDay: 5 },
+    };
+    const after = await runProgram(dir, cfg);
+    const env = (name: string) => after.byName(`fleet-${name}-container`).inputs.triggers[0].env;
+    expect([env("a1").AGENT_BUDGET_USD_PER_DAY, env("a1").AGENT_BUDGET_USD_PER_TASK]).toEqual(["20", "2"]);
+    expect([env("a3").AGENT_BUDGET_USD_PER_DAY, env("a3").AGENT_BUDGET_USD_PER_TASK]).toEqual(["5", "2"]);
+    expect(changedResources(before, after).filter((r) => !r.endsWith("-run"))).toEqual([
+      "fleet-a1-container",
+      "fleet-a2-container",
+      "fleet-a3-container",
+    ]);
+    const one = local();
+    (one.config.agents as Array<Record<string, unknown>>)[0] = {
+      name: "a1",
+      capabilities: ["edit"],
+      budget: { usdPerTask: 0.5 },
+    };
+    expect(changedResources(before, await runProgram(dir, one)).filter((r) => !r.endsWith("-run"))).toEqual([
+      "fleet-a1-container",
+    ]);
+  });
+
   it("destroy removes containers and keeps code and shared data unless purgeOnDestroy is set", async () => {
     const keep = await runProgram(dir, local());
     const deletes = keep.resources
