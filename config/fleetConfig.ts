@@ -1,6 +1,12 @@
 import * as path from "node:path";
 import { z } from "zod";
-import { BUDGET_MAX_USD, ENV_NAME, isReservedEnvName, type AgentBudget } from "../contract/env.js";
+import {
+  BUDGET_MAX_USD,
+  ENV_NAME,
+  isReservedEnvName,
+  MAX_REVIEW_APPROVALS,
+  type AgentBudget,
+} from "../contract/env.js";
 import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL, DNS_LABEL_MAX, isLabel } from "../contract/names.js";
 import { parseCidr, WORLD_CIDRS } from "./cidr.js";
 import { DEFAULT_REMOTE_ROOT, DEFAULT_RESOURCES, DEFAULTS, type AgentResources } from "./defaults.js";
@@ -95,6 +101,12 @@ const budgetSchema = z.strictObject(
   { error: "must be a mapping: { usdPerDay, usdPerTask }" },
 );
 
+/** Who must approve a proposal (with approval required): `approvals` distinct humans. */
+const reviewSchema = z.strictObject(
+  { approvals: positiveInt(1, MAX_REVIEW_APPROVALS).optional() },
+  { error: "must be a mapping: { approvals }" },
+);
+
 const agentSchema = z.strictObject(
   {
     name: dnsLabel(),
@@ -117,6 +129,7 @@ const agentSchema = z.strictObject(
     approvalRequired: bool().optional(),
     paused: bool().optional(),
     budget: budgetSchema.optional(),
+    review: reviewSchema.optional(),
     codeRevision: text(
       z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(128),
     ).optional(),
@@ -188,6 +201,7 @@ export const SETTINGS = {
   ssh: sshSchema.default({ user: DEFAULTS.sshUser, port: DEFAULTS.sshPort }),
   image: imageSchema.default({}),
   budget: budgetSchema.default({}),
+  review: reviewSchema.default({}),
 } as const;
 
 type CommonSettings = { [K in keyof typeof SETTINGS]: z.output<(typeof SETTINGS)[K]> };
@@ -235,6 +249,8 @@ export interface ResolvedAgent {
   paused: boolean;
   /** Spending limits: the fleet's `budget`, each key overridden by the agent's own. */
   budget?: AgentBudget;
+  /** Distinct human approvers each proposal needs: the agent's `review.approvals`, else the stack's. */
+  reviewApprovals?: number;
   /** Bump to push the code folder onto the host again (see docs/program.md). */
   codeRevision?: string;
 }
@@ -439,7 +455,19 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
       );
     }
     agents.push(
-      resolveAgent(a, i, { raw, ctx, part, stackApproval: s.approvalRequired, stackBudget: s.budget ?? {} }, add),
+      resolveAgent(
+        a,
+        i,
+        {
+          raw,
+          ctx,
+          part,
+          stackApproval: s.approvalRequired,
+          stackBudget: s.budget ?? {},
+          stackApprovals: s.review?.approvals,
+        },
+        add,
+      ),
     );
   });
 
@@ -547,6 +575,7 @@ function resolveAgent(
     part: TargetConfigPart<CommonFleetConfig> | undefined;
     stackApproval: boolean | undefined;
     stackBudget: AgentBudget;
+    stackApprovals: number | undefined;
   },
   add: AddProblem,
 ): ResolvedAgent {
@@ -611,6 +640,9 @@ function resolveAgent(
     approvalOverride: a.approvalRequired !== undefined,
     paused: a.paused ?? false,
     ...(budget.usdPerDay !== undefined || budget.usdPerTask !== undefined ? { budget } : {}),
+    ...((a.review?.approvals ?? o.stackApprovals) !== undefined
+      ? { reviewApprovals: (a.review?.approvals ?? o.stackApprovals)! }
+      : {}),
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
   };
 }
@@ -644,9 +676,15 @@ function knownKeysAt(
   const [head, second, third] = p;
   if (head === "agents" && typeof second === "number") {
     if (third === "budget") return Object.keys(budgetSchema.shape);
+    if (third === "review") return Object.keys(reviewSchema.shape);
     return third === "resources" ? Object.keys(resourcesSchema.shape) : Object.keys(agentSchema.shape);
   }
-  const sections: Record<string, { shape: object }> = { ssh: sshSchema, image: imageSchema, budget: budgetSchema };
+  const sections: Record<string, { shape: object }> = {
+    ssh: sshSchema,
+    image: imageSchema,
+    budget: budgetSchema,
+    review: reviewSchema,
+  };
   for (const [key, section] of targetSections) sections[key] = section.schema;
   return p.length === 1 && typeof head === "string" && sections[head] ? Object.keys(sections[head].shape) : [];
 }

@@ -32,7 +32,12 @@ export const ENV = {
   rejectedRetentionDays: "AGENT_REJECTED_RETENTION_DAYS",
   budgetUsdPerDay: "AGENT_BUDGET_USD_PER_DAY",
   budgetUsdPerTask: "AGENT_BUDGET_USD_PER_TASK",
+  reviewApprovals: "AGENT_REVIEW_APPROVALS",
 } as const;
+
+/** Distinct human approvers a proposal needs by default, and the most the config accepts. */
+export const DEFAULT_REVIEW_APPROVALS = 1;
+export const MAX_REVIEW_APPROVALS = 10;
 
 /**
  * Per-task variables the runtime gives the agent program (besides TASK_ID, TASK_FILE, …):
@@ -91,6 +96,8 @@ export interface AgentEnvironmentSettings {
   /** Opt in to binary files and symlinks (inside the repository) in this agent's changes. */
   allowBinary?: boolean;
   budget?: AgentBudget;
+  /** Distinct human approvers each proposal needs (with approval required); default 1. */
+  reviewApprovals?: number;
 }
 
 /**
@@ -112,5 +119,7 @@ export function runtimeEnvironment(s: AgentEnvironmentSettings): Record<string, 
   if (s.allowBinary !== undefined) env[ENV.allowBinary] = String(s.allowBinary);
   if (s.budget?.usdPerDay !== undefined) env[ENV.budgetUsdPerDay] = String(s.budget.usdPerDay);
   if (s.budget?.usdPerTask !== undefined) env[ENV.budgetUsdPerTask] = String(s.budget.usdPerTask);
+  if (s.reviewApprovals !== undefined && s.reviewApprovals !== DEFAULT_REVIEW_APPROVALS)
+    env[ENV.reviewApprovals] = String(s.reviewApprovals);
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

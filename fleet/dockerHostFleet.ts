@@ -35,6 +35,8 @@ export interface FleetAgentArgs {
   taskTimeoutSeconds?: number;
   /** Spending limits, as environment of the runtime (a change recreates the container). */
   budget?: AgentBudget;
+  /** Distinct human approvers per proposal (a change recreates the container). */
+  reviewApprovals?: number;
   /** Stop this agent's container alone (the fleet's `paused` stops them all). Default false. */
   paused?: boolean;
   /** Changing it pushes `codeDir` onto the host again as one new commit (see docs/program.md). */
@@ -221,6 +223,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         resources: agent.resources,
         ...(agent.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: agent.taskTimeoutSeconds } : {}),
         ...(agent.budget ? { budget: agent.budget } : {}),
+        ...(agent.reviewApprovals !== undefined ? { reviewApprovals: agent.reviewApprovals } : {}),
       });
       this.specs[agent.name] = spec;
       const container = host.command(

@@ -25,6 +25,7 @@ export function fleetAgents(cfg: CommonFleetConfig): FleetAgentArgs[] {
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
     ...(a.paused ? { paused: true } : {}),
     ...(a.budget ? { budget: a.budget } : {}),
+    ...(a.reviewApprovals !== undefined ? { reviewApprovals: a.reviewApprovals } : {}),
   }));
 }
 

@@ -35,6 +35,8 @@ export interface AgentContainerSettings {
   taskTimeoutSeconds?: number;
   /** Spending limits (AGENT_BUDGET_USD_PER_DAY / _PER_TASK); none when absent. */
   budget?: AgentBudget;
+  /** Distinct human approvers per proposal (AGENT_REVIEW_APPROVALS); one when absent. */
+  reviewApprovals?: number;
 }
 
 export interface Mount {

@@ -1,7 +1,14 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import { CONTAINER_PATHS } from "../contract/paths.js";
-import { BUDGET_MAX_USD, DEFAULT_ALLOW_BINARY, DEFAULT_CHANGE_MAX_BYTES, ENV } from "../contract/env.js";
+import {
+  BUDGET_MAX_USD,
+  DEFAULT_ALLOW_BINARY,
+  DEFAULT_CHANGE_MAX_BYTES,
+  DEFAULT_REVIEW_APPROVALS,
+  ENV,
+  MAX_REVIEW_APPROVALS,
+} from "../contract/env.js";
 import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL_MAX } from "../contract/names.js";
 import { NAME_PATTERN } from "./ids.js";
 
@@ -46,6 +53,8 @@ export interface RuntimeSettings {
   budgetUsdPerDay?: number;
   /** USD one run may report; a run over it fails (none: no limit). */
   budgetUsdPerTask?: number;
+  /** Distinct human approvers each proposal needs (with approval required). */
+  reviewApprovals: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -116,6 +125,11 @@ export const SETTINGS_DOC: Array<[string, string, string]> = [
     ENV.budgetUsdPerTask,
     "none",
     "US dollars one run may report; a run reporting more fails and its change is not proposed (the program sees it as $TASK_BUDGET_USD)",
+  ],
+  [
+    ENV.reviewApprovals,
+    String(DEFAULT_REVIEW_APPROVALS),
+    `distinct human approvers each proposal needs (1-${MAX_REVIEW_APPROVALS}; with approval required); the same name approving twice counts once`,
   ],
 ];
 
@@ -212,6 +226,7 @@ export function loadSettings(env: Env): RuntimeSettings {
     changeMaxBytes: intSetting(env, ENV.changeMaxBytes, DEFAULT_CHANGE_MAX_BYTES, 1024),
     minFreeBytes: intSetting(env, ENV.minFreeBytes, 64 * 1024 * 1024, 0),
     rejectedRetentionDays: intSetting(env, ENV.rejectedRetentionDays, 14, 0, 36500),
+    reviewApprovals: intSetting(env, ENV.reviewApprovals, DEFAULT_REVIEW_APPROVALS, 1, MAX_REVIEW_APPROVALS),
   };
   const perDay = usdSetting(env, ENV.budgetUsdPerDay);
   const perTask = usdSetting(env, ENV.budgetUsdPerTask);

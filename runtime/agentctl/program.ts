@@ -424,8 +424,11 @@ export function buildProgram(io: Io): Command {
         if (c.json) return io.out(c.p.json(list));
         const rows = [["ID", "STATE", "AGENT", "TASK", "CHANGE", "AGE", "TITLE / REASON"]];
         for (const p of list) {
+          const votes = p.approvals ? ` (${p.approvals.length} of ${p.approvals_required} approvals)` : "";
           const st =
-            p.state === "pending" && p.decision ? `pending (${p.decision.decision}d, not yet applied)` : p.state;
+            p.state === "pending" && p.decision
+              ? `pending (${p.decision.decision}d, not yet applied)`
+              : `${p.state}${p.state === "pending" ? votes : ""}`;
           const change = `${p.diffstat.files.length} file(s) +${p.diffstat.added} -${p.diffstat.removed}`;
           rows.push([
             c.p.cell(p.id),
@@ -454,6 +457,10 @@ export function buildProgram(io: Io): Command {
           `# base ${c.p.cell(p.base_commit)}`,
           `# sha256 ${p.sha256}  (approve exactly this patch: agentctl approve ${p.id} --sha256 ${p.sha256})`,
         ];
+        if (p.approvals)
+          header.push(
+            `# needs ${p.approvals_required} distinct approvers; approved so far by: ${p.approvals.map((v) => `${c.p.cell(v.by)}${v.sha256 === p.sha256 ? "" : " (an earlier patch: does not count)"}`).join(", ") || "nobody"}`,
+          );
         if (c.p.bidi > 0)
           header.push(`# WARNING: ${c.p.bidi} bidirectional control character(s), shown as [BIDI U+XXXX NAME]`);
         if (c.p.escaped > 0)
@@ -482,8 +489,13 @@ export function buildProgram(io: Io): Command {
           ...(o.note ? { note: o.note } : {}),
           ...(o.sha256 ? { sha256: o.sha256 } : {}),
         });
+        const partial = d.approvals && d.approvals.have < d.approvals.need;
         io.out(
-          c.json ? c.p.json(d) : `approved ${d.proposal} (sha256 ${d.sha256}; its agent applies it at its next poll)\n`,
+          c.json
+            ? c.p.json(d)
+            : partial
+              ? `approved ${d.proposal} (${d.approvals!.have} of ${d.approvals!.need} distinct approvals; it applies once ${d.approvals!.need - d.approvals!.have} more approve)\n`
+              : `approved ${d.proposal} (sha256 ${d.sha256}; its agent applies it at its next poll)\n`,
         );
       }),
     );

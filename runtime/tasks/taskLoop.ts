@@ -33,6 +33,7 @@ export interface TaskLoopOptions {
     | "taskTimeoutSeconds"
     | "budgetUsdPerDay"
     | "budgetUsdPerTask"
+    | "reviewApprovals"
   >;
   queue: TaskQueue;
   proposals: ProposalStore;
@@ -345,6 +346,7 @@ export class TaskLoop {
         base_commit: outcome.base,
         created_at: now(),
         approval_required: s.approvalRequired,
+        ...(s.approvalRequired && s.reviewApprovals > 1 ? { approvals_required: s.reviewApprovals } : {}),
         state: "pending",
         diffstat: parseNumstat(outcome.numstat),
         patch_file: path.posix.join("proposals", `${pid}.patch`),

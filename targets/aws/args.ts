@@ -36,6 +36,8 @@ export interface FargateAgentArgs {
   taskTimeoutSeconds?: number;
   /** Spending limits, as environment of the runtime. */
   budget?: AgentBudget;
+  /** Distinct human approvers per proposal. */
+  reviewApprovals?: number;
   /** This agent's service alone at desiredCount 0 (the fleet's `paused` stops them all). Default false. */
   paused?: boolean;
 }

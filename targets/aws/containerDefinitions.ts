@@ -132,7 +132,7 @@ export const STOP_TIMEOUT_SECONDS = 60;
 
 export interface AgentTaskInput extends Pick<
   AgentContainerSettings,
-  "name" | "approvalRequired" | "capabilities" | "env" | "taskTimeoutSeconds" | "budget"
+  "name" | "approvalRequired" | "capabilities" | "env" | "taskTimeoutSeconds" | "budget" | "reviewApprovals"
 > {
   fleet: string;
   /** Image reference (the fleet image, by digest). */

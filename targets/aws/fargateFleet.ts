@@ -451,6 +451,7 @@ function agentContainerDefinitionsJson(
       env: agent.env,
       ...(agent.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: agent.taskTimeoutSeconds } : {}),
       ...(agent.budget ? { budget: agent.budget } : {}),
+      ...(agent.reviewApprovals !== undefined ? { reviewApprovals: agent.reviewApprovals } : {}),
       image,
       secretArns: o.secrets.map((s, i) => ({ name: s.name, valueFrom: arns[i]! })),
       pids: agent.resources.pids,

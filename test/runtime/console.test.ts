@@ -723,6 +723,33 @@ describe("console API: pausing an agent", () => {
   });
 });
 
+describe("console API: several approvers", () => {
+  it("each token's approval is one vote: the same token twice is 409, the second token's writes the decision", async () => {
+    w = makeWorld();
+    const app = makeApp(w, "a1");
+    running.push(startAgent(w, "a1", { APPROVAL_REQUIRED: "true", AGENT_REVIEW_APPROVALS: "2" }));
+    c = await startConsole(w);
+    const md = editInstructions("two", [{ append: { path: "two.md", content: "two\n" } }]);
+    const added = await request(c, "POST", "/api/v1/tasks", { body: { title: "two", instructions: md } });
+    const p = await eventually("proposed", () => proposalOf(c!, added.json.id));
+    const full = await request(c, "GET", `/api/v1/proposals/${p.id}`);
+    expect(full.json).toMatchObject({ approvals_required: 2, approvals: [] });
+    const first = await request(c, "POST", `/api/v1/proposals/${p.id}/approve`, { body: { sha256: p.sha256 } });
+    expect(first.status).toBe(200);
+    expect(first.json.approvals).toEqual({ have: 1, need: 2, approvers: ["alice"] });
+    const twice = await request(c, "POST", `/api/v1/proposals/${p.id}/approve`, { body: { sha256: p.sha256 } });
+    expect(twice.status).toBe(409);
+    expect(twice.json.detail).toMatch(/alice has approved .* already/);
+    const second = await request(c, "POST", `/api/v1/proposals/${p.id}/approve`, {
+      body: { sha256: p.sha256 },
+      token: TOKENS.bob,
+    });
+    expect(second.json).toMatchObject({ by: "alice, bob", approvers: ["alice", "bob"] });
+    await waitFor("applied", () => fs.existsSync(path.join(app, "two.md")));
+    expect(git(app, ["log", "-1", "--format=%(trailers:key=Approved-By,valueonly)"]).trim()).toBe("alice, bob");
+  });
+});
+
 describe("console API: the document", () => {
   it("states the limits the server enforces", () => {
     const s = doc.components.schemas;

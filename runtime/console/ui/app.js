@@ -361,6 +361,11 @@
       ["Created", line(p.created_at)],
       ["sha256 (of the diff below)", el("code", { class: "sha" }, hash)],
     ];
+    if (p.approvals_required)
+      meta.push([
+        "Approvals",
+        `${p.approvals.length} of ${p.approvals_required} distinct approvers: ${p.approvals.map((v) => line(v.by)).join(", ") || "none yet"}`,
+      ]);
     if (p.decision)
       meta.push(["Decision", `${line(p.decision.decision)} by ${line(p.decision.by)} at ${line(p.decision.at)}`]);
     if (p.commit) meta.push(["Commit", el("code", { class: "commit" }, line(p.commit))]);
@@ -415,7 +420,11 @@
         sha256: shown.sha256,
         ...(note ? { note } : {}),
       });
-      say(`Approved ${d.proposal} (sha256 ${d.sha256}); its agent applies it at its next poll.`);
+      say(
+        d.approvals && d.approvals.have < d.approvals.need
+          ? `Approved ${d.proposal}: ${d.approvals.have} of ${d.approvals.need} distinct approvals; it applies once the rest approve.`
+          : `Approved ${d.proposal} (sha256 ${d.sha256}); its agent applies it at its next poll.`,
+      );
       await loadProposal(shown.id);
       watchUntilDecided(shown.id);
     } catch (err) {

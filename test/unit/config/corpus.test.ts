@@ -198,6 +198,18 @@ const corpus: Case[] = [
     /did you mean "usdPerDay"/,
   ],
   [
+    "review approvals zero",
+    { ...validLocal(), review: { approvals: 0 } },
+    ["agent-fleet:review.approvals"],
+    /at least 1/,
+  ],
+  [
+    "agent review approvals over the limit",
+    withAgents([{ name: "a1", review: { approvals: 11 } }]),
+    ["agent-fleet:agents[0].review.approvals"],
+    /at most 10/,
+  ],
+  [
     "agent paused not boolean",
     withAgents([{ name: "a1", paused: "yes" }]),
     ["agent-fleet:agents[0].paused"],

@@ -160,6 +160,22 @@ describe("local target", () => {
     ]);
   });
 
+  it("review.approvals: the fleet's count, an agent's own override, and 1 (the default) sets nothing", async () => {
+    const cfg = local({ review: { approvals: 2 } });
+    (cfg.config.agents as Array<Record<string, unknown>>)[1] = {
+      name: "a2",
+      approvalRequired: true,
+      review: { approvals: 1 },
+    };
+    const run = await runProgram(dir, cfg);
+    const env = (name: string) => run.byName(`fleet-${name}-container`).inputs.triggers[0].env;
+    expect([
+      env("a1").AGENT_REVIEW_APPROVALS,
+      env("a2").AGENT_REVIEW_APPROVALS,
+      env("a3").AGENT_REVIEW_APPROVALS,
+    ]).toEqual(["2", undefined, "2"]);
+  });
+
   it("destroy removes containers and keeps code and shared data unless purgeOnDestroy is set", async () => {
     const keep = await runProgram(dir, local());
     const deletes = keep.resources
