@@ -1,6 +1,12 @@
 import * as path from "node:path";
 import { z } from "zod";
-import { ENV_NAME, isReservedEnvName } from "../contract/env.js";
+import {
+  BUDGET_MAX_USD,
+  ENV_NAME,
+  isReservedEnvName,
+  MAX_REVIEW_APPROVALS,
+  type AgentBudget,
+} from "../contract/env.js";
 import {
   BRANCH_NAME,
   CAPABILITY,
@@ -137,6 +143,25 @@ const resourcesSchema = z.strictObject({
   pids: positiveInt(16, 65536).optional(),
 });
 
+const usd = numeric(
+  z
+    .number({ error: "must be an amount in US dollars, e.g. 5 or 0.5" })
+    .positive({ error: "must be greater than 0" })
+    .max(BUDGET_MAX_USD, { error: `must be at most ${BUDGET_MAX_USD}` }),
+);
+
+/** Spending limits (model usage the agent program reports in $TASK_USAGE_FILE). */
+const budgetSchema = z.strictObject(
+  { usdPerDay: usd.optional(), usdPerTask: usd.optional() },
+  { error: "must be a mapping: { usdPerDay, usdPerTask }" },
+);
+
+/** Who must approve a proposal (with approval required): `approvals` distinct humans. */
+const reviewSchema = z.strictObject(
+  { approvals: positiveInt(1, MAX_REVIEW_APPROVALS).optional() },
+  { error: "must be a mapping: { approvals }" },
+);
+
 const agentSchema = z.strictObject(
   {
     name: dnsLabel(),
@@ -159,6 +184,9 @@ const agentSchema = z.strictObject(
     approvalRequired: bool().optional(),
     allowBinary: bool().optional(),
     network: networkSchema.optional(),
+    paused: bool().optional(),
+    budget: budgetSchema.optional(),
+    review: reviewSchema.optional(),
     codeRevision: text(
       z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(128),
     ).optional(),
@@ -281,6 +309,8 @@ export const SETTINGS = {
   image: imageSchema.default({}),
   console: consoleSchema.default({}),
   projects: z.array(projectSchema, { error: "must be a list of projects" }).max(100).default([]),
+  budget: budgetSchema.default({}),
+  review: reviewSchema.default({}),
 } as const;
 
 type CommonSettings = { [K in keyof typeof SETTINGS]: z.output<(typeof SETTINGS)[K]> };
@@ -326,6 +356,15 @@ export interface ResolvedAgent {
    * reviewers then see them flagged loudly. Present only when true (the default is false).
    */
   allowBinary?: true;
+  /**
+   * This agent alone is stopped (its container not running; on Fargate its service at 0), its
+   * code, queue and history kept. The stack's `paused` stops every agent whatever this says.
+   */
+  paused: boolean;
+  /** Spending limits: the fleet's `budget`, each key overridden by the agent's own. */
+  budget?: AgentBudget;
+  /** Distinct human approvers each proposal needs: the agent's `review.approvals`, else the stack's. */
+  reviewApprovals?: number;
   /** Bump to push the code folder onto the host again (see docs/program.md). */
   codeRevision?: string;
   /** Effective network access: the agent's own, else the fleet's, else DEFAULT_NETWORK. */
@@ -583,7 +622,15 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
       resolveAgent(
         a,
         i,
-        { raw, ctx, part, stackApproval: s.approvalRequired, stackNetwork: networkSetting(s.network, DEFAULT_NETWORK) },
+        {
+          raw,
+          ctx,
+          part,
+          stackApproval: s.approvalRequired,
+          stackNetwork: networkSetting(s.network, DEFAULT_NETWORK),
+          stackBudget: s.budget ?? {},
+          stackApprovals: s.review?.approvals,
+        },
         add,
       ),
     );
@@ -731,10 +778,13 @@ function resolveAgent(
     part: TargetConfigPart<CommonFleetConfig> | undefined;
     stackApproval: boolean | undefined;
     stackNetwork?: NetworkSetting;
+    stackBudget: AgentBudget;
+    stackApprovals: number | undefined;
   },
   add: AddProblem,
 ): ResolvedAgent {
   const { raw, ctx, part, stackApproval, stackNetwork } = o;
+  const budget: AgentBudget = { ...o.stackBudget, ...definedOnly(a.budget ?? {}) };
   const code = a.code ?? `agents/${a.name}`;
   const codeDir = path.resolve(ctx.projectDir, code);
   const codeProblem = codeFolderProblem(code, codeDir);
@@ -794,6 +844,11 @@ function resolveAgent(
     approvalOverride: a.approvalRequired !== undefined,
     ...(a.allowBinary === true ? { allowBinary: true as const } : {}),
     network: networkSetting(a.network, stackNetwork ?? DEFAULT_NETWORK),
+    paused: a.paused ?? false,
+    ...(budget.usdPerDay !== undefined || budget.usdPerTask !== undefined ? { budget } : {}),
+    ...((a.review?.approvals ?? o.stackApprovals) !== undefined
+      ? { reviewApprovals: (a.review?.approvals ?? o.stackApprovals)! }
+      : {}),
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
     projects: [...a.projects],
   };
@@ -877,6 +932,10 @@ function resolveProjects(
   return out;
 }
 
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 function secretRef(entry: unknown): AgentSecretRef | undefined {
   if (typeof entry === "string") return { env: entry, key: `${PROJECT}:${entry}` };
   if (entry && typeof entry === "object") {
@@ -902,9 +961,17 @@ function knownKeysAt(
   const [head, second, third] = p;
   if (head === "projects" && typeof second === "number") return Object.keys(projectSchema.shape);
   if (head === "agents" && typeof second === "number") {
+    if (third === "budget") return Object.keys(budgetSchema.shape);
+    if (third === "review") return Object.keys(reviewSchema.shape);
     return third === "resources" ? Object.keys(resourcesSchema.shape) : Object.keys(agentSchema.shape);
   }
-  const sections: Record<string, { shape: object }> = { ssh: sshSchema, image: imageSchema, console: consoleSchema };
+  const sections: Record<string, { shape: object }> = {
+    ssh: sshSchema,
+    image: imageSchema,
+    console: consoleSchema,
+    budget: budgetSchema,
+    review: reviewSchema,
+  };
   for (const [key, section] of targetSections) sections[key] = section.schema;
   return p.length === 1 && typeof head === "string" && sections[head] ? Object.keys(sections[head].shape) : [];
 }

@@ -41,7 +41,39 @@ export const ENV = {
   egressDir: "AGENT_EGRESS_DIR",
   projectsDir: "AGENT_PROJECTS_DIR",
   projects: "AGENT_PROJECTS",
+  budgetUsdPerDay: "AGENT_BUDGET_USD_PER_DAY",
+  budgetUsdPerTask: "AGENT_BUDGET_USD_PER_TASK",
+  reviewApprovals: "AGENT_REVIEW_APPROVALS",
 } as const;
+
+/** Distinct human approvers a proposal needs by default, and the most the config accepts. */
+export const DEFAULT_REVIEW_APPROVALS = 1;
+export const MAX_REVIEW_APPROVALS = 10;
+
+/**
+ * Per-task variables the runtime gives the agent program (besides TASK_ID, TASK_FILE, …):
+ * where it may report its model usage, and the per-task budget when one is set.
+ */
+export const TASK_ENV = {
+  usageFile: "TASK_USAGE_FILE",
+  budgetUsd: "TASK_BUDGET_USD",
+} as const;
+
+/** Largest usage file the runtime reads (`$TASK_USAGE_FILE`); a larger one is refused, not read. */
+export const USAGE_FILE_MAX_BYTES = 4096;
+/** Largest token count and dollar amount one usage report may state (anything above is refused). */
+export const USAGE_MAX_TOKENS = 1e12;
+export const USAGE_MAX_USD = 1e6;
+/** Largest budget (USD) the config accepts, per day or per task. */
+export const BUDGET_MAX_USD = 1e6;
+
+/** Spending limits of one agent, in US dollars (model usage the program reports). */
+export interface AgentBudget {
+  /** Over this (sum of today's reports, UTC) the agent claims nothing until the next UTC day. */
+  usdPerDay?: number;
+  /** A run that reports more than this fails (its change is not proposed). */
+  usdPerTask?: number;
+}
 
 /** Binary files and symlinks in a change are refused unless the agent opts in (AGENT_ALLOW_BINARY). */
 export const DEFAULT_ALLOW_BINARY = false;
@@ -82,6 +114,9 @@ export interface AgentEnvironmentSettings {
   network?: NetworkSetting;
   /** Shared projects this agent works on (mounted at /projects/<name>); none: the variables are not set. */
   projects?: string[];
+  budget?: AgentBudget;
+  /** Distinct human approvers each proposal needs (with approval required); default 1. */
+  reviewApprovals?: number;
 }
 
 /**
@@ -110,5 +145,9 @@ export function runtimeEnvironment(s: AgentEnvironmentSettings): Record<string, 
     env[ENV.projects] = [...s.projects].sort().join(",");
     env[ENV.projectsDir] = CONTAINER_PATHS.projects;
   }
+  if (s.budget?.usdPerDay !== undefined) env[ENV.budgetUsdPerDay] = String(s.budget.usdPerDay);
+  if (s.budget?.usdPerTask !== undefined) env[ENV.budgetUsdPerTask] = String(s.budget.usdPerTask);
+  if (s.reviewApprovals !== undefined && s.reviewApprovals !== DEFAULT_REVIEW_APPROVALS)
+    env[ENV.reviewApprovals] = String(s.reviewApprovals);
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -23,6 +23,7 @@ import {
   consoleTokensFile,
   consoleUrl,
 } from "./console.js";
+import type { AgentBudget } from "../contract/env.js";
 
 /** A script of this component (`fleet/scripts/`). */
 const fleetScript = (file: string) => readScript(__dirname, file);
@@ -45,6 +46,12 @@ export interface FleetAgentArgs {
   taskTimeoutSeconds?: number;
   /** May propose binary files and symlinks (AGENT_ALLOW_BINARY); default false. */
   allowBinary?: boolean;
+  /** Spending limits, as environment of the runtime (a change recreates the container). */
+  budget?: AgentBudget;
+  /** Distinct human approvers per proposal (a change recreates the container). */
+  reviewApprovals?: number;
+  /** Stop this agent's container alone (the fleet's `paused` stops them all). Default false. */
+  paused?: boolean;
   /** Changing it pushes `codeDir` onto the host again as one new commit (see docs/program.md). */
   codeRevision?: string;
   /** Shared projects this agent works on (names in `DockerHostFleetArgs.projects`); only these are mounted. */
@@ -359,6 +366,8 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         ...(agent.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: agent.taskTimeoutSeconds } : {}),
         ...(agent.allowBinary ? { allowBinary: true } : {}),
         ...(agent.projects && agent.projects.length > 0 ? { projects: agent.projects } : {}),
+        ...(agent.budget ? { budget: agent.budget } : {}),
+        ...(agent.reviewApprovals !== undefined ? { reviewApprovals: agent.reviewApprovals } : {}),
       });
       this.specs[agent.name] = spec;
       const seeds = (agent.projects ?? []).map((p) => {
@@ -378,9 +387,11 @@ export class DockerHostFleet extends pulumi.ComponentResource {
       );
       this.containers[agent.name] = container;
 
+      // Pausing one agent changes only its run-state step: the container (and its spec) stays.
+      const agentPaused = paused || agent.paused === true;
       host.command(
         `${prefix}-run`,
-        { create: runStateProgram(cname, paused), triggers: [paused, container.id] },
+        { create: runStateProgram(cname, agentPaused), triggers: [agentPaused, container.id] },
         child([container]),
       );
 
@@ -389,7 +400,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         approvalRequired: agent.approvalRequired,
         approvalMode: approvalModeName(agent.approvalRequired),
         container: cname,
-        state: paused ? "paused" : "running",
+        state: agentPaused ? "paused" : "running",
         codeDir: layout.agentCodeDir(agent.name),
       });
     }

@@ -37,6 +37,9 @@ export function fleetAgents(cfg: CommonFleetConfig): FleetAgentArgs[] {
     ...(a.allowBinary ? { allowBinary: true } : {}),
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
     ...(a.projects.length > 0 ? { projects: a.projects } : {}),
+    ...(a.paused ? { paused: true } : {}),
+    ...(a.budget ? { budget: a.budget } : {}),
+    ...(a.reviewApprovals !== undefined ? { reviewApprovals: a.reviewApprovals } : {}),
   }));
 }
 

@@ -2,7 +2,7 @@ import { quote } from "shell-quote";
 import { CONTAINER_PATHS } from "../contract/paths.js";
 import { RUNTIME_CAPABILITIES } from "../contract/capabilities.js";
 import { EGRESS, egressTargetString, type NetworkSetting } from "../contract/egress.js";
-import { ENV, runtimeEnvironment } from "../contract/env.js";
+import { ENV, runtimeEnvironment, type AgentBudget } from "../contract/env.js";
 import type { AgentResources } from "../config/defaults.js";
 import { hostLayout } from "../hosts/hostLayout.js";
 
@@ -40,6 +40,10 @@ export interface AgentContainerSettings {
   network: NetworkSetting;
   /** Shared projects this agent works on: each is mounted at /projects/<name>, no other is. */
   projects?: string[];
+  /** Spending limits (AGENT_BUDGET_USD_PER_DAY / _PER_TASK); none when absent. */
+  budget?: AgentBudget;
+  /** Distinct human approvers per proposal (AGENT_REVIEW_APPROVALS); one when absent. */
+  reviewApprovals?: number;
 }
 
 export interface Mount {

@@ -156,6 +156,7 @@ export class AgentRuntime {
     // Commits a crash kept from being pushed (or pushed by an agent since gone) go out now.
     for (const p of this.projects.values()) void this.pusher.push(p);
     this.watch(this.layout.pending, () => loops.tasks.wake());
+    this.watch(this.layout.controlRoot, () => loops.tasks.wake());
     this.watch(s.decisionsDir, () => loops.decisions.wake());
     await Promise.all([loops.tasks.run(), loops.decisions.run()]);
     await loops.workspace.drain();

@@ -115,6 +115,9 @@ export function runProgram(o: ProgramOptions): Promise<ProgramRun> {
       stop();
     };
     o.signal?.addEventListener("abort", onAbort, { once: true });
+    // Aborted before the program started (a SIGTERM while the working copy was being cloned):
+    // the listener would never fire, and the run would last until its timeout.
+    if (o.signal?.aborted) onAbort();
     const partial: Record<"stdout" | "stderr", string> = { stdout: "", stderr: "" };
     const feed = (stream: "stdout" | "stderr", b: Buffer) => {
       total += b.length;

@@ -1,7 +1,14 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import { CONTAINER_PATHS } from "../contract/paths.js";
-import { DEFAULT_ALLOW_BINARY, DEFAULT_CHANGE_MAX_BYTES, ENV } from "../contract/env.js";
+import {
+  BUDGET_MAX_USD,
+  DEFAULT_ALLOW_BINARY,
+  DEFAULT_CHANGE_MAX_BYTES,
+  DEFAULT_REVIEW_APPROVALS,
+  ENV,
+  MAX_REVIEW_APPROVALS,
+} from "../contract/env.js";
 import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL_MAX, PROJECT_NAME, PROJECT_NAME_RULE } from "../contract/names.js";
 import { NAME_PATTERN } from "./ids.js";
 
@@ -46,6 +53,12 @@ export interface RuntimeSettings {
   projectsDir: string;
   /** The shared projects this agent works on (sorted); a task for any other is refused. */
   projects: string[];
+  /** USD of reported model usage per UTC day; over it the agent claims nothing (none: no limit). */
+  budgetUsdPerDay?: number;
+  /** USD one run may report; a run over it fails (none: no limit). */
+  budgetUsdPerTask?: number;
+  /** Distinct human approvers each proposal needs (with approval required). */
+  reviewApprovals: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -113,6 +126,21 @@ export const SETTINGS_DOC: Array<[string, string, string]> = [
     "14",
     "days the patch of a rejected proposal is kept; then the janitor removes it (the proposal stays, marked pruned)",
   ],
+  [
+    ENV.budgetUsdPerDay,
+    "none",
+    "US dollars of model usage (what programs report in $TASK_USAGE_FILE) per UTC day; over it the agent claims nothing until the next UTC day (status `over_budget`)",
+  ],
+  [
+    ENV.budgetUsdPerTask,
+    "none",
+    "US dollars one run may report; a run reporting more fails and its change is not proposed (the program sees it as $TASK_BUDGET_USD)",
+  ],
+  [
+    ENV.reviewApprovals,
+    String(DEFAULT_REVIEW_APPROVALS),
+    `distinct human approvers each proposal needs (1-${MAX_REVIEW_APPROVALS}; with approval required); the same name approving twice counts once`,
+  ],
 ];
 
 function intSetting(env: Env, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -122,6 +150,17 @@ function intSetting(env: Env, name: string, def: number, min: number, max = Numb
   const v = Number(raw.trim());
   if (v < min || v > max) throw new SettingsError(`${name} must be between ${min} and ${max}, got ${v}`);
   return v;
+}
+
+function usdSetting(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const t = raw.trim();
+  if (!/^\d{1,7}(\.\d{1,6})?$/.test(t) || Number(t) <= 0 || Number(t) > BUDGET_MAX_USD)
+    throw new SettingsError(
+      `${name} must be an amount in US dollars above 0 and at most ${BUDGET_MAX_USD}, got "${raw}"`,
+    );
+  return Number(t);
 }
 
 function boolSetting(env: Env, name: string, def: boolean): boolean {
@@ -212,7 +251,12 @@ export function loadSettings(env: Env): RuntimeSettings {
     rejectedRetentionDays: intSetting(env, ENV.rejectedRetentionDays, 14, 0, 36500),
     projectsDir: path.resolve(env[ENV.projectsDir] || CONTAINER_PATHS.projects),
     projects: parseProjects(env[ENV.projects]),
+    reviewApprovals: intSetting(env, ENV.reviewApprovals, DEFAULT_REVIEW_APPROVALS, 1, MAX_REVIEW_APPROVALS),
   };
+  const perDay = usdSetting(env, ENV.budgetUsdPerDay);
+  const perTask = usdSetting(env, ENV.budgetUsdPerTask);
+  if (perDay !== undefined) s.budgetUsdPerDay = perDay;
+  if (perTask !== undefined) s.budgetUsdPerTask = perTask;
   if (timeout !== undefined && timeout !== "") {
     s.taskTimeoutSeconds = intSetting(env, ENV.taskTimeoutSeconds, 600, 1, 7 * 86400);
   }

@@ -12,6 +12,8 @@ import * as path from "node:path";
  *   proposals/<proposal-id>.json (+ .patch)
  *   agents/<agent>/status.json    heartbeat, current task, approval mode, last error
  *   logs/<agent>.jsonl            one writer per file (safe on NFS, unlike shared O_APPEND)
+ *   control/<agent>.json          the operator's switches for one agent (pause); only operators write it
+ *   usage/<agent>/<YYYY-MM-DD>.json  the agent's usage ledger for one UTC day (its runtime writes it)
  */
 export interface SharedLayout {
   root: string;
@@ -24,6 +26,8 @@ export interface SharedLayout {
   proposals: string;
   agentsRoot: string;
   logs: string;
+  controlRoot: string;
+  usageRoot: string;
   claimed(agent: string): string;
   taskFilesOf(taskId: string): string;
   agentDir(agent: string): string;
@@ -31,6 +35,9 @@ export interface SharedLayout {
   logFile(agent: string): string;
   proposalFile(id: string): string;
   patchFile(id: string): string;
+  controlFile(agent: string): string;
+  usageDir(agent: string): string;
+  usageFile(agent: string, day: string): string;
 }
 
 export function sharedLayout(root: string): SharedLayout {
@@ -47,6 +54,8 @@ export function sharedLayout(root: string): SharedLayout {
     proposals: j("proposals"),
     agentsRoot: j("agents"),
     logs: j("logs"),
+    controlRoot: j("control"),
+    usageRoot: j("usage"),
     claimed: (agent) => j("tasks", "claimed", agent),
     taskFilesOf: (id) => j("tasks", "files", id),
     agentDir: (agent) => j("agents", agent),
@@ -54,6 +63,9 @@ export function sharedLayout(root: string): SharedLayout {
     logFile: (agent) => j("logs", `${agent}.jsonl`),
     proposalFile: (id) => j("proposals", `${id}.json`),
     patchFile: (id) => j("proposals", `${id}.patch`),
+    controlFile: (agent) => j("control", `${agent}.json`),
+    usageDir: (agent) => j("usage", agent),
+    usageFile: (agent, day) => j("usage", agent, `${day}.json`),
   };
 }
 
@@ -69,8 +81,20 @@ export function ensureSharedLayout(l: SharedLayout, agent?: string): void {
     throw new Error(`shared dir ${l.root} does not exist (set AGENT_SHARED_DIR or --shared)`);
   }
   if (!st.isDirectory()) throw new Error(`shared dir ${l.root} is not a directory`);
-  const dirs = [l.tasksTmp, l.taskFiles, l.pending, l.claimedRoot, l.done, l.failed, l.proposals, l.agentsRoot, l.logs];
-  if (agent) dirs.push(l.claimed(agent), l.agentDir(agent));
+  const dirs = [
+    l.tasksTmp,
+    l.taskFiles,
+    l.pending,
+    l.claimedRoot,
+    l.done,
+    l.failed,
+    l.proposals,
+    l.agentsRoot,
+    l.logs,
+    l.controlRoot,
+    l.usageRoot,
+  ];
+  if (agent) dirs.push(l.claimed(agent), l.agentDir(agent), l.usageDir(agent));
   for (const d of dirs) {
     try {
       fs.mkdirSync(d, { recursive: true, mode: 0o755 });

@@ -23,6 +23,12 @@ export interface AgentStatus {
   tasks_done: number;
   tasks_failed: number;
   lease_seconds: number;
+  /** An operator paused this agent (control/<agent>.json): it claims nothing until resumed. */
+  paused?: boolean;
+  /** Over its daily budget: it claims nothing until `until` (next UTC day) or a raised limit. */
+  over_budget?: { limit_usd: number; spent_usd: number | null; until: string } | null;
+  /** Today's (UTC) reported usage, from the agent's ledger. */
+  usage_today?: { usd: number; tokens_in: number; tokens_out: number; runs: number } | null;
   /** Shared projects with a remote: what this agent last pushed, and a failing push's state. */
   projects?: Record<string, ProjectPushStatus>;
 }

@@ -1,3 +1,4 @@
+import { readControl } from "./agentControl.js";
 import type { CurrentProgram } from "./agent/currentProgram.js";
 import type { StatusBoard } from "./agent/statusBoard.js";
 import { ChangeApplier } from "./changes/changeApplier.js";
@@ -10,6 +11,7 @@ import type { AppRepo } from "./repo/appRepo.js";
 import type { RuntimeSettings } from "./settings.js";
 import type { SharedLayout } from "./sharedLayout.js";
 import { TaskLoop } from "./tasks/taskLoop.js";
+import { UsageLedger } from "./usage/usageLedger.js";
 import type { AgentUser } from "./workspace/agentUser.js";
 import { Workspace } from "./workspace/workspace.js";
 import type { ProjectRepo } from "./projects/projectRepo.js";
@@ -86,6 +88,8 @@ export function wireParts(i: PartsInput): WiredParts {
     workspace,
     changes,
     awaitDecision: (id) => decisions.track(id),
+    control: () => readControl(layout, s.agentName),
+    ledger: new UsageLedger(layout, s.agentName),
     board,
     log,
     ...(i.projects ? { projects: i.projects } : {}),

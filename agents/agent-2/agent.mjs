@@ -39,12 +39,52 @@ const prompt = [
   "\nMake the change by editing files in the current directory. Do not commit; your changes are reviewed as a diff.",
 ].join("\n");
 
-const r = spawnSync(cli, ["-p", prompt, "--permission-mode", "acceptEdits", "--output-format", "text"], {
-  stdio: ["ignore", "inherit", "inherit"],
+// JSON output: the CLI's final message plus what the run cost (`total_cost_usd`, `usage`), which
+// this program reports to the runtime in $TASK_USAGE_FILE (budgets, `agentctl usage`).
+const r = spawnSync(cli, ["-p", prompt, "--permission-mode", "acceptEdits", "--output-format", "json"], {
+  stdio: ["ignore", "pipe", "inherit"],
+  maxBuffer: 64 * 1024 * 1024,
 });
 if (r.error) {
   if (r.error.code === "ENOENT")
     fail(`the coding CLI "${cli}" is not installed in this image (PATH=${process.env.PATH})`, EX_UNAVAILABLE);
   fail(`cannot run ${cli}: ${r.error.message}`, EX_TEMPFAIL);
 }
+const out = r.stdout ? r.stdout.toString("utf8") : "";
+const report = cliReport(out);
+if (report) {
+  if (typeof report.result === "string")
+    process.stdout.write(report.result.endsWith("\n") ? report.result : `${report.result}\n`);
+  writeUsage(report);
+} else if (out) {
+  process.stdout.write(out); // another CLI (AGENT_2_CLI) that prints plain text
+}
 if (r.status !== 0) fail(`${cli} exited with ${r.status ?? r.signal}`, r.signal ? EX_TEMPFAIL : 1);
+
+/** The CLI's JSON result (the last JSON object it printed), or undefined. */
+function cliReport(text) {
+  const lines = text.trim().split("\n");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    try {
+      const v = JSON.parse(lines.slice(i).join("\n"));
+      if (v && typeof v === "object" && !Array.isArray(v)) return v;
+    } catch {
+      /* not (yet) a whole JSON value */
+    }
+  }
+  return undefined;
+}
+
+/** `{ tokens_in, tokens_out, usd }` from the CLI's `usage` and `total_cost_usd`, when it printed them. */
+function writeUsage(report) {
+  const file = process.env.TASK_USAGE_FILE;
+  if (!file) return;
+  const u = report.usage && typeof report.usage === "object" ? report.usage : {};
+  const whole = (x) => (Number.isSafeInteger(x) && x >= 0 ? x : 0);
+  const tokensIn = whole(u.input_tokens) + whole(u.cache_creation_input_tokens) + whole(u.cache_read_input_tokens);
+  const usage = { tokens_in: tokensIn, tokens_out: whole(u.output_tokens) };
+  if (typeof report.total_cost_usd === "number" && Number.isFinite(report.total_cost_usd) && report.total_cost_usd >= 0)
+    usage.usd = report.total_cost_usd;
+  if (usage.tokens_in === 0 && usage.tokens_out === 0 && usage.usd === undefined) return;
+  fs.writeFileSync(file, JSON.stringify(usage));
+}

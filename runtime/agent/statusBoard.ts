@@ -35,6 +35,9 @@ export class StatusBoard {
       tasks_done: 0,
       tasks_failed: 0,
       lease_seconds: s.leaseSeconds,
+      paused: false,
+      over_budget: null,
+      usage_today: null,
     };
   }
 

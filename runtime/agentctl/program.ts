@@ -3,6 +3,8 @@ import * as os from "node:os";
 import { Command, CommanderError, Option } from "commander";
 import { PROPOSAL_STATES } from "../proposals/proposal.js";
 import { MAX_PRIORITY, MIN_PRIORITY, TASK_STATES } from "../queue/taskRecord.js";
+import { pauseAgent, resumeAgent } from "../operator/agents.js";
+import { parseSince, usageSummary } from "../operator/usage.js";
 import { decide } from "../operator/decisions.js";
 import { InvalidInput, OperatorError } from "../operator/errors.js";
 import { escapeText, safeLine } from "../operator/escape.js";
@@ -324,7 +326,9 @@ export function buildProgram(io: Io): Command {
         for (const s of statuses) {
           rows.push([
             c.p.cell(s.agent),
-            s.alive ? c.p.cell(s.state) : s.state === "stopped" ? "stopped" : "dead?",
+            (s.alive ? c.p.cell(s.state) : s.state === "stopped" ? "stopped" : "dead?") +
+              (s.paused ? " (paused)" : "") +
+              (s.over_budget ? " (over-budget)" : ""),
             `${age(s.heartbeat_at)} ago`,
             s.approval_required ? "required" : "autonomous",
             c.p.cell(s.current_task),
@@ -347,6 +351,60 @@ export function buildProgram(io: Io): Command {
                 : "ok",
             ]);
         if (pushes.length > 1) io.out(`\nproject pushes:\n${table(pushes)}`);
+      }),
+    );
+  const agentCmd = program.command("agent").description("pause or resume one agent (no Pulumi run needed)");
+  agentCmd
+    .command("pause")
+    .description("the agent claims no new task; its current task finishes; it stays paused across restarts")
+    .argument("<name>", "agent name", typed(parseName, "NAME"))
+    .option("--reason <text>", "why (shown in status)")
+    .action(
+      run((c, name: string, o: { reason?: string }) => {
+        const r = pauseAgent(c.dirs.shared, { agent: name, by: c.by, ...(o.reason ? { reason: o.reason } : {}) });
+        io.out(c.json ? c.p.json(r) : `paused ${r.agent} (it finishes its current task and claims no new one)\n`);
+      }),
+    );
+  agentCmd
+    .command("resume")
+    .description("the agent claims tasks again")
+    .argument("<name>", "agent name", typed(parseName, "NAME"))
+    .action(
+      run((c, name: string) => {
+        const r = resumeAgent(c.dirs.shared, { agent: name, by: c.by });
+        io.out(c.json ? c.p.json(r) : `resumed ${r.agent}\n`);
+      }),
+    );
+  program
+    .command("usage")
+    .description("model usage the agents' programs reported, per agent and UTC day, from their ledgers")
+    .addOption(new Option("--agent <name>", "only this agent").argParser(typed(parseName, "--agent")))
+    .addOption(
+      new Option("--since <day|time>", "from this UTC day (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SSZ) on").argParser(
+        (v: string) => (parseSince(v, "--since"), v),
+      ),
+    )
+    .action(
+      run((c, o: { agent?: string; since?: string }) => {
+        const u = usageSummary(c.dirs.shared, {
+          ...(o.agent ? { agent: o.agent } : {}),
+          ...(o.since ? { since: o.since } : {}),
+        });
+        if (c.json) return io.out(c.p.json(u));
+        if (u.days.length === 0) return io.out("no usage reported\n");
+        const usd = (x: number) => `$${x.toFixed(4)}`;
+        const rows = [["DAY", "AGENT", "RUNS", "TOKENS IN", "TOKENS OUT", "USD"]];
+        for (const d of u.days)
+          rows.push([d.day, c.p.cell(d.agent), String(d.runs), String(d.tokens_in), String(d.tokens_out), usd(d.usd)]);
+        rows.push([
+          "total",
+          "",
+          String(u.total.runs),
+          String(u.total.tokens_in),
+          String(u.total.tokens_out),
+          usd(u.total.usd),
+        ]);
+        io.out(table(rows));
       }),
     );
   program
@@ -394,8 +452,11 @@ export function buildProgram(io: Io): Command {
         const rows = [["ID", "STATE", "AGENT", "TASK", "CHANGE", "AGE", "TITLE / REASON"]];
         const specials: string[] = [];
         for (const p of list) {
+          const votes = p.approvals ? ` (${p.approvals.length} of ${p.approvals_required} approvals)` : "";
           const st =
-            p.state === "pending" && p.decision ? `pending (${p.decision.decision}d, not yet applied)` : p.state;
+            p.state === "pending" && p.decision
+              ? `pending (${p.decision.decision}d, not yet applied)`
+              : `${p.state}${p.state === "pending" ? votes : ""}`;
           const special = p.special_files ?? [];
           const kinds = (["binary", "symlink", "submodule"] as const)
             .map((k) => [k, special.filter((f) => f.kind === k).length] as const)
@@ -443,6 +504,10 @@ export function buildProgram(io: Io): Command {
           c.p.loud.push(
             `proposal ${p.id} writes ${specials.length} binary file(s) or symlink(s): see the WARNING lines at the top of the diff`,
           );
+        if (p.approvals)
+          header.push(
+            `# needs ${p.approvals_required} distinct approvers; approved so far by: ${p.approvals.map((v) => `${c.p.cell(v.by)}${v.sha256 === p.sha256 ? "" : " (an earlier patch: does not count)"}`).join(", ") || "nobody"}`,
+          );
         if (c.p.bidi > 0)
           header.push(`# WARNING: ${c.p.bidi} bidirectional control character(s), shown as [BIDI U+XXXX NAME]`);
         if (c.p.escaped > 0)
@@ -471,8 +536,13 @@ export function buildProgram(io: Io): Command {
           ...(o.note ? { note: o.note } : {}),
           ...(o.sha256 ? { sha256: o.sha256 } : {}),
         });
+        const partial = d.approvals && d.approvals.have < d.approvals.need;
         io.out(
-          c.json ? c.p.json(d) : `approved ${d.proposal} (sha256 ${d.sha256}; its agent applies it at its next poll)\n`,
+          c.json
+            ? c.p.json(d)
+            : partial
+              ? `approved ${d.proposal} (${d.approvals!.have} of ${d.approvals!.need} distinct approvals; it applies once ${d.approvals!.need - d.approvals!.have} more approve)\n`
+              : `approved ${d.proposal} (sha256 ${d.sha256}; its agent applies it at its next poll)\n`,
         );
       }),
     );

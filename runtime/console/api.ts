@@ -2,10 +2,13 @@ import * as fs from "node:fs";
 import type * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
+import { MAX_CONTROL_REASON_LENGTH, type AgentControl } from "../agentControl.js";
 import type { Decision } from "../proposals/decision.js";
 import {
   addTask,
   decide,
+  pauseAgent,
+  resumeAgent,
   fleetStatus,
   listProposals,
   listTasks,
@@ -69,10 +72,26 @@ export function agents(c: ApiContext): ApiResult {
   const list: AgentView[] = fleetStatus(c.dirs.shared).map((s) => ({
     ...s,
     mode: s.approval_required ? "approval-required" : "autonomous",
-    // Pausing an agent is not in the runtime yet: a status that says so is shown as such.
-    paused: (s as { paused?: unknown }).paused === true,
+    // As the runtime reports it (it stops claiming once it has read the operator's switch).
+    paused: s.paused === true,
   }));
   return { status: 200, body: list };
+}
+
+/**
+ * Pause or resume one agent (like `agentctl agent pause|resume`): the body is a JSON object,
+ * `{}` or `{ "reason": "…" }` (pause only). The answer is the control record as written; the
+ * agent's status says `paused` once its runtime has read it (at its next poll).
+ */
+export async function agentPause(c: ApiContext, name: string, paused: boolean): Promise<ApiResult> {
+  queryParams(c.url, []);
+  const agent = parseName(name, "name");
+  const f = new Fields(await readJsonBody(c.req, MAX_BODY_BYTES));
+  const reason = paused ? f.string("reason", { max: MAX_CONTROL_REASON_LENGTH }) : undefined;
+  f.noOthers();
+  const input = { agent, by: c.operator, ...(reason !== undefined ? { reason } : {}) };
+  const record: AgentControl = paused ? pauseAgent(c.dirs.shared, input) : resumeAgent(c.dirs.shared, input);
+  return { status: 200, body: record };
 }
 
 export function tasksList(c: ApiContext): ApiResult {

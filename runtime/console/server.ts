@@ -48,6 +48,8 @@ interface Route {
 const ROUTES: Route[] = [
   { method: "GET", path: /^\/health$/, handler: () => ({ status: 200, body: { status: "ok" } }), public: true },
   { method: "GET", path: /^\/agents$/, handler: api.agents },
+  { method: "POST", path: /^\/agents\/([^/]+)\/pause$/, handler: (c, name) => api.agentPause(c, name, true) },
+  { method: "POST", path: /^\/agents\/([^/]+)\/resume$/, handler: (c, name) => api.agentPause(c, name, false) },
   { method: "GET", path: /^\/tasks$/, handler: api.tasksList },
   { method: "POST", path: /^\/tasks$/, handler: api.taskAdd },
   { method: "GET", path: /^\/tasks\/([^/]+)$/, handler: api.taskGet },

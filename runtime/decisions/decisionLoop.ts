@@ -1,4 +1,5 @@
 import type { AgentLogger } from "../log.js";
+import { distinctApprovers } from "../proposals/approvals.js";
 import { readDecision, type Decision } from "../proposals/decision.js";
 import type { Proposal, ProposalStore } from "../proposals/proposal.js";
 import type { StatusBoard } from "../agent/statusBoard.js";
@@ -131,6 +132,17 @@ export class DecisionLoop {
       if (this.reportedInvalid.get(id) !== d.error) {
         log.error("decision-invalid", { proposal: id, error: d.error, effect: "ignored: the proposal keeps waiting" });
         this.reportedInvalid.set(id, d.error);
+      }
+      return;
+    }
+    const need = p.approvals_required ?? 1;
+    const have = distinctApprovers(d.decision);
+    if (d.decision.decision === "approve" && have.length < need) {
+      // Only an approval by that many distinct people counts (a hand-written or old-style decision does not).
+      const error = `the proposal needs ${need} distinct approvers, the decision names ${have.length}`;
+      if (this.reportedInvalid.get(id) !== error) {
+        log.error("decision-invalid", { proposal: id, error, effect: "ignored: the proposal keeps waiting" });
+        this.reportedInvalid.set(id, error);
       }
       return;
     }

@@ -1,3 +1,4 @@
+import { distinctApprovers, readApprovalVotes, writeApprovalVote } from "../proposals/approvals.js";
 import { readDecision, writeDecision, type Decision } from "../proposals/decision.js";
 import type { OperatorDirs } from "./dirs.js";
 import { openDecisions } from "./dirs.js";
@@ -24,7 +25,10 @@ export interface DecideInput {
   sha256?: string;
 }
 
-export function decide(dirs: OperatorDirs, d: DecideInput): Decision {
+/** The decision as written; with several approvers required, also how many have approved so far. */
+export type DecideResult = Decision & { approvals?: { have: number; need: number; approvers: string[] } };
+
+export function decide(dirs: OperatorDirs, d: DecideInput): DecideResult {
   const reason = d.reason?.trim();
   if (d.decision === "reject" && !reason) throw new InvalidInput("reason", "a rejection needs a reason");
   if (!d.by?.trim()) throw new InvalidInput("by", "a decision needs the name of who decides");
@@ -47,6 +51,8 @@ export function decide(dirs: OperatorDirs, d: DecideInput): Decision {
     throw new Conflict(
       `proposal ${p.id} already has a decision (${prev.decision.decision} by ${prev.decision.by} at ${prev.decision.at})`,
     );
+  const need = p.approvals_required ?? 1;
+  if (d.decision === "approve" && need > 1) return approveWithQuorum(decisionsDir, decision, need);
   try {
     writeDecision(decisionsDir, decision);
   } catch (err) {
@@ -55,4 +61,38 @@ export function decide(dirs: OperatorDirs, d: DecideInput): Decision {
     throw err;
   }
   return decision;
+}
+
+/**
+ * An approval of a proposal that needs `need` distinct approvers: this approver's vote (once per
+ * name), and the decision file once the votes on the patch as it is now reach `need`.
+ */
+function approveWithQuorum(decisionsDir: string, decision: Decision, need: number): DecideResult {
+  const { proposal, by, at, sha256 } = decision;
+  if (
+    !writeApprovalVote(decisionsDir, {
+      proposal,
+      by,
+      at,
+      sha256: sha256!,
+      ...(decision.note ? { note: decision.note } : {}),
+    })
+  )
+    throw new Conflict(`${by} has approved proposal ${proposal} already: it needs ${need} distinct approvers`);
+  const approvers = distinctApprovers({
+    by,
+    approvers: readApprovalVotes(decisionsDir, proposal)
+      .filter((v) => v.sha256 === sha256)
+      .map((v) => v.by),
+  });
+  const approvals = { have: approvers.length, need, approvers };
+  if (approvers.length < need) return { ...decision, approvals };
+  const final: Decision = { ...decision, by: approvers.join(", "), approvers };
+  try {
+    writeDecision(decisionsDir, final);
+  } catch (err) {
+    // Another approver completed the quorum at the same moment: that decision stands.
+    if (!/already has a decision/.test((err as Error).message)) throw err;
+  }
+  return { ...final, approvals };
 }

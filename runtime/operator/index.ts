@@ -4,6 +4,7 @@
  * the results (escaping agent-controlled text with ./escape.ts) and map the typed errors of
  * ./errors.ts to their own surface.
  */
+export * from "./agents.js";
 export * from "./decisions.js";
 export * from "./dirs.js";
 export * from "./errors.js";
@@ -13,4 +14,6 @@ export * from "./patchHash.js";
 export * from "./proposals.js";
 export * from "./status.js";
 export * from "./tasks.js";
+export * from "./usage.js";
+export * from "./usage.js";
 export * from "./validate.js";

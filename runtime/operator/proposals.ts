@@ -1,3 +1,4 @@
+import { readApprovalVotes, type ApprovalVote } from "../proposals/approvals.js";
 import * as fs from "node:fs";
 import { errnoCode } from "../fsAtomic.js";
 import { readDecision, type Decision } from "../proposals/decision.js";
@@ -17,6 +18,8 @@ export interface ProposalView extends Proposal {
   effective_state: ProposalState;
   /** sha256 of the patch file's bytes (what an approval binds to); null when the patch is gone (pruned). */
   sha256: string | null;
+  /** With several approvers required: the approvals so far (each bound to the sha256 it reviewed). */
+  approvals?: ApprovalVote[];
 }
 
 export interface ProposalWithPatch extends ProposalView {
@@ -45,7 +48,8 @@ function viewOf(p: Proposal, decisions: string, patch: Buffer | null): ProposalV
   const decision = r.kind === "decided" ? r.decision : null;
   const effective: ProposalState =
     p.state === "pending" && decision ? (decision.decision === "approve" ? "approved" : "rejected") : p.state;
-  return { ...p, decision, effective_state: effective, sha256: patch ? patchSha256(patch) : null };
+  const approvals = (p.approvals_required ?? 1) > 1 ? { approvals: readApprovalVotes(decisions, p.id) } : {};
+  return { ...p, decision, effective_state: effective, sha256: patch ? patchSha256(patch) : null, ...approvals };
 }
 
 export function listProposals(dirs: OperatorDirs, filter: ProposalFilter = {}): ProposalView[] {

@@ -25,6 +25,8 @@ export interface Decision {
   reason?: string;
   /** sha256 (lowercase hex) of the patch file the operator reviewed and decided on. */
   sha256?: string;
+  /** Every approver, when the proposal needed several (./approvals.ts); `by` lists them too. */
+  approvers?: string[];
 }
 
 /** A patch hash as decisions record it. */
@@ -45,6 +47,8 @@ export function validateDecision(v: unknown, proposalId: string): Decision {
   if (typeof o.at !== "string") throw new Error(`"at" must be a timestamp`);
   if (o.decision === "reject" && (typeof o.reason !== "string" || o.reason.trim() === ""))
     throw new Error("a rejection needs a reason");
+  if (o.approvers !== undefined && (!Array.isArray(o.approvers) || !o.approvers.every((n) => typeof n === "string")))
+    throw new Error(`"approvers" must be a list of names`);
   if (o.sha256 !== undefined && (typeof o.sha256 !== "string" || !SHA256_PATTERN.test(o.sha256)))
     throw new Error(`"sha256" must be 64 lowercase hexadecimal digits, got ${JSON.stringify(o.sha256)}`);
   return {
@@ -55,6 +59,7 @@ export function validateDecision(v: unknown, proposalId: string): Decision {
     ...(typeof o.note === "string" ? { note: o.note } : {}),
     ...(typeof o.reason === "string" ? { reason: o.reason } : {}),
     ...(typeof o.sha256 === "string" ? { sha256: o.sha256 } : {}),
+    ...(Array.isArray(o.approvers) ? { approvers: o.approvers as string[] } : {}),
   };
 }
 

@@ -54,6 +54,8 @@ export interface Proposal {
   base_commit: string;
   created_at: string;
   approval_required: boolean;
+  /** Distinct human approvers this proposal needs (absent: one). */
+  approvals_required?: number;
   state: ProposalState;
   diffstat: DiffStat;
   patch_file: string;

@@ -1,4 +1,5 @@
 import { PROJECT_NAME } from "../../contract/names.js";
+import type { Usage } from "../usage/usageReport.js";
 import { MAX_TASK_RERUNS, NAME_PATTERN, TASK_ID_PATTERN } from "../ids.js";
 
 export type TaskStatus = "pending" | "claimed" | "done" | "failed";
@@ -16,6 +17,10 @@ export interface TaskResult {
   exit_code?: number | null;
   error?: string;
   output_tail?: string;
+  /** The model usage the last run reported ($TASK_USAGE_FILE), as recorded in the agent's ledger. */
+  usage?: Usage;
+  /** Why the last run's usage report was refused. */
+  usage_error?: string;
 }
 
 export interface TaskEvent {

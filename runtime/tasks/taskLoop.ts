@@ -8,6 +8,9 @@ import type { ClaimedTask, TaskQueue } from "../queue/taskQueue.js";
 import type { TaskRecord, TaskResult } from "../queue/taskRecord.js";
 import { lastLines } from "../sandbox.js";
 import type { RuntimeSettings } from "../settings.js";
+import type { ControlState } from "../agentControl.js";
+import type { AgentStatus } from "../status.js";
+import { nextUtcDay, type UsageLedger } from "../usage/usageLedger.js";
 import type { CurrentProgram } from "../agent/currentProgram.js";
 import type { StatusBoard } from "../agent/statusBoard.js";
 import { WakeableSleep } from "../agent/wakeableSleep.js";
@@ -30,6 +33,9 @@ export interface TaskLoopOptions {
     | "patchMaxBytes"
     | "taskTimeoutSeconds"
     | "projects"
+    | "budgetUsdPerDay"
+    | "budgetUsdPerTask"
+    | "reviewApprovals"
   >;
   /** The shared projects this agent works on, by name. */
   projects?: ReadonlyMap<string, ProjectRepo>;
@@ -40,6 +46,10 @@ export interface TaskLoopOptions {
   changes: ChangeApplier;
   /** Where a proposal that waits for an operator's decision is handed over. */
   awaitDecision: (proposalId: string) => void;
+  /** The operator's switches for this agent (control/<agent>.json), read before every claim. */
+  control: () => ControlState;
+  /** This agent's usage ledger: every run's reported usage, and today's total for the daily budget. */
+  ledger: UsageLedger;
   board: StatusBoard;
   log: AgentLogger;
 }
@@ -55,6 +65,11 @@ export class TaskLoop {
   private stopping = false;
   /** Runs in a row that the runtime itself could not carry out (not the program's fault). */
   private runErrors = 0;
+  /** The control file's last error, reported once per change. */
+  private controlError: string | undefined;
+  /** The current task's run usage, added to its result (only to that task's: see finishTask). */
+  private runUsage: Pick<TaskResult, "usage" | "usage_error"> = {};
+  private runUsageTask: string | undefined;
 
   constructor(private readonly o: TaskLoopOptions) {
     this.backoff = new Backoff(o.settings.backoffBaseMs, o.settings.backoffMaxMs);
@@ -90,6 +105,10 @@ export class TaskLoop {
         await this.pause.sleep(Math.min(wait, s.pollMs));
         continue;
       }
+      if (this.held()) {
+        await this.pause.sleep(s.pollMs);
+        continue;
+      }
       if (!program.program) {
         program.reload();
         if (!program.program) {
@@ -119,10 +138,95 @@ export class TaskLoop {
         board.setError(`task ${claimed.queueName.id}: ${(err as Error).message}`);
         await this.pause.sleep(s.pollMs);
       } finally {
+        this.runUsageTask = undefined;
         board.status.current_task = null;
         board.status.current_task_started_at = null;
         board.write();
       }
+    }
+  }
+
+  /**
+   * Whether the agent must not claim now: an operator paused it. A change is logged and
+   * published in the status at once; the task that runs when the pause comes finishes as usual.
+   */
+  private held(): boolean {
+    const { board, log } = this.o;
+    const c = this.o.control();
+    if (c.error !== this.controlError) {
+      this.controlError = c.error;
+      if (c.error) {
+        log.error("control-invalid", { error: c.error });
+        board.setError(`${c.error} (the agent claims nothing until it is fixed)`);
+      }
+    }
+    const overBudget = this.overBudget();
+    if (c.paused !== (board.status.paused === true)) {
+      board.status.paused = c.paused;
+      log.info(c.paused ? "agent-paused" : "agent-resumed", {
+        by: c.record?.by ?? null,
+        reason: c.record?.reason ?? c.error ?? null,
+      });
+      board.write();
+    }
+    return c.paused || overBudget;
+  }
+
+  /**
+   * Whether today's reported usage reached the daily budget (AGENT_BUDGET_USD_PER_DAY). It holds
+   * until the next UTC day, or until the agent restarts with a higher limit. A ledger that cannot
+   * be read counts as over (spending must not go unchecked).
+   */
+  private overBudget(): boolean {
+    const { settings: s, board, log } = this.o;
+    let over: NonNullable<AgentStatus["over_budget"]> | null = null;
+    try {
+      const today = this.o.ledger.today();
+      const u = { usd: today.usd, tokens_in: today.tokens_in, tokens_out: today.tokens_out, runs: today.runs };
+      if (JSON.stringify(u) !== JSON.stringify(board.status.usage_today)) board.status.usage_today = u;
+      if (s.budgetUsdPerDay !== undefined && today.usd >= s.budgetUsdPerDay)
+        over = { limit_usd: s.budgetUsdPerDay, spent_usd: today.usd, until: nextUtcDay() };
+    } catch (err) {
+      if (s.budgetUsdPerDay !== undefined) {
+        over = { limit_usd: s.budgetUsdPerDay, spent_usd: null, until: nextUtcDay() };
+        board.setError((err as Error).message);
+      }
+    }
+    const was = board.status.over_budget ?? null;
+    if ((over === null) !== (was === null) || (over && was && over.until !== was.until)) {
+      board.status.over_budget = over;
+      if (over) log.warn("over-budget", { ...over, detail: "no new claims until the next UTC day or a higher limit" });
+      else log.info("budget-ok", { limit_usd: s.budgetUsdPerDay ?? null });
+      board.write();
+    }
+    return over !== null;
+  }
+
+  /** Record a run's usage in the ledger (even a failed or aborted run spent it) and keep it for the result. */
+  private recordUsage(record: TaskRecord, outcome: RunOutcome): void {
+    const { board, log } = this.o;
+    this.runUsage = {};
+    this.runUsageTask = record.id;
+    const u = outcome.usage;
+    if (u === null) return;
+    if ("error" in u) {
+      this.runUsage = { usage_error: u.error };
+      log.warn("usage-refused", { task: record.id, error: u.error });
+      return;
+    }
+    this.runUsage = { usage: u.usage };
+    try {
+      const day = this.o.ledger.record({
+        task: record.id,
+        attempt: record.attempts + 1,
+        run_at: outcome.startedAt,
+        at: new Date().toISOString(),
+        ...u.usage,
+      });
+      log.info("usage-recorded", { task: record.id, ...u.usage, day_usd: day.usd });
+    } catch (err) {
+      log.error("usage-ledger-failed", { task: record.id, error: (err as Error).message });
+      board.setError(`usage ledger: ${(err as Error).message}`);
     }
   }
 
@@ -211,6 +315,7 @@ export class TaskLoop {
     }
     const r = outcome.run;
     this.runErrors = 0;
+    this.recordUsage(record, outcome);
     if (r.aborted) {
       // Shutdown: hand the task back untouched (this was not the task's fault).
       record.history.push({ at: now(), event: "handed-back", agent, detail: "runtime stopping" });
@@ -239,6 +344,13 @@ export class TaskLoop {
       return;
     }
     this.programSucceeded();
+    const spent = this.runUsage.usage?.usd;
+    if (s.budgetUsdPerTask !== undefined && spent !== undefined && spent > s.budgetUsdPerTask) {
+      const error = `the run reported $${spent} of model usage, over the per-task budget of $${s.budgetUsdPerTask} (AGENT_BUDGET_USD_PER_TASK); its change is not proposed`;
+      board.setError(error);
+      this.finishTask(c, "failed", { ...record, attempts: record.attempts + 1 }, { outcome: "failed", error });
+      return;
+    }
     if (outcome.patch.trim() === "") {
       this.finishTask(c, "done", record, {
         outcome: "no-changes",
@@ -267,6 +379,7 @@ export class TaskLoop {
         base_commit: outcome.base,
         created_at: now(),
         approval_required: s.approvalRequired,
+        ...(s.approvalRequired && s.reviewApprovals > 1 ? { approvals_required: s.reviewApprovals } : {}),
         state: "pending",
         diffstat: parseNumstat(outcome.numstat),
         patch_file: path.posix.join("proposals", `${pid}.patch`),
@@ -429,7 +542,7 @@ export class TaskLoop {
     const final: TaskRecord = {
       ...record,
       status,
-      result,
+      result: { ...result, ...(this.runUsageTask === record.id ? this.runUsage : {}) },
       completed_at: now,
       claimed_by: s.agentName,
       claimed_at: record.claimed_at ?? c.claimedAt,

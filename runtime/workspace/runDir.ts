@@ -29,6 +29,8 @@ export interface RunDir {
    * are FIXED_ATTRIBUTES, so the checkout writes the tree's bytes whatever attribute files it has.
    */
   gitTemplate: string;
+  /** Where the program may report its model usage ($TASK_USAGE_FILE), in the agent user's part. */
+  usageFile: string;
 }
 
 /** Where a run of `taskId` goes (nothing is created yet). */
@@ -45,6 +47,7 @@ export function runDirFor(scratchDir: string, agentName: string, taskId: string)
     instructions: path.join(base, "instructions.md"),
     context: path.join(base, "context"),
     gitTemplate: path.join(base, "git-template"),
+    usageFile: path.join(agentDir, "usage.json"),
   };
 }
 

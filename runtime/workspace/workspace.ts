@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { TASK_ENV } from "../../contract/env.js";
 import type { AgentProgram } from "../agentProgram.js";
 import { readHead } from "../git.js";
 import type { AgentLogger } from "../log.js";
@@ -9,6 +10,7 @@ import { runProgram, type ProgramRun } from "../sandbox.js";
 import type { RuntimeSettings } from "../settings.js";
 import type { AgentUser } from "./agentUser.js";
 import { extractChange, NO_CHANGE, refusal, type ExtractedChange } from "./changeExtraction.js";
+import { readUsageFile, type UsageRead } from "../usage/usageReport.js";
 import { createRunDir, ownRunDirs, removeRunDir, runDirFor, type RunDir } from "./runDir.js";
 
 /**
@@ -19,6 +21,10 @@ export interface RunOutcome extends ExtractedChange {
   run: ProgramRun;
   base: string;
   refused?: string;
+  /** What the program reported in $TASK_USAGE_FILE (null: nothing), or why the report was refused. */
+  usage: UsageRead;
+  /** When the program started. */
+  startedAt: string;
 }
 
 export interface WorkspaceOptions {
@@ -33,6 +39,7 @@ export interface WorkspaceOptions {
     | "exclusiveRunAs"
     | "allowBinary"
     | "changeMaxBytes"
+    | "budgetUsdPerTask"
   >;
   /** The shared dir's root (task instruction and context files are relative to it). */
   sharedRoot: string;
@@ -94,6 +101,7 @@ export class Workspace {
         baseCommit = atCommit;
       }
       const started = Date.now();
+      const startedAt = new Date(started).toISOString();
       const run = await runProgram({
         command,
         cwd: d.work,
@@ -114,7 +122,10 @@ export class Workspace {
         output_bytes: run.outputBytes,
       });
       await this.killLeftovers(task.id);
-      if (run.code !== 0 || run.aborted || run.timedOut) return { run, base: baseCommit, ...NO_CHANGE };
+      // Read once nothing of the agent user runs any more; failed runs cost money too.
+      const usage = readUsageFile(d.usageFile, user.runAs?.uid);
+      if (run.code !== 0 || run.aborted || run.timedOut)
+        return { run, base: baseCommit, ...NO_CHANGE, usage, startedAt };
       const change = await extractChange(
         user,
         d.work,
@@ -124,7 +135,7 @@ export class Workspace {
         project ? project.objectsDir : path.join(s.appDir, ".git", "objects"),
       );
       const refused = refusal(change, s);
-      return { run, base: baseCommit, ...change, ...(refused ? { refused } : {}) };
+      return { run, base: baseCommit, ...change, ...(refused ? { refused } : {}), usage, startedAt };
     } finally {
       // After the last command run as the agent user (and again before the runtime removes its part).
       await this.killLeftovers(task.id);
@@ -216,7 +227,7 @@ export class Workspace {
 
 /** The program's environment: the runtime's own, agent.json's `env`, then the task's variables. */
 export function programEnv(
-  s: Pick<RuntimeSettings, "agentName" | "capabilities">,
+  s: Pick<RuntimeSettings, "agentName" | "capabilities" | "budgetUsdPerTask">,
   task: TaskRecord,
   program: AgentProgram,
   d: RunDir,
@@ -235,5 +246,7 @@ export function programEnv(
     TASK_CONTEXT_DIR: d.context,
     TASK_ATTEMPT: String(task.attempts + 1),
     TASK_PROJECT: task.project ?? "",
+    [TASK_ENV.usageFile]: d.usageFile,
+    ...(s.budgetUsdPerTask !== undefined ? { [TASK_ENV.budgetUsd]: String(s.budgetUsdPerTask) } : {}),
   };
 }

@@ -142,7 +142,7 @@ export const STOP_TIMEOUT_SECONDS = 60;
 
 export interface AgentTaskInput extends Pick<
   AgentContainerSettings,
-  "name" | "approvalRequired" | "capabilities" | "env" | "taskTimeoutSeconds" | "allowBinary"
+  "name" | "approvalRequired" | "capabilities" | "env" | "taskTimeoutSeconds" | "allowBinary" | "budget" | "reviewApprovals"
 > {
   fleet: string;
   /** Image reference (the fleet image, by digest). */

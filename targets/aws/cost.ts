@@ -31,13 +31,15 @@ export interface CostInputAgent {
   cpu: number;
   /** Task memory, MiB. */
   memory: number;
+  /** This agent alone is paused (desiredCount 0). */
+  paused?: boolean;
 }
 
 export interface AgentCost {
   agent: string;
   vcpu: number;
   memoryGb: number;
-  /** 0 when the fleet is paused. */
+  /** 0 when the fleet or this agent is paused. */
   runningTasks: number;
   computeUsd: number;
   publicIpv4Usd: number;
@@ -66,8 +68,8 @@ export function estimateMonthlyCost(o: {
   assignPublicIp: boolean;
 }): FleetCostEstimate {
   const p = FARGATE_PRICES[o.architecture];
-  const tasks = o.paused ? 0 : 1;
   const agents = o.agents.map((a): AgentCost => {
+    const tasks = o.paused || a.paused === true ? 0 : 1;
     const vcpu = a.cpu / 1024;
     const memoryGb = a.memory / 1024;
     const computeUsd = tasks * HOURS_PER_MONTH * (vcpu * p.vcpuHour + memoryGb * p.gbHour);

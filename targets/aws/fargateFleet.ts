@@ -359,7 +359,8 @@ export class FargateFleet extends pulumi.ComponentResource {
         );
       }
 
-      const desiredCount = a.paused ? 0 : 1;
+      // The fleet's pause stops every service; an agent's own pause stops only its service.
+      const desiredCount = a.paused || agent.paused === true ? 0 : 1;
       const service = new ecs.Service(
         `${name}-${agent.name}`,
         {
@@ -564,7 +565,12 @@ export class FargateFleet extends pulumi.ComponentResource {
         };
       });
     this.costEstimate = estimateMonthlyCost({
-      agents: a.agents.map((g) => ({ name: g.name, cpu: g.size.cpu, memory: g.size.memory })),
+      agents: a.agents.map((g) => ({
+        name: g.name,
+        cpu: g.size.cpu,
+        memory: g.size.memory,
+        ...(g.paused ? { paused: true } : {}),
+      })),
       architecture: a.cpuArchitecture,
       paused: a.paused,
       assignPublicIp: network.assignPublicIp,
@@ -606,6 +612,8 @@ function agentContainerDefinitionsJson(
       env: agent.env,
       ...(agent.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: agent.taskTimeoutSeconds } : {}),
       ...(agent.allowBinary ? { allowBinary: true } : {}),
+      ...(agent.budget ? { budget: agent.budget } : {}),
+      ...(agent.reviewApprovals !== undefined ? { reviewApprovals: agent.reviewApprovals } : {}),
       image,
       secretArns: o.secrets.map((s, i) => ({ name: s.name, valueFrom: arns[i]! })),
       pids: agent.resources.pids,

@@ -13,6 +13,7 @@ import {
   MAX_STREAMS,
   MAX_TITLE_LENGTH,
 } from "../../runtime/console/limits.js";
+import { MAX_CONTROL_REASON_LENGTH } from "../../runtime/agentControl.js";
 import {
   API_DOC,
   TOKENS,
@@ -697,6 +698,65 @@ describe("console API: agent-controlled text", () => {
   });
 });
 
+describe("console API: pausing an agent", () => {
+  it("pause and resume write the control record with the token's name; the runtime reports paused and claims nothing", async () => {
+    const { w, c } = await world({ agent: true });
+    await waitFor("a1 reported", () => fs.existsSync(path.join(w.shared, "agents", "a1", "status.json")));
+    const paused = await request(c, "POST", "/api/v1/agents/a1/pause", { body: { reason: "look at its last change" } });
+    expect(paused.status).toBe(200);
+    expect(paused.json).toMatchObject({ agent: "a1", paused: true, by: "alice", reason: "look at its last change" });
+    const pausedOf = async () =>
+      ((await request(c, "GET", "/api/v1/agents")).json as Array<{ agent: string; paused: boolean }>).find(
+        (a) => a.agent === "a1",
+      )?.paused;
+    await eventually("a1 reported paused", async () => (await pausedOf()) === true);
+    // Bad input: 400 naming the field; an agent that never reported: 404; no body: 415.
+    const long = await request(c, "POST", "/api/v1/agents/a1/pause", { body: { reason: "x".repeat(2001) } });
+    expect([long.status, long.json.field]).toEqual([400, "reason"]);
+    const extra = await request(c, "POST", "/api/v1/agents/a1/resume", { body: { reason: "resume has none" } });
+    expect([extra.status, extra.json.field]).toEqual([400, "reason"]);
+    const badName = await request(c, "POST", "/api/v1/agents/A_1/pause", { body: {} });
+    expect([badName.status, badName.json.field]).toEqual([400, "name"]);
+    const unknown = await request(c, "POST", "/api/v1/agents/ghost/pause", { body: {} });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.detail).toMatch(/no agent named ghost/);
+    expect((await request(c, "POST", "/api/v1/agents/a1/pause")).status).toBe(415);
+    expect(fs.existsSync(path.join(w.shared, "control", "ghost.json"))).toBe(false);
+
+    const resumed = await request(c, "POST", "/api/v1/agents/a1/resume", { body: {}, token: TOKENS.bob });
+    expect(resumed.status).toBe(200);
+    expect(resumed.json).toMatchObject({ agent: "a1", paused: false, by: "bob", reason: null });
+    await eventually("a1 reported running", async () => (await pausedOf()) === false);
+  });
+});
+
+describe("console API: several approvers", () => {
+  it("each token's approval is one vote: the same token twice is 409, the second token's writes the decision", async () => {
+    w = makeWorld();
+    const app = makeApp(w, "a1");
+    running.push(startAgent(w, "a1", { APPROVAL_REQUIRED: "true", AGENT_REVIEW_APPROVALS: "2" }));
+    c = await startConsole(w);
+    const md = editInstructions("two", [{ append: { path: "two.md", content: "two\n" } }]);
+    const added = await request(c, "POST", "/api/v1/tasks", { body: { title: "two", instructions: md } });
+    const p = await eventually("proposed", () => proposalOf(c!, added.json.id));
+    const full = await request(c, "GET", `/api/v1/proposals/${p.id}`);
+    expect(full.json).toMatchObject({ approvals_required: 2, approvals: [] });
+    const first = await request(c, "POST", `/api/v1/proposals/${p.id}/approve`, { body: { sha256: p.sha256 } });
+    expect(first.status).toBe(200);
+    expect(first.json.approvals).toEqual({ have: 1, need: 2, approvers: ["alice"] });
+    const twice = await request(c, "POST", `/api/v1/proposals/${p.id}/approve`, { body: { sha256: p.sha256 } });
+    expect(twice.status).toBe(409);
+    expect(twice.json.detail).toMatch(/alice has approved .* already/);
+    const second = await request(c, "POST", `/api/v1/proposals/${p.id}/approve`, {
+      body: { sha256: p.sha256 },
+      token: TOKENS.bob,
+    });
+    expect(second.json).toMatchObject({ by: "alice, bob", approvers: ["alice", "bob"] });
+    await waitFor("applied", () => fs.existsSync(path.join(app, "two.md")));
+    expect(git(app, ["log", "-1", "--format=%(trailers:key=Approved-By,valueonly)"]).trim()).toBe("alice, bob");
+  });
+});
+
 describe("console API: the document", () => {
   it("states the limits the server enforces", () => {
     const s = doc.components.schemas;
@@ -704,6 +764,8 @@ describe("console API: the document", () => {
     expect(s.NewTask.properties.context.maxItems).toBe(MAX_CONTEXT_FILES);
     const approve = doc.paths["/proposals/{id}/approve"].post.requestBody.content["application/json"].schema;
     expect(approve.properties.note.maxLength).toBe(MAX_NOTE_LENGTH);
+    const pause = doc.paths["/agents/{name}/pause"].post.requestBody.content["application/json"].schema;
+    expect(pause.properties.reason.maxLength).toBe(MAX_CONTROL_REASON_LENGTH);
     expect(doc.components.parameters.Lines["x-maximum"]).toBe(MAX_STREAM_LINES);
     expect(doc.paths["/logs"].get.description).toContain(`At most ${MAX_STREAMS} streams`);
     expect(doc.info.description).toContain(`at most ${MAX_BODY_BYTES / 1024 / 1024} MiB`);

@@ -171,11 +171,25 @@
           "tr",
           null,
           el("td", null, line(a.agent)),
-          el("td", null, a.alive ? line(a.state) : a.state === "stopped" ? "stopped" : "not responding"),
+          el(
+            "td",
+            null,
+            (a.alive ? line(a.state) : a.state === "stopped" ? "stopped" : "not responding") +
+              (a.over_budget ? ` (over-budget until ${line(a.over_budget.until)})` : ""),
+          ),
           el("td", null, `${a.heartbeat_age_seconds}s ago`),
           el("td", null, a.mode),
           el("td", null, line(a.current_task || "-")),
-          el("td", null, a.paused ? "paused" : "no"),
+          el(
+            "td",
+            null,
+            a.paused ? "paused " : "no ",
+            el(
+              "button",
+              { class: "agent-control", data: { agent: a.agent, action: a.paused ? "resume" : "pause" } },
+              a.paused ? "Resume" : "Pause",
+            ),
+          ),
           el("td", null, String(a.tasks_done)),
           el("td", null, String(a.tasks_failed)),
           el("td", null, marked(line(a.last_error || "-"))),
@@ -183,6 +197,26 @@
       ),
     );
     if (agents.length === 0) $("agents").replaceChildren(el("caption", null, "No agent has reported yet."));
+  }
+
+  /** A Pause/Resume button in the fleet table: the runtime stops or starts claiming at its next poll. */
+  async function agentControl(ev) {
+    const b = ev.target.closest("button.agent-control");
+    if (!b) return;
+    const { agent, action } = b.dataset;
+    b.disabled = true;
+    try {
+      await api("POST", `/agents/${encodeURIComponent(agent)}/${action}`, {});
+      say(
+        action === "pause"
+          ? `Paused ${line(agent)}: it finishes its current task and claims no new one.`
+          : `Resumed ${line(agent)}.`,
+      );
+      await loadFleet();
+    } catch (err) {
+      failed(err);
+      b.disabled = false;
+    }
   }
 
   // ------------------------------------------------------------------ queue
@@ -327,6 +361,11 @@
       ["Created", line(p.created_at)],
       ["sha256 (of the diff below)", el("code", { class: "sha" }, hash)],
     ];
+    if (p.approvals_required)
+      meta.push([
+        "Approvals",
+        `${p.approvals.length} of ${p.approvals_required} distinct approvers: ${p.approvals.map((v) => line(v.by)).join(", ") || "none yet"}`,
+      ]);
     if (p.decision)
       meta.push(["Decision", `${line(p.decision.decision)} by ${line(p.decision.by)} at ${line(p.decision.at)}`]);
     if (p.commit) meta.push(["Commit", el("code", { class: "commit" }, line(p.commit))]);
@@ -381,7 +420,11 @@
         sha256: shown.sha256,
         ...(note ? { note } : {}),
       });
-      say(`Approved ${d.proposal} (sha256 ${d.sha256}); its agent applies it at its next poll.`);
+      say(
+        d.approvals && d.approvals.have < d.approvals.need
+          ? `Approved ${d.proposal}: ${d.approvals.have} of ${d.approvals.need} distinct approvals; it applies once the rest approve.`
+          : `Approved ${d.proposal} (sha256 ${d.sha256}); its agent applies it at its next poll.`,
+      );
       await loadProposal(shown.id);
       watchUntilDecided(shown.id);
     } catch (err) {
@@ -561,6 +604,7 @@
   });
   $("logout").addEventListener("click", () => signOut());
   $("task-form").addEventListener("submit", addTask);
+  $("agents").addEventListener("click", agentControl);
   $("approve").addEventListener("click", approve);
   $("reject").addEventListener("click", reject);
   $("logs-form").addEventListener("submit", (ev) => {

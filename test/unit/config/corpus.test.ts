@@ -216,6 +216,42 @@ const corpus: Case[] = [
   ],
   ["paused not boolean", { ...validLocal(), paused: 1 }, ["agent-fleet:paused"], /true or false/],
   [
+    "agent budget not a number",
+    withAgents([{ name: "a1", budget: { usdPerDay: "lots" } }]),
+    ["agent-fleet:agents[0].budget.usdPerDay"],
+    /amount in US dollars/,
+  ],
+  [
+    "fleet budget negative",
+    { ...validLocal(), budget: { usdPerTask: -1 } },
+    ["agent-fleet:budget.usdPerTask"],
+    /greater than 0/,
+  ],
+  [
+    "budget key misspelt",
+    withAgents([{ name: "a1", budget: { usdPerDya: 5 } }]),
+    ["agent-fleet:agents[0].budget.usdPerDya"],
+    /did you mean "usdPerDay"/,
+  ],
+  [
+    "review approvals zero",
+    { ...validLocal(), review: { approvals: 0 } },
+    ["agent-fleet:review.approvals"],
+    /at least 1/,
+  ],
+  [
+    "agent review approvals over the limit",
+    withAgents([{ name: "a1", review: { approvals: 11 } }]),
+    ["agent-fleet:agents[0].review.approvals"],
+    /at most 10/,
+  ],
+  [
+    "agent paused not boolean",
+    withAgents([{ name: "a1", paused: "yes" }]),
+    ["agent-fleet:agents[0].paused"],
+    /true or false/,
+  ],
+  [
     "unknown top-level setting",
     { ...validLocal(), approvalRequird: false },
     ["agent-fleet:approvalRequird"],

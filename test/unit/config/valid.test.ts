@@ -35,6 +35,7 @@ describe("resolved config", () => {
       approvalOverride: false,
       network: { mode: "none" },
       projects: [],
+      paused: false,
     });
     expect(c.projects).toEqual([]);
     expect(parseFleetConfig(validVps(), ctx).hostRoot).toBe("/srv/agent-fleet");

@@ -137,6 +137,69 @@ describe("local target", () => {
     expect(paused.outputs.paused).toBe(true);
   });
 
+  it("agents[i].paused: true stops only that agent's container; nothing else changes", async () => {
+    const running = await runProgram(dir, local());
+    const cfg = local();
+    (cfg.config.agents as Array<Record<string, unknown>>)[1] = { name: "a2", approvalRequired: true, paused: true };
+    const one = await runProgram(dir, cfg);
+    expect(changedResources(running, one)).toEqual(["fleet-a2-run"]);
+    expect(one.byName("fleet-a2-run").inputs.create).toMatch(/^docker stop --time 60 agent-fleet-test-a2 /);
+    expect(one.byName("fleet-a1-run").inputs.create).toMatch(/^docker start /);
+    expect((one.outputs.agents as Array<{ state: string }>).map((a) => a.state)).toEqual([
+      "running",
+      "paused",
+      "running",
+    ]);
+    expect(one.outputs.paused).toBe(false);
+    // The stack's pause still stops everyone, whatever each agent says.
+    const all = await runProgram(dir, { config: { ...cfg.config, paused: true } });
+    for (const a of ["a1", "a2", "a3"]) expect(all.byName(`fleet-${a}-run`).inputs.create).toMatch(/^docker stop /);
+  });
+
+  it("budget: the fleet's limits with each agent's own overrides reach only the runtime's environment", async () => {
+    const before = await runProgram(dir, local());
+    const cfg = local({ budget: { usdPerDay: 20, usdPerTask: 2 } });
+    (cfg.config.agents as Array<Record<string, unknown>>)[2] = {
+      name: "a3",
+      env: { MODE: "fast" },
+      budget: { usdPerDay: 5 },
+    };
+    const after = await runProgram(dir, cfg);
+    const env = (name: string) => after.byName(`fleet-${name}-container`).inputs.triggers[0].env;
+    expect([env("a1").AGENT_BUDGET_USD_PER_DAY, env("a1").AGENT_BUDGET_USD_PER_TASK]).toEqual(["20", "2"]);
+    expect([env("a3").AGENT_BUDGET_USD_PER_DAY, env("a3").AGENT_BUDGET_USD_PER_TASK]).toEqual(["5", "2"]);
+    expect(changedResources(before, after).filter((r) => !r.endsWith("-run"))).toEqual([
+      "fleet-a1-container",
+      "fleet-a2-container",
+      "fleet-a3-container",
+    ]);
+    const one = local();
+    (one.config.agents as Array<Record<string, unknown>>)[0] = {
+      name: "a1",
+      capabilities: ["edit"],
+      budget: { usdPerTask: 0.5 },
+    };
+    expect(changedResources(before, await runProgram(dir, one)).filter((r) => !r.endsWith("-run"))).toEqual([
+      "fleet-a1-container",
+    ]);
+  });
+
+  it("review.approvals: the fleet's count, an agent's own override, and 1 (the default) sets nothing", async () => {
+    const cfg = local({ review: { approvals: 2 } });
+    (cfg.config.agents as Array<Record<string, unknown>>)[1] = {
+      name: "a2",
+      approvalRequired: true,
+      review: { approvals: 1 },
+    };
+    const run = await runProgram(dir, cfg);
+    const env = (name: string) => run.byName(`fleet-${name}-container`).inputs.triggers[0].env;
+    expect([
+      env("a1").AGENT_REVIEW_APPROVALS,
+      env("a2").AGENT_REVIEW_APPROVALS,
+      env("a3").AGENT_REVIEW_APPROVALS,
+    ]).toEqual(["2", undefined, "2"]);
+  });
+
   it("destroy removes containers and keeps code and shared data unless purgeOnDestroy is set", async () => {
     const keep = await runProgram(dir, local());
     const deletes = keep.resources

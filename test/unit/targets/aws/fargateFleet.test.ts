@@ -376,6 +376,22 @@ describe("three agents", () => {
   });
 });
 
+describe("per-agent pause", () => {
+  test("one agent paused: only its service goes to desiredCount 0, and only its cost drops", async () => {
+    const running = await runFleet(three());
+    const cfg = three();
+    cfg.agents[1] = { ...cfg.agents[1]!, paused: true };
+    const one = await runFleet(cfg);
+    expect(one.byType(T.service).map((s) => s.inputs.desiredCount)).toEqual([1, 0, 1]);
+    const changed = one.resources
+      .filter((r, i) => JSON.stringify(r.inputs) !== JSON.stringify(running.resources[i]!.inputs))
+      .map((r) => `${r.type} ${r.name}`);
+    expect(changed).toEqual([`${T.service} fleet-beta`]);
+    expect(one.fleet.costEstimate.agents.map((a) => a.runningTasks)).toEqual([1, 0, 1]);
+    expect(one.fleet.costEstimate.monthlyUsd).toBeLessThan(running.fleet.costEstimate.monthlyUsd);
+  });
+});
+
 describe("security", () => {
   test("no ingress anywhere except NFS into the EFS mount targets from the tasks' group", async () => {
     const run = await runFleet(three({ egressPorts: [443, 22] }));
