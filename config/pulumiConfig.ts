@@ -5,7 +5,18 @@ import { SecretValue } from "./secretRef.js";
 import type { RawStackConfig } from "./stackFile.js";
 
 /** Settings whose value is an object or a list (Pulumi hands them to programs as JSON text). */
-const STRUCTURED = new Set(["agents", "projects", "ssh", "vps", "image", "exoscale", "aws", "console", "budget", "review"]);
+const STRUCTURED = new Set([
+  "agents",
+  "projects",
+  "ssh",
+  "vps",
+  "image",
+  "exoscale",
+  "aws",
+  "console",
+  "budget",
+  "review",
+]);
 
 /**
  * Reads the config of the running Pulumi program (or of `pulumi.runtime.setAllConfig` in tests).

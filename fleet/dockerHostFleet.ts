@@ -383,7 +383,9 @@ export class DockerHostFleet extends pulumi.ComponentResource {
           triggers: [spec, ...(secretsFile ? [secretsFile.id] : [])],
         },
         // The name is fixed, so the old container must go before the new one is created.
-        child([imageStep, seed, ...seeds, ...agentDeps, ...(secretsFile ? [secretsFile] : [])], { deleteBeforeReplace: true }),
+        child([imageStep, seed, ...seeds, ...agentDeps, ...(secretsFile ? [secretsFile] : [])], {
+          deleteBeforeReplace: true,
+        }),
       );
       this.containers[agent.name] = container;
 

@@ -142,7 +142,14 @@ export const STOP_TIMEOUT_SECONDS = 60;
 
 export interface AgentTaskInput extends Pick<
   AgentContainerSettings,
-  "name" | "approvalRequired" | "capabilities" | "env" | "taskTimeoutSeconds" | "allowBinary" | "budget" | "reviewApprovals"
+  | "name"
+  | "approvalRequired"
+  | "capabilities"
+  | "env"
+  | "taskTimeoutSeconds"
+  | "allowBinary"
+  | "budget"
+  | "reviewApprovals"
 > {
   fleet: string;
   /** Image reference (the fleet image, by digest). */
