@@ -1,8 +1,12 @@
 import { describe, it } from "vitest";
 import { cleanUpAfterEach, projectTorture, TORTURE_TIMEOUT_MS } from "../runtime/projectTortureRun.js";
 
-/** The full project torture (issue 11): 200 tasks on one project, with two and with three agents. */
-const TASKS = Number(process.env.PROJECT_TORTURE_TASKS ?? 200);
+/**
+ * The project torture at a larger size than `npm test`'s: with two and with three agents on one
+ * project. 60 tasks each by default, so that .ci/run stays well inside its time budget; issue 11's
+ * full size is `PROJECT_TORTURE_TASKS=200 npm run test:heavy` (tens of minutes on a 2-core machine).
+ */
+const TASKS = Number(process.env.PROJECT_TORTURE_TASKS ?? 60);
 cleanUpAfterEach();
 
 describe("project torture (heavy)", () => {
