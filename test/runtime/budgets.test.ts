@@ -43,7 +43,7 @@ function spender(name: string): string {
   return makeApp(w, name, { agentJson: { command: ["node", "spend.mjs"] }, files: { "spend.mjs": PROGRAM } });
 }
 
-function queue(title: string, o: Record<string, unknown>, agent?: string): string {
+function queue(title: string, o: Record<string, unknown>, agent?: string, maxAttempts?: number): string {
   const r = ctl(w, [
     "task",
     "add",
@@ -52,6 +52,7 @@ function queue(title: string, o: Record<string, unknown>, agent?: string): strin
     "--description",
     JSON.stringify(o),
     ...(agent ? ["--agent", agent] : []),
+    ...(maxAttempts ? ["--max-attempts", String(maxAttempts)] : []),
   ]);
   if (r.code !== 0) throw new Error(r.stderr);
   return r.stdout.trim();
@@ -181,7 +182,10 @@ describe("usage and budgets", () => {
   it("the ledger survives SIGKILL at any instant: always whole, every finished run's usage in it exactly once", async () => {
     w = makeWorld();
     spender("k1");
-    const ids = Array.from({ length: 8 }, (_, i) => queue(`kill ${i}`, { write: usd(0.01), sleepMs: 150 }));
+    // On a loaded machine one task can be the one running at every kill: enough attempts for all of them.
+    const ids = Array.from({ length: 8 }, (_, i) =>
+      queue(`kill ${i}`, { write: usd(0.01), sleepMs: 150 }, undefined, 10),
+    );
     const ledgerDir = path.join(w.shared, "usage", "k1");
     let kills = 0;
     // Deterministic schedule: kill after 1, 2, 3, … ledger writes have happened since the start.

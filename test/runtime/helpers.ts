@@ -36,10 +36,26 @@ export function makeWorld(): World {
     decisions,
     scratch,
     app: (name) => path.join(dir, "apps", name),
-    // A SIGKILLed runtime's children (the agent program, git as the agent user) may still be
-    // writing in scratch for a moment: retry instead of failing on ENOTEMPTY.
-    cleanup: () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }),
+    cleanup: () => removeWorldDir(dir),
   };
+}
+
+/**
+ * A SIGKILLed runtime's children (the agent program, git as the agent user) may still be writing
+ * in scratch for a while on a loaded machine: retry for up to 60 s instead of failing on ENOTEMPTY.
+ */
+function removeWorldDir(dir: string): void {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== "ENOTEMPTY" && code !== "EBUSY") || Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    }
+  }
 }
 
 /** Create an agent's app dir: a copy of `from` (default agents/agent-1), or just an agent.json. */

@@ -107,7 +107,10 @@ describe("console on a Docker host", () => {
     });
     // Agents publish nothing and are not on the console's network.
     const agentCreate = programOf(run.byName("fleet-a1-container").inputs.create as string);
-    expect(agentCreate).not.toMatch(/--publish|--network/);
+    expect(agentCreate).not.toMatch(/--publish/);
+    expect(agentCreate).not.toMatch(/agent-fleet-test-console/);
+    // No network at all by default (issue 10 §5): not the console's, not any other.
+    expect(agentCreate).toMatch(/--network none/);
     expect(spec.command).toEqual([
       "agentctl",
       "serve",
