@@ -54,17 +54,8 @@ export class ChangeApplier {
       // "approved" is recorded before the commit, so only a proposal found in that state can
       // already be committed (the runtime died in between); only then is history searched.
       const recovering = p.state === "approved";
-      if (recovering) {
-        const found = await repo.findApplied(p.id);
-        if (found)
-          return proposals.update(p, {
-            state: "applied",
-            commit: found,
-            applied_at: p.applied_at ?? new Date().toISOString(),
-            reason: null,
-            reason_code: null,
-          });
-      }
+      const already = recovering ? await this.recordedIfApplied(p, repo) : undefined;
+      if (already) return already;
       const expected = recovering ? (p.approved_sha256 ?? d.sha256) : d.sha256;
       // The bytes whose hash is checked are the bytes git applies (from stdin, not the file).
       const bound = this.bind(p, expected);
@@ -140,17 +131,8 @@ export class ChangeApplier {
     }
     const locked = async (): Promise<Proposal> => {
       const recovering = p.state === "approved";
-      if (recovering) {
-        const found = await project.findApplied(p.id);
-        if (found)
-          return proposals.update(p, {
-            state: "applied",
-            commit: found,
-            applied_at: p.applied_at ?? new Date().toISOString(),
-            reason: null,
-            reason_code: null,
-          });
-      }
+      const already = recovering ? await this.recordedIfApplied(p, project) : undefined;
+      if (already) return already;
       const bound = this.bind(p, recovering ? (p.approved_sha256 ?? d.sha256) : d.sha256);
       if ("problem" in bound) {
         log.error("proposal-refused", { proposal: p.id, reason_code: bound.problem, reason: bound.reason, by: d.by });
@@ -199,6 +181,25 @@ export class ChangeApplier {
     const out = lockHeld ? await locked() : await project.withLock(locked);
     if (out.state === "applied") this.o.onProjectCommit?.(project);
     return out;
+  }
+
+  /**
+   * A proposal found "approved" may already be committed (the runtime died between the commit and
+   * recording it): when `repo`'s history has its commit, it is recorded as applied and returned.
+   */
+  private async recordedIfApplied(
+    p: Proposal,
+    repo: { findApplied(id: string): Promise<string | undefined | null> },
+  ): Promise<Proposal | undefined> {
+    const found = await repo.findApplied(p.id);
+    if (!found) return undefined;
+    return this.o.proposals.update(p, {
+      state: "applied",
+      commit: found,
+      applied_at: p.applied_at ?? new Date().toISOString(),
+      reason: null,
+      reason_code: null,
+    });
   }
 
   /**

@@ -22,6 +22,14 @@ export function outsideChangesMessage(when: string): string {
 
 /** The commit of an applied proposal; `head` is what it was applied onto. */
 export function applyMessage(p: Proposal, head: string): string {
+  return appliedMessage(p, head, [`${TRAILER.proposal}: ${p.id}`, `${TRAILER.task}: ${p.task_id}`]);
+}
+
+/**
+ * An applied proposal's commit: the task's title, where it was applied, then `trailers` and who
+ * approved it (the one layout of /app's and a project's commits).
+ */
+function appliedMessage(p: Proposal, head: string, trailers: string[]): string {
   const title = p.task_title.split("\n")[0]!.slice(0, 72) || p.task_id;
   const moved =
     head !== p.base_commit
@@ -32,8 +40,7 @@ export function applyMessage(p: Proposal, head: string): string {
     "",
     `Change proposed by agent ${p.agent} for task ${p.task_id}${moved}.`,
     "",
-    `${TRAILER.proposal}: ${p.id}`,
-    `${TRAILER.task}: ${p.task_id}`,
+    ...trailers,
     `${TRAILER.approvedBy}: ${p.decided_by ?? "autonomous"}`,
     "",
   ].join("\n");
@@ -55,21 +62,10 @@ export function rollbackMessage(p: Proposal, reason: string): string {
 
 /** The commit of a proposal applied to a shared project; `head` is what it was applied onto. */
 export function projectApplyMessage(p: Proposal, head: string): string {
-  const title = p.task_title.split("\n")[0]!.slice(0, 72) || p.task_id;
-  const moved =
-    head !== p.base_commit
-      ? ` (3-way applied onto ${head.slice(0, 12)}; proposed on ${p.base_commit.slice(0, 12)})`
-      : "";
-  return [
-    title,
-    "",
-    `Change proposed by agent ${p.agent} for task ${p.task_id}${moved}.`,
-    "",
+  return appliedMessage(p, head, [
     `${TRAILER.project}: ${p.project ?? ""}`,
     `${TRAILER.proposal}: ${p.id}`,
     `${TRAILER.task}: ${p.task_id}`,
     `${TRAILER.agent}: ${p.agent}`,
-    `${TRAILER.approvedBy}: ${p.decided_by ?? "autonomous"}`,
-    "",
-  ].join("\n");
+  ]);
 }
