@@ -62,9 +62,12 @@ export async function startConsole(w: World, extraArgs: string[] = []): Promise<
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`console did not start: ${out}`)), 30_000);
+    // With --operator-socket the socket starts listening after the HTTP server: wait for both
+    // lines, or a test may reach for a socket that is not there yet (and the wrapper falls back).
+    const wantsSocket = extraArgs.includes("--operator-socket");
     const check = () => {
       const m = /serve: listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
-      if (m) {
+      if (m && (!wantsSocket || out.includes("agentctl serve: operator socket "))) {
         clearTimeout(timer);
         resolve(Number(m[1]));
       }
