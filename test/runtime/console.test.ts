@@ -752,7 +752,14 @@ describe("console API: several approvers", () => {
       token: TOKENS.bob,
     });
     expect(second.json).toMatchObject({ by: "alice, bob", approvers: ["alice", "bob"] });
-    await waitFor("applied", () => fs.existsSync(path.join(app, "two.md")));
+    // The file appears in the working tree before the commit is made: wait for the proposal's
+    // record to say applied, then read the commit it names.
+    const applied = await eventually("applied", async () => {
+      const x = (await request(c!, "GET", `/api/v1/proposals/${p.id}`)).json;
+      return x.state === "applied" ? x : undefined;
+    });
+    expect(applied.commit).toBe(git(app, ["rev-parse", "HEAD"]).trim());
+    expect(fs.readFileSync(path.join(app, "two.md"), "utf8")).toBe("two\n");
     expect(git(app, ["log", "-1", "--format=%(trailers:key=Approved-By,valueonly)"]).trim()).toBe("alice, bob");
   });
 });
