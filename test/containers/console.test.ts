@@ -1,11 +1,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
-import * as http from "node:http";
-import * as net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentctlWrapperScript } from "../../fleet/agentctlWrapper.js";
 import { consoleNetworkName, consoleSpec } from "../../fleet/console.js";
 import { dockerRunArgs, type ContainerSpec } from "../../fleet/spec.js";
 import { dockerEnv, dockerTry, run } from "../harness/docker/index.js";
+import { freePort, loopbackJson as get } from "../harness/loopbackHttp.js";
 import { TestFleet, waitFor } from "./fleet.js";
 
 /**
@@ -15,48 +14,6 @@ import { TestFleet, waitFor } from "./fleet.js";
  */
 
 const TOKEN = "alice-console-token-0123456789abcdef";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function get(
-  port: number,
-  path: string,
-  opts: { token?: string; method?: string; body?: unknown } = {},
-): Promise<{ status: number; json: any }> {
-  return new Promise((resolve, reject) => {
-    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        path,
-        method: opts.method ?? "GET",
-        headers: {
-          ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}),
-          ...(body ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } : {}),
-        },
-        timeout: 10_000,
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (b: Buffer) => (text += b.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }));
-      },
-    );
-    req.on("error", reject);
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.end(body);
-  });
-}
 
 describe("the console container on a real engine", () => {
   let fleet: TestFleet;
