@@ -1,8 +1,16 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { docker, dockerTry, ensureDockerEngine, REPO_ROOT, type DockerTarget } from "../harness/docker/index.js";
+import {
+  chooseStorageDriver,
+  docker,
+  dockerTry,
+  ensureDockerEngine,
+  REPO_ROOT,
+  STORAGE_DRIVER_ENV,
+  type DockerTarget,
+} from "../harness/docker/index.js";
 
 /**
  * The agent image itself: what agent-image/Dockerfile promises (docs/image.md), checked on the
@@ -185,7 +193,7 @@ describe("the Docker harness", () => {
     delete process.env.AGENT_FLEET_DOCKER_HOST;
     process.env.AGENT_FLEET_DOCKERD = "/bin/false";
     await expect(ensureDockerEngine({ instance: "broken-test", dir, startTimeoutSeconds: 30 })).rejects.toThrow(
-      /Docker engine "broken-test" did not start: dockerd exited \(code 1/,
+      /Docker engine "broken-test" did not start on vfs: dockerd exited \(code 1/,
     );
   });
 
@@ -195,6 +203,30 @@ describe("the Docker harness", () => {
     await expect(ensureDockerEngine({ instance: "broken-test", dir, startTimeoutSeconds: 30 })).rejects.toThrow(
       /cannot start .*no-such-dockerd.*docker\.io installed/,
     );
+  });
+
+  it("runs on overlay2 where an overlay mounts in the engine's folder, else vfs; the variable forces either", async () => {
+    const forced = process.env[STORAGE_DRIVER_ENV];
+    try {
+      delete process.env[STORAGE_DRIVER_ENV];
+      const probed = await chooseStorageDriver(dir);
+      // The kernel lists overlay where it can mount one; the probe must agree with a real mount.
+      const kernelHasOverlay = /\toverlay\n/.test(readFileSync("/proc/filesystems", "utf8"));
+      if (!kernelHasOverlay) expect(probed).toBe("vfs");
+      else expect(["overlay2", "vfs"]).toContain(probed);
+      expect(existsSync(path.join(dir, "overlay-probe"))).toBe(false);
+      process.env[STORAGE_DRIVER_ENV] = "vfs";
+      expect(await chooseStorageDriver(dir)).toBe("vfs");
+      process.env[STORAGE_DRIVER_ENV] = "overlay2";
+      expect(await chooseStorageDriver(dir)).toBe("overlay2");
+      process.env[STORAGE_DRIVER_ENV] = "btrfs";
+      await expect(chooseStorageDriver(dir)).rejects.toThrow(
+        /AGENT_FLEET_DOCKER_STORAGE_DRIVER must be "overlay2" or "vfs", got "btrfs"/,
+      );
+    } finally {
+      if (forced === undefined) delete process.env[STORAGE_DRIVER_ENV];
+      else process.env[STORAGE_DRIVER_ENV] = forced;
+    }
   });
 
   it("refuses an external engine that does not answer", async () => {

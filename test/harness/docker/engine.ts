@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { dockerCliPath, dockerTry, mustRun, run, type DockerTarget } from "./cli.js";
 
@@ -8,9 +8,14 @@ import { dockerCliPath, dockerTry, mustRun, run, type DockerTarget } from "./cli
  * data root, exec root, pid file and containerd namespace, so that it collides neither with a system
  * Docker nor with the engine another suite starts (each suite passes its own `instance`).
  *
- * `--storage-driver vfs` works on any file system (no overlayfs needed), `--iptables=false` leaves
- * the machine's firewall alone, and `--bridge none` keeps it off `docker0` (which a second engine
- * would fight over): agent containers need no network, and no port is ever published.
+ * Storage: `overlay2` where this machine can mount an overlay file system in the engine's own
+ * folder (probed once per start: a kernel without overlayfs, or an engine folder that is itself on
+ * overlayfs, cannot), else `vfs`, which works on any file system but copies the whole image for
+ * every container (about 5 s and 2 × the image's size on disk per container here). An engine
+ * that fails to start on overlay2 is started again on vfs. AGENT_FLEET_DOCKER_STORAGE_DRIVER
+ * (`overlay2` or `vfs`) forces the choice. `--iptables=false` leaves the machine's firewall alone,
+ * and `--bridge none` keeps it off `docker0` (which a second engine would fight over): agent
+ * containers need no network, and no port is ever published.
  *
  * The data root persists between runs, so built images stay cached; the engine process itself is
  * stopped at the end of a run unless AGENT_FLEET_KEEP_DOCKERD=1. When the socket already answers
@@ -41,6 +46,8 @@ export interface DockerEngine extends DockerTarget {
   dir: string;
   socket: string;
   logFile: string;
+  /** The engine's storage driver (`docker info`'s, for an engine this call did not start). */
+  storageDriver: string;
   /** True when this call started dockerd (and so `stop` will stop it). */
   startedHere: boolean;
   /** Stops dockerd if this call started it and AGENT_FLEET_KEEP_DOCKERD is not 1. */
@@ -54,11 +61,49 @@ export function engineDir(instance: string, dir?: string): string {
   return dir ?? path.join(process.env.AGENT_FLEET_DOCKERD_DIR ?? "/var/tmp/agent-fleet-dockerd", instance);
 }
 
+export type StorageDriver = "overlay2" | "vfs";
+export const STORAGE_DRIVER_ENV = "AGENT_FLEET_DOCKER_STORAGE_DRIVER";
+
+/**
+ * `overlay2` when an overlay file system mounts in `dir` (lower, upper and work folders there, a
+ * file of the lower one seen through the mount), else `vfs`; AGENT_FLEET_DOCKER_STORAGE_DRIVER
+ * forces one. Needs root, as dockerd does.
+ */
+export async function chooseStorageDriver(dir: string): Promise<StorageDriver> {
+  const forced = process.env[STORAGE_DRIVER_ENV];
+  if (forced !== undefined && forced !== "") {
+    if (forced !== "overlay2" && forced !== "vfs") {
+      throw new Error(`${STORAGE_DRIVER_ENV} must be "overlay2" or "vfs", got "${forced}"`);
+    }
+    return forced;
+  }
+  const probe = path.join(dir, "overlay-probe");
+  rmSync(probe, { recursive: true, force: true });
+  for (const d of ["lower", "upper", "work", "merged"]) mkdirSync(path.join(probe, d), { recursive: true });
+  writeFileSync(path.join(probe, "lower", "seen"), "overlay\n");
+  const merged = path.join(probe, "merged");
+  const options = ["lower", "upper", "work"].map((d) => `${d}dir=${path.join(probe, d)}`).join(",");
+  try {
+    const mounted = await run("mount", ["-t", "overlay", "overlay", "-o", options, merged]);
+    if (mounted.code !== 0) return "vfs";
+    const seen = existsSync(path.join(merged, "seen"));
+    await run("umount", [merged]);
+    return seen ? "overlay2" : "vfs";
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+}
+
 /** The dockerd argv for an engine directory (exported so the e2e suite and docs show the same). */
-export function dockerdArgs(instance: string, dir: string, bridge = "none"): string[] {
+export function dockerdArgs(
+  instance: string,
+  dir: string,
+  bridge = "none",
+  storageDriver: StorageDriver = "vfs",
+): string[] {
   return [
     "--storage-driver",
-    "vfs",
+    storageDriver,
     "--iptables=false",
     "--ip-masq=false",
     ...(bridge === "none" ? [] : ["--ip-forward=false"]),
@@ -82,6 +127,11 @@ export function dockerdArgs(instance: string, dir: string, bridge = "none"): str
 async function answers(target: DockerTarget): Promise<boolean> {
   const r = await dockerTry(target, ["version", "--format", "{{.Server.Version}}"], { timeoutMs: 15_000 });
   return r.code === 0 && r.stdout.trim() !== "";
+}
+
+async function driverOf(target: DockerTarget): Promise<string> {
+  const r = await dockerTry(target, ["info", "--format", "{{.Driver}}"], { timeoutMs: 15_000 });
+  return r.code === 0 ? r.stdout.trim() : "unknown";
 }
 
 function logTail(file: string, lines = 40): string {
@@ -121,6 +171,7 @@ export async function ensureDockerEngine(opts: EngineOptions): Promise<DockerEng
     }
     return {
       ...target,
+      storageDriver: await driverOf(target),
       instance: opts.instance,
       dir: "",
       socket: "",
@@ -138,7 +189,7 @@ export async function ensureDockerEngine(opts: EngineOptions): Promise<DockerEng
   const base = { ...target, instance: opts.instance, dir, socket, logFile };
 
   if (await answers(target)) {
-    return { ...base, startedHere: false, stop: async () => {} };
+    return { ...base, storageDriver: await driverOf(target), startedHere: false, stop: async () => {} };
   }
 
   const dockerd = process.env.AGENT_FLEET_DOCKERD ?? "dockerd";
@@ -148,8 +199,46 @@ export async function ensureDockerEngine(opts: EngineOptions): Promise<DockerEng
   const removeBridge = async () => {
     if (bridgeMadeHere) await run("ip", ["link", "delete", opts.bridge!.name]);
   };
-  const out = openSync(logFile, "a");
-  const child = spawn(dockerd, dockerdArgs(opts.instance, dir, opts.bridge?.name), {
+  const forced = process.env[STORAGE_DRIVER_ENV];
+  let storageDriver = await chooseStorageDriver(dir);
+  let started = await startDockerd(dockerd, opts, dir, target, storageDriver);
+  if ("failed" in started && storageDriver === "overlay2" && !forced) {
+    // The probe mounted an overlay, yet dockerd would not run on it: vfs works everywhere.
+    storageDriver = "vfs";
+    started = await startDockerd(dockerd, opts, dir, target, storageDriver);
+  }
+  if ("failed" in started) {
+    await removeBridge();
+    throw new Error(`Docker engine "${opts.instance}" ${started.failed}\n${logTail(logFile)}`);
+  }
+  const child = started.child;
+  const pid = child.pid!;
+  return {
+    ...base,
+    storageDriver,
+    startedHere: true,
+    stop: async () => {
+      if (process.env.AGENT_FLEET_KEEP_DOCKERD === "1") return;
+      if (!pidAlive(pid)) return;
+      process.kill(pid, "SIGTERM");
+      for (let i = 0; i < 120 && pidAlive(pid); i++) await sleep(250);
+      if (pidAlive(pid)) process.kill(pid, "SIGKILL");
+      await removeBridge();
+    },
+  };
+}
+
+/** Starts dockerd on `storageDriver` and waits until it answers; says why when it does not. */
+async function startDockerd(
+  dockerd: string,
+  opts: EngineOptions,
+  dir: string,
+  target: DockerTarget,
+  storageDriver: StorageDriver,
+): Promise<{ child: ChildProcess } | { failed: string }> {
+  const socket = path.join(dir, "docker.sock");
+  const out = openSync(path.join(dir, "dockerd.log"), "a");
+  const child = spawn(dockerd, dockerdArgs(opts.instance, dir, opts.bridge?.name, storageDriver), {
     detached: true, // its own process group: the test runner's Ctrl-C does not tear it down mid-write
     stdio: ["ignore", out, out],
   });
@@ -161,32 +250,14 @@ export async function ensureDockerEngine(opts: EngineOptions): Promise<DockerEng
 
   const deadline = Date.now() + (opts.startTimeoutSeconds ?? 90) * 1000;
   for (;;) {
-    if (exited) {
-      await removeBridge();
-      throw new Error(`Docker engine "${opts.instance}" did not start: ${exited}\n${logTail(logFile)}`);
-    }
-    if (existsSync(socket) && (await answers(target))) break;
+    if (exited) return { failed: `did not start on ${storageDriver}: ${exited}` };
+    if (existsSync(socket) && (await answers(target))) return { child };
     if (Date.now() > deadline) {
       child.kill("SIGTERM");
-      await removeBridge();
-      throw new Error(`Docker engine "${opts.instance}" did not answer on ${socket} in time\n${logTail(logFile)}`);
+      return { failed: `did not answer on ${socket} in time (${storageDriver})` };
     }
     await sleep(250);
   }
-
-  const pid = child.pid!;
-  return {
-    ...base,
-    startedHere: true,
-    stop: async () => {
-      if (process.env.AGENT_FLEET_KEEP_DOCKERD === "1") return;
-      if (!pidAlive(pid)) return;
-      process.kill(pid, "SIGTERM");
-      for (let i = 0; i < 120 && pidAlive(pid); i++) await sleep(250);
-      if (pidAlive(pid)) process.kill(pid, "SIGKILL");
-      await removeBridge();
-    },
-  };
 }
 
 /** Creates the bridge interface with its address unless it exists; true when created here. */
