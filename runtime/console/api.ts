@@ -14,6 +14,7 @@ import {
   listProposals,
   listTasks,
   LogReader,
+  type LogFilter,
   parseLineCount,
   parseName,
   parseProposalId,
@@ -283,18 +284,22 @@ function streamMerged<T>(
   s.whenClosed(() => clearInterval(timer));
 }
 
+/** The query of a merged stream (logs, comms): `agent`, `lines`, `follow`. */
+function streamQuery(c: ApiContext): { filter: LogFilter; follow: boolean } {
+  const q = queryParams(c.url, ["agent", "follow", "lines"]);
+  const agent = q.agent !== undefined ? parseName(q.agent, "agent") : undefined;
+  const follow = followParam(q.follow);
+  return { filter: { ...(agent ? { agent } : {}), lines: streamLines(q.lines) }, follow };
+}
+
 /**
  * The agents' logs as server-sent events: one `log` event per line (the JSON entry as the runtime
  * wrote it; a line that is not JSON comes as `{ "raw": … }`), the newest `lines` first, then — with
  * follow=1 — new lines as they are written. Without follow the stream ends with an `end` event.
  */
 export function logs(c: ApiContext): void {
-  const q = queryParams(c.url, ["agent", "follow", "lines"]);
-  const agent = q.agent !== undefined ? parseName(q.agent, "agent") : undefined;
-  const follow = followParam(q.follow);
-  const lines = streamLines(q.lines);
-  const reader = new LogReader(c.dirs.shared, { ...(agent ? { agent } : {}), lines });
-  streamMerged(c, reader, follow, "log", (l) => l.entry ?? { raw: l.text });
+  const { filter, follow } = streamQuery(c);
+  streamMerged(c, new LogReader(c.dirs.shared, filter), follow, "log", (l) => l.entry ?? { raw: l.text });
 }
 
 /**
@@ -303,10 +308,6 @@ export function logs(c: ApiContext): void {
  * follow=1 — new ones as the runtimes record them. Without follow the stream ends with `end`.
  */
 export function comms(c: ApiContext): void {
-  const q = queryParams(c.url, ["agent", "follow", "lines"]);
-  const agent = q.agent !== undefined ? parseName(q.agent, "agent") : undefined;
-  const follow = followParam(q.follow);
-  const lines = streamLines(q.lines);
-  const reader = new CommsReader(c.dirs.shared, { ...(agent ? { agent } : {}), lines });
-  streamMerged(c, reader, follow, "message", (m) => m);
+  const { filter, follow } = streamQuery(c);
+  streamMerged(c, new CommsReader(c.dirs.shared, filter), follow, "message", (m) => m);
 }
