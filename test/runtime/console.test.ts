@@ -789,7 +789,12 @@ describe("console API: several approvers", () => {
       token: TOKENS.bob,
     });
     expect(second.json).toMatchObject({ by: "alice, bob", approvers: ["alice", "bob"] });
-    await waitFor("applied", () => fs.existsSync(path.join(app, "two.md")));
+    // The proposal says applied once its commit exists (the file appears before the commit).
+    await eventually(
+      "applied",
+      async () => (await request(c!, "GET", `/api/v1/proposals/${p.id}`)).json.state === "applied",
+    );
+    expect(fs.existsSync(path.join(app, "two.md"))).toBe(true);
     expect(git(app, ["log", "-1", "--format=%(trailers:key=Approved-By,valueonly)"]).trim()).toBe("alice, bob");
   });
 });
