@@ -3,6 +3,10 @@
 //   beta:  APPROVAL_REQUIRED=true  (its change waits as a proposal until approved)
 // Both run the deterministic example agent (agents/agent-1). The demo queues a task for each,
 // shows the results and the waiting proposal, approves it, and shows the commit.
+// Then a coordinator (agents/coordinator, canCreateTasks) splits an instruction list into tasks
+// for two workers (worker-1 autonomous, worker-2 with approval) on the shared project demo
+// (seeded from projects/demo as a bare repository, as a host does), and the demo shows the tasks
+// it created, the project's history, the waiting proposal and the comms log.
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -59,10 +63,35 @@ async function until(what, fn, ms = 60000) {
   }
 }
 
+/** A shared project as a host seeds it: a bare repository whose HEAD names main, from projects/<name>. */
+function seedProject(root, name) {
+  const bare = path.join(root, name);
+  const seed = path.join(dir, `seed-${name}`);
+  fs.cpSync(path.join(repo, "projects", name), seed, { recursive: true });
+  const git = (cwd, ...args) => {
+    const r = spawnSync(
+      "git",
+      ["-c", "safe.directory=*", "-c", "user.name=demo-operator", "-c", "user.email=demo@agent-fleet.invalid", ...args],
+      { cwd, encoding: "utf8" },
+    );
+    if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
+  };
+  fs.mkdirSync(bare, { recursive: true, mode: 0o755 });
+  git(bare, "init", "-q", "--bare");
+  git(bare, "symbolic-ref", "HEAD", "refs/heads/main");
+  git(seed, "init", "-q");
+  git(seed, "add", "-A");
+  git(seed, "commit", "-q", "-m", `Initial import of project ${name}`);
+  git(seed, "push", "-q", bare, "HEAD:refs/heads/main");
+  fs.rmSync(seed, { recursive: true, force: true });
+  return bare;
+}
+
 const agents = [];
-function start(name, approvalRequired) {
+function start(name, approvalRequired, code = "agent-1", extraEnv = {}, agentJson = undefined) {
   const app = path.join(dir, "agents", name);
-  fs.cpSync(path.join(repo, "agents", "agent-1"), app, { recursive: true });
+  fs.cpSync(path.join(repo, "agents", code), app, { recursive: true });
+  if (agentJson) fs.writeFileSync(path.join(app, "agent.json"), JSON.stringify(agentJson, null, 2) + "\n");
   fs.writeFileSync(path.join(app, "README.md"), `# ${name}\n\nAn example agent of the agent-fleet demo.\n`);
   const log = fs.openSync(path.join(dir, `${name}.out`), "a");
   const child = spawn(process.execPath, [runtimeBin], {
@@ -77,6 +106,7 @@ function start(name, approvalRequired) {
       AGENT_SCRATCH_DIR: scratch,
       AGENT_POLL_MS: "300",
       ...(runAs ? { AGENT_RUN_AS: runAs } : {}),
+      ...extraEnv,
     },
   });
   agents.push(child);
@@ -136,6 +166,88 @@ try {
 
   say("Merged logs (last 8 lines)");
   show(["logs", "--lines", "8"]);
+
+  say("A coordinator and two workers on the shared project demo");
+  const projectsDir = path.join(dir, "projects");
+  const project = seedProject(projectsDir, "demo");
+  console.log(`project demo: ${project} (a bare repository, seeded from projects/demo)`);
+  const onDemo = { AGENT_PROJECTS_DIR: projectsDir, AGENT_PROJECTS: "demo" };
+  // A project task runs in a clone of the project, not of the agent's code: the workers (agent-1)
+  // start their program from their own code dir (agents/coordinator/README.md).
+  const worker = JSON.parse(fs.readFileSync(path.join(repo, "agents", "coordinator", "worker.json"), "utf8"));
+  start("worker-1", false, "agent-1", onDemo, worker);
+  start("worker-2", true, "agent-1", onDemo, worker);
+  // A coordinator knows the fleet from the status board: the workers report there first.
+  await until("the workers on the status board", () =>
+    ["worker-1", "worker-2"].every((n) => fs.existsSync(path.join(shared, "agents", n, "status.json"))),
+  );
+  start("coordinator", false, "coordinator", { ...onDemo, AGENT_CAN_CREATE_TASKS: "true" });
+  const plan = [
+    "# Build the demo",
+    "",
+    "- Write the greeting",
+    "  context: src/greeting.txt",
+    "  ```json",
+    '  {"write": {"path": "src/greeting.txt", "content": "hello from worker-1\\n"}}',
+    "  ```",
+    "- Add a changelog entry",
+    "  ```json",
+    '  {"append": {"path": "CHANGELOG.md", "content": "- a greeting (worker-2, approved by a human)\\n"}}',
+    "  ```",
+    "- Say who reviewed it",
+    "  ```json",
+    '  {"write": {"path": "REVIEWED.md", "content": "reviewed: worker-1 committed this on its own\\n"}}',
+    "  ```",
+    "",
+  ].join("\n");
+  console.log(plan);
+  const parent = ctl(
+    ["task", "add", "--title", "Build the demo", "--agent", "coordinator", "--instructions", "-"],
+    plan,
+  ).trim();
+  const planned = await until("the coordinator's task", () => {
+    const t = JSON.parse(ctl(["task", "show", parent, "--json"]));
+    return t.status === "done" || t.status === "failed" ? t : undefined;
+  });
+  console.log(
+    `the coordinator's task ${parent}: ${planned.status}, created ${planned.result?.created_tasks?.length ?? 0} tasks`,
+  );
+  if (!planned.result?.created_tasks?.length)
+    throw new Error(`the coordinator created no task: ${ctl(["task", "show", parent])}`);
+  show(["tasks", "--parent", parent]);
+  await until("the workers' tasks", () =>
+    JSON.parse(ctl(["tasks", "--parent", parent, "--json"])).every((t) => t.status === "done" || t.status === "failed"),
+  );
+  say("The workers ran them: worker-1 is autonomous (committed to the project), worker-2 waits for approval");
+  show(["tasks", "--parent", parent]);
+  show(["proposals", "--agent", "worker-2"]);
+  const waiting = JSON.parse(ctl(["proposals", "--agent", "worker-2", "--state", "pending", "--json"]))[0];
+  if (waiting) {
+    show(["approve", waiting.id, "--note", "reviewed in the demo"]);
+    await until(
+      "worker-2's commit",
+      () => JSON.parse(ctl(["proposals", "--json"])).find((p) => p.id === waiting.id)?.state === "applied",
+    );
+  }
+  say("The project's history: every worker's change, each commit with its trailers");
+  console.log(
+    spawnSync(
+      "git",
+      [
+        "-c",
+        "safe.directory=*",
+        "log",
+        "--format=%h %an: %s  (Approved-By: %(trailers:key=Approved-By,valueonly,separator=))",
+        "main",
+      ],
+      {
+        cwd: project,
+        encoding: "utf8",
+      },
+    ).stdout.trim(),
+  );
+  say("The comms log: what the agents said");
+  show(["comms"]);
   say("Done");
   console.log(
     `Explore: AGENT_SHARED_DIR=${shared} AGENT_DECISIONS_DIR=${decisions} node ${path.relative(process.cwd(), agentctlBin)} tasks`,

@@ -183,6 +183,7 @@ const agentSchema = z.strictObject(
     taskTimeoutSeconds: positiveInt(1, 86_400).optional(),
     approvalRequired: bool().optional(),
     allowBinary: bool().optional(),
+    canCreateTasks: bool().optional(),
     network: networkSchema.optional(),
     paused: bool().optional(),
     budget: budgetSchema.optional(),
@@ -356,6 +357,11 @@ export interface ResolvedAgent {
    * reviewers then see them flagged loudly. Present only when true (the default is false).
    */
   allowBinary?: true;
+  /**
+   * A coordinator: the task files its runs write into $TASK_OUTBOX are queued
+   * (AGENT_CAN_CREATE_TASKS). Present only when true (DEFAULT_CAN_CREATE_TASKS is false).
+   */
+  canCreateTasks?: true;
   /**
    * This agent alone is stopped (its container not running; on Fargate its service at 0), its
    * code, queue and history kept. The stack's `paused` stops every agent whatever this says.
@@ -843,6 +849,7 @@ function resolveAgent(
     approvalRequired: a.approvalRequired ?? stackApproval ?? DEFAULTS.approvalRequired,
     approvalOverride: a.approvalRequired !== undefined,
     ...(a.allowBinary === true ? { allowBinary: true as const } : {}),
+    ...(a.canCreateTasks === true ? { canCreateTasks: true as const } : {}),
     network: networkSetting(a.network, stackNetwork ?? DEFAULT_NETWORK),
     paused: a.paused ?? false,
     ...(budget.usdPerDay !== undefined || budget.usdPerTask !== undefined ? { budget } : {}),

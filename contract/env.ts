@@ -44,6 +44,14 @@ export const ENV = {
   budgetUsdPerDay: "AGENT_BUDGET_USD_PER_DAY",
   budgetUsdPerTask: "AGENT_BUDGET_USD_PER_TASK",
   reviewApprovals: "AGENT_REVIEW_APPROVALS",
+  /** Coordinators: the agent may queue tasks through $TASK_OUTBOX (off unless set to true). */
+  canCreateTasks: "AGENT_CAN_CREATE_TASKS",
+  outboxMaxTasks: "AGENT_OUTBOX_MAX_TASKS",
+  outboxMaxFileBytes: "AGENT_OUTBOX_MAX_FILE_BYTES",
+  outboxMaxRunBytes: "AGENT_OUTBOX_MAX_RUN_BYTES",
+  outboxMaxPending: "AGENT_OUTBOX_MAX_PENDING",
+  messageMaxChars: "AGENT_MESSAGE_MAX_CHARS",
+  messageMaxLines: "AGENT_MESSAGE_MAX_LINES",
 } as const;
 
 /** Distinct human approvers a proposal needs by default, and the most the config accepts. */
@@ -52,11 +60,16 @@ export const MAX_REVIEW_APPROVALS = 10;
 
 /**
  * Per-task variables the runtime gives the agent program (besides TASK_ID, TASK_FILE, …):
- * where it may report its model usage, and the per-task budget when one is set.
+ * where it may report its model usage, the per-task budget when one is set, and where it may
+ * leave tasks (queued only for a coordinator) and message lines for the comms log.
  */
 export const TASK_ENV = {
   usageFile: "TASK_USAGE_FILE",
   budgetUsd: "TASK_BUDGET_USD",
+  /** A folder for task files (one JSON file per task); queued only for a coordinator. */
+  outbox: "TASK_OUTBOX",
+  /** A text file the program appends message lines to (the comms log). */
+  messages: "TASK_MESSAGES",
 } as const;
 
 /** Largest usage file the runtime reads (`$TASK_USAGE_FILE`); a larger one is refused, not read. */
@@ -80,6 +93,9 @@ export const DEFAULT_ALLOW_BINARY = false;
 
 /** The most a change may write (sum of the sizes of the files it creates or changes): 64 MiB. */
 export const DEFAULT_CHANGE_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Agents may not create tasks unless their config says `canCreateTasks: true`. */
+export const DEFAULT_CAN_CREATE_TASKS = false;
 
 /** The proxy variables every common HTTP client reads, both spellings (curl reads lowercase only). */
 export const PROXY_ENV_NAMES = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] as const;
@@ -117,6 +133,8 @@ export interface AgentEnvironmentSettings {
   budget?: AgentBudget;
   /** Distinct human approvers each proposal needs (with approval required); default 1. */
   reviewApprovals?: number;
+  /** A coordinator: may queue tasks through $TASK_OUTBOX (set only when true). */
+  canCreateTasks?: boolean;
 }
 
 /**
@@ -149,5 +167,7 @@ export function runtimeEnvironment(s: AgentEnvironmentSettings): Record<string, 
   if (s.budget?.usdPerTask !== undefined) env[ENV.budgetUsdPerTask] = String(s.budget.usdPerTask);
   if (s.reviewApprovals !== undefined && s.reviewApprovals !== DEFAULT_REVIEW_APPROVALS)
     env[ENV.reviewApprovals] = String(s.reviewApprovals);
+  // Only when on: agents that are not coordinators keep exactly the environment they had.
+  if (s.canCreateTasks === true) env[ENV.canCreateTasks] = "true";
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

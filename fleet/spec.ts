@@ -44,6 +44,8 @@ export interface AgentContainerSettings {
   budget?: AgentBudget;
   /** Distinct human approvers per proposal (AGENT_REVIEW_APPROVALS); one when absent. */
   reviewApprovals?: number;
+  /** A coordinator (AGENT_CAN_CREATE_TASKS); absent: the default (false). */
+  canCreateTasks?: boolean;
 }
 
 export interface Mount {

@@ -4,12 +4,14 @@ import { CONTAINER_PATHS } from "../contract/paths.js";
 import {
   BUDGET_MAX_USD,
   DEFAULT_ALLOW_BINARY,
+  DEFAULT_CAN_CREATE_TASKS,
   DEFAULT_CHANGE_MAX_BYTES,
   DEFAULT_REVIEW_APPROVALS,
   ENV,
   MAX_REVIEW_APPROVALS,
 } from "../contract/env.js";
 import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL_MAX, PROJECT_NAME, PROJECT_NAME_RULE } from "../contract/names.js";
+import { COORDINATION_DEFAULTS as CD } from "./coordination/limits.js";
 import { NAME_PATTERN } from "./ids.js";
 
 /**
@@ -53,6 +55,14 @@ export interface RuntimeSettings {
   projectsDir: string;
   /** The shared projects this agent works on (sorted); a task for any other is refused. */
   projects: string[];
+  /** A coordinator: the tasks its runs write into $TASK_OUTBOX are queued (else reported, ignored). */
+  canCreateTasks: boolean;
+  outboxMaxTasks: number;
+  outboxMaxFileBytes: number;
+  outboxMaxRunBytes: number;
+  outboxMaxPending: number;
+  messageMaxChars: number;
+  messageMaxLines: number;
   /** USD of reported model usage per UTC day; over it the agent claims nothing (none: no limit). */
   budgetUsdPerDay?: number;
   /** USD one run may report; a run over it fails (none: no limit). */
@@ -121,6 +131,21 @@ export const SETTINGS_DOC: Array<[string, string, string]> = [
     "empty",
     "comma list of the shared projects this agent works on; a task for another project fails with that reason",
   ],
+  [
+    ENV.canCreateTasks,
+    String(DEFAULT_CAN_CREATE_TASKS),
+    "`true`: a coordinator; the task files its runs write into `$TASK_OUTBOX` are validated and queued (else reported and ignored)",
+  ],
+  [ENV.outboxMaxTasks, String(CD.outboxMaxTasks), "task files one run may queue; the rest are rejected"],
+  [ENV.outboxMaxFileBytes, String(CD.outboxMaxFileBytes), "largest task file in the outbox"],
+  [ENV.outboxMaxRunBytes, String(CD.outboxMaxRunBytes), "all task files of one run plus the context files they name"],
+  [
+    ENV.outboxMaxPending,
+    String(CD.outboxMaxPending),
+    "tasks this agent created that may be pending or claimed at once; further ones are rejected",
+  ],
+  [ENV.messageMaxChars, String(CD.messageMaxChars), "characters of one `$TASK_MESSAGES` line (longer lines are cut)"],
+  [ENV.messageMaxLines, String(CD.messageMaxLines), "`$TASK_MESSAGES` lines recorded per run (the rest are counted)"],
   [
     ENV.rejectedRetentionDays,
     "14",
@@ -251,6 +276,13 @@ export function loadSettings(env: Env): RuntimeSettings {
     rejectedRetentionDays: intSetting(env, ENV.rejectedRetentionDays, 14, 0, 36500),
     projectsDir: path.resolve(env[ENV.projectsDir] || CONTAINER_PATHS.projects),
     projects: parseProjects(env[ENV.projects]),
+    canCreateTasks: boolSetting(env, ENV.canCreateTasks, DEFAULT_CAN_CREATE_TASKS),
+    outboxMaxTasks: intSetting(env, ENV.outboxMaxTasks, CD.outboxMaxTasks, 0, 10_000),
+    outboxMaxFileBytes: intSetting(env, ENV.outboxMaxFileBytes, CD.outboxMaxFileBytes, 256, 16 * 1024 * 1024),
+    outboxMaxRunBytes: intSetting(env, ENV.outboxMaxRunBytes, CD.outboxMaxRunBytes, 256, 1024 * 1024 * 1024),
+    outboxMaxPending: intSetting(env, ENV.outboxMaxPending, CD.outboxMaxPending, 0, 1_000_000),
+    messageMaxChars: intSetting(env, ENV.messageMaxChars, CD.messageMaxChars, 16, 1024 * 1024),
+    messageMaxLines: intSetting(env, ENV.messageMaxLines, CD.messageMaxLines, 0, 100_000),
     reviewApprovals: intSetting(env, ENV.reviewApprovals, DEFAULT_REVIEW_APPROVALS, 1, MAX_REVIEW_APPROVALS),
   };
   const perDay = usdSetting(env, ENV.budgetUsdPerDay);

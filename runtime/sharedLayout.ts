@@ -12,6 +12,7 @@ import * as path from "node:path";
  *   proposals/<proposal-id>.json (+ .patch)
  *   agents/<agent>/status.json    heartbeat, current task, approval mode, last error
  *   logs/<agent>.jsonl            one writer per file (safe on NFS, unlike shared O_APPEND)
+ *   comms/<agent>.jsonl           the agent's $TASK_MESSAGES lines (one writer per file too)
  *   control/<agent>.json          the operator's switches for one agent (pause); only operators write it
  *   usage/<agent>/<YYYY-MM-DD>.json  the agent's usage ledger for one UTC day (its runtime writes it)
  */
@@ -26,6 +27,7 @@ export interface SharedLayout {
   proposals: string;
   agentsRoot: string;
   logs: string;
+  comms: string;
   controlRoot: string;
   usageRoot: string;
   claimed(agent: string): string;
@@ -33,6 +35,7 @@ export interface SharedLayout {
   agentDir(agent: string): string;
   statusFile(agent: string): string;
   logFile(agent: string): string;
+  commsFile(agent: string): string;
   proposalFile(id: string): string;
   patchFile(id: string): string;
   controlFile(agent: string): string;
@@ -54,6 +57,7 @@ export function sharedLayout(root: string): SharedLayout {
     proposals: j("proposals"),
     agentsRoot: j("agents"),
     logs: j("logs"),
+    comms: j("comms"),
     controlRoot: j("control"),
     usageRoot: j("usage"),
     claimed: (agent) => j("tasks", "claimed", agent),
@@ -61,6 +65,7 @@ export function sharedLayout(root: string): SharedLayout {
     agentDir: (agent) => j("agents", agent),
     statusFile: (agent) => j("agents", agent, "status.json"),
     logFile: (agent) => j("logs", `${agent}.jsonl`),
+    commsFile: (agent) => j("comms", `${agent}.jsonl`),
     proposalFile: (id) => j("proposals", `${id}.json`),
     patchFile: (id) => j("proposals", `${id}.patch`),
     controlFile: (agent) => j("control", `${agent}.json`),
@@ -91,6 +96,7 @@ export function ensureSharedLayout(l: SharedLayout, agent?: string): void {
     l.proposals,
     l.agentsRoot,
     l.logs,
+    l.comms,
     l.controlRoot,
     l.usageRoot,
   ];

@@ -3,6 +3,8 @@ import type { CurrentProgram } from "./agent/currentProgram.js";
 import type { StatusBoard } from "./agent/statusBoard.js";
 import { ChangeApplier } from "./changes/changeApplier.js";
 import { StartCheck } from "./changes/startCheck.js";
+import { CommsLog } from "./coordination/commsLog.js";
+import { Outbox } from "./coordination/outbox.js";
 import { DecisionLoop } from "./decisions/decisionLoop.js";
 import type { AgentLogger } from "./log.js";
 import type { ProposalStore } from "./proposals/proposal.js";
@@ -39,6 +41,7 @@ export interface WiredParts {
   changes: ChangeApplier;
   decisions: DecisionLoop;
   tasks: TaskLoop;
+  comms: CommsLog;
 }
 
 /**
@@ -79,6 +82,7 @@ export function wireParts(i: PartsInput): WiredParts {
     afterNotApplied: (p) => tasks.afterNotApplied(p),
     afterApplied: (p) => tasks.afterApplied(p),
   });
+  const comms = new CommsLog(s.agentName, layout.commsFile(s.agentName), s.logMaxBytes);
   // The decision loop calls back into the task loop only once both run.
   const tasks = new TaskLoop({
     settings: s,
@@ -93,6 +97,8 @@ export function wireParts(i: PartsInput): WiredParts {
     board,
     log,
     ...(i.projects ? { projects: i.projects } : {}),
+    outbox: new Outbox({ settings: s, queue, layout, log, ...(i.projects ? { projects: i.projects } : {}) }),
+    comms,
   });
-  return { workspace, changes, decisions, tasks };
+  return { workspace, changes, decisions, tasks, comms };
 }

@@ -13,7 +13,8 @@ export class Presenter {
   /** Loud warnings the command adds (binary files and symlinks), printed first by warnings(). */
   readonly loud: string[] = [];
 
-  private tally(e: Escaped): string {
+  /** Text already escaped: counted for the closing warning. */
+  tally(e: Escaped): string {
     this.escaped += e.escaped;
     this.bidi += e.bidi;
     return e.text;

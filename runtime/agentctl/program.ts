@@ -9,6 +9,7 @@ import { decide } from "../operator/decisions.js";
 import { InvalidInput, OperatorError } from "../operator/errors.js";
 import { escapeText, safeLine } from "../operator/escape.js";
 import { LogReader, type LogLine } from "../operator/logs.js";
+import { CommsReader, type CommsMessage } from "../operator/comms.js";
 import { listProposals, showProposal } from "../operator/proposals.js";
 import { patchSpecials } from "../operator/specialFiles.js";
 import { agentHealth, fleetStatus } from "../operator/status.js";
@@ -23,6 +24,7 @@ import {
   parseProposalId,
   parseProposalState,
   parseSha256,
+  parseTaskId,
   parseTaskState,
 } from "../operator/validate.js";
 import { SERVE_HELP } from "../console/serveOptions.js";
@@ -112,6 +114,33 @@ function formatLog(c: Ctx, l: LogLine): string {
     .join(" ");
   const line = `${String(time)} ${String(agent).padEnd(12)} ${String(level).padEnd(5)} ${String(event)} ${fields}`;
   return c.p.cell(line) + "\n";
+}
+
+/** One message: `TIME AGENT TASK text` (every field escaped), or one JSON object per line. */
+function formatMessage(c: Ctx, m: CommsMessage): string {
+  if (c.json) return c.p.json(m).replace(/\n\s*/g, "") + "\n";
+  // The text exactly (no whitespace collapsed), one line, escaped.
+  const text = c.p.tally(escapeText(m.text, { multiline: false }));
+  return `${c.p.cell(m.time)} ${c.p.cell(m.agent).padEnd(12)} ${c.p.cell(m.task)} ${text}\n`;
+}
+
+/** Print what `reader` holds now, then, with `follow`, what it gets until interrupted (logs, comms). */
+async function printMerged<T>(
+  io: Io,
+  reader: { read(): T[]; poll(): T[] },
+  format: (x: T) => string,
+  follow: boolean | undefined,
+): Promise<void> {
+  for (const x of reader.read()) io.out(format(x));
+  if (!follow) return;
+  const stop = io.signal ?? signalOnTermination();
+  while (!stop.aborted) {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, io.followIntervalMs ?? 300);
+      stop.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    });
+    for (const x of reader.poll()) io.out(format(x));
+  }
 }
 
 export function buildProgram(io: Io): Command {
@@ -282,15 +311,21 @@ export function buildProgram(io: Io): Command {
     .addOption(
       new Option("--project <name>", "only tasks for this shared project").argParser(typed(parseName, "--project")),
     )
+    .addOption(
+      new Option("--parent <id>", "only the tasks this task's run created (a coordinator's)").argParser(
+        typed(parseTaskId, "--parent"),
+      ),
+    )
     .action(
-      run((c, o: { state?: (typeof TASK_STATES)[number]; agent?: string; project?: string }) => {
+      run((c, o: { state?: (typeof TASK_STATES)[number]; agent?: string; project?: string; parent?: string }) => {
         const list = listTasks(c.dirs.shared, {
           ...(o.state ? { state: o.state } : {}),
           ...(o.agent ? { agent: o.agent } : {}),
           ...(o.project ? { project: o.project } : {}),
+          ...(o.parent ? { parent: o.parent } : {}),
         });
         if (c.json) return io.out(c.p.json(list));
-        const rows = [["ID", "STATUS", "PRI", "TRY", "FOR", "AGENT", "TITLE", "RESULT"]];
+        const rows = [["ID", "STATUS", "PRI", "TRY", "FOR", "AGENT", "BY", "TITLE", "RESULT"]];
         for (const t of list) {
           const who = t.agent ? `agent:${t.agent}` : t.capability ? `cap:${t.capability}` : "any";
           const target = t.project ? `${who} project:${t.project}` : who;
@@ -306,6 +341,7 @@ export function buildProgram(io: Io): Command {
             String(t.attempts),
             c.p.cell(target),
             c.p.cell(t.claimed_by),
+            c.p.cell(t.created_by, 20),
             c.p.cell(t.title, 40),
             c.p.cell(res),
           ]);
@@ -572,16 +608,24 @@ export function buildProgram(io: Io): Command {
           ...(o.agent ? { agent: o.agent } : {}),
           ...(o.lines !== undefined ? { lines: o.lines } : {}),
         });
-        for (const l of reader.read()) io.out(formatLog(c, l));
-        if (!o.follow) return;
-        const stop = io.signal ?? signalOnTermination();
-        while (!stop.aborted) {
-          await new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, io.followIntervalMs ?? 300);
-            stop.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-          });
-          for (const l of reader.poll()) io.out(formatLog(c, l));
-        }
+        await printMerged(io, reader, (l) => formatLog(c, l), o.follow);
+      }),
+    );
+
+  // ---------------------------------------------------------------- comms
+  program
+    .command("comms")
+    .description("the agents' messages ($TASK_MESSAGES), merged in time order")
+    .addOption(new Option("--agent <name>", "only this agent's messages").argParser(typed(parseName, "--agent")))
+    .option("-f, --follow", "keep printing new messages until interrupted")
+    .addOption(new Option("--lines <n>", "only the last N messages").argParser(typed(parseLineCount, "--lines")))
+    .action(
+      run(async (c, o: { agent?: string; follow?: boolean; lines?: number }) => {
+        const reader = new CommsReader(c.dirs.shared, {
+          ...(o.agent ? { agent: o.agent } : {}),
+          ...(o.lines !== undefined ? { lines: o.lines } : {}),
+        });
+        await printMerged(io, reader, (m) => formatMessage(c, m), o.follow);
       }),
     );
 

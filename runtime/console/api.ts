@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { MAX_CONTROL_REASON_LENGTH, type AgentControl } from "../agentControl.js";
 import type { Decision } from "../proposals/decision.js";
 import {
+  CommsReader,
   addTask,
   decide,
   pauseAgent,
@@ -13,6 +14,7 @@ import {
   listProposals,
   listTasks,
   LogReader,
+  type LogFilter,
   parseLineCount,
   parseName,
   parseProposalId,
@@ -253,21 +255,19 @@ function openStream(c: ApiContext): EventStream {
 }
 
 /**
- * The agents' logs as server-sent events: one `log` event per line (the JSON entry as the runtime
- * wrote it; a line that is not JSON comes as `{ "raw": … }`), the newest `lines` first, then — with
- * follow=1 — new lines as they are written. Without follow the stream ends with an `end` event.
+ * Send what `reader` holds now as `event` events, then — with follow — what it gets, polled
+ * (logs, comms); without follow the stream ends with an `end` event.
  */
-export function logs(c: ApiContext): void {
-  const q = queryParams(c.url, ["agent", "follow", "lines"]);
-  const agent = q.agent !== undefined ? parseName(q.agent, "agent") : undefined;
-  const follow = followParam(q.follow);
-  const lines = streamLines(q.lines);
-  const reader = new LogReader(c.dirs.shared, { ...(agent ? { agent } : {}), lines });
+function streamMerged<T>(
+  c: ApiContext,
+  reader: { read(): T[]; poll(): T[] },
+  follow: boolean,
+  event: string,
+  data: (x: T) => unknown,
+): void {
   const initial = reader.read();
   const s = openStream(c);
-  const send = (l: { text: string; entry: Record<string, unknown> | null }) =>
-    s.send("log", l.entry ?? { raw: l.text });
-  for (const l of initial) send(l);
+  for (const x of initial) s.send(event, data(x));
   if (!follow) {
     s.send("end", {});
     s.close();
@@ -276,7 +276,7 @@ export function logs(c: ApiContext): void {
   const timer = setInterval(() => {
     if (!s.ready) return;
     try {
-      for (const l of reader.poll()) send(l);
+      for (const x of reader.poll()) s.send(event, data(x));
     } catch {
       s.close();
     }
@@ -284,20 +284,30 @@ export function logs(c: ApiContext): void {
   s.whenClosed(() => clearInterval(timer));
 }
 
+/** The query of a merged stream (logs, comms): `agent`, `lines`, `follow`. */
+function streamQuery(c: ApiContext): { filter: LogFilter; follow: boolean } {
+  const q = queryParams(c.url, ["agent", "follow", "lines"]);
+  const agent = q.agent !== undefined ? parseName(q.agent, "agent") : undefined;
+  const follow = followParam(q.follow);
+  return { filter: { ...(agent ? { agent } : {}), lines: streamLines(q.lines) }, follow };
+}
+
 /**
- * The agents' messages to each other as server-sent events (`message` events). The runtime does
- * not record agent messages yet (the shared dir has no comms files), so this stream sends none:
- * without follow it ends at once with `end`; with follow=1 it stays open (keep-alive comments
- * only) so that clients written against it now keep working when messages arrive.
+ * The agents' logs as server-sent events: one `log` event per line (the JSON entry as the runtime
+ * wrote it; a line that is not JSON comes as `{ "raw": … }`), the newest `lines` first, then — with
+ * follow=1 — new lines as they are written. Without follow the stream ends with an `end` event.
+ */
+export function logs(c: ApiContext): void {
+  const { filter, follow } = streamQuery(c);
+  streamMerged(c, new LogReader(c.dirs.shared, filter), follow, "log", (l) => l.entry ?? { raw: l.text });
+}
+
+/**
+ * The agents' messages to each other (the comms log, `agentctl comms`) as server-sent events: one
+ * `message` event per line `{time, agent, task, text}`, the newest `lines` first, then — with
+ * follow=1 — new ones as the runtimes record them. Without follow the stream ends with `end`.
  */
 export function comms(c: ApiContext): void {
-  const q = queryParams(c.url, ["agent", "follow", "lines"]);
-  if (q.agent !== undefined) parseName(q.agent, "agent");
-  const follow = followParam(q.follow);
-  streamLines(q.lines);
-  const s = openStream(c);
-  if (!follow) {
-    s.send("end", {});
-    s.close();
-  }
+  const { filter, follow } = streamQuery(c);
+  streamMerged(c, new CommsReader(c.dirs.shared, filter), follow, "message", (m) => m);
 }

@@ -5,6 +5,7 @@
  * ./errors.ts to their own surface.
  */
 export * from "./agents.js";
+export * from "./comms.js";
 export * from "./decisions.js";
 export * from "./dirs.js";
 export * from "./errors.js";

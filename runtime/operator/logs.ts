@@ -66,10 +66,14 @@ function readLines(file: string, from: number): { lines: LogLine[]; size: number
   }
 }
 
-function logFiles(layout: SharedLayout, agent: string | undefined): string[] {
+/** The JSON-lines files of one kind: `logs` (the runtimes' logs) or `comms` (agents' messages). */
+export type LineFiles = "logs" | "comms";
+
+function logFiles(layout: SharedLayout, agent: string | undefined, kind: LineFiles): string[] {
+  const dir = layout[kind];
   let names: string[] = [];
   try {
-    names = fs.readdirSync(layout.logs);
+    names = fs.readdirSync(dir);
   } catch {
     /* none yet */
   }
@@ -77,7 +81,7 @@ function logFiles(layout: SharedLayout, agent: string | undefined): string[] {
     .filter((n) => n.endsWith(".jsonl") && !n.startsWith(".tmp-"))
     .filter((n) => !agent || n === `${agent}.jsonl` || n === `${agent}.1.jsonl`)
     .sort()
-    .map((n) => path.join(layout.logs, n));
+    .map((n) => path.join(dir, n));
 }
 
 /**
@@ -92,13 +96,14 @@ export class LogReader {
   constructor(
     shared: string,
     private readonly filter: LogFilter = {},
+    private readonly kind: LineFiles = "logs",
   ) {
     this.layout = openShared(shared);
   }
 
   read(): LogLine[] {
     let all: LogLine[] = [];
-    for (const f of logFiles(this.layout, this.filter.agent)) {
+    for (const f of logFiles(this.layout, this.filter.agent, this.kind)) {
       const r = readLines(f, 0);
       all.push(...r.lines);
       if (!f.endsWith(".1.jsonl")) this.offsets.set(f, r.size);
@@ -110,7 +115,7 @@ export class LogReader {
 
   poll(): LogLine[] {
     const batch: LogLine[] = [];
-    for (const f of logFiles(this.layout, this.filter.agent)) {
+    for (const f of logFiles(this.layout, this.filter.agent, this.kind)) {
       if (f.endsWith(".1.jsonl")) continue;
       const r = readLines(f, this.offsets.get(f) ?? 0);
       this.offsets.set(f, r.size);

@@ -42,6 +42,8 @@ export interface TaskFilter {
   agent?: string;
   /** Tasks for this shared project. */
   project?: string;
+  /** Tasks created by this task's run (a coordinator's children). */
+  parent?: string;
 }
 
 export function addTask(shared: string, t: AddTaskInput): TaskRecord {
@@ -84,6 +86,7 @@ export function listTasks(shared: string, filter: TaskFilter = {}): TaskView[] {
   let list = new TaskQueue(openShared(shared)).list(filter.state);
   if (filter.agent) list = list.filter((t) => t.claimed_by === filter.agent || t.agent === filter.agent);
   if (filter.project) list = list.filter((t) => t.project === filter.project);
+  if (filter.parent) list = list.filter((t) => t.parent === filter.parent);
   return list.map(view);
 }
 

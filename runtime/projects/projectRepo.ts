@@ -108,6 +108,30 @@ export class ProjectRepo {
     );
   }
 
+  /**
+   * A file of the branch's HEAD (a coordinator names it as a task's context): `rel` must be a
+   * regular file's path in the tree, read from git's objects, never from a file system, so no
+   * link is ever followed (a symlink or submodule entry is refused, and git does not descend
+   * into either), at most `maxBytes` bytes.
+   */
+  async fileAtHead(rel: string, maxBytes: number): Promise<{ data: Buffer } | { problem: string; tooLarge?: true }> {
+    const env = gitEnv({ GIT_LITERAL_PATHSPECS: "1" });
+    const ls = await gitTry(this.dir, ["ls-tree", "-z", "--long", this.ref, "--", rel], { env });
+    if (ls.code !== 0) return { problem: `cannot be looked up in project ${this.name}: ${ls.stderr.trim()}` };
+    const entry = ls.stdout
+      .split("\0")
+      .map((l) => /^(\d+) (\w+) ([0-9a-f]+) +(-|\d+)\t(.*)$/s.exec(l))
+      .find((m) => m !== null && m[5] === rel);
+    if (!entry) return { problem: `no such file in project ${this.name} (${this.branch})` };
+    const [, mode, type, oid, size] = entry;
+    if (mode === "120000") return { problem: "a symbolic link (links are never followed)" };
+    if (type !== "blob" || (mode !== "100644" && mode !== "100755")) return { problem: `not a regular file (${type})` };
+    if (Number(size) > maxBytes) return { problem: `${size} bytes, over the ${maxBytes} allowed`, tooLarge: true };
+    const cat = await gitTry(this.dir, ["cat-file", "blob", oid!], { env, maxStdout: maxBytes });
+    if (cat.code !== 0 || cat.truncated) return { problem: `cannot be read: ${cat.stderr.trim() || "too large"}` };
+    return { data: cat.stdoutBytes };
+  }
+
   /** The commit that applied a proposal, found by its trailer (the record of truth after a crash). */
   async findApplied(proposalId: string): Promise<string | undefined> {
     const out = await git(this.dir, [

@@ -31,6 +31,12 @@ export interface NewTask {
   /** Attempt limit of this task; 0 leaves it to the claiming runtime's AGENT_MAX_ATTEMPTS. */
   maxAttempts: number;
   createdBy: string;
+  /** Context files given as contents (already read and checked by the caller), by file name. */
+  contextFiles?: Array<{ name: string; data: Buffer }>;
+  /** The task whose run created this one (a coordinator's outbox). */
+  parent?: string;
+  /** Detail of the `queued` history event (default: createdBy). */
+  queuedDetail?: string;
 }
 
 /** A task this agent holds: its queue name and where its file is now. */
@@ -86,6 +92,16 @@ export class TaskQueue {
           contextFiles.push(path.posix.join("tasks", "files", id, "context", base));
         }
       }
+      if (t.contextFiles && t.contextFiles.length > 0) {
+        const ctxDir = path.join(staging, "context");
+        fs.mkdirSync(ctxDir, { recursive: true, mode: 0o755 });
+        for (const f of t.contextFiles) {
+          if (f.name !== path.basename(f.name) || f.name === "." || f.name === "..")
+            throw new Error(`context file name "${f.name}" is not a plain file name`);
+          fs.writeFileSync(path.join(ctxDir, f.name), f.data, { mode: 0o644, flag: "wx" });
+          contextFiles.push(path.posix.join("tasks", "files", id, "context", f.name));
+        }
+      }
       fs.renameSync(staging, l.taskFilesOf(id));
     } catch (err) {
       fs.rmSync(staging, { recursive: true, force: true });
@@ -111,7 +127,8 @@ export class TaskQueue {
       created_by: t.createdBy,
       last_error: null,
       result: null,
-      history: [{ at: now, event: "queued", detail: t.createdBy }],
+      history: [{ at: now, event: "queued", detail: t.queuedDetail ?? t.createdBy }],
+      ...(t.parent !== undefined ? { parent: t.parent } : {}),
     };
     const name = queueFileName({ priority, id, target: targetOf(record), attempts: 0 });
     const tmp = path.join(l.tasksTmp, `.tmp-${name}`);

@@ -21,6 +21,12 @@ export interface TaskResult {
   usage?: Usage;
   /** Why the last run's usage report was refused. */
   usage_error?: string;
+  /** Tasks this run queued from $TASK_OUTBOX (a coordinator's run). */
+  created_tasks?: string[];
+  /** Files of $TASK_OUTBOX that were not queued, each with the reason (file names escaped). */
+  outbox_rejected?: Array<{ file: string; reason: string }>;
+  /** $TASK_MESSAGES lines this run left that were not recorded (over the per-run cap). */
+  messages_dropped?: number;
 }
 
 export interface TaskEvent {
@@ -64,6 +70,8 @@ export interface TaskRecord {
    * is committed to the project); null: the agent's own code in /app.
    */
   project?: string | null;
+  /** The task whose run created this one (a coordinator's outbox); absent for operators' tasks. */
+  parent?: string | null;
 }
 
 export const MIN_PRIORITY = 0;
@@ -140,6 +148,9 @@ export function validateTaskRecord(v: unknown): TaskRecord {
   str("project", true);
   if (typeof o.project === "string" && !PROJECT_NAME.test(o.project))
     throw new Error(`task field "project" is not a valid project name`);
+  str("parent", true);
+  if (typeof o.parent === "string" && !TASK_ID_PATTERN.test(o.parent))
+    throw new Error(`task field "parent" is not a task id: ${JSON.stringify(o.parent)}`);
   if (
     o.context_files !== undefined &&
     (!Array.isArray(o.context_files) || o.context_files.some((c) => typeof c !== "string"))
@@ -184,5 +195,6 @@ export function validateTaskRecord(v: unknown): TaskRecord {
     history: Array.isArray(o.history) ? (o.history as TaskEvent[]) : [],
     reruns: (o.reruns as number | undefined) ?? 0,
     project: (o.project as string | undefined) ?? null,
+    ...(typeof o.parent === "string" ? { parent: o.parent } : {}),
   };
 }

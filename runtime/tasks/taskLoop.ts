@@ -18,6 +18,8 @@ import type { ChangeApplier } from "../changes/changeApplier.js";
 import type { RunOutcome, Workspace } from "../workspace/workspace.js";
 import type { ProjectRepo } from "../projects/projectRepo.js";
 import { Backoff } from "./backoff.js";
+import { messageLines, type CommsLog } from "../coordination/commsLog.js";
+import type { Outbox } from "../coordination/outbox.js";
 
 export interface TaskLoopOptions {
   settings: Pick<
@@ -36,6 +38,8 @@ export interface TaskLoopOptions {
     | "budgetUsdPerDay"
     | "budgetUsdPerTask"
     | "reviewApprovals"
+    | "messageMaxChars"
+    | "messageMaxLines"
   >;
   /** The shared projects this agent works on, by name. */
   projects?: ReadonlyMap<string, ProjectRepo>;
@@ -52,6 +56,10 @@ export interface TaskLoopOptions {
   ledger: UsageLedger;
   board: StatusBoard;
   log: AgentLogger;
+  /** Queues the tasks a coordinator's run wrote into $TASK_OUTBOX. */
+  outbox: Outbox;
+  /** Records the lines a run wrote into $TASK_MESSAGES. */
+  comms: CommsLog;
 }
 
 /**
@@ -323,7 +331,9 @@ export class TaskLoop {
       log.info("task-handed-back", { task: record.id });
       return;
     }
+    const said = this.recordMessages(record, outcome);
     if (r.timedOut || r.code !== 0) {
+      const coord = await this.afterRun(record, outcome, false, said);
       const why = r.timedOut
         ? `timed out after ${this.timeoutSeconds()} s`
         : `agent program exited with ${r.code ?? r.signal}`;
@@ -337,7 +347,7 @@ export class TaskLoop {
           c,
           "failed",
           { ...record, attempts: record.attempts + 1 },
-          { outcome: "failed", exit_code: r.code, error: detail, output_tail: r.outputTail.slice(-2000) },
+          { outcome: "failed", exit_code: r.code, error: detail, output_tail: r.outputTail.slice(-2000), ...coord },
         );
       }
       await this.afterFailure();
@@ -348,14 +358,24 @@ export class TaskLoop {
     if (s.budgetUsdPerTask !== undefined && spent !== undefined && spent > s.budgetUsdPerTask) {
       const error = `the run reported $${spent} of model usage, over the per-task budget of $${s.budgetUsdPerTask} (AGENT_BUDGET_USD_PER_TASK); its change is not proposed`;
       board.setError(error);
-      this.finishTask(c, "failed", { ...record, attempts: record.attempts + 1 }, { outcome: "failed", error });
+      const coord = await this.afterRun(record, outcome, false, said);
+      this.finishTask(
+        c,
+        "failed",
+        { ...record, attempts: record.attempts + 1 },
+        { outcome: "failed", error, ...coord },
+      );
       return;
     }
+    // A run that ends without a proposal: its tasks are queued now, reported in its result.
+    const ends = outcome.patch.trim() === "" || Buffer.byteLength(outcome.patch) > s.patchMaxBytes || outcome.refused;
+    const coord = ends ? await this.afterRun(record, outcome, true, said) : {};
     if (outcome.patch.trim() === "") {
       this.finishTask(c, "done", record, {
         outcome: "no-changes",
         exit_code: 0,
         output_tail: r.outputTail.slice(-2000),
+        ...coord,
       });
       return;
     }
@@ -363,11 +383,16 @@ export class TaskLoop {
       this.finishTask(c, "failed", record, {
         outcome: "failed",
         error: `the change is larger than AGENT_PATCH_MAX_BYTES (${s.patchMaxBytes})`,
+        ...coord,
       });
       return;
     }
     if (outcome.refused) {
-      this.finishTask(c, "failed", record, { outcome: "failed", error: `change refused: ${outcome.refused}` });
+      this.finishTask(c, "failed", record, {
+        outcome: "failed",
+        error: `change refused: ${outcome.refused}`,
+        ...coord,
+      });
       return;
     }
     const created = proposals.create(
@@ -433,7 +458,64 @@ export class TaskLoop {
     } else if (proposal.state === "pending") {
       this.o.awaitDecision(pid);
     }
-    this.finishFromProposal(c, record, proposal, { exit_code: 0, output_tail: r.outputTail.slice(-2000) });
+    // A run that goes again (stale base, autonomous) writes its tasks again: queue them only once, at the end.
+    const queued = willRerun(record, proposal) ? said : await this.afterRun(record, outcome, true, said);
+    this.finishFromProposal(c, record, proposal, { exit_code: 0, output_tail: r.outputTail.slice(-2000), ...queued });
+  }
+
+  /**
+   * A run's $TASK_MESSAGES lines go to this agent's comms log (bounded; a write error is only
+   * logged); returns what the task's result says about them.
+   */
+  private recordMessages(record: TaskRecord, outcome: RunOutcome): Partial<TaskResult> {
+    const { settings: s, log } = this.o;
+    const files = outcome.files;
+    if (files?.messages === undefined) return {};
+    const m = messageLines(files.messages, files.messagesMore, {
+      maxChars: s.messageMaxChars,
+      maxLines: s.messageMaxLines,
+    });
+    try {
+      this.o.comms.record(record.id, m.lines, m.dropped, m.moreBytes);
+    } catch (err) {
+      log.error("comms-write-failed", { task: record.id, error: (err as Error).message });
+    }
+    return m.dropped > 0 ? { messages_dropped: m.dropped } : {};
+  }
+
+  /**
+   * What a run left besides its change, for the task's result (`said`: what recordMessages
+   * reported): a coordinator's task files queued (only when the run `succeeded`), each rejected
+   * one with its reason.
+   */
+  private async afterRun(
+    record: TaskRecord,
+    outcome: RunOutcome,
+    succeeded: boolean,
+    said: Partial<TaskResult>,
+  ): Promise<Partial<TaskResult>> {
+    const log = this.o.log;
+    if (outcome.filesError !== undefined)
+      return { outbox_rejected: [{ file: "$TASK_OUTBOX", reason: `not read: ${outcome.filesError.slice(0, 300)}` }] };
+    const files = outcome.files;
+    if (!files) return {};
+    const out: Partial<TaskResult> = { ...said };
+    const rejected = files.messagesProblem
+      ? [{ file: "$TASK_MESSAGES", reason: `not recorded: $TASK_MESSAGES ${files.messagesProblem}` }]
+      : [];
+    let report;
+    try {
+      report = await this.o.outbox.process(record, files, succeeded);
+    } catch (err) {
+      log.error("outbox-failed", { task: record.id, error: (err as Error).message });
+      report = {
+        created: [],
+        rejected: [{ file: "$TASK_OUTBOX", reason: `not processed: ${(err as Error).message}` }],
+      };
+    }
+    if (report.created.length > 0) out.created_tasks = report.created;
+    if (report.rejected.length + rejected.length > 0) out.outbox_rejected = [...rejected, ...report.rejected];
+    return out;
   }
 
   /**
@@ -450,7 +532,7 @@ export class TaskLoop {
     note?: string,
   ): void {
     const reruns = record.reruns ?? 0;
-    if (isStaleAutonomous(p) && reruns < AUTONOMOUS_RERUNS) {
+    if (willRerun(record, p)) {
       const detail = `proposal ${p.id} did not apply: ${p.reason ?? "conflict"}; running the task again on the new HEAD (re-run ${reruns + 1} of at most ${AUTONOMOUS_RERUNS})`;
       const next: TaskRecord = {
         ...record,
@@ -632,8 +714,10 @@ export class TaskLoop {
 /** How often autonomous mode runs a task again after a stale-base conflict before it reports the conflict. */
 export const AUTONOMOUS_RERUNS = 3;
 
-function isStaleAutonomous(p: Proposal): boolean {
-  return p.state === "conflict" && p.reason_code === "stale-base" && !p.approval_required;
+/** Whether a task ends in a re-run on the new HEAD: its autonomous proposal went stale, re-runs are left. */
+function willRerun(record: TaskRecord, p: Proposal): boolean {
+  const stale = p.state === "conflict" && p.reason_code === "stale-base" && !p.approval_required;
+  return stale && (record.reruns ?? 0) < AUTONOMOUS_RERUNS;
 }
 
 /** A task's outcome from its proposal's state (pending and approved: still `proposed`). */

@@ -31,6 +31,10 @@ export interface RunDir {
   gitTemplate: string;
   /** Where the program may report its model usage ($TASK_USAGE_FILE), in the agent user's part. */
   usageFile: string;
+  /** $TASK_OUTBOX: task files a coordinator's program writes (made by the agent user). */
+  outbox: string;
+  /** $TASK_MESSAGES: the program appends message lines (it creates the file). */
+  messages: string;
 }
 
 /** Where a run of `taskId` goes (nothing is created yet). */
@@ -48,12 +52,14 @@ export function runDirFor(scratchDir: string, agentName: string, taskId: string)
     context: path.join(base, "context"),
     gitTemplate: path.join(base, "git-template"),
     usageFile: path.join(agentDir, "usage.json"),
+    outbox: path.join(agentDir, "outbox"),
+    messages: path.join(agentDir, "messages"),
   };
 }
 
 /**
  * Create the run dir with the task's files, copied from the shared dir (`sharedRoot`); then the
- * agent user makes its home/ and tmp/ in agent/.
+ * agent user makes its home/, tmp/ and outbox/ in agent/.
  */
 export async function createRunDir(d: RunDir, task: TaskRecord, sharedRoot: string, user: AgentUser): Promise<void> {
   fs.mkdirSync(d.base, { mode: 0o755 });
@@ -75,7 +81,12 @@ export async function createRunDir(d: RunDir, task: TaskRecord, sharedRoot: stri
     fs.cpSync(path.join(sharedRoot, f), path.join(d.context, path.basename(f)), { recursive: true });
   }
   for (const f of walk(d.context)) fs.chmodSync(f.path, f.dir ? 0o755 : 0o644);
-  const mk = await user.run("mkdir", ["-m", "700", "--", d.home, d.tmp], d.agentDir);
+  // The outbox is listable by the runtime, so that an empty one costs no reader process.
+  const mk = await user.run(
+    "sh",
+    ["-c", 'mkdir -m 700 -- "$1" "$2" && mkdir -m 755 -- "$3"', "sh", d.home, d.tmp, d.outbox],
+    d.agentDir,
+  );
   if (mk.code !== 0) throw new Error(`making the run's home and tmp dirs as ${user.name} failed: ${mk.stderr.trim()}`);
 }
 

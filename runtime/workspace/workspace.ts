@@ -1,8 +1,10 @@
 import * as path from "node:path";
-import { TASK_ENV } from "../../contract/env.js";
+import { ENV, TASK_ENV } from "../../contract/env.js";
 import type { AgentProgram } from "../agentProgram.js";
 import { readHead } from "../git.js";
 import type { AgentLogger } from "../log.js";
+import { messageReadBytes } from "../coordination/commsLog.js";
+import { nothingLeft, readRunFiles, type RunFiles } from "../coordination/runFiles.js";
 import type { TaskRecord } from "../queue/taskRecord.js";
 import type { Mutex } from "../repo/mutex.js";
 import type { ProjectRepo } from "../projects/projectRepo.js";
@@ -25,6 +27,10 @@ export interface RunOutcome extends ExtractedChange {
   usage: UsageRead;
   /** When the program started. */
   startedAt: string;
+  /** $TASK_OUTBOX and $TASK_MESSAGES as the run left them (absent when the run was aborted). */
+  files?: RunFiles;
+  /** Why they could not be read. */
+  filesError?: string;
 }
 
 export interface WorkspaceOptions {
@@ -40,6 +46,12 @@ export interface WorkspaceOptions {
     | "allowBinary"
     | "changeMaxBytes"
     | "budgetUsdPerTask"
+    | "canCreateTasks"
+    | "outboxMaxTasks"
+    | "outboxMaxFileBytes"
+    | "outboxMaxRunBytes"
+    | "messageMaxChars"
+    | "messageMaxLines"
   >;
   /** The shared dir's root (task instruction and context files are relative to it). */
   sharedRoot: string;
@@ -124,8 +136,9 @@ export class Workspace {
       await this.killLeftovers(task.id);
       // Read once nothing of the agent user runs any more; failed runs cost money too.
       const usage = readUsageFile(d.usageFile, user.runAs?.uid);
-      if (run.code !== 0 || run.aborted || run.timedOut)
-        return { run, base: baseCommit, ...NO_CHANGE, usage, startedAt };
+      if (run.aborted) return { run, base: baseCommit, ...NO_CHANGE, usage, startedAt };
+      const left = await this.readRunFiles(d);
+      if (run.code !== 0 || run.timedOut) return { run, base: baseCommit, ...NO_CHANGE, usage, startedAt, ...left };
       const change = await extractChange(
         user,
         d.work,
@@ -135,11 +148,36 @@ export class Workspace {
         project ? project.objectsDir : path.join(s.appDir, ".git", "objects"),
       );
       const refused = refusal(change, s);
-      return { run, base: baseCommit, ...change, ...(refused ? { refused } : {}), usage, startedAt };
+      return { run, base: baseCommit, ...change, ...(refused ? { refused } : {}), usage, startedAt, ...left };
     } finally {
       // After the last command run as the agent user (and again before the runtime removes its part).
       await this.killLeftovers(task.id);
       this.cleanups = this.cleanups.then(() => this.remove(d.base));
+    }
+  }
+
+  /** The run's outbox and messages, read as the agent user (their reading never fails the task). */
+  private async readRunFiles(d: RunDir): Promise<{ files: RunFiles } | { filesError: string }> {
+    const s = this.o.settings;
+    if (nothingLeft(d.outbox, d.messages)) return { files: { outbox: [], outboxMore: 0, messagesMore: 0 } };
+    try {
+      const files = await readRunFiles(
+        d.outbox,
+        d.messages,
+        {
+          // A few more than may be queued, so that the files over the cap are reported by name.
+          maxEntries: s.outboxMaxTasks + 50,
+          maxFileBytes: s.outboxMaxFileBytes,
+          maxRunBytes: s.outboxMaxRunBytes,
+          maxMessageBytes: messageReadBytes({ maxChars: s.messageMaxChars, maxLines: s.messageMaxLines }),
+        },
+        d.agentDir,
+        this.o.user.runAs,
+      );
+      return { files };
+    } catch (err) {
+      this.o.log.warn("run-files-unreadable", { dir: d.agentDir, error: (err as Error).message });
+      return { filesError: (err as Error).message };
     }
   }
 
@@ -227,7 +265,7 @@ export class Workspace {
 
 /** The program's environment: the runtime's own, agent.json's `env`, then the task's variables. */
 export function programEnv(
-  s: Pick<RuntimeSettings, "agentName" | "capabilities" | "budgetUsdPerTask">,
+  s: Pick<RuntimeSettings, "agentName" | "capabilities" | "budgetUsdPerTask" | "canCreateTasks">,
   task: TaskRecord,
   program: AgentProgram,
   d: RunDir,
@@ -247,6 +285,9 @@ export function programEnv(
     TASK_ATTEMPT: String(task.attempts + 1),
     TASK_PROJECT: task.project ?? "",
     [TASK_ENV.usageFile]: d.usageFile,
+    [TASK_ENV.outbox]: d.outbox,
+    [TASK_ENV.messages]: d.messages,
+    [ENV.canCreateTasks]: String(s.canCreateTasks),
     ...(s.budgetUsdPerTask !== undefined ? { [TASK_ENV.budgetUsd]: String(s.budgetUsdPerTask) } : {}),
   };
 }

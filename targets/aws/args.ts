@@ -46,6 +46,8 @@ export interface FargateAgentArgs {
   budget?: AgentBudget;
   /** Distinct human approvers per proposal. */
   reviewApprovals?: number;
+  /** A coordinator: may queue tasks through $TASK_OUTBOX. */
+  canCreateTasks?: boolean;
   /** This agent's service alone at desiredCount 0 (the fleet's `paused` stops them all). Default false. */
   paused?: boolean;
 }

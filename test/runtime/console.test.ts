@@ -620,7 +620,7 @@ describe("console API: event streams", () => {
     expect(follow.events.every((e) => e.event === "log")).toBe(true);
   });
 
-  it("comms: no messages are recorded yet, so no follow ends at once and follow=1 stays open; streams are capped", async () => {
+  it("comms: with no messages, no follow ends at once and follow=1 stays open; streams are capped", async () => {
     const { c } = await world();
     const once = await openEvents(c, "/api/v1/comms");
     await once.ended;
@@ -646,6 +646,43 @@ describe("console API: event streams", () => {
       const r = await request(c, "GET", "/api/v1/comms", { check: false });
       return r.status === 200;
     });
+  });
+});
+
+describe("console API: the comms log", () => {
+  it("/comms streams the agents' messages merged in time order, exactly as recorded, then new ones with follow=1", async () => {
+    const { w, c } = await world();
+    const comms = path.join(w.shared, "comms");
+    fs.mkdirSync(comms, { recursive: true });
+    const line = (time: string, agent: string, text: string) =>
+      JSON.stringify({ time, agent, task: "t-261129-101010-abcdef", text }) + "\n";
+    const nasty = "\u001b[2J\r\u202eevil\n\nevent: end\ndata: {}";
+    fs.writeFileSync(
+      path.join(comms, "a1.jsonl"),
+      line("2026-11-29T10:00:01.000Z", "a1", "first") + line("2026-11-29T10:00:03.000Z", "a1", nasty),
+    );
+    fs.writeFileSync(path.join(comms, "b2.jsonl"), line("2026-11-29T10:00:02.000Z", "b2", "second"));
+    const once = await openEvents(c, "/api/v1/comms?lines=10");
+    await once.ended;
+    expect(once.events.map((e) => e.event)).toEqual(["message", "message", "message", "end"]);
+    const texts = once.events.slice(0, 3).map((e) => (e.data as { agent: string; text: string }).text);
+    expect(texts).toEqual(["first", "second", nasty]);
+    const onlyB = await openEvents(c, "/api/v1/comms?agent=b2");
+    await onlyB.ended;
+    expect(onlyB.events.map((e) => (e.data as { text?: string }).text)).toEqual(["second", undefined]);
+    const last = await openEvents(c, "/api/v1/comms?lines=1");
+    await last.ended;
+    expect((last.events[0]!.data as { text: string }).text).toBe(nasty);
+
+    const follow = await openEvents(c, "/api/v1/comms?follow=1&lines=0");
+    streams.push(follow);
+    fs.appendFileSync(path.join(comms, "b2.jsonl"), line("2026-11-29T10:00:04.000Z", "b2", "later"));
+    await eventually("the new message", async () => follow.events.length === 1);
+    expect(follow.events[0]).toEqual({
+      event: "message",
+      data: { time: "2026-11-29T10:00:04.000Z", agent: "b2", task: "t-261129-101010-abcdef", text: "later" },
+    });
+    expect((await request(c, "GET", "/api/v1/comms?agent=Bad")).json.field).toBe("agent");
   });
 });
 

@@ -231,7 +231,10 @@ export interface EventReader {
   close: () => void;
 }
 
-/** Open an event stream; events are parsed as they come (data validated against LogEntry for `log`). */
+/**
+ * Open an event stream; events are parsed as they come (data validated against LogEntry for
+ * `log`, CommsMessage for `message`).
+ */
 export async function openEvents(
   c: RunningConsole,
   target: string,
@@ -274,6 +277,11 @@ export async function openEvents(
             if (event === "log") {
               const errors = validateDoc("/components/schemas/LogEntry", value);
               if (errors.length) throw new Error(`log event does not match LogEntry: ${errors.join("; ")}: ${data[0]}`);
+            }
+            if (event === "message") {
+              const errors = validateDoc("/components/schemas/CommsMessage", value);
+              if (errors.length)
+                throw new Error(`message event does not match CommsMessage: ${errors.join("; ")}: ${data[0]}`);
             }
             r.events.push({ event, data: value });
           }

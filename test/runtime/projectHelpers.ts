@@ -28,9 +28,15 @@ function sh(cwd: string, args: string[]): string {
 
 /**
  * A shared project as the host seeds it: a bare repository at `<projects>/<name>` whose HEAD
- * names `branch`, holding one commit with `files`.
+ * names `branch`, holding one commit with `files` and symbolic `links` (path -> target).
  */
-export function makeProject(w: World, name: string, files: Record<string, string>, branch = "main"): string {
+export function makeProject(
+  w: World,
+  name: string,
+  files: Record<string, string>,
+  branch = "main",
+  links: Record<string, string> = {},
+): string {
   const repo = path.join(projectsDir(w), name);
   const seed = path.join(w.dir, `seed-${name}`);
   fs.mkdirSync(seed, { recursive: true });
@@ -38,6 +44,7 @@ export function makeProject(w: World, name: string, files: Record<string, string
     fs.mkdirSync(path.dirname(path.join(seed, f)), { recursive: true });
     fs.writeFileSync(path.join(seed, f), c);
   }
+  for (const [f, target] of Object.entries(links)) fs.symlinkSync(target, path.join(seed, f));
   fs.mkdirSync(repo, { recursive: true, mode: 0o755 });
   sh(repo, ["init", "-q", "--bare"]);
   sh(repo, ["symbolic-ref", "HEAD", `refs/heads/${branch}`]);

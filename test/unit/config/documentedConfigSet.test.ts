@@ -184,6 +184,8 @@ describe("every documented `config set` command", () => {
     expect(timeout.agents[0]!.taskTimeoutSeconds).toBe(600);
     const binary = applyAndParse(parseCommand("pulumi config set --path 'agents[1].allowBinary' true"));
     expect(binary.agents.map((a) => a.allowBinary)).toEqual([undefined, true]);
+    const coord = applyAndParse(parseCommand("pulumi config set --path 'agents[1].canCreateTasks' true"));
+    expect(coord.agents.map((a) => a.canCreateTasks)).toEqual([undefined, true]);
     const one = applyAndParse(parseCommand("pulumi config set --path 'agents[1].paused' true"));
     expect(one.agents.map((a) => a.paused)).toEqual([false, true]);
     const paused = applyAndParse(parseCommand("pulumi config set paused true"));

@@ -295,3 +295,17 @@ describe("dockerRunArgs", () => {
     expect(dockerRunCommand(spec)).toBe(quote(["docker", ...dockerRunArgs(spec)]));
   });
 });
+
+describe("coordinators", () => {
+  it("canCreateTasks: true sets AGENT_CAN_CREATE_TASKS=true; off or absent leaves the environment as it was", () => {
+    const plain = containerSpec(settings()).env;
+    expect(plain.AGENT_CAN_CREATE_TASKS).toBeUndefined();
+    expect(containerSpec(settings({ canCreateTasks: false })).env).toEqual(plain);
+    const coord = containerSpec(settings({ canCreateTasks: true })).env;
+    expect(coord.AGENT_CAN_CREATE_TASKS).toBe("true");
+    expect(differences(plain, coord)).toEqual(["AGENT_CAN_CREATE_TASKS"]);
+    expect(
+      runtimeEnvironment({ name: "c", approvalRequired: true, capabilities: [], env: {}, canCreateTasks: true }),
+    ).toHaveProperty("AGENT_CAN_CREATE_TASKS", "true");
+  });
+});

@@ -136,3 +136,44 @@ describe("ProjectRepo", () => {
     expect(fs.readdirSync(path.join(dir, "agent-fleet")).filter((n) => n.startsWith("index-"))).toEqual([]);
   });
 });
+
+describe("ProjectRepo.fileAtHead (a coordinator's context files)", () => {
+  it("reads a regular file of the branch's HEAD from git's objects; refuses links, trees, submodules, missing files and files over the bytes left", async () => {
+    const { dir } = bareProject({ "a.txt": "alpha\n", "big.txt": "x".repeat(100) });
+    // A second commit with what a hostile project may hold: links (to a file and to a directory
+    // outside), a directory, and a submodule entry.
+    const work = path.join(tempDir(), "work");
+    const g = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.name=o", "-c", "user.email=o@x", ...args], { cwd: work, encoding: "utf8" });
+    execFileSync("git", ["clone", "-q", dir, work]);
+    fs.symlinkSync("/etc/passwd", path.join(work, "link.txt"));
+    fs.symlinkSync("/etc", path.join(work, "linkdir"));
+    fs.mkdirSync(path.join(work, "src"));
+    fs.writeFileSync(path.join(work, "src", "b.md"), "# beta\n");
+    g("add", "-A");
+    g("update-index", "--add", "--cacheinfo", `160000,${g("rev-parse", "HEAD").trim()},sub`);
+    g("commit", "-q", "-m", "more");
+    g("push", "-q", "origin", "HEAD:main");
+    const repo = new ProjectRepo({
+      name: "demo",
+      dir,
+      branch: "main",
+      agent: "a",
+      leaseMs: 60_000,
+      log: new MemoryLog(),
+    });
+
+    expect(await repo.fileAtHead("a.txt", 1000)).toEqual({ data: Buffer.from("alpha\n") });
+    expect(await repo.fileAtHead("src/b.md", 1000)).toEqual({ data: Buffer.from("# beta\n") });
+    expect(await repo.fileAtHead("link.txt", 1000)).toEqual({ problem: expect.stringMatching(/symbolic link/) });
+    expect(await repo.fileAtHead("linkdir/passwd", 1000)).toEqual({ problem: expect.stringMatching(/no such file/) });
+    expect(await repo.fileAtHead("src", 1000)).toEqual({ problem: "not a regular file (tree)" });
+    expect(await repo.fileAtHead("sub", 1000)).toEqual({ problem: "not a regular file (commit)" });
+    expect(await repo.fileAtHead("nope.txt", 1000)).toEqual({ problem: expect.stringMatching(/no such file/) });
+    // Pathspec magic and globs are plain names here.
+    expect(await repo.fileAtHead("*.txt", 1000)).toEqual({ problem: expect.stringMatching(/no such file/) });
+    expect(await repo.fileAtHead(":(glob)a.txt", 1000)).toEqual({ problem: expect.stringMatching(/no such file/) });
+    expect(await repo.fileAtHead("big.txt", 99)).toEqual({ problem: "100 bytes, over the 99 allowed", tooLarge: true });
+    expect(await repo.fileAtHead("big.txt", 100)).toEqual({ data: Buffer.from("x".repeat(100)) });
+  });
+});

@@ -94,6 +94,30 @@ describe("stale-base conflicts", () => {
     ]);
   });
 
+  it("autonomous, a coordinator: a run that goes again queues its $TASK_OUTBOX tasks once, when the task ends", async () => {
+    const sig = tempDir();
+    fs.chmodSync(sig, 0o777);
+    const script = `${APPEND}; printf '{"title":"child","instructions":"x"}' > "$TASK_OUTBOX/child.json"`;
+    const files = {
+      "agent.json": JSON.stringify({ command: ["sh", "-c", script], env: { SIG: sig } }),
+      "log.txt": "start\n",
+    };
+    const w = makeWorld({ files, env: { APPROVAL_REQUIRED: "false", AGENT_CAN_CREATE_TASKS: "true" } });
+    const p = await makeParts(w);
+    const { id, c } = claim(p);
+    const children = () => p.queue.list().filter((t) => t.parent === id);
+    await runWhileHeadMoves(p, sig, c);
+    expect(pendingRecord(p, id)).toMatchObject({ reruns: 1 });
+    expect(children()).toEqual([]);
+
+    const c2 = p.queue.claimNext("a1", [], 0)!;
+    await p.tasks.processTask(c2);
+    const done = record(p, p.w.layout.done, id);
+    expect(done.result.outcome).toBe("applied");
+    expect(children().map((t) => t.created_by)).toEqual(["agent:a1"]);
+    expect(done.result.created_tasks).toEqual(children().map((t) => t.id));
+  });
+
   it(`autonomous: the re-runs are bounded (${AUTONOMOUS_RERUNS}); then the conflict is the task's visible result`, async () => {
     const { sig, w } = world(false);
     const p = await makeParts(w);
