@@ -34,8 +34,8 @@ export default defineConfig({
       },
       {
         test: {
-          // Runtime tests too slow for `npm test` (the crash torture at the size of issue 10 §4).
-          // `npm run test:heavy`, in .ci/run.
+          // Runtime tests too slow for `npm test`: the crash torture at the size of issue 10 §4 and the
+          // project torture (issue 11). `npm run test:heavy`, in .ci/run.
           name: "heavy",
           include: ["test/heavy/**/*.test.ts"],
           globalSetup: ["test/runtime/global-setup.ts"],

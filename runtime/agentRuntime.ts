@@ -130,9 +130,11 @@ export class AgentRuntime {
     this.timers.push(setInterval(() => this.board.write(), s.heartbeatSeconds * 1000));
     // Recovery finishes before the first claim: an interrupted apply (or an autonomous proposal
     // the runtime died before applying) moves HEAD, and a task cloned before that would propose
-    // on a stale base. Only then do this agent's leftover claims go back to the queue.
+    // on a stale base. A task finished from a proposal whose follow-up a crash cut off (a re-run
+    // after its conflict) comes back. Only then do this agent's leftover claims go back to the queue.
     loops.decisions.recover();
     await loops.decisions.checkAll();
+    loops.tasks.catchUpFinished();
     loops.tasks.recoverClaims();
     this.board.status.state = "running";
     this.board.write();

@@ -50,7 +50,13 @@ export class ChangeApplier {
       log.info("proposal-rejected", { proposal: p.id, by: d.by, reason: d.reason });
       return next;
     }
+    let decidedBefore = false;
     const applied = await repo.lock.run(async () => {
+      p = this.recorded(p);
+      if (isSettled(p)) {
+        decidedBefore = true;
+        return p;
+      }
       // "approved" is recorded before the commit, so only a proposal found in that state can
       // already be committed (the runtime died in between); only then is history searched.
       const recovering = p.state === "approved";
@@ -102,7 +108,7 @@ export class ChangeApplier {
       }
       return cur;
     });
-    if (applied.state !== "applied") return applied;
+    if (applied.state !== "applied" || decidedBefore) return applied;
     // Outside the lock (the next approval need not wait for it), on exactly this commit.
     const failed = await this.o.startCheck.run(applied);
     return failed === undefined ? applied : this.rollback(applied, failed);
@@ -129,7 +135,13 @@ export class ChangeApplier {
         decided_at: d.at,
       });
     }
+    let decidedBefore = false;
     const locked = async (): Promise<Proposal> => {
+      p = this.recorded(p);
+      if (isSettled(p)) {
+        decidedBefore = true;
+        return p;
+      }
       const recovering = p.state === "approved";
       const already = recovering ? await this.recordedIfApplied(p, project) : undefined;
       if (already) return already;
@@ -178,9 +190,20 @@ export class ChangeApplier {
       }
       return cur;
     };
-    const out = lockHeld ? await locked() : await project.withLock(locked);
-    if (out.state === "applied") this.o.onProjectCommit?.(project);
+    const out = await (lockHeld ? locked() : project.withLock(locked));
+    if (out.state === "applied" && !decidedBefore) this.o.onProjectCommit?.(project);
     return out;
+  }
+
+  /**
+   * The proposal as recorded now (call holding the apply lock; a decided one is not applied again).
+   * The caller's copy may be older: a task finished from a waiting proposal after a crash, or claimed
+   * twice after a lease ran out, can bring the same proposal to two appliers (two loops of one
+   * runtime, or runtimes in different containers); only the first may apply it, or its change
+   * would land twice (or a 3-way apply of the same change would "conflict" and run the task again).
+   */
+  private recorded(p: Proposal): Proposal {
+    return this.o.proposals.get(p.id) ?? p;
   }
 
   /**
@@ -263,4 +286,9 @@ export class ChangeApplier {
     log.warn("rolled-back", { proposal: p.id, commit: p.commit, rollback_commit: rv.commit, reason });
     return next;
   }
+}
+
+/** Decided for good: applied, refused, in conflict, rejected or rolled back (nothing left to apply). */
+function isSettled(p: Proposal): boolean {
+  return p.state !== "pending" && p.state !== "approved";
 }

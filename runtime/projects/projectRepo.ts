@@ -5,7 +5,7 @@ import { randomHex } from "../ids.js";
 import type { AgentLogger } from "../log.js";
 import type { Proposal } from "../proposals/proposal.js";
 import { spaceProblem } from "../repo/appRepo.js";
-import { projectApplyMessage, TRAILER } from "../repo/commitMessages.js";
+import { projectApplyMessage, proposalGrep } from "../repo/commitMessages.js";
 import { Mutex } from "../repo/mutex.js";
 import { DirLock } from "./dirLock.js";
 
@@ -134,13 +134,7 @@ export class ProjectRepo {
 
   /** The commit that applied a proposal, found by its trailer (the record of truth after a crash). */
   async findApplied(proposalId: string): Promise<string | undefined> {
-    const out = await git(this.dir, [
-      "log",
-      "--format=%H",
-      "-F",
-      `--grep=${TRAILER.proposal}: ${proposalId}`,
-      this.ref,
-    ]);
+    const out = await git(this.dir, ["log", "--format=%H", ...proposalGrep(proposalId), this.ref]);
     return out.trim().split("\n")[0] || undefined;
   }
 

@@ -10,7 +10,7 @@ import {
   INITIAL_IMPORT_MESSAGE,
   outsideChangesMessage,
   rollbackMessage,
-  TRAILER,
+  proposalGrep,
 } from "./commitMessages.js";
 import { Mutex } from "./mutex.js";
 
@@ -92,9 +92,7 @@ export class AppRepo {
 
   /** The commit that applied a proposal, found by its trailer (the record of truth after a crash). */
   async findApplied(proposalId: string): Promise<string | undefined> {
-    const found = (
-      await git(this.dir, ["log", "--format=%H", "-F", `--grep=${TRAILER.proposal}: ${proposalId}`, "HEAD"])
-    )
+    const found = (await git(this.dir, ["log", "--format=%H", ...proposalGrep(proposalId), "HEAD"]))
       .trim()
       .split("\n")[0];
     return found || undefined;

@@ -1,3 +1,4 @@
+import { PROPOSAL_ID_PATTERN } from "../ids.js";
 import type { Proposal } from "../proposals/proposal.js";
 
 /**
@@ -68,4 +69,13 @@ export function projectApplyMessage(p: Proposal, head: string): string {
     `${TRAILER.task}: ${p.task_id}`,
     `${TRAILER.agent}: ${p.agent}`,
   ]);
+}
+
+/**
+ * `git log` arguments that find the commit of one proposal: its `Proposal-Id:` line exactly
+ * (a substring search for `p-X` would also find the commit of `p-X-1`, its task's re-run).
+ */
+export function proposalGrep(proposalId: string): string[] {
+  if (!PROPOSAL_ID_PATTERN.test(proposalId)) throw new Error(`not a proposal id: ${JSON.stringify(proposalId)}`);
+  return [`--grep=^${TRAILER.proposal}: ${proposalId}$`];
 }

@@ -282,9 +282,10 @@ export class TaskLoop {
       });
       return;
     }
-    // The last autonomous re-run after stale-base conflicts holds the project's lock from clone
-    // to commit: nobody can move the branch under it, so it cannot conflict again (bounded).
-    if (project && !s.approvalRequired && (record.reruns ?? 0) >= AUTONOMOUS_RERUNS) {
+    // Late autonomous re-runs after stale-base conflicts hold the project's lock from clone to
+    // commit: nobody can move the branch under them, so they conflict only when the lock was
+    // broken under a holder too slow to renew its lease (a starved machine); the next one tries again.
+    if (project && !s.approvalRequired && (record.reruns ?? 0) >= LOCKED_RERUNS_FROM) {
       this.o.log.info("project-lock-held-run", { task: record.id, project: project.name, reruns: record.reruns });
       await project.withLock(() => this.runAndPropose(c, record, pid, project, true));
       return;
@@ -425,6 +426,14 @@ export class TaskLoop {
       outcome.patch,
     );
     let proposal = created.proposal;
+    if (!created.created) {
+      // Another run of this task (its lease ran out under a slow runtime and the task was claimed
+      // again) proposed first: that proposal is the task's, exactly as when it is found at claim.
+      if (proposal.agent === agent && (proposal.state === "pending" || proposal.state === "approved"))
+        this.o.awaitDecision(pid);
+      this.finishFromProposal(c, record, proposal, {}, "finished from the proposal of its other run");
+      return;
+    }
     log.info("proposal-created", {
       proposal: pid,
       task: record.id,
@@ -545,9 +554,15 @@ export class TaskLoop {
       };
       if (this.o.queue.requeue(c, next, record.attempts))
         this.o.log.warn("task-rerun", { task: record.id, proposal: p.id, reruns: reruns + 1, reason: p.reason });
+      else this.afterDecided(p); // the task was claimed again meanwhile: whoever finishes it from p is caught up
       return;
     }
-    this.finishTask(
+    if (isStaleAutonomous(p)) {
+      const error = `task ${record.id}: its change did not apply after ${reruns} re-runs on a new HEAD (AUTONOMOUS_RERUNS): ${p.reason ?? "conflict"}`;
+      this.o.log.error("task-conflict", { task: record.id, proposal: p.id, reruns, reason: p.reason });
+      this.o.board.setError(error);
+    }
+    const finished = this.finishTask(
       c,
       "done",
       record,
@@ -560,6 +575,34 @@ export class TaskLoop {
       },
       note,
     );
+    // The task is finished from a proposal still waiting to be applied (by its own agent's
+    // decision loop, after a crash by its agent's restart, or right now by the run that made it
+    // after its lease ran out). That applier looks for the finished task only after recording
+    // the outcome, and this side looks at the proposal again only after finishing the task: of
+    // the two, at least one sees the other's write, so a conflict always runs the task again.
+    // (A lost lease: the other claim finishes the task from p and does the same.)
+    if (!finished || p.state === "pending" || p.state === "approved") {
+      const now = this.o.proposals.get(p.id);
+      if (now) this.afterDecided(now);
+    }
+  }
+
+  /**
+   * A proposal was decided (here, by another runtime, or before a crash): a task already
+   * finished from it while it waited is brought up to date (run again, or corrected).
+   */
+  afterDecided(p: Proposal): void {
+    if (p.state === "conflict" || p.state === "refused") this.afterNotApplied(p);
+    else if (p.state === "applied") this.afterApplied(p);
+  }
+
+  /**
+   * After a crash at any instant: tasks finished (as `proposed`) from a proposal that was decided
+   * since, whose follow-up (a re-run, a corrected result) the crash prevented. Run at start, before
+   * the first claim; any agent may do it for any task (reopening is one rename).
+   */
+  catchUpFinished(): void {
+    for (const p of this.o.proposals.list()) this.afterDecided(p);
   }
 
   /**
@@ -618,7 +661,7 @@ export class TaskLoop {
     record: TaskRecord,
     result: TaskResult,
     note?: string,
-  ): void {
+  ): boolean {
     const { settings: s, board, log } = this.o;
     const now = new Date().toISOString();
     const final: TaskRecord = {
@@ -637,7 +680,7 @@ export class TaskLoop {
         task: record.id,
         detail: "the task was returned to the queue while this agent held it",
       });
-      return;
+      return false;
     }
     if (status === "done") board.status.tasks_done++;
     else board.status.tasks_failed++;
@@ -646,6 +689,7 @@ export class TaskLoop {
       ...result,
       output_tail: undefined,
     });
+    return true;
   }
 
   /** Back to pending with attempts + 1, or failed when that was the last attempt. */
@@ -712,7 +756,16 @@ export class TaskLoop {
 }
 
 /** How often autonomous mode runs a task again after a stale-base conflict before it reports the conflict. */
-export const AUTONOMOUS_RERUNS = 3;
+export const AUTONOMOUS_RERUNS = 6;
+
+/**
+ * From this re-run on, a project task's run holds the project's apply lock from clone to commit
+ * (the earlier ones do not, so other agents' applies need not wait). A lock-held run can still
+ * conflict when its lease ran out while it was starved of CPU and another agent broke the lock;
+ * the remaining re-runs hold the lock again, so a task ends in `conflict` only after that
+ * happened AUTONOMOUS_RERUNS - LOCKED_RERUNS_FROM + 1 times in a row.
+ */
+export const LOCKED_RERUNS_FROM = 3;
 
 /** Whether a task ends in a re-run on the new HEAD: its autonomous proposal went stale, re-runs are left. */
 function willRerun(record: TaskRecord, p: Proposal): boolean {

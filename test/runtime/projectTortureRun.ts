@@ -7,7 +7,9 @@ import {
   makeWorld,
   ROOT,
   startAgent,
+  proposals,
   stopAgent,
+  task,
   tasks,
   waitFor,
   type RunningAgent,
@@ -102,12 +104,17 @@ export async function projectTorture(agents: string[], count: number): Promise<v
     if (kills > 5000) throw new Error("project torture did not converge");
   }
   // Applies interrupted by a kill finish when their agent starts again.
-  await waitFor(
-    "every task's change in the project",
-    () => new Set(projectTrailers(repo, "Task-Id")).size >= count,
-    300_000,
-    1000,
-  );
+  try {
+    await waitFor(
+      "every task's change in the project",
+      () => new Set(projectTrailers(repo, "Task-Id")).size >= count,
+      300_000,
+      1000,
+    );
+  } catch (err) {
+    console.log(`${tag} seed ${seed}: ${missingReport(world, repo, ids)}`);
+    throw err;
+  }
   for (const a of running.values()) await stopAgent(a, "SIGTERM");
   running.clear();
 
@@ -137,4 +144,19 @@ export async function projectTorture(agents: string[], count: number): Promise<v
   // The file's order is the history's (oldest first).
   expect(lines).toEqual([...committed].reverse());
   fsck(repo);
+}
+
+/** What the runtime recorded about the tasks whose change is not in the project (a failing run's evidence). */
+function missingReport(world: World, repo: string, ids: string[]): string {
+  const committed = new Set(projectTrailers(repo, "Task-Id"));
+  const out: string[] = [];
+  for (const id of ids.filter((i) => !committed.has(i))) {
+    out.push(`missing ${id}: ${JSON.stringify(task(world, id))}`);
+    for (const p of proposals(world).filter((x) => x.task_id === id)) out.push(`  proposal ${JSON.stringify(p)}`);
+    const logs = path.join(world.shared, "logs");
+    for (const f of fs.readdirSync(logs))
+      for (const line of fs.readFileSync(path.join(logs, f), "utf8").split("\n"))
+        if (line.includes(id.slice(2))) out.push(`  ${f}: ${line}`);
+  }
+  return out.join("\n");
 }

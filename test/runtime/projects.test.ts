@@ -1,4 +1,6 @@
 import * as fs from "node:fs";
+import { createRequire } from "node:module";
+import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -8,8 +10,10 @@ import {
   makeApp,
   makeWorld,
   proposals,
+  ROOT,
   settled,
   startAgent,
+  stopAgent,
   task,
   tearDown,
   waitFor,
@@ -18,6 +22,15 @@ import {
   type World,
 } from "./helpers.js";
 import { APPEND_AGENT, fsck, makeProject, projectFile, projectsDir, projectTrailers } from "./projectHelpers.js";
+
+// The compiled lock (the same code the runtimes run) lets the test act as another agent on the project.
+const require = createRequire(import.meta.url);
+const { DirLock } = require(
+  path.join(ROOT, "dist", "runtime", "projects", "dirLock.js"),
+) as typeof import("../../runtime/projects/dirLock.js");
+const { LOCKED_RERUNS_FROM, AUTONOMOUS_RERUNS } = require(
+  path.join(ROOT, "dist", "runtime", "tasks", "taskLoop.js"),
+) as typeof import("../../runtime/tasks/taskLoop.js");
 
 let w: World | undefined;
 const running: RunningAgent[] = [];
@@ -164,5 +177,77 @@ describe("shared projects", () => {
     await waitFor("the second push", () => git(remote, ["rev-parse", "refs/heads/main"]).trim() === head2);
     expect(pushOf()?.push_error).toBeNull();
     expect(ctl(world, ["status"]).stdout).not.toContain("FAILING");
+  });
+
+  it("a lock-held re-run whose lock is broken under it (its runtime starved past the lease) runs again: its change is not lost", async () => {
+    w = makeWorld();
+    const world = w;
+    const sig = fs.mkdtempSync(path.join(os.tmpdir(), "af-sig-"));
+    fs.chmodSync(sig, 0o777);
+    // Appends its task id once the test says go (the test moves the branch in between).
+    const script =
+      'touch "$SIG/started-$$"; while [ ! -e "$SIG/go" ]; do sleep 0.05; done; printf "%s\\n" "$TASK_ID" >> log.txt';
+    makeApp(world, "pa", { agentJson: { command: ["sh", "-c", script], env: { SIG: sig }, timeoutSeconds: 120 } });
+    const repo = makeProject(world, "demo", { "log.txt": "start\n" });
+    const id = addProjectTask(world, "append", "pa");
+    // As if its first runs had conflicted: this run is one that holds the project's lock.
+    const pending = path.join(world.shared, "tasks", "pending");
+    const file = path.join(
+      pending,
+      fs.readdirSync(pending).find((n) => n.includes(id))!,
+    );
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ ...JSON.parse(fs.readFileSync(file, "utf8")), reruns: LOCKED_RERUNS_FROM }),
+    );
+    const leaseMs = 2000;
+    const agent = startAgent(world, "pa", {
+      ...projectEnv(world, "demo", "false"),
+      AGENT_LEASE_SECONDS: String(leaseMs / 1000),
+    });
+    running.push(agent);
+    try {
+      const lockDir = path.join(repo, "agent-fleet", "apply.lock");
+      await waitFor("the lock-held run's program", () => fs.readdirSync(sig).some((n) => n.startsWith("started-")));
+      expect(JSON.parse(fs.readFileSync(path.join(lockDir, "owner.json"), "utf8"))).toMatchObject({ agent: "pa" });
+      // Its runtime is starved (stopped) past the lease: another agent breaks the lock and commits.
+      agent.child.kill("SIGSTOP");
+      const other = new DirLock({ dir: lockDir, agent: "pb", leaseMs });
+      await other.run(async () => {
+        const clone = path.join(world.dir, "other-clone");
+        git(world.dir, ["clone", "-q", repo, clone]);
+        fs.appendFileSync(path.join(clone, "log.txt"), "outside\n");
+        git(clone, [
+          "-c",
+          "user.name=pb",
+          "-c",
+          "user.email=pb@example.invalid",
+          "commit",
+          "-qam",
+          "another agent's append",
+        ]);
+        git(clone, ["push", "-q", "origin", "HEAD:refs/heads/main"]);
+      });
+    } finally {
+      agent.child.kill("SIGCONT");
+    }
+    fs.writeFileSync(path.join(sig, "go"), "");
+    const done = await waitFor("the task", settled(world, id));
+    // Its run conflicted (the branch moved under the lock it no longer held); it ran again.
+    expect(done.status).toBe("done");
+    expect(done.result).toMatchObject({
+      outcome: "applied",
+      proposal_id: `p-${id.slice(2)}-${LOCKED_RERUNS_FROM + 1}`,
+    });
+    expect(done.reruns).toBe(LOCKED_RERUNS_FROM + 1);
+    expect(LOCKED_RERUNS_FROM + 1).toBeLessThanOrEqual(AUTONOMOUS_RERUNS);
+    const history = done.history as Array<{ event: string; detail?: string }>;
+    expect(history.filter((h) => h.event === "rerun")).toHaveLength(1);
+    expect(projectFile(repo, "log.txt")).toBe(`start\noutside\n${id}\n`);
+    expect(projectTrailers(repo, "Task-Id")).toEqual([id]);
+    expect(agent.output()).toMatch(/project-lock-held-run/);
+    fsck(repo);
+    await stopAgent(agent);
+    fs.rmSync(sig, { recursive: true, force: true });
   });
 });

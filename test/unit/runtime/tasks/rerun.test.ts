@@ -75,7 +75,7 @@ describe("stale-base conflicts", () => {
     expect(again).toMatchObject({ status: "pending", reruns: 1 });
     expect(again.history.at(-1)).toMatchObject({ event: "rerun" });
     expect(again.history.at(-1).detail).toMatch(
-      /did not apply: its base .* 3-way apply failed.*re-run 1 of at most 3/s,
+      new RegExp(`did not apply: its base .* 3-way apply failed.*re-run 1 of at most ${AUTONOMOUS_RERUNS}`, "s"),
     );
     expect(p.log.events("task-rerun")).toHaveLength(1);
 
@@ -200,6 +200,104 @@ describe("stale-base conflicts", () => {
     expect(done.history.at(-1)).toMatchObject({ event: "applied", detail: expect.stringContaining(waiting.id) });
     expect(p.log.events("task-result-corrected")).toHaveLength(1);
     expect(read(p.w.app, "log.txt")).toBe("start\nearlier run\n");
+  });
+
+  it("autonomous: a waiting proposal that conflicts while another claim finishes its task from it (as `proposed`): the task runs again", async () => {
+    const { sig, w } = world(false);
+    fs.writeFileSync(path.join(sig, "go"), "");
+    const p = await makeParts(w);
+    const { id, c } = claim(p);
+    // The run that made it died before applying it; its task was claimed again (here: c).
+    const waiting = await proposeOnHead(
+      p,
+      { "log.txt": "start\nearlier run\n" },
+      { id: proposalIdForTask(id), task_id: id, approval_required: false },
+    );
+    // This claim reads the proposal while it still waits...
+    const seenAtClaim = p.proposals.get(waiting.id)!;
+    // ...then its agent (restarted) applies it on a HEAD that moved: conflict. It looks for the
+    // finished task to run it again, but the task is still claimed here, not finished yet.
+    fs.appendFileSync(path.join(p.w.app, "log.txt"), "outside\n");
+    await p.repo.commitOutsideChanges("test");
+    p.decisions.track(waiting.id);
+    await p.decisions.checkAll();
+    expect(p.proposals.get(waiting.id)).toMatchObject({ state: "conflict", reason_code: "stale-base" });
+    // ...and only now does this claim finish the task from what it read.
+    const get = p.proposals.get.bind(p.proposals);
+    let stale = true;
+    p.proposals.get = (pid: string) => {
+      if (pid === waiting.id && stale) {
+        stale = false;
+        return seenAtClaim;
+      }
+      return get(pid);
+    };
+    await p.tasks.processTask(c);
+    expect(stale).toBe(false);
+    // Not done with a change that never landed: back in the queue to run on the new HEAD.
+    expect(fs.existsSync(path.join(p.w.layout.done, `${id}.json`))).toBe(false);
+    expect(pendingRecord(p, id)).toMatchObject({ status: "pending", reruns: 1 });
+    await p.tasks.processTask(p.queue.claimNext("a1", [], 0)!);
+    expect(record(p, p.w.layout.done, id).result).toMatchObject({
+      outcome: "applied",
+      proposal_id: proposalIdForTask(id, 1),
+    });
+    expect(read(p.w.app, "log.txt")).toBe(`start\noutside\n${id}\n`);
+    expect(await trailers(p.w.app, "Task-Id")).toEqual([id]);
+  });
+
+  it("autonomous: a crash between a waiting proposal's conflict and its task's re-run: the next start runs the task again", async () => {
+    const { sig, w } = world(false);
+    fs.writeFileSync(path.join(sig, "go"), "");
+    const p = await makeParts(w);
+    const { id, c } = claim(p);
+    const waiting = await proposeOnHead(
+      p,
+      { "log.txt": "start\nearlier run\n" },
+      { id: proposalIdForTask(id), task_id: id, approval_required: false },
+    );
+    await p.tasks.processTask(c);
+    expect(record(p, p.w.layout.done, id).result).toMatchObject({ outcome: "proposed", proposal_id: waiting.id });
+    fs.appendFileSync(path.join(p.w.app, "log.txt"), "outside\n");
+    await p.repo.commitOutsideChanges("test");
+    // The apply records the conflict; the runtime is killed before it takes the task back.
+    const decided = await p.changes.decide(waiting, {
+      proposal: waiting.id,
+      decision: "approve",
+      by: "autonomous",
+      at: new Date().toISOString(),
+      sha256: waiting.proposed_sha256!,
+    });
+    expect(decided).toMatchObject({ state: "conflict", reason_code: "stale-base" });
+    expect(record(p, p.w.layout.done, id).result.outcome).toBe("proposed");
+    // What a (any) runtime does at start, before its first claim.
+    const restarted = await makeParts(p.w);
+    restarted.tasks.catchUpFinished();
+    expect(fs.existsSync(path.join(p.w.layout.done, `${id}.json`))).toBe(false);
+    expect(pendingRecord(p, id)).toMatchObject({ status: "pending", reruns: 1 });
+    await restarted.tasks.processTask(restarted.queue.claimNext("a1", [], 0)!);
+    expect(record(p, p.w.layout.done, id).result).toMatchObject({ outcome: "applied" });
+    expect(read(p.w.app, "log.txt")).toBe(`start\noutside\n${id}\n`);
+  });
+
+  it("a proposal decided elsewhere meanwhile is not applied again (its change would land twice)", async () => {
+    const { w } = world(false);
+    const p = await makeParts(w);
+    const first = await proposeOnHead(p, { "log.txt": "start\nonce\n" }, { approval_required: false });
+    const approve = {
+      proposal: first.id,
+      decision: "approve" as const,
+      by: "autonomous",
+      at: new Date().toISOString(),
+      sha256: first.proposed_sha256!,
+    };
+    const applied = await p.changes.decide(first, approve);
+    expect(applied.state).toBe("applied");
+    // A second applier holding the copy read before (a second claim of the same task).
+    const again = await p.changes.decide(first, approve);
+    expect(again).toMatchObject({ state: "applied", commit: applied.commit });
+    expect(read(p.w.app, "log.txt")).toBe("start\nonce\n");
+    expect(await trailers(p.w.app, "Proposal-Id")).toEqual([first.id]);
   });
 
   it("agentctl retry: clear errors for an unknown task and for one whose change applied", async () => {
