@@ -768,9 +768,13 @@ export const AUTONOMOUS_RERUNS = 6;
 export const LOCKED_RERUNS_FROM = 3;
 
 /** Whether a task ends in a re-run on the new HEAD: its autonomous proposal went stale, re-runs are left. */
+/** An autonomous proposal that did not apply because HEAD moved: its task runs again. */
+function isStaleAutonomous(p: Proposal): boolean {
+  return p.state === "conflict" && p.reason_code === "stale-base" && !p.approval_required;
+}
+
 function willRerun(record: TaskRecord, p: Proposal): boolean {
-  const stale = p.state === "conflict" && p.reason_code === "stale-base" && !p.approval_required;
-  return stale && (record.reruns ?? 0) < AUTONOMOUS_RERUNS;
+  return isStaleAutonomous(p) && (record.reruns ?? 0) < AUTONOMOUS_RERUNS;
 }
 
 /** A task's outcome from its proposal's state (pending and approved: still `proposed`). */
