@@ -14,6 +14,7 @@ import * as path from "node:path";
  *   logs/<agent>.jsonl            one writer per file (safe on NFS, unlike shared O_APPEND)
  *   control/<agent>.json          the operator's switches for one agent (pause); only operators write it
  *   usage/<agent>/<YYYY-MM-DD>.json  the agent's usage ledger for one UTC day (its runtime writes it)
+ *   reviews/<proposal-id>/<reviewer>.json  a reviewer agent's verdict (its runtime writes it once)
  */
 export interface SharedLayout {
   root: string;
@@ -28,6 +29,7 @@ export interface SharedLayout {
   logs: string;
   controlRoot: string;
   usageRoot: string;
+  reviewsRoot: string;
   claimed(agent: string): string;
   taskFilesOf(taskId: string): string;
   agentDir(agent: string): string;
@@ -56,6 +58,7 @@ export function sharedLayout(root: string): SharedLayout {
     logs: j("logs"),
     controlRoot: j("control"),
     usageRoot: j("usage"),
+    reviewsRoot: j("reviews"),
     claimed: (agent) => j("tasks", "claimed", agent),
     taskFilesOf: (id) => j("tasks", "files", id),
     agentDir: (agent) => j("agents", agent),
@@ -93,6 +96,7 @@ export function ensureSharedLayout(l: SharedLayout, agent?: string): void {
     l.logs,
     l.controlRoot,
     l.usageRoot,
+    l.reviewsRoot,
   ];
   if (agent) dirs.push(l.claimed(agent), l.agentDir(agent), l.usageDir(agent));
   for (const d of dirs) {

@@ -11,6 +11,7 @@ import {
   targetOf,
   validateTaskRecord,
   type QueueName,
+  type ReviewRequest,
   type TaskRecord,
   type TaskResult,
   type TaskStatus,
@@ -31,6 +32,8 @@ export interface NewTask {
   /** Attempt limit of this task; 0 leaves it to the claiming runtime's AGENT_MAX_ATTEMPTS. */
   maxAttempts: number;
   createdBy: string;
+  /** A review task (runtime/reviews/): the proposal its agent reviews. */
+  review?: ReviewRequest;
 }
 
 /** A task this agent holds: its queue name and where its file is now. */
@@ -112,6 +115,7 @@ export class TaskQueue {
       last_error: null,
       result: null,
       history: [{ at: now, event: "queued", detail: t.createdBy }],
+      ...(t.review ? { review: t.review } : {}),
     };
     const name = queueFileName({ priority, id, target: targetOf(record), attempts: 0 });
     const tmp = path.join(l.tasksTmp, `.tmp-${name}`);

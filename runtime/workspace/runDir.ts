@@ -31,6 +31,8 @@ export interface RunDir {
   gitTemplate: string;
   /** Where the program may report its model usage ($TASK_USAGE_FILE), in the agent user's part. */
   usageFile: string;
+  /** Where a reviewer program writes its verdict ($TASK_VERDICT; review tasks only), in the agent user's part. */
+  verdictFile: string;
 }
 
 /** Where a run of `taskId` goes (nothing is created yet). */
@@ -48,6 +50,7 @@ export function runDirFor(scratchDir: string, agentName: string, taskId: string)
     context: path.join(base, "context"),
     gitTemplate: path.join(base, "git-template"),
     usageFile: path.join(agentDir, "usage.json"),
+    verdictFile: path.join(agentDir, "verdict.json"),
   };
 }
 
