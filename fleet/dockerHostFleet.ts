@@ -23,7 +23,7 @@ import {
   consoleTokensFile,
   consoleUrl,
 } from "./console.js";
-import type { AgentBudget } from "../contract/env.js";
+import type { AgentBudget, AgentReviewers } from "../contract/env.js";
 
 /** A script of this component (`fleet/scripts/`). */
 const fleetScript = (file: string) => readScript(__dirname, file);
@@ -50,6 +50,8 @@ export interface FleetAgentArgs {
   budget?: AgentBudget;
   /** Distinct human approvers per proposal (a change recreates the container). */
   reviewApprovals?: number;
+  /** Reviewer agents of its proposals (a change recreates the container). */
+  reviewers?: AgentReviewers;
   /** Stop this agent's container alone (the fleet's `paused` stops them all). Default false. */
   paused?: boolean;
   /** Changing it pushes `codeDir` onto the host again as one new commit (see docs/program.md). */
@@ -368,6 +370,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         ...(agent.projects && agent.projects.length > 0 ? { projects: agent.projects } : {}),
         ...(agent.budget ? { budget: agent.budget } : {}),
         ...(agent.reviewApprovals !== undefined ? { reviewApprovals: agent.reviewApprovals } : {}),
+        ...(agent.reviewers ? { reviewers: agent.reviewers } : {}),
       });
       this.specs[agent.name] = spec;
       const seeds = (agent.projects ?? []).map((p) => {

@@ -150,6 +150,7 @@ export interface AgentTaskInput extends Pick<
   | "allowBinary"
   | "budget"
   | "reviewApprovals"
+  | "reviewers"
 > {
   fleet: string;
   /** Image reference (the fleet image, by digest). */

@@ -614,6 +614,7 @@ function agentContainerDefinitionsJson(
       ...(agent.allowBinary ? { allowBinary: true } : {}),
       ...(agent.budget ? { budget: agent.budget } : {}),
       ...(agent.reviewApprovals !== undefined ? { reviewApprovals: agent.reviewApprovals } : {}),
+      ...(agent.reviewers ? { reviewers: agent.reviewers } : {}),
       image,
       secretArns: o.secrets.map((s, i) => ({ name: s.name, valueFrom: arns[i]! })),
       pids: agent.resources.pids,
