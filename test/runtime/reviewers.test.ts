@@ -16,6 +16,7 @@ import {
   type RunningAgent,
   type World,
 } from "./helpers.js";
+import { request, startConsole } from "./consoleHelpers.js";
 
 /**
  * Reviewer agents (review: { reviewers, quorum } -> AGENT_REVIEWERS, AGENT_REVIEW_QUORUM) on real
@@ -173,6 +174,21 @@ describe("reviewer agents", () => {
       "#   agent:r2: reject:\n#     - <script>alert(1)</script> \\x1b[31mred\\x1b[0m\n#     - second line\n",
     );
     expect(diff).not.toContain("\u001b");
+    // The console's API: the same verdicts (raw JSON, documented in docs/console-api.yaml; checked).
+    const c = await startConsole(w);
+    try {
+      const one = await request(c, "GET", `/api/v1/proposals/${pid}`);
+      expect(one.status).toBe(200);
+      expect(one.json.reviews).toMatchObject({ state: "escalated", escalation: "rejected by agent:r2", quorum: 2 });
+      expect(one.json.reviews.verdicts[1].reasons[0]).toBe("<script>alert(1)</script> \u001b[31mred\u001b[0m");
+      const list = await request(c, "GET", "/api/v1/proposals");
+      expect(list.status).toBe(200);
+      const reviewTask = await request(c, "GET", `/api/v1/tasks/${one.json.review.tasks.r2}`);
+      expect(reviewTask.json).toMatchObject({ agent: "r2", review: { proposal: pid, agent: "a1" } });
+      expect(reviewTask.json.result).toMatchObject({ outcome: "reviewed", verdict: "reject" });
+    } finally {
+      await c.stop();
+    }
     const human = ctl(w, ["approve", pid, "--by", "alice"]);
     expect(human.code, human.stderr).toBe(0);
     await waitFor("applied", () => proposal(pid).state === "applied");
@@ -202,7 +218,7 @@ describe("reviewer agents", () => {
     reviewer("r2", "hang");
     const { pid } = await proposed("a1", "slow", "slow.md");
     const p = await waitFor("escalated", reviewState(pid, "escalated"));
-    expect(p.reviews!.escalation).toBe("1 of 2 reviewers approved, 2 needed (agent:r2 gave no verdict)");
+    expect(p.reviews!.escalation).toMatch(/^[01] of 2 reviewers approved, 2 needed \(agent:r2 gave no verdict\)$/);
     expect(p.reviews!.verdicts.find((v) => v.reviewer === "r2")!.error).toMatch(/timed out after 3 s/);
     expect(p.state).toBe("pending");
   });
@@ -222,7 +238,10 @@ describe("reviewer agents", () => {
     reviewer("r2", "approve");
 
     const p = await waitFor("escalated", reviewState(first.pid, "escalated"));
-    expect(p.reviews!.escalation).toBe("1 of 2 reviewers approved, 2 needed (agent:r2 reviewed another patch)");
+    // Escalated as soon as r2's verdict is in (r1's may or may not be yet): the quorum is out of reach.
+    expect(p.reviews!.escalation).toMatch(
+      /^[01] of 2 reviewers approved, 2 needed \(agent:r2 reviewed another patch\)$/,
+    );
     const r2 = p.reviews!.verdicts.find((v) => v.reviewer === "r2")!;
     expect(r2).toMatchObject({ verdict: "approve", counts: false });
     expect(r2.sha256).not.toBe(p.proposed_sha256);
