@@ -1,3 +1,4 @@
+import { TASK_ENV } from "../../contract/env.js";
 import type { AgentLogger } from "../log.js";
 import type { Proposal, ProposalStore } from "../proposals/proposal.js";
 import type { TaskQueue } from "../queue/taskQueue.js";
@@ -32,7 +33,7 @@ export class ReviewCoordinator {
       if (reviewer === p.agent || tasks[reviewer]) continue;
       const t = this.o.queue.addTask({
         title: `review ${p.id} of ${p.agent}: ${p.task_title}`.slice(0, 200),
-        description: `Review proposal ${p.id} of agent ${p.agent} (task ${p.task_id}). Its patch is $TASK_REVIEW_PATCH; write your verdict to $TASK_VERDICT.`,
+        description: `Review proposal ${p.id} of agent ${p.agent} (task ${p.task_id}). Its patch is $${TASK_ENV.reviewPatch}; write your verdict to $${TASK_ENV.verdictFile}.`,
         contextPaths: [this.o.proposals.layout.patchFile(p.id)],
         agent: reviewer,
         priority: MAX_PRIORITY,
