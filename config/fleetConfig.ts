@@ -5,7 +5,9 @@ import {
   ENV_NAME,
   isReservedEnvName,
   MAX_REVIEW_APPROVALS,
+  MAX_REVIEWERS,
   type AgentBudget,
+  type AgentReviewers,
 } from "../contract/env.js";
 import {
   BRANCH_NAME,
@@ -27,6 +29,7 @@ import { parseCidr, WORLD_CIDRS } from "./cidr.js";
 import { EGRESS, parseEgressTarget, type EgressTarget, type NetworkSetting } from "../contract/egress.js";
 import { DEFAULT_NETWORK, DEFAULT_REMOTE_ROOT, DEFAULT_RESOURCES, DEFAULTS, type AgentResources } from "./defaults.js";
 import { bool, dnsLabel, numeric, positiveInt, text } from "./schemaParts.js";
+import { resolveReviewers } from "./reviewers.js";
 import { isSecretValue } from "./secretRef.js";
 import type { AddProblem, GivenSettings, TargetConfigPart } from "./targetPart.js";
 import { codeFolderProblem } from "./codeFolder.js";
@@ -156,10 +159,20 @@ const budgetSchema = z.strictObject(
   { error: "must be a mapping: { usdPerDay, usdPerTask }" },
 );
 
-/** Who must approve a proposal (with approval required): `approvals` distinct humans. */
+/**
+ * Who must approve a proposal: `approvals` distinct humans (with approval required), and reviewer
+ * agents: `reviewers` (agent names), of which `quorum` must approve (./reviewers.ts).
+ */
 const reviewSchema = z.strictObject(
-  { approvals: positiveInt(1, MAX_REVIEW_APPROVALS).optional() },
-  { error: "must be a mapping: { approvals }" },
+  {
+    approvals: positiveInt(1, MAX_REVIEW_APPROVALS).optional(),
+    reviewers: z
+      .array(dnsLabel(), { error: "must be a list of agent names" })
+      .max(MAX_REVIEWERS, { error: `must list at most ${MAX_REVIEWERS} agents` })
+      .optional(),
+    quorum: positiveInt(1, MAX_REVIEWERS).optional(),
+  },
+  { error: "must be a mapping: { approvals, reviewers, quorum }" },
 );
 
 const agentSchema = z.strictObject(
@@ -371,6 +384,8 @@ export interface ResolvedAgent {
   budget?: AgentBudget;
   /** Distinct human approvers each proposal needs: the agent's `review.approvals`, else the stack's. */
   reviewApprovals?: number;
+  /** Reviewer agents of its proposals: its own `review.reviewers`, else the fleet's without itself. */
+  reviewers?: AgentReviewers;
   /** Bump to push the code folder onto the host again (see docs/program.md). */
   codeRevision?: string;
   /** Effective network access: the agent's own, else the fleet's, else DEFAULT_NETWORK. */
@@ -641,6 +656,16 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
       ),
     );
   });
+
+  const reviewers = resolveReviewers(
+    s.review ?? {},
+    validAgents.map(({ index, agent }) => ({ index, name: agent.name, review: agent.review })),
+    add,
+  );
+  for (const a of agents) {
+    const r = reviewers.get(a.name);
+    if (r) a.reviewers = r;
+  }
 
   const projects = resolveProjects(
     validProjects,

@@ -52,11 +52,29 @@ export const ENV = {
   outboxMaxPending: "AGENT_OUTBOX_MAX_PENDING",
   messageMaxChars: "AGENT_MESSAGE_MAX_CHARS",
   messageMaxLines: "AGENT_MESSAGE_MAX_LINES",
+  /** Reviewer agents of this agent's proposals (comma list; never the agent itself). */
+  reviewers: "AGENT_REVIEWERS",
+  /** How many of those reviewers must approve (default: all of them). */
+  reviewQuorum: "AGENT_REVIEW_QUORUM",
 } as const;
 
 /** Distinct human approvers a proposal needs by default, and the most the config accepts. */
 export const DEFAULT_REVIEW_APPROVALS = 1;
 export const MAX_REVIEW_APPROVALS = 10;
+
+/** The most reviewer agents one agent's proposals may have (each gets one review task per proposal). */
+export const MAX_REVIEWERS = 9;
+
+/**
+ * Reviewer agents of one agent's proposals (`review: { reviewers, quorum }`): each pending
+ * proposal is reviewed by every one of them, and applies once `quorum` approve (see docs/runtime.md).
+ */
+export interface AgentReviewers {
+  /** Agent names, sorted, never the reviewed agent itself. */
+  agents: string[];
+  /** Approvals needed: 1 to agents.length. */
+  quorum: number;
+}
 
 /**
  * Per-task variables the runtime gives the agent program (besides TASK_ID, TASK_FILE, …):
@@ -70,7 +88,20 @@ export const TASK_ENV = {
   outbox: "TASK_OUTBOX",
   /** A text file the program appends message lines to (the comms log). */
   messages: "TASK_MESSAGES",
+  /** Review tasks only: where the reviewer program writes its verdict. */
+  verdictFile: "TASK_VERDICT",
+  /** Review tasks only: the proposal's patch (a copy, read-only) and its sha256. */
+  reviewPatch: "TASK_REVIEW_PATCH",
+  reviewSha256: "TASK_REVIEW_SHA256",
 } as const;
+
+/**
+ * A reviewer's verdict file (`$TASK_VERDICT`): at most this many bytes, reasons and characters per
+ * reason; anything larger is refused, not read (the reviewer then counts as giving no verdict).
+ */
+export const VERDICT_FILE_MAX_BYTES = 16384;
+export const VERDICT_MAX_REASONS = 20;
+export const VERDICT_REASON_MAX_CHARS = 2000;
 
 /** Largest usage file the runtime reads (`$TASK_USAGE_FILE`); a larger one is refused, not read. */
 export const USAGE_FILE_MAX_BYTES = 4096;
@@ -135,6 +166,8 @@ export interface AgentEnvironmentSettings {
   reviewApprovals?: number;
   /** A coordinator: may queue tasks through $TASK_OUTBOX (set only when true). */
   canCreateTasks?: boolean;
+  /** Reviewer agents of this agent's proposals; none: humans (or autonomy) alone. */
+  reviewers?: AgentReviewers;
 }
 
 /**
@@ -169,5 +202,9 @@ export function runtimeEnvironment(s: AgentEnvironmentSettings): Record<string, 
     env[ENV.reviewApprovals] = String(s.reviewApprovals);
   // Only when on: agents that are not coordinators keep exactly the environment they had.
   if (s.canCreateTasks === true) env[ENV.canCreateTasks] = "true";
+  if (s.reviewers && s.reviewers.agents.length > 0) {
+    env[ENV.reviewers] = [...s.reviewers.agents].sort().join(",");
+    env[ENV.reviewQuorum] = String(s.reviewers.quorum);
+  }
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

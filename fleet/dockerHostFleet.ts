@@ -23,7 +23,7 @@ import {
   consoleTokensFile,
   consoleUrl,
 } from "./console.js";
-import type { AgentBudget } from "../contract/env.js";
+import type { AgentBudget, AgentReviewers } from "../contract/env.js";
 
 /** A script of this component (`fleet/scripts/`). */
 const fleetScript = (file: string) => readScript(__dirname, file);
@@ -52,6 +52,8 @@ export interface FleetAgentArgs {
   reviewApprovals?: number;
   /** A coordinator: may queue tasks through $TASK_OUTBOX. */
   canCreateTasks?: boolean;
+  /** Reviewer agents of its proposals (a change recreates the container). */
+  reviewers?: AgentReviewers;
   /** Stop this agent's container alone (the fleet's `paused` stops them all). Default false. */
   paused?: boolean;
   /** Changing it pushes `codeDir` onto the host again as one new commit (see docs/program.md). */
@@ -371,6 +373,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         ...(agent.budget ? { budget: agent.budget } : {}),
         ...(agent.reviewApprovals !== undefined ? { reviewApprovals: agent.reviewApprovals } : {}),
         ...(agent.canCreateTasks ? { canCreateTasks: true } : {}),
+        ...(agent.reviewers ? { reviewers: agent.reviewers } : {}),
       });
       this.specs[agent.name] = spec;
       const seeds = (agent.projects ?? []).map((p) => {

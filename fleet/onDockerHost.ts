@@ -41,6 +41,7 @@ export function fleetAgents(cfg: CommonFleetConfig): FleetAgentArgs[] {
     ...(a.budget ? { budget: a.budget } : {}),
     ...(a.reviewApprovals !== undefined ? { reviewApprovals: a.reviewApprovals } : {}),
     ...(a.canCreateTasks ? { canCreateTasks: true } : {}),
+    ...(a.reviewers ? { reviewers: a.reviewers } : {}),
   }));
 }
 

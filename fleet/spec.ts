@@ -2,7 +2,7 @@ import { quote } from "shell-quote";
 import { CONTAINER_PATHS } from "../contract/paths.js";
 import { RUNTIME_CAPABILITIES } from "../contract/capabilities.js";
 import { EGRESS, egressTargetString, type NetworkSetting } from "../contract/egress.js";
-import { ENV, runtimeEnvironment, type AgentBudget } from "../contract/env.js";
+import { ENV, runtimeEnvironment, type AgentBudget, type AgentReviewers } from "../contract/env.js";
 import type { AgentResources } from "../config/defaults.js";
 import { hostLayout } from "../hosts/hostLayout.js";
 
@@ -46,6 +46,8 @@ export interface AgentContainerSettings {
   reviewApprovals?: number;
   /** A coordinator (AGENT_CAN_CREATE_TASKS); absent: the default (false). */
   canCreateTasks?: boolean;
+  /** Reviewer agents of its proposals (AGENT_REVIEWERS, AGENT_REVIEW_QUORUM); none when absent. */
+  reviewers?: AgentReviewers;
 }
 
 export interface Mount {

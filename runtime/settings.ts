@@ -9,6 +9,7 @@ import {
   DEFAULT_REVIEW_APPROVALS,
   ENV,
   MAX_REVIEW_APPROVALS,
+  MAX_REVIEWERS,
 } from "../contract/env.js";
 import { CAPABILITY, CAPABILITY_RULE, DNS_LABEL_MAX, PROJECT_NAME, PROJECT_NAME_RULE } from "../contract/names.js";
 import { COORDINATION_DEFAULTS as CD } from "./coordination/limits.js";
@@ -69,6 +70,10 @@ export interface RuntimeSettings {
   budgetUsdPerTask?: number;
   /** Distinct human approvers each proposal needs (with approval required). */
   reviewApprovals: number;
+  /** Reviewer agents of this agent's proposals (sorted; empty: none). */
+  reviewers: string[];
+  /** How many reviewers must approve (1 to reviewers.length). */
+  reviewQuorum: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -166,7 +171,37 @@ export const SETTINGS_DOC: Array<[string, string, string]> = [
     String(DEFAULT_REVIEW_APPROVALS),
     `distinct human approvers each proposal needs (1-${MAX_REVIEW_APPROVALS}; with approval required); the same name approving twice counts once`,
   ],
+  [
+    ENV.reviewers,
+    "empty",
+    "comma list of reviewer agents (never this agent): each proposal gets one review task per reviewer, and applies once AGENT_REVIEW_QUORUM of them approve it; a rejection, or a quorum out of reach, leaves it pending for the humans",
+  ],
+  [
+    ENV.reviewQuorum,
+    "all the reviewers",
+    `reviewer approvals a proposal needs (1 to the number of reviewers, at most ${MAX_REVIEWERS})`,
+  ],
 ];
+
+/** AGENT_REVIEWERS and AGENT_REVIEW_QUORUM of agent `self`. */
+export function parseReviewers(env: Env, self: string): { reviewers: string[]; quorum: number } {
+  const names = (env[ENV.reviewers] ?? "")
+    .split(",")
+    .map((c) => c.trim())
+    .filter((c) => c !== "");
+  for (const n of names) validateAgentName(n, `${ENV.reviewers}: "${n}"`);
+  const reviewers = [...new Set(names)].sort();
+  if (reviewers.length !== names.length) throw new SettingsError(`${ENV.reviewers} lists an agent twice`);
+  if (reviewers.includes(self))
+    throw new SettingsError(`${ENV.reviewers} lists ${self} itself: an agent never reviews its own proposals`);
+  if (reviewers.length > MAX_REVIEWERS)
+    throw new SettingsError(`${ENV.reviewers} lists ${reviewers.length} agents, at most ${MAX_REVIEWERS}`);
+  if (reviewers.length === 0) {
+    if (env[ENV.reviewQuorum]) throw new SettingsError(`${ENV.reviewQuorum} is set but ${ENV.reviewers} is empty`);
+    return { reviewers, quorum: 0 };
+  }
+  return { reviewers, quorum: intSetting(env, ENV.reviewQuorum, reviewers.length, 1, reviewers.length) };
+}
 
 function intSetting(env: Env, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
@@ -284,7 +319,12 @@ export function loadSettings(env: Env): RuntimeSettings {
     messageMaxChars: intSetting(env, ENV.messageMaxChars, CD.messageMaxChars, 16, 1024 * 1024),
     messageMaxLines: intSetting(env, ENV.messageMaxLines, CD.messageMaxLines, 0, 100_000),
     reviewApprovals: intSetting(env, ENV.reviewApprovals, DEFAULT_REVIEW_APPROVALS, 1, MAX_REVIEW_APPROVALS),
+    reviewers: [],
+    reviewQuorum: 0,
   };
+  const review = parseReviewers(env, agentName);
+  s.reviewers = review.reviewers;
+  s.reviewQuorum = review.quorum;
   const perDay = usdSetting(env, ENV.budgetUsdPerDay);
   const perTask = usdSetting(env, ENV.budgetUsdPerTask);
   if (perDay !== undefined) s.budgetUsdPerDay = perDay;

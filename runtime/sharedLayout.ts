@@ -15,6 +15,7 @@ import * as path from "node:path";
  *   comms/<agent>.jsonl           the agent's $TASK_MESSAGES lines (one writer per file too)
  *   control/<agent>.json          the operator's switches for one agent (pause); only operators write it
  *   usage/<agent>/<YYYY-MM-DD>.json  the agent's usage ledger for one UTC day (its runtime writes it)
+ *   reviews/<proposal-id>/<reviewer>.json  a reviewer agent's verdict (its runtime writes it once)
  */
 export interface SharedLayout {
   root: string;
@@ -30,6 +31,7 @@ export interface SharedLayout {
   comms: string;
   controlRoot: string;
   usageRoot: string;
+  reviewsRoot: string;
   claimed(agent: string): string;
   taskFilesOf(taskId: string): string;
   agentDir(agent: string): string;
@@ -60,6 +62,7 @@ export function sharedLayout(root: string): SharedLayout {
     comms: j("comms"),
     controlRoot: j("control"),
     usageRoot: j("usage"),
+    reviewsRoot: j("reviews"),
     claimed: (agent) => j("tasks", "claimed", agent),
     taskFilesOf: (id) => j("tasks", "files", id),
     agentDir: (agent) => j("agents", agent),
@@ -99,6 +102,7 @@ export function ensureSharedLayout(l: SharedLayout, agent?: string): void {
     l.comms,
     l.controlRoot,
     l.usageRoot,
+    l.reviewsRoot,
   ];
   if (agent) dirs.push(l.claimed(agent), l.agentDir(agent), l.usageDir(agent));
   for (const d of dirs) {

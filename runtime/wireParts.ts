@@ -14,6 +14,8 @@ import type { RuntimeSettings } from "./settings.js";
 import type { SharedLayout } from "./sharedLayout.js";
 import { TaskLoop } from "./tasks/taskLoop.js";
 import { UsageLedger } from "./usage/usageLedger.js";
+import { ReviewCoordinator } from "./reviews/reviewCoordinator.js";
+import { ReviewStore } from "./reviews/reviewStore.js";
 import type { AgentUser } from "./workspace/agentUser.js";
 import { Workspace } from "./workspace/workspace.js";
 import type { ProjectRepo } from "./projects/projectRepo.js";
@@ -71,6 +73,7 @@ export function wireParts(i: PartsInput): WiredParts {
     ...(i.projects ? { projects: i.projects } : {}),
     ...(i.onProjectCommit ? { onProjectCommit: i.onProjectCommit } : {}),
   });
+  const reviews = new ReviewStore(layout);
   const decisions = new DecisionLoop({
     agentName: s.agentName,
     decisionsDir: s.decisionsDir,
@@ -79,6 +82,7 @@ export function wireParts(i: PartsInput): WiredParts {
     changes,
     board,
     log,
+    reviews: new ReviewCoordinator({ agentName: s.agentName, queue, proposals, reviews, log }),
     afterNotApplied: (p) => tasks.afterNotApplied(p),
     afterApplied: (p) => tasks.afterApplied(p),
   });
@@ -91,9 +95,13 @@ export function wireParts(i: PartsInput): WiredParts {
     program,
     workspace,
     changes,
-    awaitDecision: (id) => decisions.track(id),
+    awaitDecision: (id) => {
+      decisions.track(id);
+      decisions.wake();
+    },
     control: () => readControl(layout, s.agentName),
     ledger: new UsageLedger(layout, s.agentName),
+    reviews,
     board,
     log,
     ...(i.projects ? { projects: i.projects } : {}),

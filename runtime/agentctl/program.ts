@@ -1,3 +1,4 @@
+import { reviewLines, reviewState } from "./reviewLines.js";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { Command, CommanderError, Option } from "commander";
@@ -492,7 +493,7 @@ export function buildProgram(io: Io): Command {
           const st =
             p.state === "pending" && p.decision
               ? `pending (${p.decision.decision}d, not yet applied)`
-              : `${p.state}${p.state === "pending" ? votes : ""}`;
+              : `${p.state}${p.state === "pending" ? votes + (p.reviews ? reviewState(p.reviews) : "") : ""}`;
           const special = p.special_files ?? [];
           const kinds = (["binary", "symlink", "submodule"] as const)
             .map((k) => [k, special.filter((f) => f.kind === k).length] as const)
@@ -544,6 +545,7 @@ export function buildProgram(io: Io): Command {
           header.push(
             `# needs ${p.approvals_required} distinct approvers; approved so far by: ${p.approvals.map((v) => `${c.p.cell(v.by)}${v.sha256 === p.sha256 ? "" : " (an earlier patch: does not count)"}`).join(", ") || "nobody"}`,
           );
+        if (p.reviews) header.push(...reviewLines(p.reviews, (t, max) => c.p.cell(t, max)));
         if (c.p.bidi > 0)
           header.push(`# WARNING: ${c.p.bidi} bidirectional control character(s), shown as [BIDI U+XXXX NAME]`);
         if (c.p.escaped > 0)

@@ -4,6 +4,7 @@ import { readDecision, type Decision } from "../proposals/decision.js";
 import type { Proposal, ProposalStore } from "../proposals/proposal.js";
 import type { StatusBoard } from "../agent/statusBoard.js";
 import { WakeableSleep } from "../agent/wakeableSleep.js";
+import type { ReviewCoordinator } from "../reviews/reviewCoordinator.js";
 import type { ChangeApplier } from "../changes/changeApplier.js";
 
 export interface DecisionLoopOptions {
@@ -14,6 +15,8 @@ export interface DecisionLoopOptions {
   changes: ChangeApplier;
   board: StatusBoard;
   log: AgentLogger;
+  /** Queues review tasks for proposals under review by reviewer agents, and counts their verdicts. */
+  reviews: ReviewCoordinator;
   /** A proposal ended `conflict` or `refused` here (its task may have been finished from it already). */
   afterNotApplied?: (p: Proposal) => void;
   /** A proposal was applied here (its task may have been finished from it already, as `proposed`). */
@@ -113,7 +116,38 @@ export class DecisionLoop {
       this.waiting.delete(id);
       return;
     }
-    if (!p.approval_required) {
+    if (p.review && p.review.state !== "escalated" && readDecision(this.o.decisionsDir, id).kind !== "decided") {
+      // Reviewer agents first (humans may decide at any time: their decision is read below).
+      // `approved` and still pending: the runtime died before the apply; the count is the same.
+      const { proposal: cur, tally } = this.o.reviews.step(p);
+      if (tally.kind === "waiting") return;
+      if (tally.kind === "escalated") {
+        proposals.update(cur, {
+          review: {
+            ...cur.review!,
+            state: "escalated",
+            escalated_at: new Date().toISOString(),
+            escalation: tally.reason,
+          },
+        });
+        log.warn("review-escalated", { proposal: id, reason: tally.reason, detail: "it waits for the humans" });
+        return;
+      }
+      // The quorum approved the patch as proposed: applied like an approval by those agents.
+      const approved = proposals.update(cur, { review: { ...cur.review!, state: "approved" } });
+      log.info("review-approved", { proposal: id, approvers: tally.approvers });
+      await changes.decide(approved, {
+        proposal: id,
+        decision: "approve",
+        by: tally.approvers.join(", "),
+        approvers: tally.approvers,
+        at: new Date().toISOString(),
+        ...(p.proposed_sha256 ? { sha256: p.proposed_sha256 } : {}),
+      });
+      this.waiting.delete(id);
+      return;
+    }
+    if (!p.approval_required && !p.review) {
       // Proposed in autonomous mode, and the runtime died before applying it: apply it now.
       // Its own approval binds to the hash recorded when it was proposed.
       await changes.decide(p, {

@@ -1,6 +1,7 @@
 import { distinctApprovers, readApprovalVotes, writeApprovalVote } from "../proposals/approvals.js";
 import { readDecision, writeDecision, type Decision } from "../proposals/decision.js";
 import type { OperatorDirs } from "./dirs.js";
+import { REVIEWER_PREFIX } from "../reviews/reviewStore.js";
 import { openDecisions } from "./dirs.js";
 import { Conflict, HashMismatch, InvalidInput } from "./errors.js";
 import { showProposal } from "./proposals.js";
@@ -32,6 +33,11 @@ export function decide(dirs: OperatorDirs, d: DecideInput): DecideResult {
   const reason = d.reason?.trim();
   if (d.decision === "reject" && !reason) throw new InvalidInput("reason", "a rejection needs a reason");
   if (!d.by?.trim()) throw new InvalidInput("by", "a decision needs the name of who decides");
+  if (d.by.trim().startsWith(REVIEWER_PREFIX))
+    throw new InvalidInput(
+      "by",
+      `names starting with "${REVIEWER_PREFIX}" are reviewer agents' (runtime/reviews), not a person's`,
+    );
   const expected = d.sha256 !== undefined ? parseSha256(d.sha256) : undefined;
   const p = showProposal(dirs, d.id);
   if (p.state !== "pending") throw new Conflict(`proposal ${p.id} is ${p.state}, not pending: nothing to decide`);

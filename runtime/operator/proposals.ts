@@ -4,6 +4,7 @@ import { errnoCode } from "../fsAtomic.js";
 import { readDecision, type Decision } from "../proposals/decision.js";
 import { ProposalStore, type Proposal, type ProposalState } from "../proposals/proposal.js";
 import type { SharedLayout } from "../sharedLayout.js";
+import { ReviewStore, type ReviewRecord } from "../reviews/reviewStore.js";
 import { openShared, type OperatorDirs } from "./dirs.js";
 import { NotFound } from "./errors.js";
 import { patchSha256 } from "./patchHash.js";
@@ -20,6 +21,18 @@ export interface ProposalView extends Proposal {
   sha256: string | null;
   /** With several approvers required: the approvals so far (each bound to the sha256 it reviewed). */
   approvals?: ApprovalVote[];
+  /** With reviewer agents: their verdicts so far (escape the reasons before showing them). */
+  reviews?: ReviewsView;
+}
+
+/** A proposal's review by reviewer agents, as humans see it. */
+export interface ReviewsView {
+  reviewers: string[];
+  quorum: number;
+  state: "reviewing" | "escalated" | "approved";
+  escalation: string | null;
+  /** One per reviewer that has answered; `counts`: a verdict on the patch as proposed. */
+  verdicts: Array<ReviewRecord & { counts: boolean }>;
 }
 
 export interface ProposalWithPatch extends ProposalView {
@@ -43,13 +56,35 @@ function readPatch(layout: SharedLayout, id: string): Buffer {
   }
 }
 
-function viewOf(p: Proposal, decisions: string, patch: Buffer | null): ProposalView {
+function viewOf(p: Proposal, decisions: string, patch: Buffer | null, layout: SharedLayout): ProposalView {
   const r = readDecision(decisions, p.id);
   const decision = r.kind === "decided" ? r.decision : null;
   const effective: ProposalState =
     p.state === "pending" && decision ? (decision.decision === "approve" ? "approved" : "rejected") : p.state;
   const approvals = (p.approvals_required ?? 1) > 1 ? { approvals: readApprovalVotes(decisions, p.id) } : {};
-  return { ...p, decision, effective_state: effective, sha256: patch ? patchSha256(patch) : null, ...approvals };
+  const reviews = p.review ? { reviews: reviewsOf(p, layout) } : {};
+  return {
+    ...p,
+    decision,
+    effective_state: effective,
+    sha256: patch ? patchSha256(patch) : null,
+    ...approvals,
+    ...reviews,
+  };
+}
+
+function reviewsOf(p: Proposal, layout: SharedLayout): ReviewsView {
+  const r = p.review!;
+  return {
+    reviewers: r.reviewers,
+    quorum: r.quorum,
+    state: r.state,
+    escalation: r.escalation ?? null,
+    verdicts: new ReviewStore(layout)
+      .list(p.id)
+      .filter((v) => r.reviewers.includes(v.reviewer))
+      .map((v) => ({ ...v, counts: v.verdict !== "none" && !!p.proposed_sha256 && v.sha256 === p.proposed_sha256 })),
+  };
 }
 
 export function listProposals(dirs: OperatorDirs, filter: ProposalFilter = {}): ProposalView[] {
@@ -67,7 +102,7 @@ export function listProposals(dirs: OperatorDirs, filter: ProposalFilter = {}): 
       if (!(err instanceof NotFound)) throw err;
       patch = null; // pruned after a decision: listed, not reviewable
     }
-    out.push(viewOf(p, dirs.decisions, patch));
+    out.push(viewOf(p, dirs.decisions, patch, layout));
   }
   return out;
 }
@@ -84,6 +119,7 @@ export function getProposal(shared: string, id: string): Proposal {
 /** One proposal with its patch bytes and their sha256. */
 export function showProposal(dirs: OperatorDirs, id: string): ProposalWithPatch {
   const p = getProposal(dirs.shared, id);
-  const patchBytes = readPatch(openShared(dirs.shared), p.id);
-  return { ...viewOf(p, dirs.decisions, patchBytes), sha256: patchSha256(patchBytes), patchBytes };
+  const layout = openShared(dirs.shared);
+  const patchBytes = readPatch(layout, p.id);
+  return { ...viewOf(p, dirs.decisions, patchBytes, layout), sha256: patchSha256(patchBytes), patchBytes };
 }

@@ -87,6 +87,24 @@ export interface Proposal {
    * the agent's own code in /app.
    */
   project?: string | null;
+  /** Reviewer agents of this proposal (AGENT_REVIEWERS when it was made); absent: none. */
+  review?: ProposalReview;
+}
+
+/**
+ * A proposal's review by reviewer agents (runtime/reviews/): `reviewing` until the quorum approves
+ * (then it is applied like an approval by those agents) or it cannot (`escalated`: it waits for
+ * the humans, like any pending proposal). Humans may decide at any time.
+ */
+export interface ProposalReview {
+  reviewers: string[];
+  quorum: number;
+  state: "reviewing" | "escalated" | "approved";
+  /** The review task queued for each reviewer. */
+  tasks?: Record<string, string>;
+  escalated_at?: string;
+  /** Why it was escalated (for humans; the reviewers' own reasons are in their records). */
+  escalation?: string;
 }
 
 /** A file a change writes that is not plain text. */

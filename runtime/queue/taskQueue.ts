@@ -11,6 +11,7 @@ import {
   targetOf,
   validateTaskRecord,
   type QueueName,
+  type ReviewRequest,
   type TaskRecord,
   type TaskResult,
   type TaskStatus,
@@ -37,6 +38,8 @@ export interface NewTask {
   parent?: string;
   /** Detail of the `queued` history event (default: createdBy). */
   queuedDetail?: string;
+  /** A review task (runtime/reviews/): the proposal its agent reviews. */
+  review?: ReviewRequest;
 }
 
 /** A task this agent holds: its queue name and where its file is now. */
@@ -129,6 +132,7 @@ export class TaskQueue {
       result: null,
       history: [{ at: now, event: "queued", detail: t.queuedDetail ?? t.createdBy }],
       ...(t.parent !== undefined ? { parent: t.parent } : {}),
+      ...(t.review ? { review: t.review } : {}),
     };
     const name = queueFileName({ priority, id, target: targetOf(record), attempts: 0 });
     const tmp = path.join(l.tasksTmp, `.tmp-${name}`);

@@ -1,6 +1,6 @@
 import { PROJECT_NAME } from "../../contract/names.js";
 import type { Usage } from "../usage/usageReport.js";
-import { MAX_TASK_RERUNS, NAME_PATTERN, TASK_ID_PATTERN } from "../ids.js";
+import { MAX_TASK_RERUNS, NAME_PATTERN, PROPOSAL_ID_PATTERN, TASK_ID_PATTERN } from "../ids.js";
 
 export type TaskStatus = "pending" | "claimed" | "done" | "failed";
 export const TASK_STATES: TaskStatus[] = ["pending", "claimed", "done", "failed"];
@@ -11,7 +11,8 @@ export interface TaskResult {
    * (its proposal did not apply); refused (the runtime refused to apply it: patch changed after
    * approval, an approval without sha256, no free space); rolled-back.
    */
-  outcome: "proposed" | "applied" | "no-changes" | "failed" | "rejected" | "conflict" | "refused" | "rolled-back";
+  outcome:
+    "proposed" | "applied" | "no-changes" | "failed" | "rejected" | "conflict" | "refused" | "rolled-back" | "reviewed";
   proposal_id?: string;
   commit?: string;
   exit_code?: number | null;
@@ -27,6 +28,20 @@ export interface TaskResult {
   outbox_rejected?: Array<{ file: string; reason: string }>;
   /** $TASK_MESSAGES lines this run left that were not recorded (over the per-run cap). */
   messages_dropped?: number;
+  /** A review task's verdict (`none`: the reviewer gave none; `error` says why). */
+  verdict?: "approve" | "reject" | "none";
+}
+
+/**
+ * What a review task asks (runtime/reviews/): a reviewer agent's verdict on another agent's
+ * proposal. Its patch is the task's context file `<proposal>.patch`.
+ */
+export interface ReviewRequest {
+  proposal: string;
+  /** The agent whose proposal it is (never the reviewer). */
+  agent: string;
+  /** sha256 of the patch as proposed. */
+  sha256: string;
 }
 
 export interface TaskEvent {
@@ -72,6 +87,8 @@ export interface TaskRecord {
   project?: string | null;
   /** The task whose run created this one (a coordinator's outbox); absent for operators' tasks. */
   parent?: string | null;
+  /** A review task: the proposal to review (absent: an ordinary task). */
+  review?: ReviewRequest | null;
 }
 
 export const MIN_PRIORITY = 0;
@@ -163,6 +180,19 @@ export function validateTaskRecord(v: unknown): TaskRecord {
   ) {
     throw new Error(`task field "reruns" must be a whole number from 0 to ${MAX_TASK_RERUNS}`);
   }
+  if (o.review !== undefined && o.review !== null) {
+    const r = o.review as Record<string, unknown>;
+    if (
+      typeof r !== "object" ||
+      typeof r.proposal !== "string" ||
+      !PROPOSAL_ID_PATTERN.test(r.proposal) ||
+      typeof r.agent !== "string" ||
+      !NAME_PATTERN.test(r.agent) ||
+      typeof r.sha256 !== "string" ||
+      !/^[0-9a-f]{64}$/.test(r.sha256)
+    )
+      throw new Error(`task field "review" must be { proposal, agent, sha256 }`);
+  }
   for (const k of ["priority", "attempts", "max_attempts"]) {
     if (o[k] !== undefined && (typeof o[k] !== "number" || !Number.isInteger(o[k]) || (o[k] as number) < 0)) {
       throw new Error(`task field "${k}" must be a non-negative integer`);
@@ -196,5 +226,6 @@ export function validateTaskRecord(v: unknown): TaskRecord {
     reruns: (o.reruns as number | undefined) ?? 0,
     project: (o.project as string | undefined) ?? null,
     ...(typeof o.parent === "string" ? { parent: o.parent } : {}),
+    ...(o.review ? { review: o.review as ReviewRequest } : {}),
   };
 }

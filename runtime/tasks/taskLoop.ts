@@ -5,7 +5,9 @@ import type { AgentLogger } from "../log.js";
 import { patchSha256 } from "../proposals/patchHash.js";
 import { parseNumstat, type Proposal, type ProposalState, type ProposalStore } from "../proposals/proposal.js";
 import type { ClaimedTask, TaskQueue } from "../queue/taskQueue.js";
-import type { TaskRecord, TaskResult } from "../queue/taskRecord.js";
+import type { ReviewRequest, TaskRecord, TaskResult } from "../queue/taskRecord.js";
+import type { ReviewStore } from "../reviews/reviewStore.js";
+import { TASK_ENV } from "../../contract/env.js";
 import { lastLines } from "../sandbox.js";
 import type { RuntimeSettings } from "../settings.js";
 import type { ControlState } from "../agentControl.js";
@@ -40,6 +42,8 @@ export interface TaskLoopOptions {
     | "reviewApprovals"
     | "messageMaxChars"
     | "messageMaxLines"
+    | "reviewers"
+    | "reviewQuorum"
   >;
   /** The shared projects this agent works on, by name. */
   projects?: ReadonlyMap<string, ProjectRepo>;
@@ -54,6 +58,8 @@ export interface TaskLoopOptions {
   control: () => ControlState;
   /** This agent's usage ledger: every run's reported usage, and today's total for the daily budget. */
   ledger: UsageLedger;
+  /** Where this agent, as a reviewer, records its verdicts on other agents' proposals. */
+  reviews: ReviewStore;
   board: StatusBoard;
   log: AgentLogger;
   /** Queues the tasks a coordinator's run wrote into $TASK_OUTBOX. */
@@ -255,6 +261,10 @@ export class TaskLoop {
       claimed_at: c.claimedAt,
     };
     const maxAttempts = record.max_attempts > 0 ? record.max_attempts : s.maxAttempts;
+    if (record.review) {
+      await this.runReview(c, record, record.review);
+      return;
+    }
 
     // Already turned into a proposal by an earlier run (that died before finishing the task)?
     const pid = proposalIdForTask(record.id, record.reruns ?? 0);
@@ -396,6 +406,7 @@ export class TaskLoop {
       });
       return;
     }
+    const reviewed = s.reviewers.length > 0;
     const created = proposals.create(
       {
         id: pid,
@@ -405,7 +416,7 @@ export class TaskLoop {
         base_commit: outcome.base,
         created_at: now(),
         approval_required: s.approvalRequired,
-        ...(s.approvalRequired && s.reviewApprovals > 1 ? { approvals_required: s.reviewApprovals } : {}),
+        ...((s.approvalRequired || reviewed) && s.reviewApprovals > 1 ? { approvals_required: s.reviewApprovals } : {}),
         state: "pending",
         diffstat: parseNumstat(outcome.numstat),
         patch_file: path.posix.join("proposals", `${pid}.patch`),
@@ -422,6 +433,9 @@ export class TaskLoop {
         proposed_sha256: patchSha256(Buffer.from(outcome.patch)),
         ...(project ? { project: project.name } : {}),
         ...(outcome.special.length > 0 ? { special_files: outcome.special } : {}),
+        ...(reviewed
+          ? { review: { reviewers: [...s.reviewers], quorum: s.reviewQuorum, state: "reviewing" as const } }
+          : {}),
       },
       outcome.patch,
     );
@@ -442,7 +456,7 @@ export class TaskLoop {
       removed: proposal.diffstat.removed,
       approval_required: s.approvalRequired,
     });
-    if (!s.approvalRequired && proposal.state === "pending") {
+    if (!s.approvalRequired && !proposal.review && proposal.state === "pending") {
       // The runtime's own approval binds to the hash it recorded when it proposed.
       try {
         proposal = await this.o.changes.decide(
@@ -525,6 +539,91 @@ export class TaskLoop {
     if (report.created.length > 0) out.created_tasks = report.created;
     if (report.rejected.length + rejected.length > 0) out.outbox_rejected = [...rejected, ...report.rejected];
     return out;
+  }
+
+  /**
+   * A review task: run the program on the proposal's patch and record its verdict (once; see
+   * runtime/reviews/). A program that fails, times out or writes no valid verdict gives none, and
+   * a review is never run twice (a reviewer that died while running it gave none either).
+   */
+  private async runReview(c: ClaimedTask, record: TaskRecord, rq: ReviewRequest): Promise<void> {
+    const { settings: s, queue, board, log } = this.o;
+    const agent = s.agentName;
+    const now = () => new Date().toISOString();
+    const finish = (
+      verdict: "approve" | "reject" | "none",
+      reasons: string[],
+      sha256: string | null,
+      error?: string,
+    ) => {
+      const written = this.o.reviews.write({
+        proposal: rq.proposal,
+        reviewer: agent,
+        verdict,
+        reasons,
+        sha256,
+        task_id: record.id,
+        at: now(),
+        ...(error ? { error } : {}),
+      });
+      if (!written)
+        log.warn("review-duplicate", {
+          proposal: rq.proposal,
+          task: record.id,
+          detail: "this agent's verdict on it is recorded already",
+        });
+      else log.info("review-verdict", { proposal: rq.proposal, agent: rq.agent, verdict, ...(error ? { error } : {}) });
+      const result: TaskResult = {
+        outcome: "reviewed",
+        proposal_id: rq.proposal,
+        verdict,
+        ...(error ? { error } : {}),
+      };
+      this.finishTask(c, verdict === "none" ? "failed" : "done", { ...record, attempts: record.attempts + 1 }, result);
+    };
+    if (rq.agent === agent) return finish("none", [], null, "an agent never reviews its own proposals");
+    if (record.attempts > 0)
+      return finish(
+        "none",
+        [],
+        null,
+        `its reviewer stopped while reviewing (a review is not run twice): ${record.last_error ?? "no heartbeat"}`,
+      );
+    board.status.current_task = record.id;
+    board.status.current_task_started_at = now();
+    board.write();
+    log.info("task-claimed", { task: record.id, title: record.title, attempt: 1, review: rq.proposal });
+    record.history = [...record.history, { at: now(), event: "claimed", agent }];
+    let outcome: RunOutcome;
+    try {
+      const program = this.o.program.program!;
+      outcome = await this.o.workspace.run(record, program, program.command, this.timeoutSeconds());
+    } catch (err) {
+      log.error("run-error", { task: record.id, error: (err as Error).message });
+      return finish("none", [], null, `the runtime could not run the review: ${(err as Error).message}`);
+    }
+    this.recordUsage(record, outcome);
+    const r = outcome.run;
+    if (r.aborted) {
+      record.history.push({ at: now(), event: "handed-back", agent, detail: "runtime stopping" });
+      queue.requeue(c, record, record.attempts);
+      return;
+    }
+    const sha = outcome.review?.sha256 ?? null;
+    if (r.timedOut) return finish("none", [], sha, `timed out after ${this.timeoutSeconds()} s`);
+    if (r.code !== 0) {
+      const tail = lastLines(r.outputTail, 5);
+      return finish(
+        "none",
+        [],
+        sha,
+        `the reviewer program exited with ${r.code ?? r.signal}${tail ? `: ${tail}` : ""}`,
+      );
+    }
+    const v = outcome.review?.verdict ?? null;
+    if (v === null) return finish("none", [], sha, `the reviewer program wrote no verdict to $${TASK_ENV.verdictFile}`);
+    if ("error" in v) return finish("none", [], sha, v.error);
+    return finish(v.verdict.verdict, v.verdict.reasons, sha);
   }
 
   /**

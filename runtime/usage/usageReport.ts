@@ -1,5 +1,5 @@
-import * as fs from "node:fs";
 import { TASK_ENV, USAGE_FILE_MAX_BYTES, USAGE_MAX_TOKENS, USAGE_MAX_USD } from "../../contract/env.js";
+import { readAgentFile } from "../workspace/agentFile.js";
 
 /**
  * What an agent program reports about its model usage for one run, in `$TASK_USAGE_FILE`:
@@ -50,33 +50,11 @@ export function parseUsage(text: string): { usage: Usage } | { error: string } {
 }
 
 /**
- * Read the usage file the program left: null when there is none. Never follows a link (the last
- * component; the directory is the runtime's), never blocks on a FIFO, refuses anything that is not
- * a regular file owned by `uid` (when given: a hard link to another user's file is not a report)
- * or is larger than USAGE_FILE_MAX_BYTES.
+ * Read the usage file the program left: null when there is none. Read as readAgentFile reads
+ * (no link followed, no FIFO, only a regular file of `uid`, at most USAGE_FILE_MAX_BYTES).
  */
 export function readUsageFile(file: string, uid?: number): UsageRead {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return null;
-    if (code === "ELOOP") return { error: `${TASK_ENV.usageFile} is a symbolic link; write a regular file` };
-    return { error: `${TASK_ENV.usageFile} cannot be opened: ${code ?? (err as Error).message}` };
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) return { error: `${TASK_ENV.usageFile} is not a regular file` };
-    if (uid !== undefined && st.uid !== uid) return { error: `${TASK_ENV.usageFile} is not the agent user's file` };
-    if (st.size > USAGE_FILE_MAX_BYTES)
-      return { error: `${TASK_ENV.usageFile} is larger than ${USAGE_FILE_MAX_BYTES} bytes` };
-    const buf = Buffer.alloc(USAGE_FILE_MAX_BYTES + 1);
-    const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    if (n > USAGE_FILE_MAX_BYTES)
-      return { error: `${TASK_ENV.usageFile} is larger than ${USAGE_FILE_MAX_BYTES} bytes` };
-    return parseUsage(buf.subarray(0, n).toString("utf8"));
-  } finally {
-    fs.closeSync(fd);
-  }
+  const r = readAgentFile(file, TASK_ENV.usageFile, USAGE_FILE_MAX_BYTES, uid);
+  if (r === null || "error" in r) return r;
+  return parseUsage(r.text);
 }

@@ -35,6 +35,8 @@ export interface RunDir {
   outbox: string;
   /** $TASK_MESSAGES: the program appends message lines (it creates the file). */
   messages: string;
+  /** Where a reviewer program writes its verdict ($TASK_VERDICT; review tasks only), in the agent user's part. */
+  verdictFile: string;
 }
 
 /** Where a run of `taskId` goes (nothing is created yet). */
@@ -54,6 +56,7 @@ export function runDirFor(scratchDir: string, agentName: string, taskId: string)
     usageFile: path.join(agentDir, "usage.json"),
     outbox: path.join(agentDir, "outbox"),
     messages: path.join(agentDir, "messages"),
+    verdictFile: path.join(agentDir, "verdict.json"),
   };
 }
 

@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { ENV, TASK_ENV } from "../../contract/env.js";
 import type { AgentProgram } from "../agentProgram.js";
@@ -13,6 +14,8 @@ import type { RuntimeSettings } from "../settings.js";
 import type { AgentUser } from "./agentUser.js";
 import { extractChange, NO_CHANGE, refusal, type ExtractedChange } from "./changeExtraction.js";
 import { readUsageFile, type UsageRead } from "../usage/usageReport.js";
+import { patchSha256 } from "../proposals/patchHash.js";
+import { readVerdictFile, type VerdictRead } from "../reviews/verdict.js";
 import { createRunDir, ownRunDirs, removeRunDir, runDirFor, type RunDir } from "./runDir.js";
 
 /**
@@ -31,6 +34,8 @@ export interface RunOutcome extends ExtractedChange {
   files?: RunFiles;
   /** Why they could not be read. */
   filesError?: string;
+  /** A review task's run: the sha256 of the patch its program was given, and its verdict. */
+  review?: { sha256: string; verdict: VerdictRead };
 }
 
 export interface WorkspaceOptions {
@@ -112,12 +117,15 @@ export class Workspace {
         if (co.code !== 0) throw new Error(`git checkout ${atCommit} in the working copy failed: ${co.stderr.trim()}`);
         baseCommit = atCommit;
       }
+      // A review task: the patch the reviewer is given is the run dir's copy (root's, read-only
+      // for the agent); its verdict binds to the sha256 of exactly these bytes.
+      const reviewedSha256 = task.review ? patchSha256(fs.readFileSync(reviewPatchFile(d, task))) : undefined;
       const started = Date.now();
       const startedAt = new Date(started).toISOString();
       const run = await runProgram({
         command,
         cwd: d.work,
-        env: programEnv(s, task, program, d),
+        env: programEnv(s, task, program, d, reviewedSha256),
         timeoutMs: timeoutSeconds * 1000,
         stdin: JSON.stringify(task) + "\n",
         maxOutputBytes: s.outputMaxBytes,
@@ -136,6 +144,12 @@ export class Workspace {
       await this.killLeftovers(task.id);
       // Read once nothing of the agent user runs any more; failed runs cost money too.
       const usage = readUsageFile(d.usageFile, user.runAs?.uid);
+      if (reviewedSha256 !== undefined) {
+        // A reviewer's change is never proposed and its outbox never queued: only its verdict is read.
+        const verdict =
+          run.code === 0 && !run.timedOut && !run.aborted ? readVerdictFile(d.verdictFile, user.runAs?.uid) : null;
+        return { run, base: baseCommit, ...NO_CHANGE, usage, startedAt, review: { sha256: reviewedSha256, verdict } };
+      }
       if (run.aborted) return { run, base: baseCommit, ...NO_CHANGE, usage, startedAt };
       const left = await this.readRunFiles(d);
       if (run.code !== 0 || run.timedOut) return { run, base: baseCommit, ...NO_CHANGE, usage, startedAt, ...left };
@@ -269,6 +283,7 @@ export function programEnv(
   task: TaskRecord,
   program: AgentProgram,
   d: RunDir,
+  reviewedSha256?: string,
 ): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -289,5 +304,17 @@ export function programEnv(
     [TASK_ENV.messages]: d.messages,
     [ENV.canCreateTasks]: String(s.canCreateTasks),
     ...(s.budgetUsdPerTask !== undefined ? { [TASK_ENV.budgetUsd]: String(s.budgetUsdPerTask) } : {}),
+    ...(task.review && reviewedSha256
+      ? {
+          [TASK_ENV.verdictFile]: d.verdictFile,
+          [TASK_ENV.reviewPatch]: reviewPatchFile(d, task),
+          [TASK_ENV.reviewSha256]: reviewedSha256,
+        }
+      : {}),
   };
+}
+
+/** A review task's patch in its run dir (the task's context file `<proposal>.patch`). */
+function reviewPatchFile(d: RunDir, task: TaskRecord): string {
+  return path.join(d.context, `${task.review!.proposal}.patch`);
 }

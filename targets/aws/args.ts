@@ -4,7 +4,7 @@ import { codeFolderProblem } from "../../config/codeFolder.js";
 import type { AgentResources } from "../../config/defaults.js";
 import type { CpuArchitecture } from "./cost.js";
 import type { NetworkSetting } from "../../contract/egress.js";
-import { ENV_NAME, isReservedEnvName, type AgentBudget } from "../../contract/env.js";
+import { ENV_NAME, isReservedEnvName, type AgentBudget, type AgentReviewers } from "../../contract/env.js";
 import { FARGATE_NAME_LIMIT, isLabel } from "../../contract/names.js";
 import { fargateTaskSize, type FargateTaskSize } from "./fargateSizing.js";
 import { AWS_DEFAULTS as DEFAULTS, LOG_RETENTION_DAYS, NEW_VPC_PREFIX, newVpcCidrProblem } from "./limits.js";
@@ -48,6 +48,8 @@ export interface FargateAgentArgs {
   reviewApprovals?: number;
   /** A coordinator: may queue tasks through $TASK_OUTBOX. */
   canCreateTasks?: boolean;
+  /** Reviewer agents of its proposals. */
+  reviewers?: AgentReviewers;
   /** This agent's service alone at desiredCount 0 (the fleet's `paused` stops them all). Default false. */
   paused?: boolean;
 }

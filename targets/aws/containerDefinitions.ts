@@ -151,6 +151,7 @@ export interface AgentTaskInput extends Pick<
   | "budget"
   | "reviewApprovals"
   | "canCreateTasks"
+  | "reviewers"
 > {
   fleet: string;
   /** Image reference (the fleet image, by digest). */

@@ -615,6 +615,7 @@ function agentContainerDefinitionsJson(
       ...(agent.budget ? { budget: agent.budget } : {}),
       ...(agent.reviewApprovals !== undefined ? { reviewApprovals: agent.reviewApprovals } : {}),
       ...(agent.canCreateTasks ? { canCreateTasks: true } : {}),
+      ...(agent.reviewers ? { reviewers: agent.reviewers } : {}),
       image,
       secretArns: o.secrets.map((s, i) => ({ name: s.name, valueFrom: arns[i]! })),
       pids: agent.resources.pids,

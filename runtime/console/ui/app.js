@@ -45,6 +45,24 @@
     return e;
   }
 
+  /** Reviewer agents' verdicts and reasons (agent-written text: escaped, then set as text). */
+  function reviewsOf(r) {
+    const head = `${line(r.state)}, quorum ${r.quorum} of ${r.reviewers.length}${r.escalation ? `: ${line(r.escalation)}` : ""}`;
+    const items = r.reviewers.map((name) => {
+      const v = r.verdicts.find((x) => x.reviewer === name);
+      const who = `agent:${line(name)}`;
+      if (!v) return el("li", null, `${who}: no verdict yet`);
+      if (v.verdict === "none") return el("li", null, marked(`${who}: no verdict (${line(v.error)})`));
+      return el(
+        "li",
+        null,
+        `${who}: ${v.verdict}${v.counts ? "" : " (of another patch: does not count)"}`,
+        v.reasons.length > 0 ? el("ul", null, ...v.reasons.map((x) => el("li", null, marked(line(x))))) : null,
+      );
+    });
+    return el("div", { class: "reviews" }, head, el("ul", null, ...items));
+  }
+
   function table(target, headers, rows) {
     target.replaceChildren(
       el("thead", null, el("tr", null, ...headers.map((h) => el("th", null, h)))),
@@ -314,7 +332,13 @@
           "tr",
           { class: i === selected ? "selected" : "", data: { proposal: p.id } },
           el("td", null, el("a", { href: `#proposal/${p.id}` }, p.id)),
-          el("td", null, p.effective_state === p.state ? p.state : `${p.effective_state} (not yet applied)`),
+          el(
+            "td",
+            null,
+            p.effective_state === p.state
+              ? `${p.state}${p.state === "pending" && p.reviews ? ` (${p.reviews.state} by reviewer agents)` : ""}`
+              : `${p.effective_state} (not yet applied)`,
+          ),
           el("td", null, line(p.agent)),
           el("td", null, marked(line(p.task_title))),
           el("td", null, `${p.diffstat.files.length} file(s) +${p.diffstat.added} -${p.diffstat.removed}`),
@@ -366,6 +390,7 @@
         "Approvals",
         `${p.approvals.length} of ${p.approvals_required} distinct approvers: ${p.approvals.map((v) => line(v.by)).join(", ") || "none yet"}`,
       ]);
+    if (p.reviews) meta.push(["Reviewer agents", reviewsOf(p.reviews)]);
     if (p.decision)
       meta.push(["Decision", `${line(p.decision.decision)} by ${line(p.decision.by)} at ${line(p.decision.at)}`]);
     if (p.commit) meta.push(["Commit", el("code", { class: "commit" }, line(p.commit))]);

@@ -246,6 +246,42 @@ const corpus: Case[] = [
     /at most 10/,
   ],
   [
+    "reviewer agent unknown",
+    { ...validLocal(), review: { reviewers: ["a2", "nobody"] } },
+    ["agent-fleet:review.reviewers[1]"],
+    /no agent is named "nobody" \(agents: a1, a2\)/,
+  ],
+  [
+    "reviewer agent reviewing itself",
+    withAgents([{ name: "a1", review: { reviewers: ["a1", "a2"] } }, { name: "a2" }]),
+    ["agent-fleet:agents[0].review.reviewers[0]"],
+    /a1 cannot review its own proposals/,
+  ],
+  [
+    "reviewer listed twice",
+    withAgents([{ name: "a1", review: { reviewers: ["a2", "a2"] } }, { name: "a2" }]),
+    ["agent-fleet:agents[0].review.reviewers[1]"],
+    /"a2" is listed twice/,
+  ],
+  [
+    "review quorum above the reviewers an agent has (never itself)",
+    { ...validLocal(), review: { reviewers: ["a1", "a2"], quorum: 2 } },
+    ["agent-fleet:review.quorum"],
+    /2 is more than the 1 reviewer\(s\) agent a1 has \(a2; an agent never reviews its own proposals\)/,
+  ],
+  [
+    "review quorum without reviewers",
+    { ...validLocal(), review: { quorum: 1 } },
+    ["agent-fleet:review.quorum"],
+    /name the reviewer agents/,
+  ],
+  [
+    "review reviewers not a list",
+    { ...validLocal(), review: { reviewers: "a2" } },
+    ["agent-fleet:review.reviewers"],
+    /list of agent names/,
+  ],
+  [
     "agent paused not boolean",
     withAgents([{ name: "a1", paused: "yes" }]),
     ["agent-fleet:agents[0].paused"],

@@ -56,6 +56,21 @@ describe("aws target", () => {
     expect(envOf("a2").AGENT_NAME).toBe("a2");
   });
 
+  it("review.reviewers reach the runtime's environment in the task definitions", async () => {
+    const run = await runProgram(dir, aws(true, { review: { reviewers: ["a1", "a2"] } }));
+    const envOf = (agent: string): Record<string, string> => {
+      const td = run.ofType("aws:ecs/taskDefinition:TaskDefinition").find((r) => r.name.endsWith(agent))!;
+      const defs = JSON.parse(td.inputs.containerDefinitions as string) as Array<{
+        name: string;
+        environment?: Array<{ name: string; value: string }>;
+      }>;
+      const runtime = defs.find((c) => c.name === "runtime")!;
+      return Object.fromEntries((runtime.environment ?? []).map((e) => [e.name, e.value]));
+    };
+    expect([envOf("a1").AGENT_REVIEWERS, envOf("a1").AGENT_REVIEW_QUORUM]).toEqual(["a2", "1"]);
+    expect([envOf("a2").AGENT_REVIEWERS, envOf("a2").AGENT_REVIEW_QUORUM]).toEqual(["a1", "1"]);
+  });
+
   it("flipping approvalRequired changes only the task definition of the agent without an override", async () => {
     const before = await runProgram(dir, aws(true));
     const after = await runProgram(dir, aws(false));

@@ -200,6 +200,24 @@ describe("local target", () => {
     ]).toEqual(["2", undefined, "2"]);
   });
 
+  it("review.reviewers: the fleet's list without the agent itself, an agent's own list and quorum, none without", async () => {
+    const cfg = local({ review: { reviewers: ["a1", "a2"], quorum: 1 } });
+    (cfg.config.agents as Array<Record<string, unknown>>)[1] = {
+      name: "a2",
+      approvalRequired: true,
+      review: { reviewers: ["a1", "a3"] },
+    };
+    const run = await runProgram(dir, cfg);
+    const env = (name: string) => run.byName(`fleet-${name}-container`).inputs.triggers[0].env;
+    expect(["a1", "a2", "a3"].map((a) => [env(a).AGENT_REVIEWERS, env(a).AGENT_REVIEW_QUORUM])).toEqual([
+      ["a2", "1"],
+      ["a1,a3", "2"],
+      ["a1,a2", "1"],
+    ]);
+    const none = await runProgram(dir, local());
+    expect(none.byName("fleet-a1-container").inputs.triggers[0].env).not.toHaveProperty("AGENT_REVIEWERS");
+  });
+
   it("destroy removes containers and keeps code and shared data unless purgeOnDestroy is set", async () => {
     const keep = await runProgram(dir, local());
     const deletes = keep.resources
