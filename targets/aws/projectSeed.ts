@@ -78,7 +78,7 @@ export function projectSeedScript(o: ProjectSeedInput): string {
     '  ref=$(g --git-dir="$src" symbolic-ref HEAD)',
     '  ln "$src/$ref" "$dir/$ref" 2>/dev/null || true',
     '  for e in "$src"/*; do',
-    '    n=${e##*/}',
+    "    n=${e##*/}",
     '    case "$n" in HEAD | objects | refs) continue ;; esac',
     '    [ -e "$dir/$n" ] || mv -T "$e" "$dir/$n" 2>/dev/null || true',
     "  done",

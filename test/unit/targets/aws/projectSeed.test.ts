@@ -49,7 +49,9 @@ describe("project seeding into an empty access point", () => {
     expect(git("symbolic-ref", "HEAD").out).toBe("refs/heads/trunk");
     expect(git("rev-parse", "--is-bare-repository").out).toBe("true");
     expect(git("ls-tree", "-r", "--name-only", "HEAD").out.split("\n")).toEqual(["README.md", "src/app.txt"]);
-    expect(git("log", "--format=%s%n%b", "HEAD").out).toMatch(/Initial import of project web[\s\S]*Approved-By: operator/);
+    expect(git("log", "--format=%s%n%b", "HEAD").out).toMatch(
+      /Initial import of project web[\s\S]*Approved-By: operator/,
+    );
     expect(git("rev-list", "--count", "HEAD").out).toBe("1");
     expect(git("fsck", "--full").status).toBe(0);
     expect(stagingDirs()).toEqual([]);
