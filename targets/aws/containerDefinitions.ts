@@ -168,7 +168,7 @@ export interface AgentTaskInput extends Pick<
    * Shared projects this agent works on: each one's access point is mounted at /projects/<name>
    * (seeded by the init container when empty), and no other project is. Default none.
    */
-  projects?: AgentTaskProject[];
+  sharedProjects?: AgentTaskProject[];
 }
 
 /** A shared project as an agent's task sees it. */
@@ -214,7 +214,7 @@ export function agentTaskVolumes(projects: ReadonlyArray<string> = []): TaskVolu
 
 /** The two containers of an agent's task: the code seeder, then the runtime. */
 export function agentContainerDefinitions(i: AgentTaskInput): EcsContainerDefinition[] {
-  const projects = byName(i.projects ?? []);
+  const projects = byName(i.sharedProjects ?? []);
   const environment = Object.entries(runtimeEnvironment({ ...i, projects: projects.map((p) => p.name) })).map(
     ([name, value]) => ({ name, value }),
   );

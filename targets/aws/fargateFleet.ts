@@ -637,7 +637,7 @@ function agentContainerDefinitionsJson(
       ...(agent.reviewApprovals !== undefined ? { reviewApprovals: agent.reviewApprovals } : {}),
       ...(projects.length > 0
         ? {
-            projects: projects.map((p) => ({
+            sharedProjects: projects.map((p) => ({
               name: p.name,
               branch: p.branch,
               ...(p.remote !== undefined ? { remote: p.remote } : {}),
