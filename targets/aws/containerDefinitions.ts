@@ -212,6 +212,42 @@ export function agentTaskVolumes(projects: ReadonlyArray<string> = []): TaskVolu
   ];
 }
 
+/**
+ * The `seed-code` container's program: open /tmp and /scratch, seed the code, then each project.
+ * The code seed exits its shell when /app already has code, so it runs in a subshell of its own;
+ * each project's seed is one too (projectSeed.ts), and `set -e` stops at the first failure. The
+ * paths are parameters for the tests, which run this very program against temporary directories.
+ */
+export function seedContainerProgram(o: {
+  agent: string;
+  projects: ReadonlyArray<AgentTaskProject>;
+  tmpDir?: string;
+  scratchDir?: string;
+  appDir?: string;
+  seedRoot?: string;
+  projectsDir?: string;
+  projectSeedRoot?: string;
+}): string {
+  return [
+    "set -eu",
+    `chmod 1777 ${shellWord(o.tmpDir ?? "/tmp")} ${shellWord(o.scratchDir ?? CONTAINER_PATHS.scratch)}`,
+    `(\n${seedScript({ agent: o.agent, ...(o.appDir ? { appDir: o.appDir } : {}), ...(o.seedRoot ? { seedRoot: o.seedRoot } : {}) })}\n)`,
+    projectSeedScript(
+      o.projects.map((p) => ({
+        project: p.name,
+        branch: p.branch,
+        ...(p.remote !== undefined ? { remote: p.remote } : {}),
+      })),
+      {
+        ...(o.projectsDir ? { projectsDir: o.projectsDir } : {}),
+        ...(o.projectSeedRoot ? { seedRoot: o.projectSeedRoot } : {}),
+      },
+    ),
+  ]
+    .filter((l) => l !== "")
+    .join("\n");
+}
+
 /** The two containers of an agent's task: the code seeder, then the runtime. */
 export function agentContainerDefinitions(i: AgentTaskInput): EcsContainerDefinition[] {
   const projects = byName(i.sharedProjects ?? []);
@@ -225,13 +261,7 @@ export function agentContainerDefinitions(i: AgentTaskInput): EcsContainerDefini
     containerPath: `${CONTAINER_PATHS.projects}/${p.name}`,
     readOnly: false,
   }));
-  const seedProgram = [
-    `chmod 1777 /tmp ${CONTAINER_PATHS.scratch}`,
-    seedScript({ agent: i.name }),
-    ...projects.map((p) =>
-      projectSeedScript({ project: p.name, branch: p.branch, ...(p.remote !== undefined ? { remote: p.remote } : {}) }),
-    ),
-  ].join("\n");
+  const seedProgram = seedContainerProgram({ agent: i.name, projects });
   const secrets = [...i.secretArns].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const labels = { "agent-fleet.agent": i.name, "agent-fleet.fleet": i.fleet };
   const seed: EcsContainerDefinition = {

@@ -46,27 +46,40 @@ export interface ProjectSeedInput {
   project: string;
   branch: string;
   remote?: string;
-  /** Default CONTAINER_PATHS.projects: the repository is `<projectsDir>/<project>`. */
+}
+
+export interface ProjectSeedPaths {
+  /** Default CONTAINER_PATHS.projects: a repository is `<projectsDir>/<project>`. */
   projectsDir?: string;
-  /** Default PROJECT_SEED_ROOT: the folder is `<seedRoot>/<project>`. */
+  /** Default PROJECT_SEED_ROOT: a folder is `<seedRoot>/<project>`. */
   seedRoot?: string;
 }
 
 /**
- * POSIX sh program (run in a subshell, so several projects and the code seed share one command)
- * for the init container. Paths are parameters so tests run the very same program against
- * temporary directories. Exits non-zero, so the task does not start, when the directory is not a
- * repository and the image holds no seed, or when the result is not a repository with a commit.
+ * POSIX sh program for the init container: the helper script once (a task definition's container
+ * definitions may hold 64 KiB in all), then one subshell per project, so a failing project stops
+ * the program without leaving the others' variables behind. Paths are parameters so tests run the
+ * very same program against temporary directories. Exits non-zero, so the task does not start, when
+ * a directory is not a repository and the image holds no seed, or when the result is not a
+ * repository whose HEAD names a commit.
  */
-export function projectSeedScript(o: ProjectSeedInput): string {
-  const dir = `${o.projectsDir ?? CONTAINER_PATHS.projects}/${o.project}`;
-  const seed = `${o.seedRoot ?? PROJECT_SEED_ROOT}/${o.project}`;
+export function projectSeedScript(projects: ReadonlyArray<ProjectSeedInput>, paths: ProjectSeedPaths = {}): string {
+  if (projects.length === 0) return "";
+  return [
+    `af_project_helper=${quote([projectSeedHelperScript()])}`,
+    ...projects.map((p) => projectSeedBlock(p, paths)),
+  ].join("\n");
+}
+
+function projectSeedBlock(o: ProjectSeedInput, paths: ProjectSeedPaths): string {
+  const dir = `${paths.projectsDir ?? CONTAINER_PATHS.projects}/${o.project}`;
+  const seed = `${paths.seedRoot ?? PROJECT_SEED_ROOT}/${o.project}`;
   return [
     "(",
     "set -eu",
     `dir=${quote([dir])}; seed=${quote([seed])}`,
     `export AF_PROJECT=${quote([o.project])} AF_BRANCH=${quote([o.branch])} AF_REMOTE=${quote([o.remote ?? ""])}`,
-    `helper=${quote([projectSeedHelperScript()])}`,
+    'helper=$af_project_helper',
     "g() { git -c safe.directory='*' -c core.hooksPath=/dev/null \"$@\"; }",
     'if [ ! -f "$dir/HEAD" ]; then',
     '  if [ ! -d "$seed" ]; then echo "seed-project: $dir is not a repository and the image has no seed at $seed" >&2; exit 1; fi',

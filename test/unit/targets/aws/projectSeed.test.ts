@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utim
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { seedContainerProgram } from "../../../../targets/aws/containerDefinitions.js";
 import { PROJECT_SEED_STAGING, projectSeedScript } from "../../../../targets/aws/projectSeed.js";
 
 /** The init container's project seeding, run for real by /bin/sh and git against temporary directories. */
@@ -23,13 +24,10 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const script = (o: { remote?: string; branch?: string; seed?: string } = {}) =>
-  projectSeedScript({
-    project: "web",
-    branch: o.branch ?? "main",
-    ...(o.remote !== undefined ? { remote: o.remote } : {}),
-    projectsDir,
-    seedRoot: o.seed ?? seedRoot,
-  });
+  projectSeedScript(
+    [{ project: "web", branch: o.branch ?? "main", ...(o.remote !== undefined ? { remote: o.remote } : {}) }],
+    { projectsDir, seedRoot: o.seed ?? seedRoot },
+  );
 const run = (o: Parameters<typeof script>[0] = {}) => {
   const r = spawnSync("/bin/sh", ["-c", script(o)], { encoding: "utf8" });
   return { status: r.status, out: r.stdout + r.stderr };
@@ -147,5 +145,54 @@ describe("project seeding into an empty access point", () => {
     const r = run();
     expect(r.status).not.toBe(0);
     expect(r.out).toMatch(/is not a repository whose HEAD names a commit/);
+  });
+});
+
+describe("the seed container's whole program (code, then each project)", () => {
+  const program = (projects: Array<{ name: string; branch: string }>) => {
+    for (const d of ["tmp", "scratch", "app", join("code-seed", "writer")])
+      mkdirSync(join(dir, d), { recursive: true });
+    writeFileSync(join(dir, "code-seed", "writer", "agent.json"), "{}\n");
+    return seedContainerProgram({
+      agent: "writer",
+      projects,
+      tmpDir: join(dir, "tmp"),
+      scratchDir: join(dir, "scratch"),
+      appDir: join(dir, "app"),
+      seedRoot: join(dir, "code-seed"),
+      projectsDir,
+      projectSeedRoot: seedRoot,
+    });
+  };
+
+  test("a restart with code already in /app still seeds (and checks) the projects", () => {
+    const p = program([{ name: "web", branch: "main" }]);
+    expect(spawnSync("/bin/sh", ["-c", p], { encoding: "utf8" }).status).toBe(0);
+    expect(existsSync(join(dir, "app", "agent.json"))).toBe(true);
+    rmSync(repo(), { recursive: true });
+    mkdirSync(repo());
+    // /app has code now: the code seed says so and exits its subshell, the project seed still runs.
+    const r = spawnSync("/bin/sh", ["-c", p], { encoding: "utf8" });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/already has code[\s\S]*seed-project: seeded/);
+    expect(git("rev-list", "--count", "HEAD").out).toBe("1");
+  });
+
+  test("a project that cannot be seeded fails the whole program (the runtime does not start)", () => {
+    mkdirSync(join(projectsDir, "api"));
+    const r = spawnSync(
+      "/bin/sh",
+      [
+        "-c",
+        program([
+          { name: "api", branch: "main" },
+          { name: "web", branch: "main" },
+        ]),
+      ],
+      { encoding: "utf8" },
+    );
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/api is not a repository and the image has no seed/);
+    expect(existsSync(join(repo(), "HEAD"))).toBe(false);
   });
 });
