@@ -79,7 +79,7 @@ function projectSeedBlock(o: ProjectSeedInput, paths: ProjectSeedPaths): string 
     "set -eu",
     `dir=${quote([dir])}; seed=${quote([seed])}`,
     `export AF_PROJECT=${quote([o.project])} AF_BRANCH=${quote([o.branch])} AF_REMOTE=${quote([o.remote ?? ""])}`,
-    'helper=$af_project_helper',
+    "helper=$af_project_helper",
     "g() { git -c safe.directory='*' -c core.hooksPath=/dev/null \"$@\"; }",
     'if [ ! -f "$dir/HEAD" ]; then',
     '  if [ ! -d "$seed" ]; then echo "seed-project: $dir is not a repository and the image has no seed at $seed" >&2; exit 1; fi',
