@@ -675,12 +675,6 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
     add,
   );
 
-  if (projects.length > 0 && part && !onDockerHost)
-    add(
-      ["projects"],
-      `shared projects are not supported on target ${part.name} yet (only on Docker hosts: local, vps, exoscale); remove projects and the agents' projects`,
-    );
-
   // SSH and firewall.
   const ssh = s.ssh ?? { user: DEFAULTS.sshUser, port: DEFAULTS.sshPort, privateKey: undefined };
   const hasPrivateKey = isSecretValue(ssh.privateKey);

@@ -4,7 +4,8 @@
 # repository owned by root (the runtimes, root without CAP_DAC_OVERRIDE, can write it; agent users
 # can only read it), with the folder as the first commit of AF_BRANCH and HEAD naming that branch.
 # An existing repository is kept as it is. (AF_FLEET_DIR, AF_SEED_DIR and AF_SEED_TAR move those
-# paths for the tests.)
+# paths for the tests and for Fargate's seeding; AF_PROJECT_DIR names the repository itself where it
+# is not <fleet>/projects/<name>, as in a Fargate task, where it is the project's access point.)
 set -eu
 : "${AF_PROJECT:?AF_PROJECT is required}"
 : "${AF_BRANCH:?AF_BRANCH is required}"
@@ -12,7 +13,7 @@ fleet=${AF_FLEET_DIR:-/fleet}
 seed_dir=${AF_SEED_DIR:-/seed}
 seed_tar=${AF_SEED_TAR:-/seed.tar}
 AF_REMOTE=${AF_REMOTE:-}
-dest="$fleet/projects/$AF_PROJECT"
+dest=${AF_PROJECT_DIR:-$fleet/projects/$AF_PROJECT}
 
 g() {
   git -c safe.directory='*' -c init.defaultBranch="$AF_BRANCH" -c core.hooksPath=/dev/null \

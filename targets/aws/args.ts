@@ -52,6 +52,23 @@ export interface FargateAgentArgs {
   reviewers?: AgentReviewers;
   /** This agent's service alone at desiredCount 0 (the fleet's `paused` stops them all). Default false. */
   paused?: boolean;
+  /**
+   * Shared projects this agent works on (names in `FargateFleetArgs.projects`): only their access
+   * points are mounted into its task and granted to its task role. Default none.
+   */
+  projects?: string[];
+}
+
+/** A shared project: a root-owned bare git repository on EFS, seeded once from `sourceDir`. */
+export interface FargateProjectArgs {
+  /** A lowercase DNS label, unique in the fleet. */
+  name: string;
+  /** The project's folder on the machine running Pulumi (its first commit). */
+  sourceDir: string;
+  /** The branch its agents commit to. */
+  branch: string;
+  /** Where its runtimes push applied commits (optional). */
+  remote?: string;
 }
 
 /** Where the tasks run. Give `vpcId` + `subnetIds` to use an existing network. */
@@ -98,6 +115,8 @@ export interface FargateFleetArgs {
   /** Fleet name: prefixes the cluster, task families, log group and parameter paths. */
   fleetName: string;
   agents: FargateAgentArgs[];
+  /** Shared projects, each an EFS access point mounted only into the agents that list it. Default none. */
+  projects?: FargateProjectArgs[];
   network?: FargateNetworkArgs;
   /** TCP ports agents may connect out to (anywhere). Default [443]. NFS to EFS is added by itself. */
   egressPorts?: number[];
@@ -133,6 +152,7 @@ export interface ResolvedAgent extends FargateAgentArgs {
 export interface ResolvedFleetArgs {
   fleetName: string;
   agents: ResolvedAgent[];
+  projects: FargateProjectArgs[];
   network:
     | { kind: "existing"; vpcId: string; subnetIds: string[]; assignPublicIp: boolean }
     | { kind: "new"; cidrBlock: string; availabilityZoneCount: number; assignPublicIp: boolean };
@@ -201,6 +221,29 @@ export function resolveFargateFleetArgs(a: FargateFleetArgs): ResolvedFleetArgs 
     }
   }
 
+  const projects = a.projects ?? [];
+  const projectNames = new Set<string>();
+  for (const p of projects) {
+    const where = `project "${p.name}"`;
+    if (!isLabel(p.name, FARGATE_NAME_LIMIT.max))
+      problems.push(
+        `${where}: name must be a lowercase DNS label of at most ${FARGATE_NAME_LIMIT.max} characters on Fargate`,
+      );
+    if (projectNames.has(p.name)) problems.push(`${where}: name is used twice`);
+    projectNames.add(p.name);
+    const sourceDir = path.resolve(p.sourceDir);
+    const sourceProblem = codeFolderProblem(sourceDir, sourceDir);
+    if (sourceProblem) problems.push(`${where}: source ${sourceProblem}`);
+  }
+  for (const agent of a.agents) {
+    for (const p of agent.projects ?? []) {
+      if (!projectNames.has(p))
+        problems.push(`agent "${agent.name}": project "${p}" is not one of the fleet's projects`);
+    }
+    if (new Set(agent.projects ?? []).size !== (agent.projects ?? []).length)
+      problems.push(`agent "${agent.name}": lists a project twice`);
+  }
+
   const egressPorts = a.egressPorts ?? [...DEFAULTS.egressPorts];
   for (const p of egressPorts) {
     if (!Number.isInteger(p) || p < 1 || p > 65535) problems.push(`egressPorts: ${p} is not a TCP port (1-65535)`);
@@ -265,6 +308,7 @@ export function resolveFargateFleetArgs(a: FargateFleetArgs): ResolvedFleetArgs 
   return {
     fleetName: a.fleetName,
     agents,
+    projects: projects.map((p) => ({ ...p, sourceDir: path.resolve(p.sourceDir) })),
     network,
     egressPorts,
     image,

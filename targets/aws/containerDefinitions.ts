@@ -3,6 +3,7 @@ import { RUNTIME_CAPABILITIES } from "../../contract/capabilities.js";
 import { ENV, runtimeEnvironment } from "../../contract/env.js";
 import type { AgentContainerSettings } from "../../fleet/spec.js";
 import { seedScript } from "./codeSeed.js";
+import { projectSeedScript } from "./projectSeed.js";
 import * as path from "node:path";
 import { shellWord } from "../../hosts/shell.js";
 import { CONSOLE_PATHS, CONSOLE_TOKENS_ENV } from "../../contract/console.js";
@@ -48,7 +49,7 @@ export interface EcsContainerDefinition {
 /** A task-level volume: an EFS access point, or Fargate ephemeral task storage (no config). */
 export interface TaskVolume {
   name: string;
-  efs?: { accessPoint: "code" | "shared" | "decisions" };
+  efs?: { accessPoint: "code" | "shared" | "decisions" } | { accessPoint: "project"; project: string };
 }
 
 export const CONTAINER_NAMES = {
@@ -68,6 +69,9 @@ export const VOLUMES = {
   ssmLog: "ssm-log",
   consoleRun: "console-run",
 } as const;
+
+/** The task volume of a shared project's access point (a project name is a DNS label: a valid volume name). */
+export const projectVolume = (project: string) => `project-${project}`;
 
 /**
  * Where the SSM agent that ECS Exec injects keeps its state and logs. ECS Exec does not support a
@@ -162,6 +166,20 @@ export interface AgentTaskInput extends Pick<
   pids: number;
   logGroup: string;
   region: string;
+  /**
+   * Shared projects this agent works on: each one's access point is mounted at /projects/<name>
+   * (seeded by the init container when empty), and no other project is. Default none.
+   */
+  sharedProjects?: AgentTaskProject[];
+}
+
+/** A shared project as an agent's task sees it. */
+export interface AgentTaskProject {
+  name: string;
+  /** The branch its seed names (HEAD of the repository). */
+  branch: string;
+  /** Where the runtimes push applied commits (written into the repository's config at every start). */
+  remote?: string;
 }
 
 function awsLogs(i: { logGroup: string; region: string }, prefix: string) {
@@ -176,12 +194,19 @@ const ssmAgentMounts = () => [
   { sourceVolume: VOLUMES.ssmLog, containerPath: SSM_AGENT_PATHS.log, readOnly: false },
 ];
 
+/** Projects sorted by name: one order for volumes, mounts and the seed program. */
+const byName = (projects: ReadonlyArray<AgentTaskProject>) =>
+  [...projects].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
 /** Task-level volumes of an agent task (EFS access points are resolved by the component). */
-export function agentTaskVolumes(): TaskVolume[] {
+export function agentTaskVolumes(projects: ReadonlyArray<string> = []): TaskVolume[] {
   return [
     { name: VOLUMES.code, efs: { accessPoint: "code" } },
     { name: VOLUMES.shared, efs: { accessPoint: "shared" } },
     { name: VOLUMES.decisions, efs: { accessPoint: "decisions" } },
+    ...[...projects]
+      .sort()
+      .map((p): TaskVolume => ({ name: projectVolume(p), efs: { accessPoint: "project", project: p } })),
     { name: VOLUMES.scratch },
     { name: VOLUMES.tmp },
     { name: VOLUMES.ssmLib },
@@ -189,9 +214,56 @@ export function agentTaskVolumes(): TaskVolume[] {
   ];
 }
 
+/**
+ * The `seed-code` container's program: open /tmp and /scratch, seed the code, then each project.
+ * The code seed exits its shell when /app already has code, so it runs in a subshell of its own;
+ * each project's seed is one too (projectSeed.ts), and `set -e` stops at the first failure. The
+ * paths are parameters for the tests, which run this very program against temporary directories.
+ */
+export function seedContainerProgram(o: {
+  agent: string;
+  projects: ReadonlyArray<AgentTaskProject>;
+  tmpDir?: string;
+  scratchDir?: string;
+  appDir?: string;
+  seedRoot?: string;
+  projectsDir?: string;
+  projectSeedRoot?: string;
+}): string {
+  return [
+    "set -eu",
+    `chmod 1777 ${shellWord(o.tmpDir ?? "/tmp")} ${shellWord(o.scratchDir ?? CONTAINER_PATHS.scratch)}`,
+    `(\n${seedScript({ agent: o.agent, ...(o.appDir ? { appDir: o.appDir } : {}), ...(o.seedRoot ? { seedRoot: o.seedRoot } : {}) })}\n)`,
+    projectSeedScript(
+      o.projects.map((p) => ({
+        project: p.name,
+        branch: p.branch,
+        ...(p.remote !== undefined ? { remote: p.remote } : {}),
+      })),
+      {
+        ...(o.projectsDir ? { projectsDir: o.projectsDir } : {}),
+        ...(o.projectSeedRoot ? { seedRoot: o.projectSeedRoot } : {}),
+      },
+    ),
+  ]
+    .filter((l) => l !== "")
+    .join("\n");
+}
+
 /** The two containers of an agent's task: the code seeder, then the runtime. */
 export function agentContainerDefinitions(i: AgentTaskInput): EcsContainerDefinition[] {
-  const environment = Object.entries(runtimeEnvironment(i)).map(([name, value]) => ({ name, value }));
+  const projects = byName(i.sharedProjects ?? []);
+  const environment = Object.entries(runtimeEnvironment({ ...i, projects: projects.map((p) => p.name) })).map(
+    ([name, value]) => ({ name, value }),
+  );
+  // Read-write for the runtime (root) only: the repository is root-owned 0755, so the agent user
+  // can clone it and nothing more, as on a Docker host.
+  const projectMounts = projects.map((p) => ({
+    sourceVolume: projectVolume(p.name),
+    containerPath: `${CONTAINER_PATHS.projects}/${p.name}`,
+    readOnly: false,
+  }));
+  const seedProgram = seedContainerProgram({ agent: i.name, projects });
   const secrets = [...i.secretArns].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const labels = { "agent-fleet.agent": i.name, "agent-fleet.fleet": i.fleet };
   const seed: EcsContainerDefinition = {
@@ -201,12 +273,14 @@ export function agentContainerDefinitions(i: AgentTaskInput): EcsContainerDefini
     user: "0",
     entryPoint: ["/bin/sh", "-c"],
     // Task-storage volumes start root-owned 0755 (Fargate has no tmpfs with mode=1777): open /tmp
-    // and /scratch like tmpfs on a Docker host before the runtime starts, then seed the code.
-    command: [`chmod 1777 /tmp ${CONTAINER_PATHS.scratch}\n${seedScript({ agent: i.name })}`],
+    // and /scratch like tmpfs on a Docker host before the runtime starts, then seed the code and
+    // the agent's projects (each only where it is not yet a repository; projectSeed.ts).
+    command: [seedProgram],
     mountPoints: [
       { sourceVolume: VOLUMES.code, containerPath: CONTAINER_PATHS.app, readOnly: false },
       { sourceVolume: VOLUMES.scratch, containerPath: CONTAINER_PATHS.scratch, readOnly: false },
       { sourceVolume: VOLUMES.tmp, containerPath: "/tmp", readOnly: false },
+      ...projectMounts,
     ],
     readonlyRootFilesystem: true,
     // Root creating files in a root-owned directory needs no capability at all.
@@ -229,6 +303,7 @@ export function agentContainerDefinitions(i: AgentTaskInput): EcsContainerDefini
       { sourceVolume: VOLUMES.decisions, containerPath: CONTAINER_PATHS.decisions, readOnly: true },
       { sourceVolume: VOLUMES.scratch, containerPath: CONTAINER_PATHS.scratch, readOnly: false },
       { sourceVolume: VOLUMES.tmp, containerPath: "/tmp", readOnly: false },
+      ...projectMounts,
       ...ssmAgentMounts(),
     ],
     readonlyRootFilesystem: true,

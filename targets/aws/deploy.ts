@@ -10,7 +10,7 @@ import type { DeployContext, StackOutputs } from "../../fleet/stackOutputs.js";
 import type { AwsFleetConfig } from "./config.js";
 import { agentFamily, FargateFleet } from "./fargateFleet.js";
 
-/** ECS Fargate: one service per agent, EFS for code, shared dir and decisions (see docs/aws.md). */
+/** ECS Fargate: one service per agent, EFS for code, shared projects, shared dir and decisions (see docs/aws.md). */
 export function deployAws(cfg: AwsFleetConfig, opts: DeployContext): StackOutputs {
   const provider = new Provider("aws", { region: cfg.aws.region as Region });
   const fleet = new FargateFleet(
@@ -18,6 +18,12 @@ export function deployAws(cfg: AwsFleetConfig, opts: DeployContext): StackOutput
     {
       fleetName: cfg.fleetName,
       agents: fleetAgents(cfg).map(({ codeRevision: _r, ...a }) => a),
+      projects: cfg.projects.map((p) => ({
+        name: p.name,
+        sourceDir: p.sourceDir,
+        branch: p.branch,
+        ...(p.remote !== undefined ? { remote: p.remote } : {}),
+      })),
       network:
         cfg.aws.vpcId !== undefined
           ? { vpcId: cfg.aws.vpcId, subnetIds: cfg.aws.subnetIds ?? [] }

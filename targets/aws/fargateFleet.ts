@@ -8,7 +8,7 @@ import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
 import { getPartitionOutput } from "@pulumi/aws/getPartition";
 import { getRegionOutput } from "@pulumi/aws/getRegion";
 import * as pulumi from "@pulumi/pulumi";
-import { resolveFargateFleetArgs, type FargateFleetArgs, type ResolvedAgent } from "./args.js";
+import { resolveFargateFleetArgs, type FargateFleetArgs, type FargateProjectArgs, type ResolvedAgent } from "./args.js";
 import {
   agentContainerDefinitions,
   agentTaskVolumes,
@@ -37,7 +37,13 @@ import { FleetNetwork } from "./network.js";
 import { FleetStorage } from "./storage.js";
 import { DEFAULT_NETWORK } from "../../config/defaults.js";
 
-export type { FargateFleetArgs, FargateAgentArgs, FargateNetworkArgs, FargateImageArgs } from "./args.js";
+export type {
+  FargateFleetArgs,
+  FargateAgentArgs,
+  FargateNetworkArgs,
+  FargateImageArgs,
+  FargateProjectArgs,
+} from "./args.js";
 
 /** The operator task's size: the smallest Fargate task. */
 export const OPERATOR_TASK_SIZE = { cpu: 256, memory: 512 } as const;
@@ -127,6 +133,8 @@ export class FargateFleet extends pulumi.ComponentResource {
     super("agent-fleet:aws:FargateFleet", name, {}, opts);
     const parent = { parent: this };
     const fleet = a.fleetName;
+    // The projects an agent works on, in name order (resolveFargateFleetArgs checked that they exist).
+    const projectsOf = (g: ResolvedAgent) => a.projects.filter((p) => (g.projects ?? []).includes(p.name));
 
     this.retainDataNotice = a.retainData ? retainDataNotice(fleet) : undefined;
     if (this.retainDataNotice) pulumi.log.warn(this.retainDataNotice, this);
@@ -150,6 +158,7 @@ export class FargateFleet extends pulumi.ComponentResource {
       {
         fleetName: fleet,
         agentNames: a.agents.map((g) => g.name),
+        projectNames: a.projects.map((p) => p.name),
         subnetIds: network.subnetIds,
         efsSecurityGroupId: network.efsSecurityGroupId,
         retainData: a.retainData,
@@ -162,7 +171,13 @@ export class FargateFleet extends pulumi.ComponentResource {
       {
         fleetName: fleet,
         image: a.image,
-        agents: a.agents.map((g) => ({ name: g.name, codeDir: g.codeDir })),
+        agents: a.agents.map((g) => ({
+          name: g.name,
+          codeDir: g.codeDir,
+          ...(g.projects && g.projects.length > 0
+            ? { projects: projectsOf(g).map((p) => ({ name: p.name, sourceDir: p.sourceDir })) }
+            : {}),
+        })),
         tags: a.tags,
       },
       parent,
@@ -269,9 +284,11 @@ export class FargateFleet extends pulumi.ComponentResource {
         const accessPointId =
           v.efs.accessPoint === "code"
             ? codeAccessPointId
-            : v.efs.accessPoint === "shared"
-              ? storage.sharedAccessPointId
-              : storage.decisionsAccessPointId;
+            : v.efs.accessPoint === "project"
+              ? storage.projectAccessPointIds[v.efs.project]
+              : v.efs.accessPoint === "shared"
+                ? storage.sharedAccessPointId
+                : storage.decisionsAccessPointId;
         if (!accessPointId) throw new Error(`volume "${v.name}" needs an access point`);
         return {
           name: v.name,
@@ -305,8 +322,11 @@ export class FargateFleet extends pulumi.ComponentResource {
       );
       const secretArns = secretParams.map((p) => p.arn);
       const exec = executionRole(agent.name, agent.name, secretArns);
+      const projects = projectsOf(agent);
+      // Its code, its projects (and no other project's), the shared dir, decisions read-only.
       const task = taskRole(agent.name, [
         { accessPointArn: storage.codeAccessPointArns[agent.name]!, write: true },
+        ...projects.map((p) => ({ accessPointArn: storage.projectAccessPointArns[p.name]!, write: true })),
         { accessPointArn: storage.sharedAccessPointArn, write: true },
         { accessPointArn: storage.decisionsAccessPointArn, write: false },
       ]);
@@ -322,8 +342,8 @@ export class FargateFleet extends pulumi.ComponentResource {
           runtimePlatform,
           executionRoleArn: exec.role.arn,
           taskRoleArn: task.role.arn,
-          volumes: ecsVolumes(agentTaskVolumes(), storage.codeAccessPointIds[agent.name]),
-          containerDefinitions: agentContainerDefinitionsJson(agent, fleet, family, {
+          volumes: ecsVolumes(agentTaskVolumes(projects.map((p) => p.name)), storage.codeAccessPointIds[agent.name]),
+          containerDefinitions: agentContainerDefinitionsJson(agent, projects, fleet, family, {
             image: image.agentImageRefs[agent.name]!,
             logGroup: logGroup.name,
             region,
@@ -593,6 +613,7 @@ export class FargateFleet extends pulumi.ComponentResource {
 /** Container definitions JSON of one agent, checked against ECS/Fargate rules once resolved. */
 function agentContainerDefinitionsJson(
   agent: ResolvedAgent,
+  projects: FargateProjectArgs[],
   fleet: string,
   family: string,
   o: {
@@ -616,6 +637,15 @@ function agentContainerDefinitionsJson(
       ...(agent.reviewApprovals !== undefined ? { reviewApprovals: agent.reviewApprovals } : {}),
       ...(agent.canCreateTasks ? { canCreateTasks: true } : {}),
       ...(agent.reviewers ? { reviewers: agent.reviewers } : {}),
+      ...(projects.length > 0
+        ? {
+            sharedProjects: projects.map((p) => ({
+              name: p.name,
+              branch: p.branch,
+              ...(p.remote !== undefined ? { remote: p.remote } : {}),
+            })),
+          }
+        : {}),
       image,
       secretArns: o.secrets.map((s, i) => ({ name: s.name, valueFrom: arns[i]! })),
       pids: agent.resources.pids,
@@ -626,7 +656,7 @@ function agentContainerDefinitionsJson(
       family,
       cpu: agent.size.cpu,
       memory: agent.size.memory,
-      volumes: agentTaskVolumes(),
+      volumes: agentTaskVolumes(projects.map((p) => p.name)),
       containers,
     });
     return JSON.stringify(containers);

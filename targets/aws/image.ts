@@ -9,7 +9,8 @@ import { seedContextDir, writeRetagContext, writeSeedContext } from "./codeSeed.
 export interface FleetImageArgs {
   fleetName: string;
   image: ResolvedFleetArgs["image"];
-  agents: { name: string; codeDir: string }[];
+  /** Each agent with the folders of the shared projects it works on (they seed its task's project dirs). */
+  agents: { name: string; codeDir: string; projects?: { name: string; sourceDir: string }[] }[];
   tags: Record<string, string>;
   /** Where generated build contexts go. Default: `<tmp>/agent-fleet-build/<project>.<stack>`. */
   buildRoot?: string;
@@ -24,7 +25,8 @@ export const ECR_UNTAGGED_EXPIRY_DAYS = 14;
  * - `:agent`, the agent image: built from `agent-image/Dockerfile` with the repository root as
  *   context (default), or the given `image.ref` re-tagged, so that every task pulls from this
  *   repository only and the execution roles need no other registry.
- * - `:<agent>`, one per agent: the agent image plus that agent's code seed (see codeSeed.ts).
+ * - `:<agent>`, one per agent: the agent image plus that agent's code seed and the folders of the
+ *   projects it works on (see codeSeed.ts, projectSeed.ts).
  *
  * Tasks reference images by digest, so a rebuild rolls out and an unchanged image does not.
  * @pulumi/docker builds and pushes with the local Docker engine, logged in with an ECR token.
@@ -119,7 +121,12 @@ export class FleetImage extends pulumi.ComponentResource {
     this.agentImageRefs = Object.fromEntries(
       args.agents.map((agent) => {
         const context = seedContextDir(args.fleetName, agent.name, buildRoot);
-        writeSeedContext({ dir: context, agent: agent.name, codeDir: agent.codeDir });
+        writeSeedContext({
+          dir: context,
+          agent: agent.name,
+          codeDir: agent.codeDir,
+          ...(agent.projects ? { projects: agent.projects } : {}),
+        });
         const image = new docker.Image(
           `${name}-${agent.name}`,
           {

@@ -6,6 +6,8 @@ import { efsFileSystemPolicy } from "./iamPolicies.js";
 export interface FleetStorageArgs {
   fleetName: string;
   agentNames: string[];
+  /** Shared projects: an access point each, rooted at `/projects/<name>`. Default none. */
+  projectNames?: string[];
   subnetIds: pulumi.Output<string>[];
   efsSecurityGroupId: pulumi.Input<string>;
   retainData: boolean;
@@ -15,6 +17,7 @@ export interface FleetStorageArgs {
 /** EFS paths, mirroring the Docker host layout (hostLayout.ts) under the file system's root. */
 export const EFS_PATHS = {
   agentCode: (agent: string) => `/agents/${agent}`,
+  project: (project: string) => `${CONTAINER_PATHS.projects}/${project}`,
   shared: CONTAINER_PATHS.shared,
   decisions: CONTAINER_PATHS.decisions,
 } as const;
@@ -32,7 +35,8 @@ export const ACCESS_POINT_CREATION = { ownerUid: 0, ownerGid: 0, permissions: "0
 
 /**
  * The fleet's EFS file system: encrypted at rest (and in transit: tasks mount with TLS), one
- * mount target per subnet, access points for each agent's code, the shared dir and decisions.
+ * mount target per subnet, access points for each agent's code, each shared project, the shared
+ * dir and decisions.
  * With `retainData` the file system survives `pulumi destroy` (retainOnDelete), everything else
  * goes. A file system policy denies every client access that is not TLS or not through one of
  * these access points; tasks mount with IAM authorization, each task role granting its own
@@ -45,6 +49,9 @@ export class FleetStorage extends pulumi.ComponentResource {
   public readonly sharedAccessPointId: pulumi.Output<string>;
   public readonly decisionsAccessPointId: pulumi.Output<string>;
   public readonly codeAccessPointArns: Record<string, pulumi.Output<string>>;
+  /** Per shared project: its access point (a root-owned bare repository at its root, once seeded). */
+  public readonly projectAccessPointIds: Record<string, pulumi.Output<string>>;
+  public readonly projectAccessPointArns: Record<string, pulumi.Output<string>>;
   public readonly sharedAccessPointArn: pulumi.Output<string>;
   public readonly decisionsAccessPointArn: pulumi.Output<string>;
   /** Depend on these before starting tasks: a task cannot mount EFS without a mount target. */
@@ -91,16 +98,27 @@ export class FleetStorage extends pulumi.ComponentResource {
     const code = args.agentNames.map(
       (agent) => [agent, accessPoint(`code-${agent}`, EFS_PATHS.agentCode(agent), `code-${agent}`)] as const,
     );
+    const projects = (args.projectNames ?? []).map(
+      (project) =>
+        [project, accessPoint(`project-${project}`, EFS_PATHS.project(project), `project-${project}`)] as const,
+    );
     const shared = accessPoint("shared", EFS_PATHS.shared, "shared");
     const decisions = accessPoint("decisions", EFS_PATHS.decisions, "decisions");
     this.codeAccessPointIds = Object.fromEntries(code.map(([agent, ap]) => [agent, ap.id]));
     this.codeAccessPointArns = Object.fromEntries(code.map(([agent, ap]) => [agent, ap.arn]));
+    this.projectAccessPointIds = Object.fromEntries(projects.map(([project, ap]) => [project, ap.id]));
+    this.projectAccessPointArns = Object.fromEntries(projects.map(([project, ap]) => [project, ap.arn]));
     this.sharedAccessPointId = shared.id;
     this.sharedAccessPointArn = shared.arn;
     this.decisionsAccessPointId = decisions.id;
     this.decisionsAccessPointArn = decisions.arn;
 
-    const allAccessPointArns = [...code.map(([, ap]) => ap.arn), shared.arn, decisions.arn];
+    const allAccessPointArns = [
+      ...code.map(([, ap]) => ap.arn),
+      ...projects.map(([, ap]) => ap.arn),
+      shared.arn,
+      decisions.arn,
+    ];
     new efs.FileSystemPolicy(
       `${name}-policy`,
       {

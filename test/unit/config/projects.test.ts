@@ -89,16 +89,25 @@ describe("shared projects in the config", () => {
     ]);
   });
 
-  it("refuses projects on a target without a Docker host (Fargate: not yet)", () => {
+  it("accepts projects on target aws (an EFS access point each), with the same checks", () => {
+    const c = parseStackConfig(
+      {
+        target: "aws",
+        aws: { region: "eu-central-1" },
+        projects: [{ name: "web" }],
+        agents: [{ name: "a1", projects: ["web"] }, { name: "a2" }],
+      },
+      ctx,
+    );
+    expect(c.projects).toEqual([{ name: "web", sourceDir: path.join(projectDir, "projects", "web"), branch: "main" }]);
+    expect(c.agents.map((a) => a.projects)).toEqual([["web"], []]);
     expect(
       problems({
         target: "aws",
         aws: { region: "eu-central-1" },
         projects: [{ name: "web" }],
-        agents: [{ name: "a1" }],
+        agents: [{ name: "a1", projects: ["web", "api"] }],
       }),
-    ).toEqual([
-      "agent-fleet:projects: shared projects are not supported on target aws yet (only on Docker hosts: local, vps, exoscale); remove projects and the agents' projects",
-    ]);
+    ).toEqual(['agent-fleet:agents[0].projects[1]: unknown project "api"; defined: web']);
   });
 });

@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { changedResources, makeProject, runProgram } from "./harness.js";
 import { removeTempDirs } from "./tmp.js";
@@ -10,6 +12,8 @@ afterAll(removeTempDirs);
  * reaches only the agents without an override.
  */
 const dir = makeProject(["a1", "a2"]);
+fs.mkdirSync(path.join(dir, "projects", "web"), { recursive: true });
+fs.writeFileSync(path.join(dir, "projects", "web", "README.md"), "# web\n");
 const aws = (approvalRequired: boolean, over: Record<string, unknown> = {}) => ({
   config: {
     target: "aws",
@@ -78,5 +82,48 @@ describe("aws target", () => {
     const taskDefs = after.ofType("aws:ecs/taskDefinition:TaskDefinition").map((r) => r.name);
     expect(changed.filter((n) => taskDefs.includes(n))).toHaveLength(1);
     expect(changed.filter((n) => taskDefs.includes(n))[0]).toMatch(/a1/);
+  });
+
+  it("projects: the stack's project reaches only its assigned agent's task (volume, mounts, role, AGENT_PROJECTS)", async () => {
+    const run = await runProgram(
+      dir,
+      aws(true, {
+        projects: [{ name: "web", branch: "trunk" }],
+        agents: [{ name: "a1", projects: ["web"] }, { name: "a2" }],
+      }),
+    );
+    const ap = run
+      .ofType("aws:efs/accessPoint:AccessPoint")
+      .find((r) => r.inputs.rootDirectory.path === "/projects/web");
+    expect(ap).toBeDefined();
+    const td = (agent: string) =>
+      run.ofType("aws:ecs/taskDefinition:TaskDefinition").find((r) => r.name === `fleet-${agent}`)!;
+    const runtime = (agent: string) =>
+      (
+        JSON.parse(td(agent).inputs.containerDefinitions as string) as Array<{
+          name: string;
+          environment: Array<{ name: string; value: string }>;
+          mountPoints: Array<{ containerPath: string }>;
+        }>
+      ).find((c) => c.name === "runtime")!;
+    expect(runtime("a1").mountPoints.map((m) => m.containerPath)).toContain("/projects/web");
+    expect(
+      runtime("a2")
+        .mountPoints.map((m) => m.containerPath)
+        .filter((p) => p.startsWith("/projects")),
+    ).toEqual([]);
+    expect(runtime("a1").environment).toContainEqual({ name: "AGENT_PROJECTS", value: "web" });
+    expect(runtime("a2").environment.map((e) => e.name)).not.toContain("AGENT_PROJECTS");
+    const volumes = (agent: string) => (td(agent).inputs.volumes as Array<{ name: string }>).map((v) => v.name);
+    expect(volumes("a1")).toContain("project-web");
+    expect(volumes("a2")).not.toContain("project-web");
+    const policy = (agent: string) =>
+      run.ofType("aws:iam/rolePolicy:RolePolicy").find((r) => r.name === `fleet-${agent}-task`)!.inputs
+        .policy as string;
+    // The harness's mock ARN of the access point names its resource.
+    const apArn = `arn:aws:mock:eu-central-1:123456789012:efs/accessPoint/${ap!.name}`;
+    expect(policy("a1")).toContain(apArn);
+    expect(policy("a2")).not.toContain(apArn);
+    expect(JSON.parse(td("a1").inputs.containerDefinitions as string)[0].command[0]).toContain("AF_BRANCH=trunk");
   });
 });

@@ -122,7 +122,7 @@ describe("agent task containers", () => {
     expect(s.essential).toBe(false);
     expect(s.entryPoint).toEqual(["/bin/sh", "-c"]);
     expect(s.command).toHaveLength(1);
-    expect(s.command![0]).toMatch(/^chmod 1777 \/tmp \/scratch\n/);
+    expect(s.command![0]).toMatch(/^set -eu\nchmod 1777 \/tmp \/scratch\n/);
     expect(s.command![0]).toContain("/opt/agent-fleet/seed/writer");
     expect(s.mountPoints).toEqual([
       { sourceVolume: VOLUMES.code, containerPath: "/app", readOnly: false },

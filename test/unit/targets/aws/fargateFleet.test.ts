@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -754,5 +754,129 @@ describe("invalid arguments: a clear error and no resource at all", () => {
       '  agent "a": resources.cpus 3 is not a Fargate task size; Fargate accepts cpus 0.25, 0.5, 1, 2, 4, 8, 16 (vCPU)',
       "  logRetentionDays 2 is not accepted by CloudWatch; use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
     ]);
+  });
+});
+
+describe("shared projects: an EFS access point each, reachable only by the agents assigned to it", () => {
+  const projectDir = (name: string) => {
+    const d = join(CODE_ROOT, "projects", name);
+    mkdirSync(join(d, ".git"), { recursive: true });
+    writeFileSync(join(d, "README.md"), `# ${name}\n`);
+    writeFileSync(join(d, ".git", "HEAD"), "ref: refs/heads/main\n");
+    return d;
+  };
+  const withProjects = (): FargateFleetArgs =>
+    three({
+      agents: [agent("alpha", { projects: ["web"] }), agent("beta", { projects: ["web", "api"] }), agent("gamma")],
+      projects: [
+        { name: "web", sourceDir: projectDir("web"), branch: "main" },
+        { name: "api", sourceDir: projectDir("api"), branch: "trunk", remote: "https://git.example.com/api.git" },
+      ],
+    });
+
+  test("one root-owned access point per project at /projects/<name>, in the file system policy's list", async () => {
+    const run = await runFleet(withProjects());
+    const aps = Object.fromEntries(run.byType(T.ap).map((a) => [a.name, a.inputs]));
+    expect(aps["fleet-storage-project-web"]!.rootDirectory).toEqual({
+      path: "/projects/web",
+      creationInfo: { ownerUid: 0, ownerGid: 0, permissions: "0755" },
+    });
+    expect(aps["fleet-storage-project-api"]!.rootDirectory.path).toBe("/projects/api");
+    expect(aps["fleet-storage-project-web"]!.posixUser).toBeUndefined();
+    expect(run.byType(T.ap)).toHaveLength(3 + 2 + 2);
+    const doc = JSON.parse(run.one(T.fsPolicy, "fleet-storage-policy").inputs.policy);
+    const allowed = doc.Statement.find((s: any) => s.Sid === "DenyOtherAccessPoints").Condition.StringNotEquals[
+      "elasticfilesystem:AccessPointArn"
+    ];
+    for (const p of ["web", "api"]) expect(allowed).toContain(run.one(T.ap, `fleet-storage-project-${p}`).state.arn);
+  });
+
+  test("each task mounts exactly its agent's projects at /projects/<name> (seed and runtime), with AGENT_PROJECTS", async () => {
+    const run = await runFleet(withProjects());
+    const projectAp = (p: string) => `fleet-storage-project-${p}-id`;
+    const expected: Record<string, string[]> = { alpha: ["web"], beta: ["api", "web"], gamma: [] };
+    for (const [who, projects] of Object.entries(expected)) {
+      const td = run.one(T.taskDef, `fleet-${who}`);
+      const projectVolumes = td.inputs.volumes.filter((v: any) => v.name.startsWith("project-"));
+      expect(projectVolumes).toEqual(
+        projects.map((p) => ({
+          name: `project-${p}`,
+          efsVolumeConfiguration: {
+            fileSystemId: "fleet-storage-fs-id",
+            transitEncryption: "ENABLED",
+            authorizationConfig: { accessPointId: projectAp(p), iam: "ENABLED" },
+          },
+        })),
+      );
+      for (const c of containersOf(td)) {
+        const mounts = c.mountPoints.filter((m: any) => m.containerPath.startsWith("/projects"));
+        expect(mounts, `${who}/${c.name}`).toEqual(
+          projects.map((p) => ({ sourceVolume: `project-${p}`, containerPath: `/projects/${p}`, readOnly: false })),
+        );
+      }
+      const env = envOf(td);
+      if (projects.length === 0) {
+        expect(env).not.toHaveProperty("AGENT_PROJECTS");
+        expect(env).not.toHaveProperty("AGENT_PROJECTS_DIR");
+      } else {
+        expect(env.AGENT_PROJECTS).toBe(projects.join(","));
+        expect(env.AGENT_PROJECTS_DIR).toBe("/projects");
+      }
+      // The init container seeds its projects (and no other) before the runtime starts.
+      const seed = containersOf(td).find((c) => c.name === "seed-code");
+      const program = seed.command[0] as string;
+      for (const p of ["web", "api"]) {
+        expect(program.includes(`dir=/projects/${p};`), `${who} seeds ${p}`).toBe(projects.includes(p));
+      }
+      if (who === "beta") {
+        expect(program).toContain("AF_PROJECT=api AF_BRANCH=trunk AF_REMOTE=https\\://git.example.com/api.git");
+        expect(program).toContain("AF_PROJECT=web AF_BRANCH=main AF_REMOTE=''");
+      }
+    }
+  });
+
+  test("an agent's task role reaches only its own projects' access points; the operator's none", async () => {
+    const run = await runFleet(withProjects());
+    const apArn = (n: string) => run.one(T.ap, `fleet-storage-${n}`).state.arn;
+    const grants = (who: string) => {
+      const doc = JSON.parse(run.one(T.rolePolicy, `fleet-${who}-task`).inputs.policy);
+      const rw = doc.Statement.find((s: any) => s.Sid === "EfsReadWriteViaAccessPoints");
+      return rw.Condition.StringEquals["elasticfilesystem:AccessPointArn"] as string[];
+    };
+    expect(grants("alpha")).toEqual([apArn("code-alpha"), apArn("project-web"), apArn("shared")].sort());
+    expect(grants("beta")).toEqual(
+      [apArn("code-beta"), apArn("project-web"), apArn("project-api"), apArn("shared")].sort(),
+    );
+    expect(grants("gamma")).toEqual([apArn("code-gamma"), apArn("shared")].sort());
+    expect(grants("operator")).toEqual([apArn("shared"), apArn("decisions")].sort());
+    // No task role anywhere grants a project to an agent that does not list it.
+    for (const p of run.byType(T.rolePolicy).filter((x) => x.name.endsWith("-task"))) {
+      const text = p.inputs.policy as string;
+      const who = p.name.replace(/^fleet-|-task$/g, "");
+      expect(text.includes(apArn("project-api")), p.name).toBe(who === "beta");
+      expect(text.includes(apArn("project-web")), p.name).toBe(who === "alpha" || who === "beta");
+    }
+  });
+
+  test("each assigned agent's image carries the project's folder (without .git); the others' do not", async () => {
+    const run = await runFleet(withProjects());
+    const ctx = (who: string) => run.one(T.image, `fleet-image-${who}`).inputs.build.context as string;
+    expect(readdirSync(join(ctx("alpha"), "projects"))).toEqual(["web"]);
+    expect(readdirSync(join(ctx("beta"), "projects")).sort()).toEqual(["api", "web"]);
+    expect(readdirSync(join(ctx("beta"), "projects", "web"))).toEqual(["README.md"]);
+    expect(readdirSync(ctx("gamma")).sort()).toEqual(["Dockerfile", "code"]);
+    expect(readFileSync(join(ctx("alpha"), "Dockerfile"), "utf8")).toContain(
+      "COPY projects/ /opt/agent-fleet/seed-projects/",
+    );
+    expect(readFileSync(join(ctx("gamma"), "Dockerfile"), "utf8")).not.toContain("projects");
+  });
+
+  test("an unknown project, a duplicate or a bad source is refused before any resource exists", async () => {
+    const bad = withProjects();
+    bad.agents[2] = agent("gamma", { projects: ["docs"] });
+    bad.projects!.push({ name: "web", sourceDir: join(CODE_ROOT, "missing"), branch: "main" });
+    await expect(runFleet(bad)).rejects.toThrow(
+      /project "web": name is used twice[\s\S]*project "web": source [\s\S]*agent "gamma": project "docs" is not one of the fleet's projects/,
+    );
   });
 });
