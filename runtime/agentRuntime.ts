@@ -134,6 +134,8 @@ export class AgentRuntime {
     loops.decisions.recover();
     await loops.decisions.checkAll();
     loops.tasks.recoverClaims();
+    // This run is awake: an earlier run's idle marker goes before the waker could misread it.
+    loops.idle.reset();
     this.board.status.state = "running";
     this.board.write();
     this.log.info("started", {
@@ -144,6 +146,7 @@ export class AgentRuntime {
       decisions_dir: s.decisionsDir,
       scratch_dir: s.scratchDir,
       projects: s.projects,
+      idle_after_seconds: s.idleAfterSeconds ?? null,
       pid: process.pid,
     });
     const janitor = () => reclaimExpiredLeases(this.queue, this.layout, s.agentName, s.leaseSeconds, this.log);

@@ -3,6 +3,8 @@ import * as path from "node:path";
 import { CONTAINER_PATHS } from "../contract/paths.js";
 import {
   BUDGET_MAX_USD,
+  IDLE_MAX_SECONDS,
+  IDLE_MIN_SECONDS,
   DEFAULT_ALLOW_BINARY,
   DEFAULT_CHANGE_MAX_BYTES,
   DEFAULT_REVIEW_APPROVALS,
@@ -59,6 +61,8 @@ export interface RuntimeSettings {
   budgetUsdPerTask?: number;
   /** Distinct human approvers each proposal needs (with approval required). */
   reviewApprovals: number;
+  /** Idle scale-down: seconds with nothing to claim before the agent declares itself idle (none: never). */
+  idleAfterSeconds?: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -140,6 +144,11 @@ export const SETTINGS_DOC: Array<[string, string, string]> = [
     ENV.reviewApprovals,
     String(DEFAULT_REVIEW_APPROVALS),
     `distinct human approvers each proposal needs (1-${MAX_REVIEW_APPROVALS}; with approval required); the same name approving twice counts once`,
+  ],
+  [
+    ENV.idleAfterSeconds,
+    "none (never idle)",
+    `idle scale-down: after this many seconds (${IDLE_MIN_SECONDS}-${IDLE_MAX_SECONDS}) with nothing to claim the agent declares itself idle (status \`idle_since\`, marker \`agents/<agent>/idle\`) and claims nothing until a task arrives; the host-side waker stops it and starts it again (the config sets whole minutes: \`idle.afterMinutes\`)`,
   ],
 ];
 
@@ -257,6 +266,9 @@ export function loadSettings(env: Env): RuntimeSettings {
   const perTask = usdSetting(env, ENV.budgetUsdPerTask);
   if (perDay !== undefined) s.budgetUsdPerDay = perDay;
   if (perTask !== undefined) s.budgetUsdPerTask = perTask;
+  const idle = env[ENV.idleAfterSeconds];
+  if (idle !== undefined && idle !== "")
+    s.idleAfterSeconds = intSetting(env, ENV.idleAfterSeconds, IDLE_MAX_SECONDS, IDLE_MIN_SECONDS, IDLE_MAX_SECONDS);
   if (timeout !== undefined && timeout !== "") {
     s.taskTimeoutSeconds = intSetting(env, ENV.taskTimeoutSeconds, 600, 1, 7 * 86400);
   }

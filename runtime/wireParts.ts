@@ -11,6 +11,7 @@ import type { AppRepo } from "./repo/appRepo.js";
 import type { RuntimeSettings } from "./settings.js";
 import type { SharedLayout } from "./sharedLayout.js";
 import { TaskLoop } from "./tasks/taskLoop.js";
+import { IdleScaleDown } from "./agent/idleScaleDown.js";
 import { UsageLedger } from "./usage/usageLedger.js";
 import type { AgentUser } from "./workspace/agentUser.js";
 import { Workspace } from "./workspace/workspace.js";
@@ -39,6 +40,7 @@ export interface WiredParts {
   changes: ChangeApplier;
   decisions: DecisionLoop;
   tasks: TaskLoop;
+  idle: IdleScaleDown;
 }
 
 /**
@@ -79,6 +81,18 @@ export function wireParts(i: PartsInput): WiredParts {
     afterNotApplied: (p) => tasks.afterNotApplied(p),
     afterApplied: (p) => tasks.afterApplied(p),
   });
+  const idle = new IdleScaleDown({
+    afterMs: s.idleAfterSeconds === undefined ? undefined : s.idleAfterSeconds * 1000,
+    agent: s.agentName,
+    layout,
+    board,
+    log,
+    awaitedProposals: () =>
+      proposals
+        .list({ agent: s.agentName })
+        .filter((p) => p.state === "pending")
+        .map((p) => p.id),
+  });
   // The decision loop calls back into the task loop only once both run.
   const tasks = new TaskLoop({
     settings: s,
@@ -90,9 +104,10 @@ export function wireParts(i: PartsInput): WiredParts {
     awaitDecision: (id) => decisions.track(id),
     control: () => readControl(layout, s.agentName),
     ledger: new UsageLedger(layout, s.agentName),
+    idle,
     board,
     log,
     ...(i.projects ? { projects: i.projects } : {}),
   });
-  return { workspace, changes, decisions, tasks };
+  return { workspace, changes, decisions, tasks, idle };
 }
