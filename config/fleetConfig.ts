@@ -3,6 +3,8 @@ import { z } from "zod";
 import {
   BUDGET_MAX_USD,
   ENV_NAME,
+  IDLE_MAX_MINUTES,
+  IDLE_MIN_MINUTES,
   isReservedEnvName,
   MAX_REVIEW_APPROVALS,
   type AgentBudget,
@@ -162,6 +164,12 @@ const reviewSchema = z.strictObject(
   { error: "must be a mapping: { approvals }" },
 );
 
+/** Idle scale-down: stop an agent after `afterMinutes` with nothing to claim; a task for it starts it again. */
+const idleSchema = z.strictObject(
+  { afterMinutes: positiveInt(IDLE_MIN_MINUTES, IDLE_MAX_MINUTES).optional() },
+  { error: "must be a mapping: { afterMinutes }" },
+);
+
 const agentSchema = z.strictObject(
   {
     name: dnsLabel(),
@@ -187,6 +195,7 @@ const agentSchema = z.strictObject(
     paused: bool().optional(),
     budget: budgetSchema.optional(),
     review: reviewSchema.optional(),
+    idle: idleSchema.optional(),
     codeRevision: text(
       z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(128),
     ).optional(),
@@ -311,6 +320,7 @@ export const SETTINGS = {
   projects: z.array(projectSchema, { error: "must be a list of projects" }).max(100).default([]),
   budget: budgetSchema.default({}),
   review: reviewSchema.default({}),
+  idle: idleSchema.default({}),
 } as const;
 
 type CommonSettings = { [K in keyof typeof SETTINGS]: z.output<(typeof SETTINGS)[K]> };
@@ -365,6 +375,11 @@ export interface ResolvedAgent {
   budget?: AgentBudget;
   /** Distinct human approvers each proposal needs: the agent's `review.approvals`, else the stack's. */
   reviewApprovals?: number;
+  /**
+   * Idle scale-down: minutes with nothing to claim before the agent is stopped (the agent's
+   * `idle.afterMinutes`, else the fleet's); absent: never.
+   */
+  idleAfterMinutes?: number;
   /** Bump to push the code folder onto the host again (see docs/program.md). */
   codeRevision?: string;
   /** Effective network access: the agent's own, else the fleet's, else DEFAULT_NETWORK. */
@@ -630,6 +645,7 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
           stackNetwork: networkSetting(s.network, DEFAULT_NETWORK),
           stackBudget: s.budget ?? {},
           stackApprovals: s.review?.approvals,
+          stackIdleMinutes: s.idle?.afterMinutes,
         },
         add,
       ),
@@ -649,6 +665,15 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
       ["projects"],
       `shared projects are not supported on target ${part.name} yet (only on Docker hosts: local, vps, exoscale); remove projects and the agents' projects`,
     );
+
+  if (part && !onDockerHost) {
+    // The waking side exists on Docker hosts only (the host's waker); on Fargate nothing would
+    // start an idle agent's service again, so the setting is refused rather than half-kept.
+    const idleMessage = `idle scale-down is not supported on target ${part.name} yet (only on Docker hosts: local, vps, exoscale); remove it`;
+    if (s.idle?.afterMinutes !== undefined) add(["idle"], idleMessage);
+    for (const { index, agent } of validAgents)
+      if (agent.idle?.afterMinutes !== undefined) add(["agents", index, "idle"], idleMessage);
+  }
 
   // SSH and firewall.
   const ssh = s.ssh ?? { user: DEFAULTS.sshUser, port: DEFAULTS.sshPort, privateKey: undefined };
@@ -780,6 +805,7 @@ function resolveAgent(
     stackNetwork?: NetworkSetting;
     stackBudget: AgentBudget;
     stackApprovals: number | undefined;
+    stackIdleMinutes: number | undefined;
   },
   add: AddProblem,
 ): ResolvedAgent {
@@ -848,6 +874,9 @@ function resolveAgent(
     ...(budget.usdPerDay !== undefined || budget.usdPerTask !== undefined ? { budget } : {}),
     ...((a.review?.approvals ?? o.stackApprovals) !== undefined
       ? { reviewApprovals: (a.review?.approvals ?? o.stackApprovals)! }
+      : {}),
+    ...((a.idle?.afterMinutes ?? o.stackIdleMinutes) !== undefined
+      ? { idleAfterMinutes: (a.idle?.afterMinutes ?? o.stackIdleMinutes)! }
       : {}),
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
     projects: [...a.projects],
@@ -963,6 +992,7 @@ function knownKeysAt(
   if (head === "agents" && typeof second === "number") {
     if (third === "budget") return Object.keys(budgetSchema.shape);
     if (third === "review") return Object.keys(reviewSchema.shape);
+    if (third === "idle") return Object.keys(idleSchema.shape);
     return third === "resources" ? Object.keys(resourcesSchema.shape) : Object.keys(agentSchema.shape);
   }
   const sections: Record<string, { shape: object }> = {
@@ -971,6 +1001,7 @@ function knownKeysAt(
     console: consoleSchema,
     budget: budgetSchema,
     review: reviewSchema,
+    idle: idleSchema,
   };
   for (const [key, section] of targetSections) sections[key] = section.schema;
   return p.length === 1 && typeof head === "string" && sections[head] ? Object.keys(sections[head].shape) : [];

@@ -50,6 +50,8 @@ export interface FleetAgentArgs {
   budget?: AgentBudget;
   /** Distinct human approvers per proposal (a change recreates the container). */
   reviewApprovals?: number;
+  /** Idle scale-down: minutes with nothing to claim before the host's waker stops it; never when absent. */
+  idleAfterMinutes?: number;
   /** Stop this agent's container alone (the fleet's `paused` stops them all). Default false. */
   paused?: boolean;
   /** Changing it pushes `codeDir` onto the host again as one new commit (see docs/program.md). */
@@ -368,6 +370,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         ...(agent.projects && agent.projects.length > 0 ? { projects: agent.projects } : {}),
         ...(agent.budget ? { budget: agent.budget } : {}),
         ...(agent.reviewApprovals !== undefined ? { reviewApprovals: agent.reviewApprovals } : {}),
+        ...(agent.idleAfterMinutes !== undefined ? { idleAfterMinutes: agent.idleAfterMinutes } : {}),
       });
       this.specs[agent.name] = spec;
       const seeds = (agent.projects ?? []).map((p) => {

@@ -40,6 +40,7 @@ export function fleetAgents(cfg: CommonFleetConfig): FleetAgentArgs[] {
     ...(a.paused ? { paused: true } : {}),
     ...(a.budget ? { budget: a.budget } : {}),
     ...(a.reviewApprovals !== undefined ? { reviewApprovals: a.reviewApprovals } : {}),
+    ...(a.idleAfterMinutes !== undefined ? { idleAfterMinutes: a.idleAfterMinutes } : {}),
   }));
 }
 

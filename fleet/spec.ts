@@ -44,6 +44,8 @@ export interface AgentContainerSettings {
   budget?: AgentBudget;
   /** Distinct human approvers per proposal (AGENT_REVIEW_APPROVALS); one when absent. */
   reviewApprovals?: number;
+  /** Idle scale-down after this many minutes with nothing to claim (AGENT_IDLE_AFTER_SECONDS); never when absent. */
+  idleAfterMinutes?: number;
 }
 
 export interface Mount {
