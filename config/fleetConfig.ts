@@ -3,6 +3,8 @@ import { z } from "zod";
 import {
   BUDGET_MAX_USD,
   ENV_NAME,
+  IDLE_MAX_MINUTES,
+  IDLE_MIN_MINUTES,
   isReservedEnvName,
   MAX_REVIEW_APPROVALS,
   MAX_REVIEWERS,
@@ -175,6 +177,12 @@ const reviewSchema = z.strictObject(
   { error: "must be a mapping: { approvals, reviewers, quorum }" },
 );
 
+/** Idle scale-down: stop an agent after `afterMinutes` with nothing to claim; a task for it starts it again. */
+const idleSchema = z.strictObject(
+  { afterMinutes: positiveInt(IDLE_MIN_MINUTES, IDLE_MAX_MINUTES).optional() },
+  { error: "must be a mapping: { afterMinutes }" },
+);
+
 const agentSchema = z.strictObject(
   {
     name: dnsLabel(),
@@ -201,6 +209,7 @@ const agentSchema = z.strictObject(
     paused: bool().optional(),
     budget: budgetSchema.optional(),
     review: reviewSchema.optional(),
+    idle: idleSchema.optional(),
     codeRevision: text(
       z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(128),
     ).optional(),
@@ -325,6 +334,7 @@ export const SETTINGS = {
   projects: z.array(projectSchema, { error: "must be a list of projects" }).max(100).default([]),
   budget: budgetSchema.default({}),
   review: reviewSchema.default({}),
+  idle: idleSchema.default({}),
 } as const;
 
 type CommonSettings = { [K in keyof typeof SETTINGS]: z.output<(typeof SETTINGS)[K]> };
@@ -386,6 +396,11 @@ export interface ResolvedAgent {
   reviewApprovals?: number;
   /** Reviewer agents of its proposals: its own `review.reviewers`, else the fleet's without itself. */
   reviewers?: AgentReviewers;
+  /**
+   * Idle scale-down: minutes with nothing to claim before the agent is stopped (the agent's
+   * `idle.afterMinutes`, else the fleet's); absent: never.
+   */
+  idleAfterMinutes?: number;
   /** Bump to push the code folder onto the host again (see docs/program.md). */
   codeRevision?: string;
   /** Effective network access: the agent's own, else the fleet's, else DEFAULT_NETWORK. */
@@ -651,6 +666,7 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
           stackNetwork: networkSetting(s.network, DEFAULT_NETWORK),
           stackBudget: s.budget ?? {},
           stackApprovals: s.review?.approvals,
+          stackIdleMinutes: s.idle?.afterMinutes,
         },
         add,
       ),
@@ -674,6 +690,15 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
     ctx,
     add,
   );
+
+  if (part && !onDockerHost) {
+    // The waking side exists on Docker hosts only (the host's waker); on Fargate nothing would
+    // start an idle agent's service again, so the setting is refused rather than half-kept.
+    const idleMessage = `idle scale-down is not supported on target ${part.name} yet (only on Docker hosts: local, vps, exoscale); remove it`;
+    if (s.idle?.afterMinutes !== undefined) add(["idle"], idleMessage);
+    for (const { index, agent } of validAgents)
+      if (agent.idle?.afterMinutes !== undefined) add(["agents", index, "idle"], idleMessage);
+  }
 
   // SSH and firewall.
   const ssh = s.ssh ?? { user: DEFAULTS.sshUser, port: DEFAULTS.sshPort, privateKey: undefined };
@@ -805,6 +830,7 @@ function resolveAgent(
     stackNetwork?: NetworkSetting;
     stackBudget: AgentBudget;
     stackApprovals: number | undefined;
+    stackIdleMinutes: number | undefined;
   },
   add: AddProblem,
 ): ResolvedAgent {
@@ -874,6 +900,9 @@ function resolveAgent(
     ...(budget.usdPerDay !== undefined || budget.usdPerTask !== undefined ? { budget } : {}),
     ...((a.review?.approvals ?? o.stackApprovals) !== undefined
       ? { reviewApprovals: (a.review?.approvals ?? o.stackApprovals)! }
+      : {}),
+    ...((a.idle?.afterMinutes ?? o.stackIdleMinutes) !== undefined
+      ? { idleAfterMinutes: (a.idle?.afterMinutes ?? o.stackIdleMinutes)! }
       : {}),
     ...(a.codeRevision !== undefined ? { codeRevision: a.codeRevision } : {}),
     projects: [...a.projects],
@@ -989,6 +1018,7 @@ function knownKeysAt(
   if (head === "agents" && typeof second === "number") {
     if (third === "budget") return Object.keys(budgetSchema.shape);
     if (third === "review") return Object.keys(reviewSchema.shape);
+    if (third === "idle") return Object.keys(idleSchema.shape);
     return third === "resources" ? Object.keys(resourcesSchema.shape) : Object.keys(agentSchema.shape);
   }
   const sections: Record<string, { shape: object }> = {
@@ -997,6 +1027,7 @@ function knownKeysAt(
     console: consoleSchema,
     budget: budgetSchema,
     review: reviewSchema,
+    idle: idleSchema,
   };
   for (const [key, section] of targetSections) sections[key] = section.schema;
   return p.length === 1 && typeof head === "string" && sections[head] ? Object.keys(sections[head].shape) : [];

@@ -16,6 +16,7 @@ const STRUCTURED = new Set([
   "console",
   "budget",
   "review",
+  "idle",
 ]);
 
 /**

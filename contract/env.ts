@@ -56,7 +56,27 @@ export const ENV = {
   reviewers: "AGENT_REVIEWERS",
   /** How many of those reviewers must approve (default: all of them). */
   reviewQuorum: "AGENT_REVIEW_QUORUM",
+  /** Idle scale-down: seconds with nothing to claim before the agent declares itself idle (unset: never). */
+  idleAfterSeconds: "AGENT_IDLE_AFTER_SECONDS",
 } as const;
+
+/**
+ * Idle scale-down (`idle: { afterMinutes }`): the bounds the config accepts, and the bounds of the
+ * runtime's setting in seconds (which tests may set to a few seconds; the config only sets whole
+ * minutes). A week at most: an agent idle that long is better paused.
+ */
+export const IDLE_MIN_MINUTES = 1;
+export const IDLE_MAX_MINUTES = 7 * 24 * 60;
+export const IDLE_MIN_SECONDS = 1;
+export const IDLE_MAX_SECONDS = IDLE_MAX_MINUTES * 60;
+
+/**
+ * The file an idle runtime writes in its agent folder (`agents/<agent>/idle`): one line per
+ * proposal of this agent still waiting for a decision. The host-side waker reads it (a plain file
+ * a shell reads; the status JSON is for people): it stops the container, and starts it again when
+ * a task it can take is pending or a decision for one of those proposals arrives.
+ */
+export const IDLE_MARKER_FILE = "idle";
 
 /** Distinct human approvers a proposal needs by default, and the most the config accepts. */
 export const DEFAULT_REVIEW_APPROVALS = 1;
@@ -168,6 +188,8 @@ export interface AgentEnvironmentSettings {
   canCreateTasks?: boolean;
   /** Reviewer agents of this agent's proposals; none: humans (or autonomy) alone. */
   reviewers?: AgentReviewers;
+  /** Idle scale-down: minutes with nothing to claim before the agent is stopped (none: never). */
+  idleAfterMinutes?: number;
 }
 
 /**
@@ -206,5 +228,6 @@ export function runtimeEnvironment(s: AgentEnvironmentSettings): Record<string, 
     env[ENV.reviewers] = [...s.reviewers.agents].sort().join(",");
     env[ENV.reviewQuorum] = String(s.reviewers.quorum);
   }
+  if (s.idleAfterMinutes !== undefined) env[ENV.idleAfterSeconds] = String(s.idleAfterMinutes * 60);
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -4,6 +4,7 @@ import { quote } from "shell-quote";
 import type { DockerHost } from "../hosts/dockerHost.js";
 import { readScript, shellProgram, shellWord } from "../hosts/shell.js";
 import { agentctlWrapperScript } from "./agentctlWrapper.js";
+import { idleWakerProgram, idleWakerUnit, idleWakerUnitName } from "./idleWaker.js";
 import { codeFiles, dockerContextFiles, hashFileSet, writeArchive } from "./buildContext.js";
 import {
   builtImageTag,
@@ -54,6 +55,8 @@ export interface FleetAgentArgs {
   canCreateTasks?: boolean;
   /** Reviewer agents of its proposals (a change recreates the container). */
   reviewers?: AgentReviewers;
+  /** Idle scale-down: minutes with nothing to claim before the host's waker stops it; never when absent. */
+  idleAfterMinutes?: number;
   /** Stop this agent's container alone (the fleet's `paused` stops them all). Default false. */
   paused?: boolean;
   /** Changing it pushes `codeDir` onto the host again as one new commit (see docs/program.md). */
@@ -301,6 +304,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
     this.specs = {};
     this.containers = {};
     const outputs: FleetAgentOutput[] = [];
+    const runSteps: pulumi.Resource[] = [];
     for (const agent of args.agents) {
       const cname = containerName(fleetName, agent.name);
       const prefix = `${name}-${agent.name}`;
@@ -374,6 +378,7 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         ...(agent.reviewApprovals !== undefined ? { reviewApprovals: agent.reviewApprovals } : {}),
         ...(agent.canCreateTasks ? { canCreateTasks: true } : {}),
         ...(agent.reviewers ? { reviewers: agent.reviewers } : {}),
+        ...(agent.idleAfterMinutes !== undefined ? { idleAfterMinutes: agent.idleAfterMinutes } : {}),
       });
       this.specs[agent.name] = spec;
       const seeds = (agent.projects ?? []).map((p) => {
@@ -397,10 +402,12 @@ export class DockerHostFleet extends pulumi.ComponentResource {
 
       // Pausing one agent changes only its run-state step: the container (and its spec) stays.
       const agentPaused = paused || agent.paused === true;
-      host.command(
-        `${prefix}-run`,
-        { create: runStateProgram(cname, agentPaused), triggers: [agentPaused, container.id] },
-        child([container]),
+      runSteps.push(
+        host.command(
+          `${prefix}-run`,
+          { create: runStateProgram(cname, agentPaused), triggers: [agentPaused, container.id] },
+          child([container]),
+        ),
       );
 
       outputs.push({
@@ -411,6 +418,35 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         state: agentPaused ? "paused" : "running",
         codeDir: layout.agentCodeDir(agent.name),
       });
+    }
+
+    // --- idle scale-down: the host-side waker (root on SSH hosts; never a container) -------------
+    if (args.agents.some((a) => a.idleAfterMinutes !== undefined)) {
+      const program = idleWakerProgram({
+        fleet: fleetName,
+        layout,
+        // Paused agents are left out: the waker never starts them.
+        agents: paused
+          ? []
+          : args.agents.filter((a) => !a.paused).map((a) => ({ name: a.name, capabilities: a.capabilities })),
+      });
+      // SSH hosts run it as a systemd service (root, at boot); the local target only installs it.
+      const unit = host.kind === "ssh" ? idleWakerUnitName(fleetName) : "";
+      const params = {
+        AF_PATH: layout.idleWaker,
+        AF_UNIT: unit,
+        ...(unit ? { AF_UNIT_TEXT: idleWakerUnit(fleetName, layout.idleWaker) } : {}),
+      };
+      host.command(
+        `${name}-idle-waker`,
+        {
+          create: shellProgram(fleetScript("install-idle-waker.sh"), params),
+          delete: shellProgram(fleetScript("install-idle-waker.sh"), params, ["remove"]),
+          stdin: program,
+          triggers: [program],
+        },
+        child(runSteps),
+      );
     }
 
     // Once every container runs the current image, the fleet's older images can go.

@@ -42,6 +42,7 @@ export function fleetAgents(cfg: CommonFleetConfig): FleetAgentArgs[] {
     ...(a.reviewApprovals !== undefined ? { reviewApprovals: a.reviewApprovals } : {}),
     ...(a.canCreateTasks ? { canCreateTasks: true } : {}),
     ...(a.reviewers ? { reviewers: a.reviewers } : {}),
+    ...(a.idleAfterMinutes !== undefined ? { idleAfterMinutes: a.idleAfterMinutes } : {}),
   }));
 }
 

@@ -48,6 +48,8 @@ export interface AgentContainerSettings {
   canCreateTasks?: boolean;
   /** Reviewer agents of its proposals (AGENT_REVIEWERS, AGENT_REVIEW_QUORUM); none when absent. */
   reviewers?: AgentReviewers;
+  /** Idle scale-down after this many minutes with nothing to claim (AGENT_IDLE_AFTER_SECONDS); never when absent. */
+  idleAfterMinutes?: number;
 }
 
 export interface Mount {

@@ -16,6 +16,8 @@ import { OPERATOR_SOCKET_NAME } from "../contract/console.js";
  *   <root>/bin/agentctl        the host agentctl wrapper on the local machine (SSH hosts: /usr/local/bin)
  *   <root>/console/tokens      the console's tokens (root-owned, 0600), mounted read-only into its container
  *   <root>/run/agentctl.sock   the console's operator socket, which the host agentctl talks to
+ *   <root>/run/idle/           the idle waker's own state (root-owned 0700 on SSH hosts)
+ *   <root>/bin/idle-waker      the idle waker (a shell program; on SSH hosts run by a systemd unit)
  *
  * Pure path arithmetic, shared by the container spec, the host bootstrap, cloud-init and the tests.
  */
@@ -34,6 +36,9 @@ export interface HostLayout {
   binDir: string;
   consoleDir: string;
   runDir: string;
+  /** The idle waker's program and its state folder (idle scale-down). */
+  idleWaker: string;
+  idleWakerState: string;
   /** The console's operator socket (fleet/console.ts). */
   operatorSocket: string;
   agentCodeDir(agent: string): string;
@@ -64,6 +69,8 @@ export function hostLayout(root: string): HostLayout {
     binDir: join("bin"),
     consoleDir: join("console"),
     runDir: join("run"),
+    idleWaker: join("bin", "idle-waker"),
+    idleWakerState: join("run", "idle"),
     operatorSocket: join("run", OPERATOR_SOCKET_NAME),
     agentCodeDir: (agent) => join("agents", agent),
     projectDir: (project) => join("projects", project),

@@ -136,6 +136,8 @@ export class AgentRuntime {
     await loops.decisions.checkAll();
     loops.tasks.catchUpFinished();
     loops.tasks.recoverClaims();
+    // This run is awake: an earlier run's idle marker goes before the waker could misread it.
+    loops.idle.reset();
     this.board.status.state = "running";
     this.board.write();
     this.log.info("started", {
@@ -146,6 +148,7 @@ export class AgentRuntime {
       decisions_dir: s.decisionsDir,
       scratch_dir: s.scratchDir,
       projects: s.projects,
+      idle_after_seconds: s.idleAfterSeconds ?? null,
       pid: process.pid,
     });
     const janitor = () => reclaimExpiredLeases(this.queue, this.layout, s.agentName, s.leaseSeconds, this.log);

@@ -3,6 +3,8 @@ import * as path from "node:path";
 import { CONTAINER_PATHS } from "../contract/paths.js";
 import {
   BUDGET_MAX_USD,
+  IDLE_MAX_SECONDS,
+  IDLE_MIN_SECONDS,
   DEFAULT_ALLOW_BINARY,
   DEFAULT_CAN_CREATE_TASKS,
   DEFAULT_CHANGE_MAX_BYTES,
@@ -74,6 +76,8 @@ export interface RuntimeSettings {
   reviewers: string[];
   /** How many reviewers must approve (1 to reviewers.length). */
   reviewQuorum: number;
+  /** Idle scale-down: seconds with nothing to claim before the agent declares itself idle (none: never). */
+  idleAfterSeconds?: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -180,6 +184,11 @@ export const SETTINGS_DOC: Array<[string, string, string]> = [
     ENV.reviewQuorum,
     "all the reviewers",
     `reviewer approvals a proposal needs (1 to the number of reviewers, at most ${MAX_REVIEWERS})`,
+  ],
+  [
+    ENV.idleAfterSeconds,
+    "none (never idle)",
+    `idle scale-down: after this many seconds (${IDLE_MIN_SECONDS}-${IDLE_MAX_SECONDS}) with nothing to claim the agent declares itself idle (status \`idle_since\`, marker \`agents/<agent>/idle\`) and claims nothing until a task arrives; the host-side waker stops it and starts it again (the config sets whole minutes: \`idle.afterMinutes\`)`,
   ],
 ];
 
@@ -329,6 +338,9 @@ export function loadSettings(env: Env): RuntimeSettings {
   const perTask = usdSetting(env, ENV.budgetUsdPerTask);
   if (perDay !== undefined) s.budgetUsdPerDay = perDay;
   if (perTask !== undefined) s.budgetUsdPerTask = perTask;
+  const idle = env[ENV.idleAfterSeconds];
+  if (idle !== undefined && idle !== "")
+    s.idleAfterSeconds = intSetting(env, ENV.idleAfterSeconds, IDLE_MAX_SECONDS, IDLE_MIN_SECONDS, IDLE_MAX_SECONDS);
   if (timeout !== undefined && timeout !== "") {
     s.taskTimeoutSeconds = intSetting(env, ENV.taskTimeoutSeconds, 600, 1, 7 * 86400);
   }

@@ -27,6 +27,12 @@ export interface AgentStatus {
   paused?: boolean;
   /** Over its daily budget: it claims nothing until `until` (next UTC day) or a raised limit. */
   over_budget?: { limit_usd: number; spent_usd: number | null; until: string } | null;
+  /**
+   * Idle scale-down: since when the agent has had nothing to claim for its idle period (it claims
+   * nothing until a task arrives); kept in the status its stop writes, so that a stopped agent
+   * reads as idle-stopped, not as down. Null: not idle.
+   */
+  idle_since?: string | null;
   /** Today's (UTC) reported usage, from the agent's ledger. */
   usage_today?: { usd: number; tokens_in: number; tokens_out: number; runs: number } | null;
   /** Shared projects with a remote: what this agent last pushed, and a failing push's state. */

@@ -13,6 +13,7 @@ import type { AppRepo } from "./repo/appRepo.js";
 import type { RuntimeSettings } from "./settings.js";
 import type { SharedLayout } from "./sharedLayout.js";
 import { TaskLoop } from "./tasks/taskLoop.js";
+import { IdleScaleDown } from "./agent/idleScaleDown.js";
 import { UsageLedger } from "./usage/usageLedger.js";
 import { ReviewCoordinator } from "./reviews/reviewCoordinator.js";
 import { ReviewStore } from "./reviews/reviewStore.js";
@@ -44,6 +45,7 @@ export interface WiredParts {
   decisions: DecisionLoop;
   tasks: TaskLoop;
   comms: CommsLog;
+  idle: IdleScaleDown;
 }
 
 /**
@@ -87,6 +89,18 @@ export function wireParts(i: PartsInput): WiredParts {
     afterApplied: (p) => tasks.afterApplied(p),
   });
   const comms = new CommsLog(s.agentName, layout.commsFile(s.agentName), s.logMaxBytes);
+  const idle = new IdleScaleDown({
+    afterMs: s.idleAfterSeconds === undefined ? undefined : s.idleAfterSeconds * 1000,
+    agent: s.agentName,
+    layout,
+    board,
+    log,
+    awaitedProposals: () =>
+      proposals
+        .list({ agent: s.agentName })
+        .filter((p) => p.state === "pending")
+        .map((p) => p.id),
+  });
   // The decision loop calls back into the task loop only once both run.
   const tasks = new TaskLoop({
     settings: s,
@@ -102,11 +116,12 @@ export function wireParts(i: PartsInput): WiredParts {
     control: () => readControl(layout, s.agentName),
     ledger: new UsageLedger(layout, s.agentName),
     reviews,
+    idle,
     board,
     log,
     ...(i.projects ? { projects: i.projects } : {}),
     outbox: new Outbox({ settings: s, queue, layout, log, ...(i.projects ? { projects: i.projects } : {}) }),
     comms,
   });
-  return { workspace, changes, decisions, tasks, comms };
+  return { workspace, changes, decisions, tasks, comms, idle };
 }

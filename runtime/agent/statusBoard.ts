@@ -38,6 +38,7 @@ export class StatusBoard {
       paused: false,
       over_budget: null,
       usage_today: null,
+      idle_since: null,
     };
   }
 

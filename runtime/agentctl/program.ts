@@ -363,7 +363,13 @@ export function buildProgram(io: Io): Command {
         for (const s of statuses) {
           rows.push([
             c.p.cell(s.agent),
-            (s.alive ? c.p.cell(s.state) : s.state === "stopped" ? "stopped" : "dead?") +
+            (s.alive
+              ? c.p.cell(s.state) + (s.idle_since ? " (idle)" : "")
+              : s.idle_stopped
+                ? "idle-stopped"
+                : s.state === "stopped"
+                  ? "stopped"
+                  : "dead?") +
               (s.paused ? " (paused)" : "") +
               (s.over_budget ? " (over-budget)" : ""),
             `${age(s.heartbeat_at)} ago`,
@@ -455,17 +461,20 @@ export function buildProgram(io: Io): Command {
         const lease = io.env.AGENT_LEASE_SECONDS ? Number(io.env.AGENT_LEASE_SECONDS) : undefined;
         const h = agentHealth(c.dirs.shared, agent, Number.isFinite(lease) && lease! > 0 ? lease : undefined);
         if (c.json) {
-          const { agent: a, healthy, state, heartbeat_age_seconds, last_error } = h;
-          io.out(c.p.json({ agent: a, healthy, state, heartbeat_age_seconds, last_error }));
+          const { agent: a, healthy, idle_stopped, state, heartbeat_age_seconds, last_error } = h;
+          io.out(c.p.json({ agent: a, healthy, idle_stopped, state, heartbeat_age_seconds, last_error }));
         } else {
           const name = c.p.cell(agent);
           io.out(
             h.healthy
               ? `${name}: healthy (heartbeat ${age(h.heartbeat_at)} ago)\n`
-              : `${name}: unhealthy (${h.state ? `state ${c.p.cell(h.state)}, heartbeat ${age(h.heartbeat_at)} ago, lease ${h.lease_seconds}s` : "no status file yet"})\n`,
+              : h.idle_stopped
+                ? `${name}: idle-stopped (stopped by idle scale-down; a task for it wakes it)\n`
+                : `${name}: unhealthy (${h.state ? `state ${c.p.cell(h.state)}, heartbeat ${age(h.heartbeat_at)} ago, lease ${h.lease_seconds}s` : "no status file yet"})\n`,
           );
         }
-        return h.healthy ? 0 : 1;
+        // Idle-stopped is the agent's intended state, not a failure.
+        return h.healthy || h.idle_stopped ? 0 : 1;
       }),
     );
 

@@ -197,6 +197,14 @@ export class TaskQueue {
     return n <= 64 ? Math.min(n, 32) : Math.floor(n / 2);
   }
 
+  /** Whether pending/ holds a task this agent could claim now (a look, no claim). */
+  hasEligiblePending(agent: string, capabilities: readonly string[]): boolean {
+    return listDir(this.layout.pending).some((n) => {
+      const q = parseQueueFileName(n);
+      return !q || eligible(q, agent, capabilities);
+    });
+  }
+
   private rescan(agent: string, capabilities: readonly string[]): void {
     const names = listDir(this.layout.pending);
     const mine: string[] = [];

@@ -16,6 +16,7 @@ import { nextUtcDay, type UsageLedger } from "../usage/usageLedger.js";
 import type { CurrentProgram } from "../agent/currentProgram.js";
 import type { StatusBoard } from "../agent/statusBoard.js";
 import { WakeableSleep } from "../agent/wakeableSleep.js";
+import type { IdleScaleDown } from "../agent/idleScaleDown.js";
 import type { ChangeApplier } from "../changes/changeApplier.js";
 import type { RunOutcome, Workspace } from "../workspace/workspace.js";
 import type { ProjectRepo } from "../projects/projectRepo.js";
@@ -45,6 +46,8 @@ export interface TaskLoopOptions {
     | "reviewers"
     | "reviewQuorum"
   >;
+  /** Idle scale-down (absent: the agent never idles out). */
+  idle?: IdleScaleDown;
   /** The shared projects this agent works on, by name. */
   projects?: ReadonlyMap<string, ProjectRepo>;
   queue: TaskQueue;
@@ -120,6 +123,8 @@ export class TaskLoop {
         continue;
       }
       if (this.held()) {
+        // A paused or over-budget agent is held, not idle: it stays up and reports why.
+        this.o.idle?.busy();
         await this.pause.sleep(s.pollMs);
         continue;
       }
@@ -129,6 +134,16 @@ export class TaskLoop {
           await this.pause.sleep(s.pollMs);
           continue;
         }
+      }
+      const idle = this.o.idle;
+      if (idle?.idle) {
+        // Idle: claim nothing (a stop must never find a task in hand) unless one is claimable
+        // before the stop comes; then the marker goes first, so the waker leaves the agent up.
+        if (!queue.hasEligiblePending(s.agentName, s.capabilities)) {
+          await this.pause.sleep(s.pollMs);
+          continue;
+        }
+        idle.leave();
       }
       let claimed: ClaimedTask | undefined;
       try {
@@ -140,9 +155,11 @@ export class TaskLoop {
         continue;
       }
       if (!claimed) {
+        idle?.nothingToClaim();
         await this.pause.sleep(s.pollMs);
         continue;
       }
+      idle?.busy();
       try {
         await this.processTask(claimed);
       } catch (err) {
@@ -152,6 +169,7 @@ export class TaskLoop {
         board.setError(`task ${claimed.queueName.id}: ${(err as Error).message}`);
         await this.pause.sleep(s.pollMs);
       } finally {
+        idle?.busy();
         this.runUsageTask = undefined;
         board.status.current_task = null;
         board.status.current_task_started_at = null;

@@ -192,8 +192,13 @@
           el(
             "td",
             null,
-            (a.alive ? line(a.state) : a.state === "stopped" ? "stopped" : "not responding") +
-              (a.over_budget ? ` (over-budget until ${line(a.over_budget.until)})` : ""),
+            (a.alive
+              ? line(a.state) + (a.idle_since ? " (idle)" : "")
+              : a.idle_stopped
+                ? "idle-stopped"
+                : a.state === "stopped"
+                  ? "stopped"
+                  : "not responding") + (a.over_budget ? ` (over-budget until ${line(a.over_budget.until)})` : ""),
           ),
           el("td", null, `${a.heartbeat_age_seconds}s ago`),
           el("td", null, a.mode),

@@ -282,6 +282,37 @@ const corpus: Case[] = [
     /list of agent names/,
   ],
   [
+    "idle afterMinutes zero",
+    { ...validLocal(), idle: { afterMinutes: 0 } },
+    ["agent-fleet:idle.afterMinutes"],
+    /at least 1/,
+  ],
+  [
+    "agent idle afterMinutes not whole",
+    withAgents([{ name: "a1", idle: { afterMinutes: 2.5 } }]),
+    ["agent-fleet:agents[0].idle.afterMinutes"],
+    /whole number/,
+  ],
+  [
+    "agent idle afterMinutes over a week",
+    withAgents([{ name: "a1", idle: { afterMinutes: 10081 } }]),
+    ["agent-fleet:agents[0].idle.afterMinutes"],
+    /at most 10080/,
+  ],
+  [
+    "idle key misspelt",
+    withAgents([{ name: "a1", idle: { afterMinute: 10 } }]),
+    ["agent-fleet:agents[0].idle.afterMinute"],
+    /did you mean "afterMinutes"/,
+  ],
+  ["idle not a mapping", { ...validLocal(), idle: 10 }, ["agent-fleet:idle"], /afterMinutes/],
+  [
+    "idle on Fargate (nothing there would wake the agent)",
+    { ...validAws(), idle: { afterMinutes: 10 } },
+    ["agent-fleet:idle"],
+    /not supported on target aws/,
+  ],
+  [
     "agent paused not boolean",
     withAgents([{ name: "a1", paused: "yes" }]),
     ["agent-fleet:agents[0].paused"],
