@@ -25,6 +25,7 @@ import {
   type OperatorDirs,
   type ProposalView,
 } from "../operator/index.js";
+import { notificationSinks } from "../notify/status.js";
 import { EventStream } from "./eventStream.js";
 import { Fields, queryParams, readJsonBody } from "./httpIo.js";
 import {
@@ -300,4 +301,10 @@ export function comms(c: ApiContext): void {
     s.send("end", {});
     s.close();
   }
+}
+
+/** The notification sinks and how their deliveries go (from the console's ledger). */
+export function notifications(c: ApiContext): ApiResult {
+  queryParams(c.url, []);
+  return { status: 200, body: { sinks: notificationSinks(c.dirs.decisions) } };
 }
