@@ -62,6 +62,7 @@ export function idempotencyKey(key: string): string {
 }
 
 function clip(s: string): string {
+  // eslint-disable-next-line no-control-regex -- an error message goes on one line, without control characters
   const one = s.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
   return one.length <= NOTIFY_SEND.maxErrorLength ? one : `${one.slice(0, NOTIFY_SEND.maxErrorLength - 1)}…`;
 }

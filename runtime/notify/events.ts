@@ -117,7 +117,10 @@ function agentEvents(s: AgentStatus, now: number): FleetEvent[] {
       agent,
       task_id: s.current_task ? safeText(s.current_task, NOTIFY_TEXT.field) : null,
       proposal_id: null,
-      summary: safeText(`${agent} stopped reporting: no heartbeat for more than its ${lease}s lease`, NOTIFY_TEXT.summary),
+      summary: safeText(
+        `${agent} stopped reporting: no heartbeat for more than its ${lease}s lease`,
+        NOTIFY_TEXT.summary,
+      ),
       detail: s.last_error ? safeText(s.last_error, NOTIFY_TEXT.detail) : null,
     });
   }

@@ -1,12 +1,11 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import {
-  isNotifyEvent,
-  NOTIFY_EVENTS,
+  normalizeNotifySink,
+  notifySinkProblems,
   NOTIFY_LIMITS,
   type NotifyFile,
   type NotifySink,
-  type NotifySmtp,
 } from "../../contract/notify.js";
 
 /**
@@ -28,91 +27,13 @@ export interface Sink {
 
 export class NotifyFileError extends Error {}
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** An http(s) URL without credentials, or the reason it is not one. */
-export function webhookProblem(url: unknown): string | undefined {
-  if (typeof url !== "string" || url.length === 0) return "must be an http:// or https:// URL";
-  if (url.length > NOTIFY_LIMITS.maxUrlLength) return `is longer than ${NOTIFY_LIMITS.maxUrlLength} characters`;
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return "is not a valid URL";
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") return "must be an http:// or https:// URL";
-  if (u.username || u.password) return "must not carry a user or password (put a token in the path or query)";
-  return undefined;
-}
-
-/** An e-mail address as a sink accepts it (no display name, no line breaks). */
-export const EMAIL_ADDRESS = /^[^\s@<>",;]{1,64}@[A-Za-z0-9.-]{1,253}$/;
-
 function sinkOf(v: unknown, at: string): NotifySink {
-  const fail = (field: string, msg: string): never => {
-    throw new NotifyFileError(`${at}${field ? `.${field}` : ""}: ${msg}`);
-  };
-  if (!isObj(v)) fail("", "must be an object with `on` and one of webhook, command, smtp");
-  const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o))
-    if (!["on", "webhook", "command", "smtp"].includes(k)) fail(k, "unknown setting (on, webhook, command, smtp)");
-  if (!Array.isArray(o.on) || o.on.length === 0) fail("on", `must list events: ${NOTIFY_EVENTS.join(", ")}`);
-  (o.on as unknown[]).forEach((e, i) => {
-    if (!isNotifyEvent(e)) fail(`on[${i}]`, `must be one of ${NOTIFY_EVENTS.join(", ")}`);
-  });
-  const on = [...new Set(o.on as NotifySink["on"])];
-  const kinds = ["webhook", "command", "smtp"].filter((k) => o[k] !== undefined);
-  if (kinds.length !== 1) fail("", "needs exactly one of webhook, command, smtp");
-  if (o.webhook !== undefined) {
-    const p = webhookProblem(o.webhook);
-    if (p) fail("webhook", p);
-    return { on, webhook: o.webhook as string };
+  const [p] = notifySinkProblems(v, (x) => typeof x === "string" && x.length <= 1024);
+  if (p) {
+    const where = p.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("");
+    throw new NotifyFileError(`${at}${where}: ${p.message}`);
   }
-  if (o.command !== undefined) {
-    const c = o.command;
-    if (!Array.isArray(c) || c.length === 0 || c.length > NOTIFY_LIMITS.maxArgs)
-      fail("command", `must be a list of 1 to ${NOTIFY_LIMITS.maxArgs} arguments, the program first`);
-    (c as unknown[]).forEach((a, i) => {
-      if (typeof a !== "string" || a.length > NOTIFY_LIMITS.maxArgLength || a.includes("\0"))
-        fail(`command[${i}]`, `must be a string of at most ${NOTIFY_LIMITS.maxArgLength} characters`);
-    });
-    if ((c as string[])[0] === "") fail("command[0]", "must name the program");
-    return { on, command: c as string[] };
-  }
-  return { on, smtp: smtpOf(o.smtp, `${at}.smtp`) };
-}
-
-export function smtpOf(v: unknown, at: string): NotifySmtp {
-  const fail = (field: string, msg: string): never => {
-    throw new NotifyFileError(`${at}${field ? `.${field}` : ""}: ${msg}`);
-  };
-  if (!isObj(v)) fail("", "must be { host, port, from, to, user, password }");
-  const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o))
-    if (!["host", "port", "from", "to", "user", "password"].includes(k))
-      fail(k, "unknown setting (host, port, from, to, user, password)");
-  if (typeof o.host !== "string" || !/^[A-Za-z0-9.:-]{1,253}$/.test(o.host)) fail("host", "must be a host name or address");
-  const port = Number(o.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) fail("port", "must be a port from 1 to 65535");
-  if (typeof o.from !== "string" || !EMAIL_ADDRESS.test(o.from)) fail("from", "must be an e-mail address");
-  const to = typeof o.to === "string" ? [o.to] : o.to;
-  if (!Array.isArray(to) || to.length === 0 || to.length > NOTIFY_LIMITS.maxRecipients)
-    fail("to", `must be an e-mail address or a list of 1 to ${NOTIFY_LIMITS.maxRecipients}`);
-  (to as unknown[]).forEach((a, i) => {
-    if (typeof a !== "string" || !EMAIL_ADDRESS.test(a)) fail(`to[${i}]`, "must be an e-mail address");
-  });
-  if (o.user !== undefined && (typeof o.user !== "string" || o.user.length === 0 || o.user.length > 256))
-    fail("user", "must be a user name");
-  if (o.password !== undefined && (typeof o.password !== "string" || o.password.length > 1024))
-    fail("password", "must be a string");
-  if ((o.user === undefined) !== (o.password === undefined)) fail("password", "user and password go together");
-  return {
-    host: o.host as string,
-    port,
-    from: o.from as string,
-    to: to as string[],
-    ...(o.user !== undefined ? { user: o.user as string, password: o.password as string } : {}),
-  };
+  return normalizeNotifySink(v as Record<string, unknown>);
 }
 
 function labelOf(s: NotifySink): { kind: Sink["kind"]; label: string } {
@@ -133,7 +54,8 @@ export function parseNotifyFile(text: string): { fleet: string; sinks: Sink[] } 
   } catch (err) {
     throw new NotifyFileError(`not JSON: ${(err as Error).message}`);
   }
-  if (!isObj(v)) throw new NotifyFileError("must be a JSON object { fleet, sinks }");
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new NotifyFileError("must be a JSON object { fleet, sinks }");
   const f = v as Partial<NotifyFile>;
   if (typeof f.fleet !== "string" || !/^[a-z0-9-]{1,63}$/.test(f.fleet))
     throw new NotifyFileError("fleet: must be the fleet's name");

@@ -166,7 +166,10 @@ describe("notifications", () => {
     makeApp(w, "n1");
     let agent = startAgent(w, "n1", { APPROVAL_REQUIRED: "true", AGENT_LEASE_SECONDS: "3" });
     running.push(agent);
-    await waitFor("n1 running", () => ctlJson<Array<{ agent: string; state: string }>>(w, ["status"])[0]?.state === "running");
+    await waitFor(
+      "n1 running",
+      () => ctlJson<Array<{ agent: string; state: string }>>(w, ["status"])[0]?.state === "running",
+    );
     const id = addEditTask(w, HOSTILE, [{ write: { path: "x.md", content: "x\n" } }]);
     const pending = await waitFor("proposal-pending at the webhook", () =>
       hook.got.find((h) => h.body.event === "proposal-pending"),
@@ -176,6 +179,7 @@ describe("notifications", () => {
     // The title reached the body only escaped and bounded.
     const s = pending.body.summary;
     expect(s.length).toBeLessThanOrEqual(200);
+    // eslint-disable-next-line no-control-regex -- the very characters that must not reach a sink raw
     expect(s).not.toMatch(/[\x00-\x1f\x7f\u202e]/);
     expect(s).toContain("\\x1b[2J");
     expect(s).toContain("[BIDI U+202E RLO]");
@@ -273,7 +277,9 @@ describe("notifications", () => {
     expect(api.json.sinks[0].failures).toBeGreaterThanOrEqual(3);
     down = false;
 
-    const ok = await waitFor("delivered after the failures", () => hook.got.find((h) => h.body.event === "task-failed"));
+    const ok = await waitFor("delivered after the failures", () =>
+      hook.got.find((h) => h.body.event === "task-failed"),
+    );
     expect(hook.got.filter((h) => h.body.event === "task-failed")).toHaveLength(1);
     // Backoff: the waits between attempts are at least 1 s, 2 s, 4 s… (a floor the notifier enforces).
     const gaps = hook.got.slice(1).map((h, i) => h.at - hook.got[i]!.at);
@@ -287,6 +293,8 @@ describe("notifications", () => {
   it("refuses a bad notifications file, naming the field", async () => {
     w = makeWorld();
     const file = notifyFile([{ on: ["proposal-pending", "deploy-done"], webhook: "http://127.0.0.1:1/" }]);
-    await expect(startConsole(w, ["--notify", file])).rejects.toThrow(/--notify .*sinks\[0\]\.on\[1\]: must be one of proposal-pending/);
+    await expect(startConsole(w, ["--notify", file])).rejects.toThrow(
+      /--notify .*sinks\[0\]\.on\[1\]: must be one of proposal-pending/,
+    );
   });
 });
