@@ -741,6 +741,11 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
   }
 
   const notify = checkNotify(s.notify ?? [], consoleSettings !== undefined, add);
+  if (notify.length > 0 && part && !onDockerHost)
+    add(
+      ["notify"],
+      `notifications are not supported on target ${part.name} yet (only on Docker hosts: local, vps, exoscale); remove notify`,
+    );
 
   if (!part || !s.image) return { ok: false, problems: dedupe(problems) };
   const common: CommonFleetConfig = {

@@ -147,4 +147,21 @@ describe("notifications on a Docker host", () => {
       /agent-fleet:notify: needs the review console, which delivers notifications/,
     );
   });
+
+  it("is refused on Fargate for now, by key path", async () => {
+    const fargate: StackConfig = {
+      config: {
+        target: "aws",
+        aws: { region: "eu-central-1" },
+        image: { ref: "123456789012.dkr.ecr.eu-central-1.amazonaws.com/agents:1" },
+        agents: [{ name: "a1" }],
+        console: { tokens: { alice: ALICE } },
+        notify: SINKS.slice(0, 1),
+      },
+      secretKeys: ["agent-fleet:console", "agent-fleet:notify"],
+    };
+    await expect(runProgram(dir, fargate)).rejects.toThrow(
+      /agent-fleet:notify: notifications are not supported on target aws yet/,
+    );
+  });
 });
