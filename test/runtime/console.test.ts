@@ -752,7 +752,9 @@ describe("console API: several approvers", () => {
       token: TOKENS.bob,
     });
     expect(second.json).toMatchObject({ by: "alice, bob", approvers: ["alice", "bob"] });
-    await waitFor("applied", () => fs.existsSync(path.join(app, "two.md")));
+    // The proposal is recorded applied after its commit (the file alone appears before the commit).
+    await eventually("applied", async () => (await proposalOf(c!, added.json.id))?.state === "applied" || undefined);
+    expect(fs.existsSync(path.join(app, "two.md"))).toBe(true);
     expect(git(app, ["log", "-1", "--format=%(trailers:key=Approved-By,valueonly)"]).trim()).toBe("alice, bob");
   });
 });
