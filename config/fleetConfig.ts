@@ -27,6 +27,7 @@ import {
   CONSOLE_TOKEN_NAME_RULE,
   DEFAULT_CONSOLE_PORT,
 } from "../contract/console.js";
+import { NOT_A_SECRET, NOTIFY_LIMITS, notifySinkProblems, type NotifyEvent } from "../contract/notify.js";
 import { parseCidr, WORLD_CIDRS } from "./cidr.js";
 import { EGRESS, parseEgressTarget, type EgressTarget, type NetworkSetting } from "../contract/egress.js";
 import { DEFAULT_NETWORK, DEFAULT_REMOTE_ROOT, DEFAULT_RESOURCES, DEFAULTS, type AgentResources } from "./defaults.js";
@@ -300,6 +301,15 @@ const consoleSchema = z.strictObject({
 });
 
 /**
+ * Notifications (docs/console.md): `[{ on: [events], webhook | command | smtp }]`, delivered by
+ * the console. Each sink is checked on its own (contract/notify.ts) so every problem is reported
+ * at its key path; an SMTP password must be a secret.
+ */
+const notifySchema = z
+  .array(z.unknown(), { error: "must be a list of sinks: [{ on: [events], webhook | command | smtp }]" })
+  .max(NOTIFY_LIMITS.maxSinks, { error: `must list at most ${NOTIFY_LIMITS.maxSinks} sinks` });
+
+/**
  * The common settings of the `agent-fleet` namespace (besides `target` and the targets' own
  * sections). Top-level keys besides these are allowed only when they are secrets (agents name
  * them in `secrets`).
@@ -335,6 +345,7 @@ export const SETTINGS = {
   budget: budgetSchema.default({}),
   review: reviewSchema.default({}),
   idle: idleSchema.default({}),
+  notify: notifySchema.default([]),
 } as const;
 
 type CommonSettings = { [K in keyof typeof SETTINGS]: z.output<(typeof SETTINGS)[K]> };
@@ -438,6 +449,12 @@ export interface ConsoleSettings {
   tokenNames: string[];
 }
 
+/** A notification sink as the program sees it (its values, secrets included, are read at deployment). */
+export interface NotifySinkSummary {
+  kind: "webhook" | "command" | "smtp";
+  on: NotifyEvent[];
+}
+
 /** What every target's config holds; each target adds its own part (targets/<name>/config.ts). */
 export interface CommonFleetConfig {
   target: string;
@@ -456,6 +473,8 @@ export interface CommonFleetConfig {
   image: { ref?: string; baseImage?: string; buildArgs: Record<string, string> };
   /** Absent: no console runs. */
   console?: ConsoleSettings;
+  /** Notification sinks (delivered by the console); [] for none. */
+  notify: NotifySinkSummary[];
 }
 
 export interface ConfigContext {
@@ -771,6 +790,13 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
     });
   }
 
+  const notify = checkNotify(s.notify ?? [], consoleSettings !== undefined, add);
+  if (notify.length > 0 && part && !onDockerHost)
+    add(
+      ["notify"],
+      `notifications are not supported on target ${part.name} yet (only on Docker hosts: local, vps, exoscale); remove notify`,
+    );
+
   if (!part || !s.image) return { ok: false, problems: dedupe(problems) };
   const common: CommonFleetConfig = {
     target: part.name,
@@ -797,6 +823,7 @@ export function checkFleetConfig<C extends CommonFleetConfig>(
       buildArgs: s.image.buildArgs ?? {},
     },
     ...(consoleSettings ? { console: consoleSettings } : {}),
+    notify,
   };
   const given: GivenSettings = { image: s.image, ...(s.ssh ? { ssh: s.ssh } : {}) };
   const section = part.section ? parsedSettings[part.section.key] : undefined;
@@ -939,6 +966,35 @@ function checkConsole(c: z.output<typeof consoleSchema>, add: AddProblem): Conso
       );
   }
   return { port: c.port ?? DEFAULT_CONSOLE_PORT, tokenNames: names };
+}
+
+/** The notification sinks: each checked at its key path; the console must run to deliver them. */
+function checkNotify(list: unknown[], consoleRuns: boolean, add: AddProblem): NotifySinkSummary[] {
+  if (list.length > 0 && !consoleRuns)
+    add(
+      ["notify"],
+      "needs the review console, which delivers notifications: set a token with `pulumi config set --secret --path 'console.tokens.<name>' <token>`",
+    );
+  const out: NotifySinkSummary[] = [];
+  list.forEach((sink, i) => {
+    const problems = notifySinkProblems(sink, isSecretValue);
+    for (const p of problems) {
+      const password = p.message === NOT_A_SECRET;
+      add(
+        ["notify", i, ...p.path],
+        password
+          ? `must be stored as a secret, not in plain text; set it with \`pulumi config set --secret --path 'notify[${i}].smtp.password' <password>\``
+          : p.message,
+      );
+    }
+    if (problems.length > 0) return;
+    const o = sink as Record<string, unknown>;
+    out.push({
+      kind: o.webhook !== undefined ? "webhook" : o.command !== undefined ? "command" : "smtp",
+      on: [...new Set(o.on as NotifyEvent[])],
+    });
+  });
+  return out;
 }
 
 /** Default branch of a project. */

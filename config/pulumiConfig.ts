@@ -17,6 +17,7 @@ const STRUCTURED = new Set([
   "budget",
   "review",
   "idle",
+  "notify",
 ]);
 
 /**
@@ -47,6 +48,7 @@ export function rawConfigFromPulumi(): RawStackConfig {
         value = { ...(value as object), privateKey: new SecretValue() };
       }
       value = consoleTokenMarkers(key, secret, value);
+      value = notifyPasswordMarkers(key, secret, value);
       ns[key] = value;
     } else {
       ns[key] = secret ? new SecretValue() : text;
@@ -65,6 +67,21 @@ function consoleTokenMarkers(key: string, secret: boolean, value: unknown): unkn
   const tokens = (value as { tokens?: unknown }).tokens;
   if (!tokens || typeof tokens !== "object" || Array.isArray(tokens)) return value;
   return { ...(value as object), tokens: Object.fromEntries(Object.keys(tokens).map((k) => [k, new SecretValue()])) };
+}
+
+/**
+ * `pulumi config set --secret --path 'notify[0].smtp.password'` makes the whole `notify` key
+ * secret: each SMTP password becomes a marker and the rest (events, addresses, URLs) stays
+ * readable for validation. A `notify` key that is not secret keeps its plain passwords, which the
+ * config then refuses.
+ */
+function notifyPasswordMarkers(key: string, secret: boolean, value: unknown): unknown {
+  if (key !== "notify" || !secret || !Array.isArray(value)) return value;
+  return value.map((sink: unknown) => {
+    const smtp = (sink as { smtp?: unknown } | null)?.smtp;
+    if (!smtp || typeof smtp !== "object" || !("password" in smtp)) return sink;
+    return { ...(sink as object), smtp: { ...smtp, password: new SecretValue() } };
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { quote } from "shell-quote";
 import { CONSOLE_NAME, CONSOLE_PATHS, consoleTokenProblem } from "../contract/console.js";
 import { ENV } from "../contract/env.js";
+import { normalizeNotifySink, notifySinkProblems, NOTIFY_PATHS, type NotifyFile } from "../contract/notify.js";
 import { CONTAINER_PATHS } from "../contract/paths.js";
 import { hostLayout } from "../hosts/hostLayout.js";
 import { containerRemoveProgram } from "./containerCommands.js";
@@ -26,6 +27,8 @@ export interface ConsoleSettings {
    * runs Pulumi and owns the fleet's folder). None on SSH hosts: there the operator uses sudo.
    */
   socketGroup?: number;
+  /** The console delivers notifications (its sinks file is written next to the tokens). */
+  notify?: boolean;
 }
 
 export function consoleContainerName(fleet: string): string {
@@ -50,6 +53,9 @@ export const CONSOLE_HEALTH_INTERVAL_SECONDS = 30;
 export function consoleServeCommand(listen: string, extra: string[] = []): string[] {
   return ["agentctl", "serve", "--listen", listen, "--tokens", CONSOLE_PATHS.tokens, ...extra];
 }
+
+/** The serve arguments that turn notifications on. */
+export const CONSOLE_NOTIFY_ARGS = ["--notify", NOTIFY_PATHS.file] as const;
 
 /** A health check that needs nothing but the image's Node.js. */
 export function consoleHealthCommand(port: number): string {
@@ -94,7 +100,7 @@ export function consoleSpec(s: ConsoleSettings): ContainerSpec {
     publish: [{ hostIp: "127.0.0.1", hostPort: s.port, containerPort: s.port }],
     ...(s.socketGroup !== undefined ? { groupAdd: [s.socketGroup] } : {}),
     health: { command: consoleHealthCommand(s.port), intervalSeconds: CONSOLE_HEALTH_INTERVAL_SECONDS },
-    command: consoleServeCommand(`0.0.0.0:${s.port}`, socketArgs),
+    command: consoleServeCommand(`0.0.0.0:${s.port}`, [...socketArgs, ...(s.notify ? CONSOLE_NOTIFY_ARGS : [])]),
   };
 }
 
@@ -125,6 +131,26 @@ export function consoleTokensFile(tokens: Record<string, string>): string {
       return `${name}:${tokens[name]}\n`;
     })
     .join("");
+}
+
+/**
+ * The notifications file's text (JSON `{ fleet, sinks }`) from the stack's `notify` list, read
+ * with its secrets. The config checked the same rules already; a problem here (a value that only
+ * the secret holds) is refused with its config key and never quoted.
+ */
+export function consoleNotifyFile(fleet: string, sinks: unknown[]): string {
+  const file: NotifyFile = {
+    fleet,
+    sinks: sinks.map((sink, i) => {
+      const [p] = notifySinkProblems(sink, (x) => typeof x === "string");
+      if (p)
+        throw new Error(
+          `agent-fleet:notify[${i}]${p.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("")}: ${p.message}`,
+        );
+      return normalizeNotifySink(sink as Record<string, unknown>);
+    }),
+  };
+  return JSON.stringify(file) + "\n";
 }
 
 /** Where the operator opens the console once the port is reachable on their machine. */

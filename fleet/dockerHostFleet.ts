@@ -21,6 +21,7 @@ import {
   consoleNetworkProgram,
   consoleRemoveProgram,
   consoleSpec,
+  consoleNotifyFile,
   consoleTokensFile,
   consoleUrl,
 } from "./console.js";
@@ -117,7 +118,12 @@ export interface DockerHostFleetArgs {
    * The review console as its own container (fleet/console.ts); none when absent. The tokens
    * (name -> token) are a secret: they reach the host on stdin only.
    */
-  console?: { port: number; tokens: pulumi.Input<Record<string, string>> };
+  console?: {
+    port: number;
+    tokens: pulumi.Input<Record<string, string>>;
+    /** The stack's `notify` sinks with their secrets (fleet/console.ts consoleNotifyFile); none: no notifications. */
+    notify?: pulumi.Input<unknown[]>;
+  };
 }
 
 export interface FleetAgentOutput {
@@ -238,11 +244,34 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         // A new token is a new file and, through the trigger below, a new console (it reads the file at start).
         child([dirs], { replaceOnChanges: ["stdin"], deleteBeforeReplace: true, additionalSecretOutputs: ["stdin"] }),
       );
+      // The notification sinks: a secret file next to the tokens, written the same way.
+      const notify = args.console.notify
+        ? host.command(
+            `${name}-console-notify`,
+            {
+              create: shellProgram(fleetScript("write-console-tokens.sh"), {
+                AF_ROOT: layout.root,
+                AF_IMAGE: image,
+                AF_FILE: "notify.json",
+              }),
+              stdin: pulumi.secret(
+                pulumi.output(args.console.notify).apply((sinks) => consoleNotifyFile(fleetName, sinks)),
+              ),
+              logging: "none",
+            },
+            child([dirs], {
+              replaceOnChanges: ["stdin"],
+              deleteBeforeReplace: true,
+              additionalSecretOutputs: ["stdin"],
+            }),
+          )
+        : undefined;
       const spec = consoleSpec({
         fleet: fleetName,
         image,
         hostRoot: layout.root,
         port: args.console.port,
+        ...(notify ? { notify: true } : {}),
         // Locally the operator is whoever runs Pulumi (and owns the fleet's folder); over SSH, root.
         ...(host.kind === "local" && process.getgid ? { socketGroup: process.getgid() } : {}),
       });
@@ -251,9 +280,9 @@ export class DockerHostFleet extends pulumi.ComponentResource {
         {
           create: [consoleNetworkProgram(fleetName), containerCreateProgram(spec)].join("\n"),
           delete: consoleRemoveProgram(fleetName),
-          triggers: [spec, tokens.id],
+          triggers: [spec, tokens.id, ...(notify ? [notify.id] : [])],
         },
-        child([imageStep, dirs, tokens], { deleteBeforeReplace: true }),
+        child([imageStep, dirs, tokens, ...(notify ? [notify] : [])], { deleteBeforeReplace: true }),
       );
       const run = host.command(
         `${name}-console-run`,

@@ -23,6 +23,14 @@ export function consoleTokenValues(): pulumi.Output<Record<string, string>> {
     .apply((c) => Object.fromEntries(Object.entries(c.tokens ?? {}).map(([k, v]) => [k, String(v)])));
 }
 
+/**
+ * The stack's notification sinks with their secrets (an SMTP password), read with
+ * requireSecretObject: the whole list only ever exists inside a secret Output.
+ */
+export function notifySinkValues(): pulumi.Output<unknown[]> {
+  return new pulumi.Config(PROJECT).requireSecretObject<unknown[]>("notify");
+}
+
 export function fleetAgents(cfg: CommonFleetConfig): FleetAgentArgs[] {
   return cfg.agents.map((a) => ({
     name: a.name,
@@ -69,7 +77,15 @@ export function dockerHostOutputs(cfg: CommonFleetConfig, host: DockerHost, opts
         },
     paused: cfg.paused,
     purgeOnDestroy: cfg.purgeOnDestroy,
-    ...(cfg.console ? { console: { port: cfg.console.port, tokens: consoleTokenValues() } } : {}),
+    ...(cfg.console
+      ? {
+          console: {
+            port: cfg.console.port,
+            tokens: consoleTokenValues(),
+            ...(cfg.notify.length > 0 ? { notify: notifySinkValues() } : {}),
+          },
+        }
+      : {}),
   });
   const port = cfg.console?.port;
   return {

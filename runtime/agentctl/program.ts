@@ -29,6 +29,7 @@ import {
   parseTaskState,
 } from "../operator/validate.js";
 import { SERVE_HELP } from "../console/serveOptions.js";
+import { notificationSinks } from "../notify/status.js";
 import { age, Presenter, table } from "./present.js";
 
 /**
@@ -394,6 +395,19 @@ export function buildProgram(io: Io): Command {
                 : "ok",
             ]);
         if (pushes.length > 1) io.out(`\nproject pushes:\n${table(pushes)}`);
+        const sinks = notificationSinks(c.dirs.decisions);
+        const sinkRows = [["SINK", "EVENTS", "PENDING", "DELIVERED", "STATE"]];
+        for (const s of sinks)
+          sinkRows.push([
+            c.p.cell(s.label, 50),
+            c.p.cell(s.on.join(","), 40),
+            String(s.pending),
+            String(s.delivered),
+            s.state === "failing"
+              ? `FAILING (${s.failures}x, next try ${s.next_attempt_at ?? "?"}): ${c.p.cell(s.last_error, 60)}`
+              : "ok",
+          ]);
+        if (sinkRows.length > 1) io.out(`\nnotifications:\n${table(sinkRows)}`);
       }),
     );
   const agentCmd = program.command("agent").description("pause or resume one agent (no Pulumi run needed)");
@@ -653,6 +667,7 @@ export function buildProgram(io: Io): Command {
       ]),
     )
     .option("--request-timeout <seconds>", SERVE_HELP.requestTimeout)
+    .option("--notify <file>", SERVE_HELP.notify)
     .option(
       "--operator-socket <path>",
       "also answer agentctl's commands on this unix socket (the host agentctl's fast path; mode 0600)",
@@ -678,6 +693,7 @@ export function buildProgram(io: Io): Command {
             tokens: string;
             allowHost?: string[];
             requestTimeout?: string;
+            notify?: string;
             operatorSocket?: string;
             operatorSocketGroup?: number;
           },

@@ -27,6 +27,7 @@ import {
   type OperatorDirs,
   type ProposalView,
 } from "../operator/index.js";
+import { notificationSinks } from "../notify/status.js";
 import { EventStream } from "./eventStream.js";
 import { Fields, queryParams, readJsonBody } from "./httpIo.js";
 import {
@@ -310,4 +311,10 @@ export function logs(c: ApiContext): void {
 export function comms(c: ApiContext): void {
   const { filter, follow } = streamQuery(c);
   streamMerged(c, new CommsReader(c.dirs.shared, filter), follow, "message", (m) => m);
+}
+
+/** The notification sinks and how their deliveries go (from the console's ledger). */
+export function notifications(c: ApiContext): ApiResult {
+  queryParams(c.url, []);
+  return { status: 200, body: { sinks: notificationSinks(c.dirs.decisions) } };
 }

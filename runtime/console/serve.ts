@@ -6,6 +6,9 @@ import { DEFAULT_REQUEST_TIMEOUT_SECONDS } from "./limits.js";
 import type { ServeOptions } from "./serveOptions.js";
 import { createConsoleServer } from "./server.js";
 import { loadTokens } from "./tokens.js";
+import { ledgerFile } from "../notify/ledger.js";
+import { Notifier } from "../notify/notifier.js";
+import { NotifyFileError, readNotifyFile } from "../notify/sinks.js";
 
 /**
  * `agentctl serve`: the options checked with errors that name the option (InvalidInput: exit 2),
@@ -52,6 +55,20 @@ export async function serve(o: ServeOptions, out: (s: string) => void, err: (s: 
       `agentctl serve: warning: tokens file ${o.tokens} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it\n`,
     );
   const dirs: OperatorDirs = { shared: dir(o.shared, "--shared"), decisions: dir(o.decisions, "--decisions") };
+  let notifier: Notifier | undefined;
+  if (o.notify !== undefined) {
+    let file: ReturnType<typeof readNotifyFile>;
+    try {
+      file = readNotifyFile(o.notify);
+    } catch (e) {
+      if (e instanceof NotifyFileError) throw new InvalidInput("--notify", `--notify ${e.message}`);
+      throw e;
+    }
+    notifier = new Notifier({ ...dirs, fleet: file.fleet, sinks: file.sinks, log: (line) => err(line + "\n") });
+  } else if (fs.existsSync(ledgerFile(dirs.decisions))) {
+    // Notifications were turned off: status no longer lists the old sinks (their history stays).
+    void new Notifier({ ...dirs, fleet: "none", sinks: [], log: (line) => err(line + "\n") }).stop();
+  }
   const server = createConsoleServer({
     dirs,
     tokens,
@@ -70,10 +87,17 @@ export async function serve(o: ServeOptions, out: (s: string) => void, err: (s: 
     typeof addr === "object" && addr
       ? `${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`
       : o.listen;
+  if (notifier) {
+    // Before the "listening" line, which callers wait for.
+    out(`agentctl serve: notifications to ${notifier.sinkCount} sink${notifier.sinkCount === 1 ? "" : "s"}\n`);
+    notifier.start();
+    server.once("close", () => void notifier.stop());
+  }
   out(
     `agentctl serve: listening on http://${shown}/ (${tokens.length} token${tokens.length === 1 ? "" : "s"}; shared ${dirs.shared}, decisions ${dirs.decisions})\n`,
   );
   const stop = () => {
+    void notifier?.stop();
     server.close();
     server.closeAllConnections();
   };

@@ -12,6 +12,8 @@ export interface ServeOptions {
   decisions: string;
   allowHost?: string[];
   requestTimeout?: string;
+  /** The notifications file (JSON { fleet, sinks }); absent: no notifications. */
+  notify?: string;
 }
 
 export const SERVE_HELP = {
@@ -19,5 +21,6 @@ export const SERVE_HELP = {
   listen: "HOST:PORT to listen on (127.0.0.1:PORT, reached through an SSH tunnel; port 0 picks a free one)",
   tokens: "file of name:token lines (# comments); the name is recorded as Approved-By",
   allowHost: "a Host name accepted besides localhost, 127.0.0.1 and ::1 (repeatable)",
+  notify: "notifications file (JSON { fleet, sinks }, docs/console.md): deliver the fleet's events to these sinks",
   requestTimeout: `seconds a client has to send a whole request (default ${DEFAULT_REQUEST_TIMEOUT_SECONDS})`,
 };

@@ -59,6 +59,7 @@ const ROUTES: Route[] = [
   { method: "POST", path: /^\/proposals\/([^/]+)\/reject$/, handler: (c, id) => api.proposalDecide(c, id, "reject") },
   { method: "GET", path: /^\/logs$/, handler: api.logs },
   { method: "GET", path: /^\/comms$/, handler: api.comms },
+  { method: "GET", path: /^\/notifications$/, handler: api.notifications },
 ];
 
 const OPERATOR_STATUS: Record<OperatorError["kind"], number> = {

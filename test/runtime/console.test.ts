@@ -801,6 +801,17 @@ describe("console API: several approvers", () => {
   });
 });
 
+describe("console API: notifications", () => {
+  it("lists the notification sinks (none without --notify; the deliveries are tested in notify.test.ts)", async () => {
+    const { c } = await world();
+    const r = await request(c, "GET", "/api/v1/notifications");
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ sinks: [] });
+    expect((await request(c, "GET", "/api/v1/notifications?state=failing")).status).toBe(400);
+    expect((await request(c, "GET", "/api/v1/notifications", { token: null })).status).toBe(401);
+  });
+});
+
 describe("console API: the document", () => {
   it("states the limits the server enforces", () => {
     const s = doc.components.schemas;

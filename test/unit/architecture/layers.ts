@@ -47,10 +47,12 @@ export function violation(e: ImportEdge): string | undefined {
   if (e.to === undefined) {
     // Packages: the contract takes none; the runtime only Node built-ins (the image compiles it offline).
     if (from === "contract") return `contract/ imports nothing, not even "${e.spec}"`;
-    // One exception, carried into the image by the build context's allow-list: agentctl's parser.
+    // Two exceptions, carried into the image by the build context's allow-list: agentctl's parser
+    // and the console's SMTP client for notifications.
     const agentctlParser = e.spec === "commander" && e.from.startsWith("runtime/agentctl/");
-    if (from === "runtime" && !e.spec.startsWith("node:") && !agentctlParser) {
-      return `runtime/ uses Node built-ins only (and commander in runtime/agentctl/), not "${e.spec}"`;
+    const smtpClient = e.spec === "nodemailer" && e.from === "runtime/notify/deliver.ts";
+    if (from === "runtime" && !e.spec.startsWith("node:") && !agentctlParser && !smtpClient) {
+      return `runtime/ uses Node built-ins only (and commander in runtime/agentctl/, nodemailer in runtime/notify/deliver.ts), not "${e.spec}"`;
     }
     return undefined;
   }
