@@ -108,8 +108,9 @@ function agentEvents(s: AgentStatus, now: number): FleetEvent[] {
   const out: FleetEvent[] = [];
   const lease = Number(s.lease_seconds) > 0 ? Number(s.lease_seconds) : DEFAULT_LEASE_SECONDS;
   const age = heartbeatAge(s, now);
-  // A stopped agent said goodbye; one whose heartbeat is older than its lease did not.
-  if (s.state !== "stopped" && Number.isFinite(age) && age > lease) {
+  // A stopped agent said goodbye; one whose heartbeat is older than its lease did not. One that
+  // declared itself idle was stopped by idle scale-down (idle-stopped, woken by work): not down.
+  if (s.state !== "stopped" && s.idle_since == null && Number.isFinite(age) && age > lease) {
     out.push({
       key: `agent-unhealthy:${s.agent}:${s.heartbeat_at}`,
       event: "agent-unhealthy",

@@ -105,6 +105,29 @@ describe("the notifier", () => {
     await again.stop();
   });
 
+  it("an agent stopped by idle scale-down is not unhealthy; the same silence without idle_since is", async () => {
+    const d = dirs();
+    const sent: NotificationBody[] = [];
+    const old = new Date(T0 - 60_000).toISOString();
+    status(d.shared, old, { idle_since: new Date(T0 - 120_000).toISOString() });
+    const n = new Notifier({
+      ...d,
+      fleet: "f",
+      sinks: sinks(["agent-unhealthy"]),
+      log: () => {},
+      now: () => T0,
+      deliver: async (_s, b) => void sent.push(b),
+    });
+    n.tick();
+    await flush();
+    expect(sent).toEqual([]);
+    status(d.shared, old);
+    n.tick();
+    await flush();
+    expect(sent.map((b) => b.event)).toEqual(["agent-unhealthy"]);
+    await n.stop();
+  });
+
   it("sends no history from before a sink existed, but a state that still needs a human", async () => {
     const d = dirs();
     const old = new Date(T0 - 3600_000).toISOString();
