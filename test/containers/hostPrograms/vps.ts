@@ -233,7 +233,14 @@ export async function startVps(o: VpsOptions): Promise<Vps> {
             timeoutMs: 60_000,
           })
         ).code === 0,
-      testMachineReachesSsh: async () => (await run("timeout", ["5", "bash", "-c", TCP_PROBE(address)])).code === 0,
+      // Up to three tries of 10 s: on a loaded machine one probe can time out before it connects
+      // (a dropped SYN would time out every time, so a refusal still shows).
+      testMachineReachesSsh: async () => {
+        for (let i = 0; i < 3; i++) {
+          if ((await run("timeout", ["10", "bash", "-c", TCP_PROBE(address)])).code === 0) return true;
+        }
+        return false;
+      },
       stop,
     };
   } catch (err) {
