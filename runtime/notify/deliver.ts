@@ -22,16 +22,8 @@ export const NOTIFY_SEND = {
 } as const;
 
 /** What a webhook receives and a command reads on its standard input (JSON). */
-export interface NotificationBody {
-  key: string;
-  event: FleetEvent["event"];
+export interface NotificationBody extends FleetEvent {
   fleet: string;
-  at: string;
-  agent: string | null;
-  task_id: string | null;
-  proposal_id: string | null;
-  summary: string;
-  detail: string | null;
   /** One line for chat webhooks (Slack, Mattermost): `&`, `<`, `>` written as entities. */
   text: string;
 }

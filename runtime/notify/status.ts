@@ -1,24 +1,15 @@
-import { readLedger } from "./ledger.js";
+import { readLedger, type SinkState } from "./ledger.js";
 
 /**
  * The notification sinks as `agentctl status` and `GET /api/v1/notifications` show them, read
  * from the console's ledger in the decisions dir (so the host agentctl sees them without asking
  * the console).
  */
-export interface SinkView {
-  id: string;
-  kind: "webhook" | "command" | "smtp";
-  label: string;
-  on: string[];
+export interface SinkView extends Omit<SinkState, "first_seen"> {
   /** ok: the last attempt worked or none failed; failing: the last attempt(s) failed. */
   state: "ok" | "failing";
+  /** Notifications recorded for this sink and not delivered yet. */
   pending: number;
-  delivered: number;
-  last_delivered_at: string | null;
-  failures: number;
-  last_error: string | null;
-  last_error_at: string | null;
-  next_attempt_at: string | null;
 }
 
 /** The sinks the console delivers to now, in the order of the config; [] without a ledger. */
