@@ -217,4 +217,32 @@ describe("console UI in Chromium", () => {
     expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(incidents).toEqual([]);
   });
+  it("the projects view lists each project's tasks by state and its newest tasks, titles inert", async () => {
+    w = makeWorld();
+    c = await startConsole(w);
+    const pwn = "window.__pwned=1";
+    const title = `<img src=x onerror="${pwn}">on demo`;
+    for (const [t, project] of [
+      [title, "demo"],
+      ["second on demo", "demo"],
+      ["on web", "web"],
+      ["no project", undefined],
+    ] as const) {
+      const r = await request(c, "POST", "/api/v1/tasks", {
+        body: { title: t, description: "queued for the projects view", ...(project ? { project } : {}) },
+      });
+      expect(r.status).toBe(201);
+    }
+    const { page, incidents } = await openConsole();
+    await page.goto(`${c.url}/#projects`);
+    await page.waitForSelector("#projects h3");
+    expect(await page.locator("#projects h3").allTextContents()).toEqual(["demo", "web"]);
+    expect(await page.textContent("#projects")).toContain("pending 2, claimed 0, done 0, failed 0");
+    const rows = await page.locator("#projects table.project-tasks").first().locator("tbody tr").allTextContents();
+    expect(rows).toHaveLength(2);
+    expect(rows.join("\n")).toContain(`<img src=x onerror="${pwn}">on demo`);
+    expect(await page.locator("main img").count()).toBe(0);
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(incidents).toEqual([]);
+  });
 });

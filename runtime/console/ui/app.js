@@ -603,18 +603,65 @@
 
   // ------------------------------------------------------------------ projects
 
+  // A project is known from the tasks that name it and from the agents that push it to a remote
+  // (their status). Per project: its tasks by state, the newest ones, and each agent's push state.
   async function loadProjects() {
-    const tasks = await api("GET", "/tasks");
-    const names = [...new Set(tasks.map((t) => t.project).filter((p) => typeof p === "string"))].sort();
-    $("projects").replaceChildren(
-      names.length === 0
-        ? el(
-            "p",
-            { class: "hint" },
-            "No projects yet: this fleet's runtime has no shared projects, and no task names one.",
-          )
-        : el("ul", null, ...names.map((n) => el("li", null, line(n)))),
-    );
+    const [tasks, agents] = await Promise.all([api("GET", "/tasks"), api("GET", "/agents")]);
+    const names = new Set(tasks.map((t) => t.project).filter((p) => typeof p === "string"));
+    for (const a of agents) for (const n of Object.keys(a.projects || {})) names.add(n);
+    if (names.size === 0) {
+      $("projects").replaceChildren(
+        el("p", { class: "hint" }, "No projects yet: no task names one, and no agent reports pushing one."),
+      );
+      return;
+    }
+    const parts = [];
+    for (const name of [...names].sort()) {
+      const mine = tasks.filter((t) => t.project === name);
+      const counts = STATES.map((st) => `${st} ${mine.filter((t) => t.status === st).length}`).join(", ");
+      parts.push(el("h3", { data: { project: name } }, line(name)), el("p", null, counts));
+      const pushes = agents.filter((a) => a.projects && a.projects[name]);
+      if (pushes.length > 0) {
+        const t = el("table", { class: "project-pushes" });
+        table(
+          t,
+          ["Agent", "Remote", "Pushed", "Push error"],
+          pushes.map((a) => {
+            const p = a.projects[name];
+            return el(
+              "tr",
+              null,
+              el("td", null, line(a.agent)),
+              el("td", null, line(p.remote || "-")),
+              el("td", null, p.pushed ? `${line(p.pushed).slice(0, 12)} ${p.pushed_at || ""}` : "-"),
+              el("td", null, p.push_error ? marked(line(`${p.push_error} (${p.push_failures}x)`)) : "-"),
+            );
+          }),
+        );
+        parts.push(t);
+      }
+      const newest = [...mine].sort((a, b) => (a.created_at < b.created_at ? 1 : -1)).slice(0, 10);
+      if (newest.length > 0) {
+        const t = el("table", { class: "project-tasks" });
+        table(
+          t,
+          ["ID", "Title", "State", "Agent", "Result"],
+          newest.map((x) =>
+            el(
+              "tr",
+              { data: { task: x.id } },
+              el("td", null, x.id),
+              el("td", null, marked(line(x.title))),
+              el("td", null, x.status),
+              el("td", null, line(x.claimed_by || "-")),
+              el("td", null, resultCell(x)),
+            ),
+          ),
+        );
+        parts.push(t);
+      }
+    }
+    $("projects").replaceChildren(...parts);
   }
 
   // ------------------------------------------------------------------ start
