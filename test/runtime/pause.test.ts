@@ -139,7 +139,11 @@ describe("pausing one agent", () => {
     running.push(startAgent(w, "r1"));
     await waitFor("r1 running", () => status("r1")?.state === "running");
     fs.mkdirSync(path.join(w.shared, "control"), { recursive: true });
-    fs.writeFileSync(path.join(w.shared, "control", "r1.json"), '{"agent":"r1","paused":"no"}');
+    // Written whole (a rename), as agentctl writes it: the runtime must meet the invalid file, not
+    // a half-written one (an empty read is "not JSON", a different error).
+    const tmp = path.join(w.shared, "control", ".r1.json.tmp");
+    fs.writeFileSync(tmp, '{"agent":"r1","paused":"no"}');
+    fs.renameSync(tmp, path.join(w.shared, "control", "r1.json"));
     await waitFor("paused by a bad file", () => status("r1")?.paused === true);
     const s = ctlJson<Array<{ last_error: string }>>(w, ["status"])[0]!;
     expect(s.last_error).toMatch(/control\/r1\.json is invalid: "paused" must be true or false/);
