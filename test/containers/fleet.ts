@@ -24,13 +24,14 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/**
- * Polls `probe` until it returns a value (not undefined) or the bound passes; the bound is a
- * failure limit for a hung system, never a speed assertion.
- */
 /** Thrown by a probe when the awaited state can no longer be reached: waitFor stops at once. */
 export class FinalStateError extends Error {}
 
+/**
+ * Polls `probe` until it returns a value (not undefined, and not `false`: a probe written as a
+ * condition, `… === 200`, means "not yet" by false) or the bound passes; the bound is a failure
+ * limit for a hung system, never a speed assertion.
+ */
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
@@ -42,7 +43,7 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const v = await probe();
-      if (v !== undefined) return v;
+      if (v !== undefined && v !== false) return v;
     } catch (err) {
       if (err instanceof FinalStateError) throw err;
       last = err;
