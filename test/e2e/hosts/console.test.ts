@@ -100,7 +100,7 @@ describe("the review console through the real CLI on the local target", () => {
       500,
     );
     expect((await git(codeDir, ["rev-parse", "HEAD"])).trim()).toBe(applied.commit);
-    expect(await git(codeDir, ["log", "-1", "--format=%(trailers:key=Approved-By,valueonly)"])).toBe("alice\n");
+    expect((await git(codeDir, ["log", "-1", "--format=%(trailers:key=Approved-By,valueonly)"])).trim()).toBe("alice");
     expect(readFileSync(path.join(codeDir, "console.txt"), "utf8")).toBe("approved in the console\n");
   });
 
