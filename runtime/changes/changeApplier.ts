@@ -77,15 +77,7 @@ export class ChangeApplier {
         board.setError(`proposal ${p.id} refused: ${bound.reason}`);
         return next;
       }
-      let cur = recovering
-        ? p
-        : proposals.update(p, {
-            state: "approved",
-            decided_by: d.by,
-            decided_at: d.at,
-            note: d.note ?? null,
-            approved_sha256: bound.sha256,
-          });
+      let cur = recovering ? p : this.approved(p, d, bound.sha256);
       const t0 = Date.now();
       const result = await repo.apply(cur, bound.patch, false, this.o.minFreeBytes);
       cur = proposals.update(cur, result);
@@ -157,15 +149,7 @@ export class ChangeApplier {
           decided_at: d.at,
         });
       }
-      let cur = recovering
-        ? p
-        : proposals.update(p, {
-            state: "approved",
-            decided_by: d.by,
-            decided_at: d.at,
-            note: d.note ?? null,
-            approved_sha256: bound.sha256,
-          });
+      let cur = recovering ? p : this.approved(p, d, bound.sha256);
       const t0 = Date.now();
       cur = proposals.update(cur, await project.apply(cur, bound.patch, this.o.minFreeBytes));
       if (cur.state === "applied") {
@@ -231,6 +215,17 @@ export class ChangeApplier {
    * cannot be bound and is refused as `stale-decision`: the operator retries the task and
    * approves the new proposal.
    */
+  /** The proposal recorded approved by `d`, bound to the sha256 of the patch about to be applied. */
+  private approved(p: Proposal, d: Decision, sha256: string): Proposal {
+    return this.o.proposals.update(p, {
+      state: "approved",
+      decided_by: d.by,
+      decided_at: d.at,
+      note: d.note ?? null,
+      approved_sha256: sha256,
+    });
+  }
+
   private bind(
     p: Proposal,
     expected: string | undefined | null,
